@@ -1,0 +1,18 @@
+//! # vi-core
+//!
+//! The runtime-agnostic heart of the Datature Vi SDK for Rust: wire models, endpoint types
+//! (request building and response parsing, no I/O), the retry policy, pagination, the
+//! bounded pool and the orchestration of multi-request flows, all written once against the
+//! [`Transport`](transport::Transport) and [`Runtime`](transport::Runtime) seams.
+//!
+//! Application code normally uses a facade instead: `vi-async` (reqwest + tokio) or
+//! `vi-blocking` (ureq + OS threads). Both re-export the types of this crate that appear
+//! in their APIs.
+
+pub mod error;
+pub mod ids;
+pub mod models;
+pub mod retry;
+pub mod transport;
+
+pub use error::{ApiError, ApiErrorCode, Error, ErrorKind, Result};

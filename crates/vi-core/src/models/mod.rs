@@ -1,0 +1,1 @@
+//! Wire models (placeholder, being written).

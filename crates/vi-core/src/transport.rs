@@ -1,0 +1,270 @@
+//! The I/O seams: how bytes move ([`Transport`], [`BlockingTransport`]) and how work runs
+//! beside other work ([`Runtime`]).
+//!
+//! `vi-core` decides *what* to send and *when*; a facade only supplies these mechanisms.
+//! The contract every transport keeps:
+//!
+//! * Any HTTP status is `Ok`. A [`TransportError`] means no complete response arrived.
+//! * The transport adds no retries, sleeps, redirects on uploads, or credentials: core adds
+//!   API credentials to API requests only, never to signed storage URLs.
+//! * Request bodies are [`Body::Empty`], [`Body::Bytes`] or a [`Body::File`] slice that is
+//!   opened again on every attempt, so every retry can replay it and nothing is buffered.
+//!   File bodies are always sent with an exact `Content-Length`, never chunked.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// A boxed, sendable future, the currency of the [`Runtime`] seam.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A byte range of a file on disk, sent as a request body.
+///
+/// The transport opens the file again on every attempt and reads exactly `len` bytes from
+/// `offset`, in large buffers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSlice {
+    /// The file to read.
+    pub path: PathBuf,
+    /// Where the slice starts, in bytes from the start of the file.
+    pub offset: u64,
+    /// How many bytes to send; this is also the `Content-Length`.
+    pub len: u64,
+}
+
+/// A request body.
+#[derive(Clone, Debug, Default)]
+pub enum Body {
+    /// No body at all.
+    #[default]
+    Empty,
+    /// Bytes held in memory (JSON documents, in-memory uploads).
+    Bytes(Bytes),
+    /// A slice of a file, streamed from disk.
+    File(FileSlice),
+}
+
+impl Body {
+    /// The exact number of bytes this body carries.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File(f) => f.len,
+        }
+    }
+
+    /// True when the body carries no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A request handed to a transport.
+pub type Request = http::Request<Body>;
+
+/// A complete response: status, headers and the whole body (API responses are small).
+pub type Response = http::Response<Bytes>;
+
+/// Where a streamed download writes its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownloadTarget {
+    /// The file to write (created if missing).
+    pub path: PathBuf,
+    /// Write from this offset: `0` truncates the file first; a non-zero offset appends to a
+    /// partial file after a `206 Partial Content` answer to a `Range` request.
+    pub offset: u64,
+}
+
+/// What a streamed download got back.
+#[derive(Clone, Debug)]
+pub struct DownloadHead {
+    /// The HTTP status.
+    pub status: http::StatusCode,
+    /// The response headers.
+    pub headers: http::HeaderMap,
+    /// Bytes written to the target (only for a 2xx status; otherwise zero).
+    pub written: u64,
+    /// For a non-2xx status, the start of the body (at most 64 KiB), which is not written to
+    /// the target.
+    pub error_body: Bytes,
+}
+
+/// Why a transport could not produce a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The connection could not be established (DNS, refused, TLS handshake, connect
+    /// timeout). Nothing reached the server, so any request may be retried.
+    Connect,
+    /// The exchange took too long after the connection was made.
+    Timeout,
+    /// The connection broke in the middle of the exchange (reset, closed early, truncated
+    /// body).
+    Interrupted,
+    /// A local request body could not be read (the file vanished or shrank).
+    BodyRead,
+    /// A local file could not be written (downloads).
+    BodyWrite,
+    /// The peer broke the HTTP protocol.
+    Protocol,
+    /// Anything else.
+    Other,
+}
+
+impl TransportErrorKind {
+    /// True when the request certainly never reached the server, so even an unsafe request
+    /// can be sent again.
+    pub fn nothing_sent(self) -> bool {
+        matches!(self, TransportErrorKind::Connect)
+    }
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "connection failed",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Interrupted => "connection interrupted",
+            TransportErrorKind::BodyRead => "could not read the request body",
+            TransportErrorKind::BodyWrite => "could not write the response body",
+            TransportErrorKind::Protocol => "HTTP protocol error",
+            TransportErrorKind::Other => "transport error",
+        })
+    }
+}
+
+/// No (complete) response arrived. The message never contains a URL's query string.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct TransportError {
+    /// What went wrong.
+    pub kind: TransportErrorKind,
+    /// A human-readable description, free of secrets and signed query strings.
+    pub message: String,
+}
+
+impl TransportError {
+    /// A new transport error.
+    pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        TransportError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Moves bytes asynchronously. Implemented by `vi-async` on reqwest.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends a request and reads the whole response body.
+    ///
+    /// # Errors
+    /// A [`TransportError`] when no complete response arrived; any HTTP status is `Ok`.
+    async fn send(&self, request: Request) -> Result<Response, TransportError>;
+
+    /// Sends a request and streams a 2xx response body into `target`.
+    ///
+    /// # Errors
+    /// A [`TransportError`] when no complete response arrived or the file could not be
+    /// written; any HTTP status is `Ok`.
+    async fn download(
+        &self,
+        request: Request,
+        target: DownloadTarget,
+    ) -> Result<DownloadHead, TransportError>;
+}
+
+/// Moves bytes synchronously. Implemented by `vi-blocking` on ureq; same contract as
+/// [`Transport`].
+pub trait BlockingTransport: Send + Sync + 'static {
+    /// Sends a request and reads the whole response body.
+    ///
+    /// # Errors
+    /// As [`Transport::send`].
+    fn send(&self, request: Request) -> Result<Response, TransportError>;
+
+    /// Sends a request and streams a 2xx response body into `target`.
+    ///
+    /// # Errors
+    /// As [`Transport::download`].
+    fn download(
+        &self,
+        request: Request,
+        target: DownloadTarget,
+    ) -> Result<DownloadHead, TransportError>;
+}
+
+/// Makes a [`BlockingTransport`] usable where core expects a [`Transport`]: each future
+/// does its blocking work on its first poll and is then ready.
+///
+/// This is only correct on a [`Runtime`] whose tasks own their OS thread (the
+/// `vi-blocking` thread runtime); core gets its parallelism from the runtime, not from
+/// polling several transport futures at once.
+#[derive(Clone, Debug)]
+pub struct Blocking<T>(pub T);
+
+#[async_trait::async_trait]
+impl<T: BlockingTransport> Transport for Blocking<T> {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        self.0.send(request)
+    }
+
+    async fn download(
+        &self,
+        request: Request,
+        target: DownloadTarget,
+    ) -> Result<DownloadHead, TransportError> {
+        self.0.download(request, target)
+    }
+}
+
+/// How one unit of work runs beside others, and how to wait.
+///
+/// `vi-async` implements it on tokio; `vi-blocking` on OS threads. Core never blocks and
+/// never spawns by itself: all parallelism goes through [`crate::pool::Pool`], which is
+/// built on [`Runtime::spawn`].
+pub trait Runtime: Send + Sync + 'static {
+    /// Runs a future to completion beside the caller.
+    fn spawn(&self, future: BoxFuture<'static, ()>);
+
+    /// Runs blocking work (file hashing, `std::fs`) where it cannot stall async workers.
+    fn spawn_blocking(&self, work: Box<dyn FnOnce() + Send + 'static>);
+
+    /// A future that completes after `duration`.
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+}
+
+impl<R: Runtime + ?Sized> Runtime for Arc<R> {
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        (**self).spawn(future)
+    }
+    fn spawn_blocking(&self, work: Box<dyn FnOnce() + Send + 'static>) {
+        (**self).spawn_blocking(work)
+    }
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        (**self).sleep(duration)
+    }
+}
+
+/// Runs blocking `work` through `runtime` and returns its result.
+///
+/// # Errors
+/// [`crate::Error::Cancelled`] when the runtime dropped the work without running it.
+pub async fn run_blocking<R, F, T>(runtime: &R, work: F) -> crate::Result<T>
+where
+    R: Runtime + ?Sized,
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = futures_channel::oneshot::channel();
+    runtime.spawn_blocking(Box::new(move || {
+        let _ = tx.send(work());
+    }));
+    rx.await.map_err(|_| crate::Error::Cancelled)
+}
