@@ -1,1 +1,98 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! Commands:
+//! * `deps-guard`: fails when the layering of DESIGN.md is broken: `vi-core` must not
+//!   depend on tokio, reqwest, ureq or hyper, and `vi-blocking` must not depend on tokio,
+//!   reqwest or hyper (normal dependencies, whole tree).
+
+use std::process::{Command, ExitCode};
+
+/// Crates that must not appear in a package's normal dependency tree.
+const RULES: &[(&str, &[&str])] = &[
+    ("vi-core", &["tokio", "reqwest", "ureq", "hyper"]),
+    ("vi-blocking", &["tokio", "reqwest", "hyper"]),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("deps-guard") => deps_guard(),
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n\n{}", usage());
+            ExitCode::from(2)
+        }
+        None => {
+            eprintln!("{}", usage());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn usage() -> &'static str {
+    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering"
+}
+
+/// The names of every package in `package`'s normal dependency tree.
+fn dependency_names(package: &str) -> Result<Vec<String>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "tree",
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+            "--package",
+            package,
+        ])
+        .output()
+        .map_err(|e| format!("could not run cargo tree: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo tree -p {package} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect())
+}
+
+fn deps_guard() -> ExitCode {
+    let mut broken = false;
+    for (package, banned) in RULES {
+        match dependency_names(package) {
+            Ok(names) => {
+                let found: Vec<&str> = banned
+                    .iter()
+                    .copied()
+                    .filter(|b| names.iter().any(|n| n == b))
+                    .collect();
+                if found.is_empty() {
+                    println!("deps-guard: {package} ok ({} crates in its tree)", names.len());
+                } else {
+                    broken = true;
+                    eprintln!(
+                        "deps-guard: {package} depends on {} (normal dependencies); DESIGN.md forbids it. \
+                         Run `cargo tree -p {package} -e normal -i {}` to see the path.",
+                        found.join(", "),
+                        found[0]
+                    );
+                }
+            }
+            Err(e) => {
+                broken = true;
+                eprintln!("deps-guard: {e}");
+            }
+        }
+    }
+    if broken {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -77,6 +77,16 @@ pub enum Error {
         last: Box<Error>,
     },
 
+    /// The service reported that a long-running operation (a dataset deletion, an
+    /// ingestion session) failed.
+    #[error("{operation} failed: {message}")]
+    Operation {
+        /// The operation.
+        operation: String,
+        /// The service's reason.
+        message: String,
+    },
+
     /// A listing handed back a page token it had already handed back.
     #[error("pagination stopped: {message}")]
     Pagination {
@@ -117,6 +127,8 @@ pub enum ErrorKind {
     Decode,
     /// Local file problem.
     Io,
+    /// A long-running operation failed on the service.
+    OperationFailed,
     /// Pagination loop.
     Pagination,
     /// Cancelled by the caller.
@@ -153,6 +165,7 @@ impl Error {
             Error::Decode { .. } => ErrorKind::Decode,
             Error::Io { .. } => ErrorKind::Io,
             Error::RetriesExhausted { last, .. } => last.kind(),
+            Error::Operation { .. } => ErrorKind::OperationFailed,
             Error::Pagination { .. } => ErrorKind::Pagination,
             Error::Cancelled => ErrorKind::Cancelled,
         }

@@ -9,10 +9,25 @@
 //! `vi-blocking` (ureq + OS threads). Both re-export the types of this crate that appear
 //! in their APIs.
 
+pub mod builder;
+pub mod client;
+pub mod config;
+pub mod download;
+pub mod endpoints;
 pub mod error;
+pub mod facade;
 pub mod ids;
 pub mod models;
+pub mod paging;
+pub mod pool;
 pub mod retry;
 pub mod transport;
 
+pub use client::Core;
+pub use config::{Config, ConfigBuilder, SecretKey};
+pub use endpoints::{
+    AssetSortBy, CountAssetsOptions, ListAssetsOptions, NewDataset, RenameTarget, SortOrder,
+};
 pub use error::{ApiError, ApiErrorCode, Error, ErrorKind, Result};
+pub use ids::{AssetId, DatasetId, IngestionSessionId, OrganizationId};
+pub use paging::{Cursor, Page};

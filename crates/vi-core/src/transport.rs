@@ -16,7 +16,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -238,6 +238,12 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// A future that completes after `duration`.
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+
+    /// The current instant. Tests with virtual time override it together with
+    /// [`Runtime::sleep`]; real runtimes keep the default.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 impl<R: Runtime + ?Sized> Runtime for Arc<R> {
@@ -249,6 +255,9 @@ impl<R: Runtime + ?Sized> Runtime for Arc<R> {
     }
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         (**self).sleep(duration)
+    }
+    fn now(&self) -> Instant {
+        (**self).now()
     }
 }
 
@@ -267,4 +276,40 @@ where
         let _ = tx.send(work());
     }));
     rx.await.map_err(|_| crate::Error::Cancelled)
+}
+
+/// What a transport needs to know to set up its HTTP stack; both facades build theirs
+/// from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// How long to wait for a connection (spec §1.5: 60 s).
+    pub connect_timeout: Duration,
+    /// How long to wait for data on an open connection (spec §1.5: 300 s).
+    pub read_timeout: Duration,
+    /// The `User-Agent` header sent with every request.
+    pub user_agent: String,
+    /// Idle connections kept per host (spec §1.5: 20).
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(300),
+            user_agent: format!("vi-rs/{}", env!("CARGO_PKG_VERSION")),
+            pool_max_idle_per_host: 20,
+        }
+    }
+}
+
+impl From<&crate::config::Config> for HttpOptions {
+    fn from(config: &crate::config::Config) -> Self {
+        HttpOptions {
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            user_agent: config.user_agent.clone(),
+            ..HttpOptions::default()
+        }
+    }
 }

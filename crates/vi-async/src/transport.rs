@@ -1,0 +1,480 @@
+//! The async [`Transport`] on reqwest.
+//!
+//! [`ReqwestTransport`] moves bytes and nothing else: it adds no retries, sleeps,
+//! credentials or redirects (core decides all of that), and any HTTP status is `Ok`.
+//!
+//! * TLS is rustls with the *ring* provider, passed explicitly (no process-global default
+//!   provider is needed or installed) and the platform certificate verifier, so the async
+//!   and blocking facades trust the same roots with the same crypto.
+//! * File bodies ([`Body::File`]) are reopened on every call, read in large buffers and
+//!   always sent with an exact `Content-Length` (signed-URL stores reject chunked uploads).
+//! * Error messages name the method, host and path, never the query string, which carries
+//!   the signature of a signed URL.
+
+use std::error::Error as StdError;
+use std::io::{self, SeekFrom};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{Method, Uri};
+use rustls_platform_verifier::BuilderVerifierExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio_util::io::ReaderStream;
+use vi_core::transport::{
+    Body, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport, TransportError,
+    TransportErrorKind,
+};
+
+/// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
+/// default of `reqwest::Body::from(File)`, run about twenty times slower).
+const FILE_READ_BUFFER: usize = 512 * 1024;
+
+/// Write buffer for downloads.
+const DOWNLOAD_WRITE_BUFFER: usize = 512 * 1024;
+
+/// How much of a non-2xx download body is kept as [`DownloadHead::error_body`].
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Connection settings shared by both facades' transports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// The longest wait to establish a connection, TLS included (default 60 s).
+    pub connect_timeout: Duration,
+    /// The longest wait for any single read (or, where the library supports it, write) once
+    /// connected (default 300 s). It restarts after every successful read, so large
+    /// transfers are not limited.
+    pub read_timeout: Duration,
+    /// The `User-Agent` sent when a request does not carry its own.
+    pub user_agent: String,
+    /// How many idle keep-alive connections are kept per host (default 20).
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(300),
+            user_agent: concat!("vi-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            pool_max_idle_per_host: 20,
+        }
+    }
+}
+
+/// A [`Transport`] on a reqwest client (HTTP/1.1, rustls with ring, platform verifier).
+///
+/// Cloning is cheap and shares the connection pool.
+#[derive(Clone, Debug)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    /// Builds a transport with its own connection pool.
+    ///
+    /// # Errors
+    /// [`vi_core::Error::Config`] when the TLS configuration (platform certificate
+    /// verifier) or the HTTP client cannot be set up.
+    pub fn new(options: &HttpOptions) -> Result<Self, vi_core::Error> {
+        let tls = tls_config().map_err(|e| vi_core::Error::Config {
+            message: format!("could not set up TLS with the platform certificate verifier: {e}"),
+        })?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .pool_max_idle_per_host(options.pool_max_idle_per_host)
+            .user_agent(options.user_agent.as_str())
+            .build()
+            .map_err(|e| vi_core::Error::Config {
+                message: format!(
+                    "could not build the HTTP client: {}",
+                    error_chain(&e.without_url())
+                ),
+            })?;
+        Ok(ReqwestTransport { client })
+    }
+
+    /// Turns a core request into a reqwest request; file bodies are opened here.
+    async fn build(
+        &self,
+        request: Request,
+        failure: &BodyReadFailure,
+    ) -> Result<reqwest::Request, TransportError> {
+        let (mut parts, body) = request.into_parts();
+        let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
+            TransportError::new(
+                TransportErrorKind::Other,
+                format!("{} {}: invalid URL: {e}", parts.method, redact(&parts.uri)),
+            )
+        })?;
+        let body = match body {
+            Body::Empty => {
+                // A body-less POST/PUT/PATCH still announces its (zero) length, as the
+                // Python SDK's HTTP library does; GET and DELETE carry neither.
+                if body_expected(&parts.method) && !parts.headers.contains_key(CONTENT_LENGTH) {
+                    parts
+                        .headers
+                        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
+                None
+            }
+            Body::Bytes(bytes) => Some(reqwest::Body::from(bytes)),
+            Body::File(slice) => {
+                // Always length-delimited: without this header reqwest sends chunked.
+                parts
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(slice.len));
+                let stream = FileStream::open(&slice, failure.clone()).await?;
+                Some(reqwest::Body::wrap_stream(stream))
+            }
+        };
+        let mut out = reqwest::Request::new(parts.method, url);
+        *out.headers_mut() = parts.headers;
+        *out.version_mut() = parts.version;
+        *out.body_mut() = body;
+        Ok(out)
+    }
+
+    /// Sends `request`, returning the response head with its body still unread.
+    async fn execute(&self, request: Request) -> Result<reqwest::Response, TransportError> {
+        let context = format!("{} {}", request.method(), redact(request.uri()));
+        let failure = BodyReadFailure::default();
+        let request = self.build(request, &failure).await?;
+        self.client
+            .execute(request)
+            .await
+            .map_err(|e| map_error(e, &failure, &context))
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        let context = format!("{} {}", request.method(), redact(request.uri()));
+        let response = self.execute(request).await?;
+        let status = response.status();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| map_error(e, &BodyReadFailure::default(), &context))?;
+        let mut out = http::Response::new(body);
+        *out.status_mut() = status;
+        *out.version_mut() = version;
+        *out.headers_mut() = headers;
+        Ok(out)
+    }
+
+    async fn download(
+        &self,
+        request: Request,
+        target: DownloadTarget,
+    ) -> Result<DownloadHead, TransportError> {
+        let context = format!("{} {}", request.method(), redact(request.uri()));
+        let mut response = self.execute(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if !status.is_success() {
+            let error_body = read_prefix(&mut response, ERROR_BODY_LIMIT).await;
+            return Ok(DownloadHead {
+                status,
+                headers,
+                written: 0,
+                error_body,
+            });
+        }
+        let written = write_body(&mut response, &target, &context).await?;
+        Ok(DownloadHead {
+            status,
+            headers,
+            written,
+            error_body: Bytes::new(),
+        })
+    }
+}
+
+/// rustls with an explicit ring provider and the platform verifier, HTTP/1.1 only.
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    // The API and the storage uploads speak HTTP/1.1 (spec §1.5).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// True for methods whose body-less requests still carry `Content-Length: 0`.
+fn body_expected(method: &Method) -> bool {
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+/// `scheme://host[:port]/path`: no user info, no query string (signed URLs keep their
+/// signature there).
+fn redact(uri: &Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or("");
+    match uri.port_u16() {
+        Some(port) => format!("{scheme}://{host}:{port}{}", uri.path()),
+        None => format!("{scheme}://{host}{}", uri.path()),
+    }
+}
+
+/// An error and its sources, joined with `": "`, skipping repeats.
+fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(err) = source {
+        let text = err.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = err.source();
+    }
+    message
+}
+
+/// Set by a file body stream when reading the local file failed, so the resulting reqwest
+/// error (which only says the body failed) is reported as [`TransportErrorKind::BodyRead`].
+#[derive(Clone, Debug, Default)]
+struct BodyReadFailure(Arc<Mutex<Option<String>>>);
+
+impl BodyReadFailure {
+    fn record(&self, message: String) {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.get_or_insert(message);
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// Classifies a reqwest error, without its URL.
+fn map_error(error: reqwest::Error, failure: &BodyReadFailure, context: &str) -> TransportError {
+    if let Some(message) = failure.take() {
+        return TransportError::new(TransportErrorKind::BodyRead, format!("{context}: {message}"));
+    }
+    let error = error.without_url();
+    let kind = if error.is_connect() {
+        TransportErrorKind::Connect
+    } else if error.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if error.is_body() || error.is_decode() {
+        TransportErrorKind::Interrupted
+    } else {
+        classify_source(&error)
+    };
+    TransportError::new(kind, format!("{context}: {}", error_chain(&error)))
+}
+
+/// Looks through the source chain for hyper and I/O errors that say what happened.
+fn classify_source(error: &(dyn StdError + 'static)) -> TransportErrorKind {
+    let mut source = error.source();
+    while let Some(err) = source {
+        if let Some(hyper_error) = err.downcast_ref::<hyper::Error>() {
+            if hyper_error.is_parse() || hyper_error.is_parse_status() {
+                return TransportErrorKind::Protocol;
+            }
+            if hyper_error.is_incomplete_message()
+                || hyper_error.is_closed()
+                || hyper_error.is_canceled()
+                || hyper_error.is_body_write_aborted()
+            {
+                return TransportErrorKind::Interrupted;
+            }
+        }
+        if let Some(io_error) = err.downcast_ref::<io::Error>() {
+            match io_error.kind() {
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof => return TransportErrorKind::Interrupted,
+                io::ErrorKind::TimedOut => return TransportErrorKind::Timeout,
+                _ => {}
+            }
+        }
+        source = err.source();
+    }
+    TransportErrorKind::Other
+}
+
+/// A file slice as a stream of large chunks; it fails (and records why) when the file
+/// cannot be read or ends before `len` bytes, so a shrunken file never goes out short.
+struct FileStream {
+    inner: ReaderStream<tokio::io::Take<tokio::fs::File>>,
+    remaining: u64,
+    path: Arc<Path>,
+    failure: BodyReadFailure,
+    done: bool,
+}
+
+impl FileStream {
+    async fn open(slice: &FileSlice, failure: BodyReadFailure) -> Result<Self, TransportError> {
+        let read_error = |e: io::Error| {
+            TransportError::new(
+                TransportErrorKind::BodyRead,
+                format!("{}: {e}", slice.path.display()),
+            )
+        };
+        let mut file = tokio::fs::File::open(&slice.path)
+            .await
+            .map_err(read_error)?;
+        if slice.offset > 0 {
+            file.seek(SeekFrom::Start(slice.offset))
+                .await
+                .map_err(read_error)?;
+        }
+        Ok(FileStream {
+            inner: ReaderStream::with_capacity(file.take(slice.len), FILE_READ_BUFFER),
+            remaining: slice.len,
+            path: Arc::from(slice.path.as_path()),
+            failure,
+            done: false,
+        })
+    }
+
+    fn fail(&mut self, error: io::Error) -> Poll<Option<io::Result<Bytes>>> {
+        self.done = true;
+        self.failure
+            .record(format!("{}: {error}", self.path.display()));
+        Poll::Ready(Some(Err(error)))
+    }
+}
+
+impl Stream for FileStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(error))) => self.fail(error),
+            Poll::Ready(None) if self.remaining > 0 => {
+                let missing = self.remaining;
+                self.fail(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("the file ended {missing} bytes before the end of the slice"),
+                ))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of a body; best effort, since the status is what matters.
+async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Bytes {
+    let mut prefix = Vec::new();
+    while prefix.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let take = chunk.len().min(limit - prefix.len());
+                prefix.extend_from_slice(&chunk[..take]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Bytes::from(prefix)
+}
+
+/// A [`TransportErrorKind::BodyWrite`] error naming the file.
+fn write_error(path: &Path, error: &io::Error) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::BodyWrite,
+        format!("{}: {error}", path.display()),
+    )
+}
+
+/// Opens the download target: truncated for offset 0, else cut to `offset` and positioned
+/// there (the file must already hold `offset` bytes).
+async fn open_target(target: &DownloadTarget) -> Result<tokio::fs::File, TransportError> {
+    let path = target.path.as_path();
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true);
+    if target.offset == 0 {
+        options.create(true).truncate(true);
+    }
+    let mut file = options.open(path).await.map_err(|e| write_error(path, &e))?;
+    if target.offset > 0 {
+        let len = file
+            .metadata()
+            .await
+            .map_err(|e| write_error(path, &e))?
+            .len();
+        if len < target.offset {
+            return Err(TransportError::new(
+                TransportErrorKind::BodyWrite,
+                format!(
+                    "{}: the partial file holds {len} bytes, fewer than the resume offset {}",
+                    path.display(),
+                    target.offset
+                ),
+            ));
+        }
+        if len > target.offset {
+            file.set_len(target.offset)
+                .await
+                .map_err(|e| write_error(path, &e))?;
+        }
+        file.seek(SeekFrom::Start(target.offset))
+            .await
+            .map_err(|e| write_error(path, &e))?;
+    }
+    Ok(file)
+}
+
+/// Streams a 2xx body into the target and makes it durable; returns the bytes written.
+async fn write_body(
+    response: &mut reqwest::Response,
+    target: &DownloadTarget,
+    context: &str,
+) -> Result<u64, TransportError> {
+    let path = target.path.as_path();
+    let file = open_target(target).await?;
+    let mut writer = BufWriter::with_capacity(DOWNLOAD_WRITE_BUFFER, file);
+    let mut written = 0u64;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                writer
+                    .write_all(&chunk)
+                    .await
+                    .map_err(|e| write_error(path, &e))?;
+                written += chunk.len() as u64;
+            }
+            Ok(None) => break,
+            Err(error) => {
+                // Keep what arrived: core checks sizes and may resume from here.
+                let _ = writer.flush().await;
+                return Err(map_error(error, &BodyReadFailure::default(), context));
+            }
+        }
+    }
+    writer.flush().await.map_err(|e| write_error(path, &e))?;
+    writer
+        .into_inner()
+        .sync_data()
+        .await
+        .map_err(|e| write_error(path, &e))?;
+    Ok(written)
+}

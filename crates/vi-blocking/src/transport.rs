@@ -1,0 +1,432 @@
+//! The blocking [`BlockingTransport`] on ureq.
+//!
+//! [`UreqTransport`] moves bytes and nothing else: it adds no retries, sleeps,
+//! credentials or redirects (core decides all of that), and any HTTP status is `Ok`
+//! (ureq's `http_status_as_error` is off, so API error bodies are kept).
+//!
+//! * TLS is rustls with the *ring* provider and the platform certificate verifier, the same
+//!   crypto and trust store as the async facade. No tokio, hyper or reqwest is involved.
+//! * All of ureq's timeouts are off by default; connect and per-read/per-write timeouts are
+//!   set from [`HttpOptions`].
+//! * File bodies ([`Body::File`]) are reopened on every call, read in large buffers and
+//!   always sent with an exact `Content-Length` (signed-URL stores reject chunked uploads).
+//! * Error messages name the method, host and path, never the query string, which carries
+//!   the signature of a signed URL.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Take, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{Method, Uri};
+use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+use vi_core::transport::{
+    BlockingTransport, Body, DownloadHead, DownloadTarget, FileSlice, Request, Response,
+    TransportError, TransportErrorKind,
+};
+
+/// Read buffer for file bodies: large reads keep uploads fast.
+const FILE_READ_BUFFER: usize = 512 * 1024;
+
+/// Write buffer for downloads.
+const DOWNLOAD_WRITE_BUFFER: usize = 512 * 1024;
+
+/// How much is read from the socket per step of a download.
+const DOWNLOAD_READ_CHUNK: usize = 64 * 1024;
+
+/// How much of a non-2xx download body is kept as [`DownloadHead::error_body`].
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+/// The idle connections kept across all hosts (the Python SDK's pool holds 100).
+const MAX_IDLE_CONNECTIONS: usize = 100;
+
+/// Connection settings shared by both facades' transports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// The longest wait to establish a connection, TLS included (default 60 s).
+    pub connect_timeout: Duration,
+    /// The longest wait for any single read (or, where the library supports it, write) once
+    /// connected (default 300 s). It restarts after every successful read, so large
+    /// transfers are not limited.
+    pub read_timeout: Duration,
+    /// The `User-Agent` sent when a request does not carry its own.
+    pub user_agent: String,
+    /// How many idle keep-alive connections are kept per host (default 20).
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(300),
+            user_agent: concat!("vi-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            pool_max_idle_per_host: 20,
+        }
+    }
+}
+
+/// A [`BlockingTransport`] on a ureq agent (HTTP/1.1, rustls with ring, platform verifier).
+///
+/// Cloning is cheap and shares the connection pool.
+#[derive(Clone, Debug)]
+pub struct UreqTransport {
+    agent: ureq::Agent,
+}
+
+impl UreqTransport {
+    /// Builds a transport with its own connection pool.
+    ///
+    /// # Errors
+    /// None today: ureq validates its TLS setup on the first connection, whose failure is
+    /// reported as a [`TransportErrorKind::Connect`] error. The `Result` keeps the signature
+    /// identical to the async facade's constructor.
+    pub fn new(options: &HttpOptions) -> Result<Self, vi_core::Error> {
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::PlatformVerifier)
+            .build();
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(options.user_agent.as_str())
+            .tls_config(tls)
+            .timeout_resolve(Some(options.connect_timeout))
+            .timeout_connect(Some(options.connect_timeout))
+            .timeout_per_read(Some(options.read_timeout))
+            .timeout_per_write(Some(options.read_timeout))
+            .max_idle_connections(MAX_IDLE_CONNECTIONS.max(options.pool_max_idle_per_host))
+            .max_idle_connections_per_host(options.pool_max_idle_per_host)
+            .build();
+        Ok(UreqTransport {
+            agent: config.new_agent(),
+        })
+    }
+
+    /// Sends `request`, returning the response with its body still unread.
+    fn run(
+        &self,
+        request: Request,
+        context: &str,
+    ) -> Result<http::Response<ureq::Body>, TransportError> {
+        let (mut parts, body) = request.into_parts();
+        let result = match body {
+            Body::Empty => {
+                // A body-less POST/PUT/PATCH still announces its (zero) length, as the
+                // Python SDK's HTTP library does; GET and DELETE carry neither.
+                if body_expected(&parts.method) && !parts.headers.contains_key(CONTENT_LENGTH) {
+                    parts
+                        .headers
+                        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
+                self.agent.run(http::Request::from_parts(parts, ()))
+            }
+            Body::Bytes(bytes) => self.agent.run(http::Request::from_parts(parts, &bytes[..])),
+            Body::File(slice) => {
+                // An explicit Content-Length keeps a streamed body length-delimited; without
+                // it ureq would send a reader chunked.
+                parts
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(slice.len));
+                let reader = FileReader::open(&slice)?;
+                let failure = reader.failure.clone();
+                let body = ureq::SendBody::from_owned_reader(reader);
+                let result = self.agent.run(http::Request::from_parts(parts, body));
+                if let Some(message) = failure.take() {
+                    return Err(TransportError::new(
+                        TransportErrorKind::BodyRead,
+                        format!("{context}: {message}"),
+                    ));
+                }
+                result
+            }
+        };
+        result.map_err(|e| map_error(&e, context))
+    }
+}
+
+impl BlockingTransport for UreqTransport {
+    fn send(&self, request: Request) -> Result<Response, TransportError> {
+        let context = describe(request.method(), request.uri());
+        let response = self.run(request, &context)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|e| map_error(&e, &context))?;
+        Ok(fresh_response(&parts, Bytes::from(bytes)))
+    }
+
+    fn download(
+        &self,
+        request: Request,
+        target: DownloadTarget,
+    ) -> Result<DownloadHead, TransportError> {
+        let context = describe(request.method(), request.uri());
+        let response = self.run(request, &context)?;
+        let (parts, body) = response.into_parts();
+        let head = fresh_response(&parts, ());
+        let status = head.status();
+        let headers = head.headers().clone();
+        if !status.is_success() {
+            // Best effort: the status is what matters, the body only explains it.
+            let mut prefix = Vec::new();
+            let _ = body
+                .into_reader()
+                .take(ERROR_BODY_LIMIT)
+                .read_to_end(&mut prefix);
+            return Ok(DownloadHead {
+                status,
+                headers,
+                written: 0,
+                error_body: Bytes::from(prefix),
+            });
+        }
+        let written = write_body(body, &target, &context)?;
+        Ok(DownloadHead {
+            status,
+            headers,
+            written,
+            error_body: Bytes::new(),
+        })
+    }
+}
+
+/// A response with only status, version and headers copied: ureq's extensions (which hold
+/// the full request URI) are left behind.
+fn fresh_response<B>(parts: &http::response::Parts, body: B) -> http::Response<B> {
+    let mut out = http::Response::new(body);
+    *out.status_mut() = parts.status;
+    *out.version_mut() = parts.version;
+    *out.headers_mut() = parts.headers.clone();
+    out
+}
+
+/// True for methods whose body-less requests still carry `Content-Length: 0`.
+fn body_expected(method: &Method) -> bool {
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+/// `METHOD scheme://host[:port]/path`: no user info, no query string (signed URLs keep
+/// their signature there).
+fn describe(method: &Method, uri: &Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or("");
+    match uri.port_u16() {
+        Some(port) => format!("{method} {scheme}://{host}:{port}{}", uri.path()),
+        None => format!("{method} {scheme}://{host}{}", uri.path()),
+    }
+}
+
+/// Classifies a ureq error. Variants whose text could hold a URL get a fixed message.
+fn map_error(error: &ureq::Error, context: &str) -> TransportError {
+    use TransportErrorKind as K;
+    let (kind, message) = match error {
+        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+            (K::Connect, error.to_string())
+        }
+        ureq::Error::Timeout(_) => (K::Timeout, error.to_string()),
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::ConnectProxyFailed(_)
+        | ureq::Error::Tls(_)
+        | ureq::Error::Rustls(_)
+        | ureq::Error::TlsRequired => (K::Connect, error.to_string()),
+        ureq::Error::Io(io_error) => (io_kind(io_error), error.to_string()),
+        ureq::Error::Decompress(_, io_error) => match io_kind(io_error) {
+            K::Other => (K::Protocol, error.to_string()),
+            kind => (kind, error.to_string()),
+        },
+        ureq::Error::Protocol(_)
+        | ureq::Error::LargeResponseHeader(..)
+        | ureq::Error::BodyExceedsLimit(_) => (K::Protocol, error.to_string()),
+        ureq::Error::BadUri(_) => (K::Other, "invalid URL".to_owned()),
+        ureq::Error::RequireHttpsOnly(_) => (K::Other, "HTTPS is required".to_owned()),
+        _ => (K::Other, error.to_string()),
+    };
+    TransportError::new(kind, format!("{context}: {message}"))
+}
+
+/// Classifies a socket-level I/O error.
+fn io_kind(error: &io::Error) -> TransportErrorKind {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::AddrNotAvailable
+        | io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::NetworkDown => TransportErrorKind::Connect,
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => TransportErrorKind::Interrupted,
+        _ => TransportErrorKind::Other,
+    }
+}
+
+/// Classifies an error from reading a response body: ureq hands its own errors through
+/// `io::Error`.
+fn map_read_error(error: &io::Error, context: &str) -> TransportError {
+    match error.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+        Some(inner) => map_error(inner, context),
+        None => TransportError::new(io_kind(error), format!("{context}: {error}")),
+    }
+}
+
+/// Set by [`FileReader`] when the local file failed, so the resulting ureq error is
+/// reported as [`TransportErrorKind::BodyRead`].
+#[derive(Clone, Debug, Default)]
+struct BodyReadFailure(Arc<Mutex<Option<String>>>);
+
+impl BodyReadFailure {
+    fn record(&self, message: String) {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.get_or_insert(message);
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// A file slice as a reader with a large buffer; it fails (and records why) when the file
+/// cannot be read or ends before `len` bytes, so a shrunken file never goes out short.
+struct FileReader {
+    inner: BufReader<Take<File>>,
+    remaining: u64,
+    path: PathBuf,
+    failure: BodyReadFailure,
+}
+
+impl FileReader {
+    fn open(slice: &FileSlice) -> Result<Self, TransportError> {
+        let read_error = |e: io::Error| {
+            TransportError::new(
+                TransportErrorKind::BodyRead,
+                format!("{}: {e}", slice.path.display()),
+            )
+        };
+        let mut file = File::open(&slice.path).map_err(read_error)?;
+        if slice.offset > 0 {
+            file.seek(SeekFrom::Start(slice.offset))
+                .map_err(read_error)?;
+        }
+        Ok(FileReader {
+            inner: BufReader::with_capacity(FILE_READ_BUFFER, file.take(slice.len)),
+            remaining: slice.len,
+            path: slice.path.clone(),
+            failure: BodyReadFailure::default(),
+        })
+    }
+
+    fn fail(&self, error: io::Error) -> io::Error {
+        self.failure
+            .record(format!("{}: {error}", self.path.display()));
+        error
+    }
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match self.inner.read(buf) {
+            Ok(0) if self.remaining > 0 => Err(self.fail(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the file ended {} bytes before the end of the slice",
+                    self.remaining
+                ),
+            ))),
+            Ok(n) => {
+                self.remaining = self.remaining.saturating_sub(n as u64);
+                Ok(n)
+            }
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+}
+
+/// A [`TransportErrorKind::BodyWrite`] error naming the file.
+fn write_error(path: &Path, error: &io::Error) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::BodyWrite,
+        format!("{}: {error}", path.display()),
+    )
+}
+
+/// Opens the download target: truncated for offset 0, else cut to `offset` and positioned
+/// there (the file must already hold `offset` bytes).
+fn open_target(target: &DownloadTarget) -> Result<File, TransportError> {
+    let path = target.path.as_path();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if target.offset == 0 {
+        options.create(true).truncate(true);
+    }
+    let mut file = options.open(path).map_err(|e| write_error(path, &e))?;
+    if target.offset > 0 {
+        let len = file.metadata().map_err(|e| write_error(path, &e))?.len();
+        if len < target.offset {
+            return Err(TransportError::new(
+                TransportErrorKind::BodyWrite,
+                format!(
+                    "{}: the partial file holds {len} bytes, fewer than the resume offset {}",
+                    path.display(),
+                    target.offset
+                ),
+            ));
+        }
+        if len > target.offset {
+            file.set_len(target.offset)
+                .map_err(|e| write_error(path, &e))?;
+        }
+        file.seek(SeekFrom::Start(target.offset))
+            .map_err(|e| write_error(path, &e))?;
+    }
+    Ok(file)
+}
+
+/// Streams a 2xx body into the target and makes it durable; returns the bytes written.
+///
+/// A hand-written copy loop rather than `io::copy`, so a failed socket read (a transport
+/// error) is told apart from a failed file write.
+fn write_body(
+    body: ureq::Body,
+    target: &DownloadTarget,
+    context: &str,
+) -> Result<u64, TransportError> {
+    let path = target.path.as_path();
+    let file = open_target(target)?;
+    let mut writer = BufWriter::with_capacity(DOWNLOAD_WRITE_BUFFER, file);
+    let mut reader = body.into_reader();
+    let mut buffer = vec![0u8; DOWNLOAD_READ_CHUNK];
+    let mut written = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                // Keep what arrived: core checks sizes and may resume from here.
+                let _ = writer.flush();
+                return Err(map_read_error(&error, context));
+            }
+        };
+        writer
+            .write_all(&buffer[..n])
+            .map_err(|e| write_error(path, &e))?;
+        written += n as u64;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|e| write_error(path, e.error()))?;
+    file.sync_data().map_err(|e| write_error(path, &e))?;
+    Ok(written)
+}

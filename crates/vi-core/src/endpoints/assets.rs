@@ -1,0 +1,435 @@
+//! Asset calls A1–A6 (spec §5).
+
+use http::Method;
+
+use super::{
+    ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, dataset_path,
+    encode_segment, parse_json,
+};
+use crate::error::{Error, Result};
+use crate::ids::{AssetId, DatasetId, OrganizationId};
+use crate::models::{Asset, AssetCount, PageEnvelope, RenameAssetRequest};
+use crate::paging::Cursor;
+use crate::transport::Response;
+
+/// What to sort assets by (the `sortBy` query parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AssetSortBy {
+    /// The service's default order.
+    Default,
+    /// By asset id.
+    AssetId,
+    /// By filename.
+    Filename,
+    /// By when the contents last changed.
+    LastModified,
+    /// By file size.
+    FileSize,
+}
+
+impl AssetSortBy {
+    /// The value sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetSortBy::Default => "default",
+            AssetSortBy::AssetId => "assetId",
+            AssetSortBy::Filename => "filename",
+            AssetSortBy::LastModified => "lastModified.contents",
+            AssetSortBy::FileSize => "metadata.fileSize",
+        }
+    }
+}
+
+/// Sort direction (the `o` query parameter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// Smallest first.
+    #[default]
+    Ascending,
+    /// Largest first.
+    Descending,
+}
+
+impl SortOrder {
+    /// The value sent on the wire. The official client sends `asc` / `desc` although its
+    /// code once meant to send `d` or nothing (spec §15 #2); we follow what it sends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Ascending => "asc",
+            SortOrder::Descending => "desc",
+        }
+    }
+}
+
+/// How to list assets: page size, filters, sort and whether to include signed URLs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListAssetsOptions {
+    /// Assets per page, 1–1000 (default 10).
+    pub page_size: u32,
+    /// A filter expression, passed through verbatim (its syntax is the service's).
+    pub filter: Option<String>,
+    /// Sort criterion and direction.
+    pub sort: Option<(AssetSortBy, SortOrder)>,
+    /// Include signed download URLs (`contents=y`).
+    pub contents: bool,
+    /// A custom-metadata query, e.g. `quality == "high"`.
+    pub metadata_query: Option<String>,
+    /// A rule query, passed through verbatim.
+    pub rule_query: Option<String>,
+    /// Exact matching for the queries (`strictQuery=y`).
+    pub strict_query: bool,
+    /// The service's `pageAfter` flag, passed through.
+    pub page_after: bool,
+}
+
+impl Default for ListAssetsOptions {
+    fn default() -> Self {
+        ListAssetsOptions {
+            page_size: DEFAULT_PAGE_SIZE,
+            filter: None,
+            sort: None,
+            contents: false,
+            metadata_query: None,
+            rule_query: None,
+            strict_query: false,
+            page_after: false,
+        }
+    }
+}
+
+impl ListAssetsOptions {
+    /// Default options: 10 per page, no filter, no URLs.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the page size (1–1000; checked when the request is built).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size;
+        self
+    }
+
+    /// Sets a filter expression.
+    pub fn filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = Some(filter.into());
+        self
+    }
+
+    /// Sorts by `by` in `order`.
+    pub fn sort(mut self, by: AssetSortBy, order: SortOrder) -> Self {
+        self.sort = Some((by, order));
+        self
+    }
+
+    /// Includes signed download URLs in each asset's `contents`.
+    pub fn with_contents(mut self, on: bool) -> Self {
+        self.contents = on;
+        self
+    }
+
+    /// Sets a custom-metadata query.
+    pub fn metadata_query(mut self, query: impl Into<String>) -> Self {
+        self.metadata_query = Some(query.into());
+        self
+    }
+
+    /// Sets a rule query.
+    pub fn rule_query(mut self, query: impl Into<String>) -> Self {
+        self.rule_query = Some(query.into());
+        self
+    }
+
+    /// Asks for exact matching of the queries.
+    pub fn strict_query(mut self, on: bool) -> Self {
+        self.strict_query = on;
+        self
+    }
+
+    /// Sets the `pageAfter` flag.
+    pub fn page_after(mut self, on: bool) -> Self {
+        self.page_after = on;
+        self
+    }
+}
+
+/// A1: one page of a dataset's assets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListAssets {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// Listing options.
+    pub options: ListAssetsOptions,
+    /// Where to start; `None` for the first page.
+    pub cursor: Option<Cursor>,
+}
+
+impl Endpoint for ListAssets {
+    type Output = PageEnvelope<Asset>;
+
+    fn operation(&self) -> &'static str {
+        "list assets"
+    }
+
+    fn safety(&self) -> Safety {
+        Safety::Safe
+    }
+
+    fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
+        let o = &self.options;
+        let size = check_page_size(o.page_size)?;
+        let (sort_by, order) = match o.sort {
+            Some((by, order)) => (Some(by.as_str()), Some(order.as_str())),
+            None => (None, None),
+        };
+        Ok(ApiRequest::new(
+            Method::GET,
+            format!("{}/assets", dataset_path(org, &self.dataset)),
+        )
+        .query_opt("p", self.cursor.as_ref().map(Cursor::as_str))
+        .query("s", size.to_string())
+        .query_opt("sortBy", sort_by)
+        .query_opt("o", order)
+        .query_opt("filter", o.filter.as_deref())
+        .flag("contents", o.contents)
+        .query_opt("metadataQuery", o.metadata_query.as_deref())
+        .query_opt("ruleQuery", o.rule_query.as_deref())
+        .flag("pageAfter", o.page_after)
+        .flag("strictQuery", o.strict_query))
+    }
+
+    fn parse(&self, response: &Response) -> Result<Self::Output> {
+        parse_json(self.operation(), response.body())
+    }
+}
+
+/// Which assets to count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CountAssetsOptions {
+    /// A filter expression.
+    pub filter: Option<String>,
+    /// A custom-metadata query.
+    pub metadata_query: Option<String>,
+    /// A rule query.
+    pub rule_query: Option<String>,
+    /// Exact matching: sent as `y` / `n` only when set (spec §5.2).
+    pub strict_query: Option<bool>,
+}
+
+impl CountAssetsOptions {
+    /// Counts every asset.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a filter expression.
+    pub fn filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = Some(filter.into());
+        self
+    }
+
+    /// Sets a custom-metadata query.
+    pub fn metadata_query(mut self, query: impl Into<String>) -> Self {
+        self.metadata_query = Some(query.into());
+        self
+    }
+
+    /// Sets a rule query.
+    pub fn rule_query(mut self, query: impl Into<String>) -> Self {
+        self.rule_query = Some(query.into());
+        self
+    }
+
+    /// Sets exact matching on or off.
+    pub fn strict_query(mut self, on: bool) -> Self {
+        self.strict_query = Some(on);
+        self
+    }
+}
+
+impl From<&ListAssetsOptions> for CountAssetsOptions {
+    fn from(o: &ListAssetsOptions) -> Self {
+        CountAssetsOptions {
+            filter: o.filter.clone(),
+            metadata_query: o.metadata_query.clone(),
+            rule_query: o.rule_query.clone(),
+            strict_query: o.strict_query.then_some(true),
+        }
+    }
+}
+
+/// A2: how many assets match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountAssets {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// What to count.
+    pub options: CountAssetsOptions,
+}
+
+impl Endpoint for CountAssets {
+    type Output = u64;
+
+    fn operation(&self) -> &'static str {
+        "count assets"
+    }
+
+    fn safety(&self) -> Safety {
+        Safety::Safe
+    }
+
+    fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
+        let o = &self.options;
+        Ok(ApiRequest::new(
+            Method::GET,
+            format!("{}/assets:count", dataset_path(org, &self.dataset)),
+        )
+        .query_opt("filter", o.filter.as_deref())
+        .query_opt("metadataQuery", o.metadata_query.as_deref())
+        .query_opt("ruleQuery", o.rule_query.as_deref())
+        .query_opt("strictQuery", o.strict_query.map(|on| if on { "y" } else { "n" })))
+    }
+
+    fn parse(&self, response: &Response) -> Result<Self::Output> {
+        parse_json::<AssetCount>(self.operation(), response.body()).map(|c| c.value())
+    }
+}
+
+/// A3: one asset, optionally with its signed download URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetAsset {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// The asset.
+    pub asset: AssetId,
+    /// Include the signed download URL (`contents=y`).
+    pub contents: bool,
+}
+
+impl Endpoint for GetAsset {
+    type Output = Asset;
+
+    fn operation(&self) -> &'static str {
+        "get asset"
+    }
+
+    fn safety(&self) -> Safety {
+        Safety::Safe
+    }
+
+    fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
+        Ok(ApiRequest::new(
+            Method::GET,
+            format!(
+                "{}/assets/{}",
+                dataset_path(org, &self.dataset),
+                encode_segment(self.asset.as_str())
+            ),
+        )
+        .flag("contents", self.contents))
+    }
+
+    fn parse(&self, response: &Response) -> Result<Self::Output> {
+        parse_json(self.operation(), response.body())
+    }
+}
+
+/// A4: deletes an asset. Succeeds with an empty body, which some clients choke on; we
+/// accept an empty or a JSON body (spec §15 #20).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteAsset {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// The asset.
+    pub asset: AssetId,
+}
+
+impl Endpoint for DeleteAsset {
+    type Output = ();
+
+    fn operation(&self) -> &'static str {
+        "delete asset"
+    }
+
+    fn safety(&self) -> Safety {
+        Safety::Idempotent
+    }
+
+    fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
+        Ok(ApiRequest::new(
+            Method::DELETE,
+            format!(
+                "{}/assets/{}",
+                dataset_path(org, &self.dataset),
+                encode_segment(self.asset.as_str())
+            ),
+        ))
+    }
+
+    fn parse(&self, _response: &Response) -> Result<Self::Output> {
+        Ok(())
+    }
+
+    /// A retried delete that finds the asset gone means the first attempt worked.
+    fn success_on_repeat(&self, status: http::StatusCode) -> bool {
+        status == http::StatusCode::NOT_FOUND
+    }
+}
+
+/// A5 / A6: renames an asset, addressed by id or by its current filename.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenameAsset {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// Which asset.
+    pub target: RenameTarget,
+    /// The new filename; must not be empty.
+    pub new_filename: String,
+}
+
+/// How [`RenameAsset`] addresses the asset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenameTarget {
+    /// By asset id (A5).
+    Id(AssetId),
+    /// By current filename (A6); the whole name is one path segment, `/` included.
+    Filename(String),
+}
+
+impl Endpoint for RenameAsset {
+    type Output = Asset;
+
+    fn operation(&self) -> &'static str {
+        "rename asset"
+    }
+
+    fn safety(&self) -> Safety {
+        Safety::Unsafe
+    }
+
+    fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
+        if self.new_filename.trim().is_empty() {
+            return Err(Error::invalid(
+                "new filename",
+                "it is empty; give the asset a name such as frame_001.jpg",
+            ));
+        }
+        let base = dataset_path(org, &self.dataset);
+        let path = match &self.target {
+            RenameTarget::Id(id) => format!("{base}/assets/{}/name", encode_segment(id.as_str())),
+            RenameTarget::Filename(name) => {
+                if name.is_empty() {
+                    return Err(Error::invalid("current filename", "it is empty"));
+                }
+                format!("{base}/assetFiles/{}/name", encode_segment(name))
+            }
+        };
+        // The body key is `filename`; the service rejects `name` (spec §5.5).
+        ApiRequest::new(Method::POST, path).json(&RenameAssetRequest {
+            filename: self.new_filename.clone(),
+        })
+    }
+
+    fn parse(&self, response: &Response) -> Result<Self::Output> {
+        parse_json(self.operation(), response.body())
+    }
+}

@@ -1,0 +1,153 @@
+//! The facades' method lists, written once.
+//!
+//! `vi-async` and `vi-blocking` expose the same operations under the same names; only the
+//! way the caller waits differs (`.await`, or blocking on the calling thread). Rather than
+//! write every wrapper twice, each facade expands these macros: in `async` mode a method is
+//! `pub async fn name(..) -> R { self.core.op(..).await }`, in `blocking` mode it is
+//! `pub fn name(..) -> R { wait(self.core.op(..)) }`, where `wait` is the facade's own
+//! blocking executor, found by name at the expansion site.
+//!
+//! Each facade's handle types (`Datasets`, `Assets`) hold a `core: vi_core::Core` field.
+
+/// Expands a list of `fn name(&self, args) -> Ret => core_method;` entries into facade
+/// methods. Internal to the SDK's facades.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __facade_methods {
+    (async; $( $(#[$meta:meta])* fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty => $core:ident; )*) => {
+        $(
+            $(#[$meta])*
+            pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                self.core.$core($($arg),*).await
+            }
+        )*
+    };
+    (blocking; $( $(#[$meta:meta])* fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty => $core:ident; )*) => {
+        $(
+            $(#[$meta])*
+            pub fn $name(&self $(, $arg: $ty)*) -> $ret {
+                wait(self.core.$core($($arg),*))
+            }
+        )*
+    };
+}
+
+/// The dataset operations of both facades (`client.datasets()`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dataset_methods {
+    ($mode:ident) => {
+        $crate::__facade_methods! { $mode;
+            /// One page of the organization's datasets, starting at `cursor` (`None` for the
+            /// first page). Use the page's `next` cursor to resume a listing later.
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside
+            /// 1–1000; otherwise as any API call (transport, API error, decode).
+            fn page(&self, page_size: u32, cursor: Option<vi_core::Cursor>) -> vi_core::Result<vi_core::Page<vi_core::models::Dataset>> => datasets_page;
+
+            /// One dataset, with its statistics (asset total, annotations).
+            ///
+            /// # Errors
+            /// An API error of kind `NotFound` when the dataset does not exist.
+            fn get(&self, dataset: &vi_core::DatasetId) -> vi_core::Result<vi_core::models::Dataset> => get_dataset;
+
+            /// Creates a dataset: `create("Drone survey")` or
+            /// `create(NewDataset::new("Drone survey").description("spring"))`.
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for an empty name;
+            /// otherwise as any API call. Creation is never retried after the request may
+            /// have reached the service, so a dataset is never created twice.
+            fn create(&self, dataset: impl Into<vi_core::NewDataset> + Send) -> vi_core::Result<vi_core::models::Dataset> => create_dataset_from;
+
+            /// Starts deleting a dataset (deletion is asynchronous on the service) and returns
+            /// the deletion operation.
+            ///
+            /// # Errors
+            /// An API error of kind `NotFound` when the dataset does not exist.
+            fn delete(&self, dataset: &vi_core::DatasetId) -> vi_core::Result<vi_core::models::DeletedDataset> => delete_dataset;
+
+            /// The state of a dataset's deletion operation.
+            ///
+            /// # Errors
+            /// As any API call.
+            fn deletion(&self, dataset: &vi_core::DatasetId) -> vi_core::Result<vi_core::models::DeletedDataset> => dataset_deletion;
+
+            /// Deletes a dataset and polls until the deletion is done or `timeout` passes;
+            /// returns the last state seen.
+            ///
+            /// # Errors
+            /// As [`delete`](Self::delete);
+            /// [`Error::Operation`](vi_core::Error::Operation) when the deletion fails.
+            fn delete_and_wait(&self, dataset: &vi_core::DatasetId, timeout: std::time::Duration) -> vi_core::Result<vi_core::models::DeletedDataset> => delete_dataset_and_wait;
+        }
+    };
+}
+
+/// The asset operations of both facades (`client.assets()`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __asset_methods {
+    ($mode:ident) => {
+        $crate::__facade_methods! { $mode;
+            /// One page of a dataset's assets, starting at `cursor` (`None` for the first
+            /// page), with the listing options (page size, filter, sort, signed URLs).
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside
+            /// 1–1000; an API error of kind `NotFound` for an unknown dataset.
+            fn page(&self, dataset: &vi_core::DatasetId, options: vi_core::ListAssetsOptions, cursor: Option<vi_core::Cursor>) -> vi_core::Result<vi_core::Page<vi_core::models::Asset>> => assets_page;
+
+            /// How many assets match the options (all of them with `CountAssetsOptions::new()`).
+            ///
+            /// # Errors
+            /// An API error of kind `NotFound` for an unknown dataset.
+            fn count(&self, dataset: &vi_core::DatasetId, options: vi_core::CountAssetsOptions) -> vi_core::Result<u64> => count_assets;
+
+            /// One asset's metadata, without a download URL.
+            ///
+            /// # Errors
+            /// An API error of kind `NotFound` when the asset or dataset does not exist.
+            fn get(&self, dataset: &vi_core::DatasetId, asset: &vi_core::AssetId) -> vi_core::Result<vi_core::models::Asset> => get_asset_plain;
+
+            /// One asset with `contents`: its signed download URL and the URL's expiry
+            /// (`asset.contents.asset.expires_at()`). The URL is a credential: it is never
+            /// printed by `Debug`.
+            ///
+            /// # Errors
+            /// An API error of kind `NotFound` when the asset or dataset does not exist.
+            fn get_with_contents(&self, dataset: &vi_core::DatasetId, asset: &vi_core::AssetId) -> vi_core::Result<vi_core::models::Asset> => get_asset_with_contents;
+
+            /// Deletes an asset. A retried delete that finds the asset already gone counts as
+            /// success.
+            ///
+            /// # Errors
+            /// An API error of kind `NotFound` when the asset does not exist.
+            fn delete(&self, dataset: &vi_core::DatasetId, asset: &vi_core::AssetId) -> vi_core::Result<()> => delete_asset;
+
+            /// Renames an asset addressed by id and returns it as it now is.
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for an empty name; an API
+            /// error of kind `Conflict` when another asset already has that name.
+            fn rename(&self, dataset: &vi_core::DatasetId, asset: &vi_core::AssetId, new_filename: &str) -> vi_core::Result<vi_core::models::Asset> => rename_asset_by_id;
+
+            /// Renames the asset whose filename is `current_filename` (any characters,
+            /// `/` included, are sent as one path segment).
+            ///
+            /// # Errors
+            /// As [`rename`](Self::rename); `NotFound` when no asset has that filename.
+            fn rename_by_filename(&self, dataset: &vi_core::DatasetId, current_filename: &str, new_filename: &str) -> vi_core::Result<vi_core::models::Asset> => rename_asset_by_filename;
+
+            /// Downloads a signed URL (from `get_with_contents` or a listing with contents) to
+            /// `destination` and returns the bytes written. The body streams to
+            /// `destination.part` and is renamed into place only when complete.
+            ///
+            /// # Errors
+            /// An API error of kind `PermissionDenied` (403) when the URL was tampered with or
+            /// has expired; transport errors after retries; I/O errors naming the path.
+            fn download_url(&self, url: &vi_core::models::SignedUrl, destination: &std::path::Path) -> vi_core::Result<u64> => fetch_signed_url;
+        }
+    };
+}

@@ -1,0 +1,99 @@
+//! Signed cloud-storage URLs ("Contents", spec §3.4).
+//!
+//! The query string of a signed URL is a credential: whoever holds it can read or write
+//! the object until it expires. These types therefore never print it: `Debug` and
+//! [`SignedUrl::redacted_url`] show only scheme, host and path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::common::Timestamp;
+
+/// A time-limited URL for downloading or uploading one object.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedUrl {
+    /// The absolute URL, signature included. Treat as a secret.
+    pub url: String,
+    /// When the URL stops working.
+    pub expiry: Timestamp,
+    /// Headers the client must send with the request (uploads), verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// The HTTP method to use (`PUT` for uploads), when the server names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+}
+
+impl SignedUrl {
+    /// The URL without its query string (which holds the signature): scheme, host and
+    /// path, followed by `?<redacted>` when there was a query. Safe to log.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    /// When the URL expires.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expiry.to_system_time()
+    }
+
+    /// True when the URL has expired at `now`.
+    pub fn is_expired_at(&self, now: SystemTime) -> bool {
+        now >= self.expires_at()
+    }
+
+    /// The method to use: `method` when given, else `PUT` (spec §6.7).
+    pub fn http_method(&self) -> &str {
+        match self.method.as_deref() {
+            Some(method) if !method.is_empty() => method,
+            _ => "PUT",
+        }
+    }
+}
+
+impl fmt::Debug for SignedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedUrl")
+            .field("url", &self.redacted_url())
+            .field("expiry", &self.expiry)
+            .field("headers", &self.headers.as_ref().map(redacted_headers))
+            .field("method", &self.method)
+            .finish()
+    }
+}
+
+/// Header names for `Debug`: values may carry checksums or tokens, so they are left out.
+pub(crate) fn redacted_headers(headers: &BTreeMap<String, String>) -> Vec<&str> {
+    headers.keys().map(String::as_str).collect()
+}
+
+/// Scheme, host (and port) and path of `raw`, then `?<redacted>` if it had a query.
+/// User information and the fragment are dropped. Text that does not parse as an
+/// absolute URL is cut at its first `?` or `#`.
+pub(crate) fn redact_url(raw: &str) -> String {
+    let (base, had_query) = match url::Url::parse(raw) {
+        Ok(parsed) => {
+            let mut base = format!("{}://", parsed.scheme());
+            if let Some(host) = parsed.host_str() {
+                base.push_str(host);
+            }
+            if let Some(port) = parsed.port() {
+                base.push_str(&format!(":{port}"));
+            }
+            base.push_str(parsed.path());
+            (base, parsed.query().is_some())
+        }
+        Err(_) => {
+            let cut = raw.find(['?', '#']).unwrap_or(raw.len());
+            (raw[..cut].to_owned(), raw[cut..].starts_with('?'))
+        }
+    };
+    if had_query {
+        format!("{base}?<redacted>")
+    } else {
+        base
+    }
+}

@@ -1,0 +1,271 @@
+//! A small bounded pool: the only way core runs work in parallel.
+//!
+//! Tasks are pulled lazily from an iterator and at most `limit` run at once, each through
+//! [`Runtime::spawn`], so memory stays bounded by the limit whatever the number of tasks.
+//! Results come back in completion order.
+//!
+//! Core never joins transport futures with `join!` or `buffer_unordered`: under the
+//! blocking facade those futures finish on their first poll, one after another. Spawning
+//! through the runtime gives real parallelism in both facades (tokio tasks, or OS threads).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_channel::mpsc;
+use futures_util::StreamExt;
+
+use crate::error::{Error, Result};
+use crate::transport::Runtime;
+
+/// Runs futures through a [`Runtime`], at most `limit` at a time.
+#[derive(Clone)]
+pub struct Pool {
+    runtime: Arc<dyn Runtime>,
+    limit: usize,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("limit", &self.limit).finish()
+    }
+}
+
+impl Pool {
+    /// A pool running at most `limit` tasks at once (at least one).
+    pub fn new(runtime: Arc<dyn Runtime>, limit: usize) -> Self {
+        Pool {
+            runtime,
+            limit: limit.max(1),
+        }
+    }
+
+    /// The concurrency limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Starts running `tasks`; pull results with [`PoolRun::next`].
+    pub fn run<I, F, T>(&self, tasks: I) -> PoolRun<I::IntoIter, T>
+    where
+        I: IntoIterator<Item = F>,
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded();
+        PoolRun {
+            runtime: self.runtime.clone(),
+            limit: self.limit,
+            tasks: tasks.into_iter(),
+            in_flight: 0,
+            exhausted: false,
+            tx,
+            rx,
+        }
+    }
+}
+
+/// Sends `None` when a task is dropped before it produced its result (it panicked, or the
+/// runtime shut down), so the pool never waits forever for it.
+struct ResultSlot<T> {
+    tx: Option<mpsc::UnboundedSender<Option<T>>>,
+}
+
+impl<T> ResultSlot<T> {
+    fn fill(mut self, value: T) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.unbounded_send(Some(value));
+        }
+    }
+}
+
+impl<T> Drop for ResultSlot<T> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.unbounded_send(None);
+        }
+    }
+}
+
+/// A running batch of pool tasks.
+pub struct PoolRun<I, T> {
+    runtime: Arc<dyn Runtime>,
+    limit: usize,
+    tasks: I,
+    in_flight: usize,
+    exhausted: bool,
+    tx: mpsc::UnboundedSender<Option<T>>,
+    rx: mpsc::UnboundedReceiver<Option<T>>,
+}
+
+impl<I, F, T> PoolRun<I, T>
+where
+    I: Iterator<Item = F>,
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn fill(&mut self) {
+        while !self.exhausted && self.in_flight < self.limit {
+            match self.tasks.next() {
+                Some(task) => {
+                    let slot = ResultSlot {
+                        tx: Some(self.tx.clone()),
+                    };
+                    self.in_flight += 1;
+                    self.runtime.spawn(Box::pin(async move {
+                        slot.fill(task.await);
+                    }));
+                }
+                None => self.exhausted = true,
+            }
+        }
+    }
+
+    /// Stops starting new tasks; those already running still report their results.
+    pub fn stop(&mut self) {
+        self.exhausted = true;
+    }
+
+    /// How many tasks are running now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// The next finished task's result, or `None` when every task has reported.
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`] for a task that was dropped before it finished (it panicked
+    /// or the runtime shut down).
+    pub async fn next(&mut self) -> Option<Result<T>> {
+        self.fill();
+        if self.in_flight == 0 {
+            return None;
+        }
+        // We hold a sender ourselves, so the channel never ends while tasks are in flight.
+        let received = self.rx.next().await;
+        self.in_flight -= 1;
+        match received {
+            Some(Some(value)) => Some(Ok(value)),
+            _ => Some(Err(Error::Cancelled)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::BoxFuture;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// Runs each task on its own thread, like the blocking facade's runtime.
+    struct Threads;
+    impl Runtime for Threads {
+        fn spawn(&self, future: BoxFuture<'static, ()>) {
+            std::thread::spawn(move || futures_executor::block_on(future));
+        }
+        fn spawn_blocking(&self, work: Box<dyn FnOnce() + Send + 'static>) {
+            std::thread::spawn(work);
+        }
+        fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+            Box::pin(async move { std::thread::sleep(duration) })
+        }
+    }
+
+    #[test]
+    fn never_exceeds_the_limit_and_reports_every_task() {
+        let pool = Pool::new(Arc::new(Threads), 3);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks = (0..20).map(|i| {
+            let running = running.clone();
+            let peak = peak.clone();
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(5));
+                running.fetch_sub(1, Ordering::SeqCst);
+                i
+            }
+        });
+        let mut run = pool.run(tasks);
+        let mut seen = Vec::new();
+        futures_executor::block_on(async {
+            while let Some(r) = run.next().await {
+                seen.push(r.unwrap());
+            }
+        });
+        seen.sort();
+        assert_eq!(seen, (0..20).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 3);
+        assert!(peak.load(Ordering::SeqCst) >= 2, "tasks should overlap");
+    }
+
+    #[test]
+    fn tasks_are_pulled_lazily() {
+        let pool = Pool::new(Arc::new(Threads), 2);
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let p = pulled.clone();
+        let tasks = (0..1_000_000).map(move |i| {
+            p.fetch_add(1, Ordering::SeqCst);
+            async move { i }
+        });
+        let mut run = pool.run(tasks);
+        futures_executor::block_on(async {
+            for _ in 0..5 {
+                run.next().await.unwrap().unwrap();
+            }
+        });
+        assert!(pulled.load(Ordering::SeqCst) <= 7);
+    }
+
+    #[test]
+    fn stop_lets_running_tasks_finish_and_starts_no_more() {
+        let pool = Pool::new(Arc::new(Threads), 2);
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let s = started.clone();
+        let tasks = (0..10).map(move |i| {
+            let s = s.clone();
+            async move {
+                s.lock().unwrap().push(i);
+                i
+            }
+        });
+        let mut run = pool.run(tasks);
+        let results = futures_executor::block_on(async {
+            let first = run.next().await;
+            run.stop();
+            let mut rest = vec![first];
+            while let Some(r) = run.next().await {
+                rest.push(Some(r));
+            }
+            rest
+        });
+        assert_eq!(results.len(), 2);
+        assert_eq!(started.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_panicking_task_is_reported_not_waited_for() {
+        let pool = Pool::new(Arc::new(Threads), 2);
+        let tasks = (0..3).map(|i| async move {
+            if i == 1 {
+                panic!("boom");
+            }
+            i
+        });
+        let mut run = pool.run(tasks);
+        let mut oks = 0;
+        let mut lost = 0;
+        futures_executor::block_on(async {
+            while let Some(r) = run.next().await {
+                match r {
+                    Ok(_) => oks += 1,
+                    Err(Error::Cancelled) => lost += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        });
+        assert_eq!((oks, lost), (2, 1));
+    }
+}

@@ -1,0 +1,163 @@
+//! Shared server state: configuration, virtual clock, data, faults, signing.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::sync::Notify;
+
+use crate::config::EmulatorConfig;
+use crate::fault::{FaultKind, FaultQueue, RequestClass};
+use crate::state::{State, write_atomic};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Everything a request handler needs.
+pub(crate) struct App {
+    pub(crate) config: EmulatorConfig,
+    /// `http://host:port`, no trailing slash: the origin of signed URLs.
+    pub(crate) origin: String,
+    pub(crate) data_dir: PathBuf,
+    /// Whether the state is written to `data_dir/state.json`.
+    pub(crate) persist: bool,
+    pub(crate) secret_key: String,
+    pub(crate) organization_id: String,
+    pub(crate) user: String,
+    signing_key: Vec<u8>,
+    clock_offset_ms: AtomicI64,
+    state: Mutex<State>,
+    faults: Mutex<FaultQueue>,
+    flush_lock: Mutex<()>,
+    pub(crate) dirty: Notify,
+    pub(crate) recorder: Option<Mutex<std::fs::File>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl App {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        origin: String,
+        data_dir: PathBuf,
+        persist: bool,
+        state: State,
+        signing_key: Vec<u8>,
+        recorder: Option<std::fs::File>,
+    ) -> App {
+        App {
+            secret_key: state.secret_key.clone(),
+            organization_id: state.organization_id.clone(),
+            user: "emulator-user".to_owned(),
+            config,
+            origin,
+            data_dir,
+            persist,
+            signing_key,
+            clock_offset_ms: AtomicI64::new(0),
+            state: Mutex::new(state),
+            faults: Mutex::new(FaultQueue::default()),
+            flush_lock: Mutex::new(()),
+            dirty: Notify::new(),
+            recorder: recorder.map(Mutex::new),
+        }
+    }
+
+    /// Current virtual time in milliseconds since the Unix epoch.
+    pub(crate) fn now_ms(&self) -> i64 {
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        real.saturating_add(self.clock_offset_ms.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn advance_clock(&self, by_ms: i64) {
+        self.clock_offset_ms.fetch_add(by_ms, Ordering::SeqCst);
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultQueue> {
+        lock(&self.faults)
+    }
+
+    pub(crate) fn take_fault(&self, class: RequestClass, method: &str, path: &str) -> Option<FaultKind> {
+        self.faults().take(class, method, path)
+    }
+
+    /// Schedules a write of the state (debounced by the flusher task).
+    pub(crate) fn mark_dirty(&self) {
+        if self.persist {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Writes the state now. Snapshots are serialized and written in order.
+    pub(crate) fn flush(&self) -> std::io::Result<()> {
+        if !self.persist {
+            return Ok(());
+        }
+        let _order = lock(&self.flush_lock);
+        let bytes = self.state().to_json()?;
+        write_atomic(&self.data_dir.join("state.json"), &bytes)
+    }
+
+    pub(crate) fn blob_path(&self, blob: &str) -> PathBuf {
+        self.data_dir.join("blobs").join(blob)
+    }
+
+    pub(crate) fn tmp_path(&self) -> PathBuf {
+        self.data_dir.join("tmp").join(crate::ids::token())
+    }
+
+    pub(crate) fn part_dir(&self, multipart: &str) -> PathBuf {
+        self.data_dir.join("parts").join(multipart)
+    }
+
+    /// Deletes blob files no longer referenced.
+    pub(crate) async fn delete_blobs(&self, garbage: Vec<String>) {
+        for blob in garbage {
+            let _ = tokio::fs::remove_file(self.blob_path(&blob)).await;
+        }
+    }
+
+    fn mac(&self, parts: &[&str], expires: i64) -> Option<HmacSha256> {
+        let mut mac = HmacSha256::new_from_slice(&self.signing_key).ok()?;
+        for part in parts {
+            mac.update(part.as_bytes());
+            mac.update(b"\n");
+        }
+        mac.update(expires.to_string().as_bytes());
+        Some(mac)
+    }
+
+    /// Hex HMAC-SHA256 over the logical resource (`parts`) and the expiry.
+    pub(crate) fn sign(&self, parts: &[&str], expires: i64) -> String {
+        self.mac(parts, expires)
+            .map(|m| hex::encode(m.finalize().into_bytes()))
+            .unwrap_or_default()
+    }
+
+    /// Constant-time check of a hex signature made by [`App::sign`].
+    pub(crate) fn verify(&self, parts: &[&str], expires: i64, signature_hex: &str) -> bool {
+        let Ok(signature) = hex::decode(signature_hex) else {
+            return false;
+        };
+        self.mac(parts, expires)
+            .is_some_and(|m| m.verify_slice(&signature).is_ok())
+    }
+
+    /// Expiry instant (ms) of a URL signed now.
+    pub(crate) fn url_expiry(&self) -> i64 {
+        let ttl = i64::try_from(self.config.signed_url_ttl.as_millis()).unwrap_or(i64::MAX);
+        self.now_ms().saturating_add(ttl)
+    }
+}
