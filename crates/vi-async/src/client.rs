@@ -151,9 +151,10 @@ impl<E: PagedEndpoint> Listing<E> {
 
     /// The listing as a stream of pages.
     pub fn pages(self) -> impl Stream<Item = Result<Page<E::Item>>> + Send + Unpin {
-        Box::pin(futures_util::stream::unfold(self.pager, |mut pager| async move {
-            pager.next_page().await.map(|page| (page, pager))
-        }))
+        Box::pin(futures_util::stream::unfold(
+            self.pager,
+            |mut pager| async move { pager.next_page().await.map(|page| (page, pager)) },
+        ))
     }
 
     /// The listing as a stream of items.

@@ -1,4 +1,32 @@
-//! The async facade of the Datature Vi SDK: reqwest transport and tokio runtime.
+//! # vi-async
+//!
+//! The async facade of the Datature Vi SDK for Rust: reqwest for HTTP, tokio for tasks.
+//! Everything it does is implemented once in [`vi_core`]; this crate supplies the transport
+//! and the runtime, and the `.await`s. Its blocking twin, `vi-blocking`, has the same names.
+//!
+//! ```no_run
+//! # async fn demo() -> vi_async::Result<()> {
+//! use vi_async::{Client, ListAssetsOptions};
+//! use futures_util::TryStreamExt;
+//!
+//! let client = Client::from_env()?; // DATATURE_VI_SECRET_KEY, DATATURE_VI_ORGANIZATION_ID
+//! let dataset = client.datasets().create("Drone survey").await?.id()?;
+//! let mut assets = client.assets().list(&dataset, ListAssetsOptions::new())?.items();
+//! while let Some(asset) = assets.try_next().await? {
+//!     println!("{} {} bytes", asset.filename, asset.metadata.file_size);
+//! }
+//! # Ok(()) }
+//! ```
 
+mod client;
 pub mod runtime;
 pub mod transport;
+
+pub use client::{Assets, Client, ClientBuilder, Datasets, Listing};
+pub use vi_core::models;
+pub use vi_core::retry::RetryPolicy;
+pub use vi_core::{
+    ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,
+    Error, ErrorKind, IngestionSessionId, ListAssetsOptions, NewDataset, OrganizationId, Page,
+    Result, SortOrder,
+};

@@ -13,16 +13,7 @@ use vi_core::transport::{BoxFuture, Runtime};
 
 /// A [`Runtime`] on the current tokio runtime: tasks, the blocking pool and tokio timers.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TokioRuntime {
-    _private: (),
-}
-
-impl TokioRuntime {
-    /// A runtime handle that uses whichever tokio runtime is current at each call.
-    pub fn new() -> Self {
-        TokioRuntime { _private: () }
-    }
-}
+pub struct TokioRuntime;
 
 impl Runtime for TokioRuntime {
     fn spawn(&self, future: BoxFuture<'static, ()>) {

@@ -17,7 +17,6 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -41,31 +40,8 @@ const DOWNLOAD_WRITE_BUFFER: usize = 512 * 1024;
 /// How much of a non-2xx download body is kept as [`DownloadHead::error_body`].
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-/// Connection settings shared by both facades' transports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpOptions {
-    /// The longest wait to establish a connection, TLS included (default 60 s).
-    pub connect_timeout: Duration,
-    /// The longest wait for any single read (or, where the library supports it, write) once
-    /// connected (default 300 s). It restarts after every successful read, so large
-    /// transfers are not limited.
-    pub read_timeout: Duration,
-    /// The `User-Agent` sent when a request does not carry its own.
-    pub user_agent: String,
-    /// How many idle keep-alive connections are kept per host (default 20).
-    pub pool_max_idle_per_host: usize,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        HttpOptions {
-            connect_timeout: Duration::from_secs(60),
-            read_timeout: Duration::from_secs(300),
-            user_agent: concat!("vi-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
-            pool_max_idle_per_host: 20,
-        }
-    }
-}
+/// Connection settings, shared with the other facade's transport.
+pub use vi_core::transport::HttpOptions;
 
 /// A [`Transport`] on a reqwest client (HTTP/1.1, rustls with ring, platform verifier).
 ///
@@ -132,7 +108,12 @@ impl ReqwestTransport {
                 parts
                     .headers
                     .insert(CONTENT_LENGTH, HeaderValue::from(slice.len));
-                let stream = FileStream::open(&slice, failure.clone()).await?;
+                let stream = FileStream::open(&slice, failure.clone())
+                    .await
+                    .map_err(|e| {
+                        let context = format!("{} {}", parts.method, redact(&parts.uri));
+                        TransportError::new(e.kind, format!("{context}: {}", e.message))
+                    })?;
                 Some(reqwest::Body::wrap_stream(stream))
             }
         };
@@ -264,7 +245,10 @@ impl BodyReadFailure {
 /// Classifies a reqwest error, without its URL.
 fn map_error(error: reqwest::Error, failure: &BodyReadFailure, context: &str) -> TransportError {
     if let Some(message) = failure.take() {
-        return TransportError::new(TransportErrorKind::BodyRead, format!("{context}: {message}"));
+        return TransportError::new(
+            TransportErrorKind::BodyRead,
+            format!("{context}: {message}"),
+        );
     }
     let error = error.without_url();
     let kind = if error.is_connect() {
@@ -414,7 +398,10 @@ async fn open_target(target: &DownloadTarget) -> Result<tokio::fs::File, Transpo
     if target.offset == 0 {
         options.create(true).truncate(true);
     }
-    let mut file = options.open(path).await.map_err(|e| write_error(path, &e))?;
+    let mut file = options
+        .open(path)
+        .await
+        .map_err(|e| write_error(path, &e))?;
     if target.offset > 0 {
         let len = file
             .metadata()

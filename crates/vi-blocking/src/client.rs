@@ -26,7 +26,11 @@ impl FromConfig for Client {
     fn from_config(config: Config) -> Result<Self> {
         let transport = UreqTransport::new(&vi_core::transport::HttpOptions::from(&config))?;
         Ok(Client {
-            core: Core::new(config, Arc::new(Blocking(transport)), Arc::new(ThreadRuntime)),
+            core: Core::new(
+                config,
+                Arc::new(Blocking(transport)),
+                Arc::new(ThreadRuntime),
+            ),
         })
     }
 }

@@ -1,4 +1,32 @@
-//! The blocking facade of the Datature Vi SDK: ureq transport and OS-thread runtime.
+//! # vi-blocking
+//!
+//! The blocking facade of the Datature Vi SDK for Rust: ureq for HTTP, OS threads for
+//! parallel work, and no async runtime anywhere (so it is safe to call from any thread).
+//! Everything it does is implemented once in [`vi_core`]; this crate supplies the transport
+//! and the runtime. Its async twin, `vi-async`, has the same names.
+//!
+//! ```no_run
+//! # fn demo() -> vi_blocking::Result<()> {
+//! use vi_blocking::{Client, ListAssetsOptions};
+//!
+//! let client = Client::from_env()?; // DATATURE_VI_SECRET_KEY, DATATURE_VI_ORGANIZATION_ID
+//! let dataset = client.datasets().create("Drone survey")?.id()?;
+//! for asset in client.assets().list(&dataset, ListAssetsOptions::new())? {
+//!     let asset = asset?;
+//!     println!("{} {} bytes", asset.filename, asset.metadata.file_size);
+//! }
+//! # Ok(()) }
+//! ```
 
+mod client;
 pub mod runtime;
 pub mod transport;
+
+pub use client::{Assets, Client, ClientBuilder, Datasets, Items, Listing};
+pub use vi_core::models;
+pub use vi_core::retry::RetryPolicy;
+pub use vi_core::{
+    ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,
+    Error, ErrorKind, IngestionSessionId, ListAssetsOptions, NewDataset, OrganizationId, Page,
+    Result, SortOrder,
+};

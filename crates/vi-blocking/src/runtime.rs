@@ -14,16 +14,7 @@ use vi_core::transport::{BoxFuture, Runtime};
 
 /// A [`Runtime`] that gives each unit of work its own OS thread.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ThreadRuntime {
-    _private: (),
-}
-
-impl ThreadRuntime {
-    /// A thread runtime; it holds no resources.
-    pub fn new() -> Self {
-        ThreadRuntime { _private: () }
-    }
-}
+pub struct ThreadRuntime;
 
 impl Runtime for ThreadRuntime {
     fn spawn(&self, future: BoxFuture<'static, ()>) {

@@ -17,7 +17,6 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Take, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue};
@@ -43,31 +42,8 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 /// The idle connections kept across all hosts (the Python SDK's pool holds 100).
 const MAX_IDLE_CONNECTIONS: usize = 100;
 
-/// Connection settings shared by both facades' transports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpOptions {
-    /// The longest wait to establish a connection, TLS included (default 60 s).
-    pub connect_timeout: Duration,
-    /// The longest wait for any single read (or, where the library supports it, write) once
-    /// connected (default 300 s). It restarts after every successful read, so large
-    /// transfers are not limited.
-    pub read_timeout: Duration,
-    /// The `User-Agent` sent when a request does not carry its own.
-    pub user_agent: String,
-    /// How many idle keep-alive connections are kept per host (default 20).
-    pub pool_max_idle_per_host: usize,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        HttpOptions {
-            connect_timeout: Duration::from_secs(60),
-            read_timeout: Duration::from_secs(300),
-            user_agent: concat!("vi-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
-            pool_max_idle_per_host: 20,
-        }
-    }
-}
+/// Connection settings, shared with the other facade's transport.
+pub use vi_core::transport::HttpOptions;
 
 /// A [`BlockingTransport`] on a ureq agent (HTTP/1.1, rustls with ring, platform verifier).
 ///
@@ -132,7 +108,9 @@ impl UreqTransport {
                 parts
                     .headers
                     .insert(CONTENT_LENGTH, HeaderValue::from(slice.len));
-                let reader = FileReader::open(&slice)?;
+                let reader = FileReader::open(&slice).map_err(|e| {
+                    TransportError::new(e.kind, format!("{context}: {}", e.message))
+                })?;
                 let failure = reader.failure.clone();
                 let body = ureq::SendBody::from_owned_reader(reader);
                 let result = self.agent.run(http::Request::from_parts(parts, body));
@@ -272,7 +250,10 @@ fn io_kind(error: &io::Error) -> TransportErrorKind {
 /// Classifies an error from reading a response body: ureq hands its own errors through
 /// `io::Error`.
 fn map_read_error(error: &io::Error, context: &str) -> TransportError {
-    match error.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+    match error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<ureq::Error>())
+    {
         Some(inner) => map_error(inner, context),
         None => TransportError::new(io_kind(error), format!("{context}: {error}")),
     }

@@ -43,7 +43,11 @@ mod server {
             "method": method.as_str(), "len": body.len(),
             "crc": crc32c::crc32c(&body), "headers": headers,
         });
-        ([(header::CONTENT_TYPE, "application/json")], json.to_string()).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            json.to_string(),
+        )
+            .into_response()
     }
 
     async fn status(Path(code): Path<u16>) -> Response {
@@ -61,7 +65,9 @@ mod server {
             .and_then(|v| v.strip_suffix('-'))
             .and_then(|v| v.parse::<usize>().ok());
         match start {
-            Some(start) => (StatusCode::PARTIAL_CONTENT, data[start.min(len)..].to_vec()).into_response(),
+            Some(start) => {
+                (StatusCode::PARTIAL_CONTENT, data[start.min(len)..].to_vec()).into_response()
+            }
             None => data.into_response(),
         }
     }
@@ -82,7 +88,10 @@ mod server {
                 .route("/echo", any(echo))
                 .route("/status/{code}", any(status))
                 .route("/bytes/{len}", get(bytes))
-                .route("/redirect", any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/echo")]) }))
+                .route(
+                    "/redirect",
+                    any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/echo")]) }),
+                )
                 .route("/slow", any(slow))
                 .layer(DefaultBodyLimit::disable());
             std::thread::spawn(move || {
@@ -159,13 +168,20 @@ fn temp_file(content: &[u8]) -> (tempfile::TempDir, PathBuf) {
 fn get_and_post_json() {
     let t = transport();
     let url = format!("{}/echo", server::base());
-    let got = t.send(request(Method::GET, &url, Body::Empty)).expect("get");
+    let got = t
+        .send(request(Method::GET, &url, Body::Empty))
+        .expect("get");
     assert_eq!(got.status(), StatusCode::OK);
     let echo = json(got.body());
     assert_eq!(echo["method"], "GET");
     assert_eq!(echo["len"], 0);
     assert!(echo["headers"].get("content-length").is_none());
-    assert!(echo["headers"]["user-agent"].as_str().unwrap().starts_with("vi-rs/"));
+    assert!(
+        echo["headers"]["user-agent"]
+            .as_str()
+            .unwrap()
+            .starts_with("vi-rs/")
+    );
 
     let doc = Bytes::from_static(br#"{"name":"dataset"}"#);
     let mut post = request(Method::POST, &url, Body::Bytes(doc.clone()));
@@ -177,7 +193,11 @@ fn get_and_post_json() {
     assert_eq!(echo["crc"], crc32c::crc32c(&doc));
     assert_eq!(echo["headers"]["content-type"], "application/json");
 
-    let echo = json(t.send(request(Method::POST, &url, Body::Empty)).expect("post").body());
+    let echo = json(
+        t.send(request(Method::POST, &url, Body::Empty))
+            .expect("post")
+            .body(),
+    );
     assert_eq!(echo["headers"]["content-length"], "0");
 }
 
@@ -190,7 +210,11 @@ fn put_file_slice_is_length_delimited_and_replayable() {
     let t = transport();
     let url = format!("{}/echo?signature=SECRET", server::base());
     for _ in 0..2 {
-        let echo = json(t.send(request(Method::PUT, &url, body.clone())).expect("put").body());
+        let echo = json(
+            t.send(request(Method::PUT, &url, body.clone()))
+                .expect("put")
+                .body(),
+        );
         assert_eq!(echo["len"], len);
         let slice = &content[offset as usize..(offset + len) as usize];
         assert_eq!(echo["crc"], crc32c::crc32c(slice));
@@ -202,9 +226,15 @@ fn put_file_slice_is_length_delimited_and_replayable() {
 #[test]
 fn missing_file_is_body_read() {
     let path = PathBuf::from("/nonexistent/vi-test/missing.bin");
-    let body = Body::File(FileSlice { path, offset: 0, len: 10 });
+    let body = Body::File(FileSlice {
+        path,
+        offset: 0,
+        len: 10,
+    });
     let url = format!("{}/echo", server::base());
-    let err = transport().send(request(Method::PUT, &url, body)).unwrap_err();
+    let err = transport()
+        .send(request(Method::PUT, &url, body))
+        .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::BodyRead);
     assert!(err.message.contains("missing.bin"), "{err}");
 }
@@ -212,16 +242,24 @@ fn missing_file_is_body_read() {
 #[test]
 fn shrunken_file_is_body_read() {
     let (_dir, path) = temp_file(&server::pattern(1000));
-    let body = Body::File(FileSlice { path, offset: 0, len: 5000 });
+    let body = Body::File(FileSlice {
+        path,
+        offset: 0,
+        len: 5000,
+    });
     let url = format!("{}/echo", server::base());
-    let err = transport().send(request(Method::PUT, &url, body)).unwrap_err();
+    let err = transport()
+        .send(request(Method::PUT, &url, body))
+        .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::BodyRead, "{err}");
 }
 
 #[test]
 fn connection_refused_is_connect_without_secret() {
     let url = format!("{}/x?signature=SECRET", server::closed());
-    let err = transport().send(request(Method::GET, &url, Body::Empty)).unwrap_err();
+    let err = transport()
+        .send(request(Method::GET, &url, Body::Empty))
+        .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
     assert!(!format!("{err} {err:?}").contains("SECRET"));
 }
@@ -229,7 +267,9 @@ fn connection_refused_is_connect_without_secret() {
 #[test]
 fn error_status_is_ok_with_body() {
     let url = format!("{}/status/404", server::base());
-    let got = transport().send(request(Method::GET, &url, Body::Empty)).expect("send");
+    let got = transport()
+        .send(request(Method::GET, &url, Body::Empty))
+        .expect("send");
     assert_eq!(got.status(), StatusCode::NOT_FOUND);
     assert_eq!(json(got.body())["code"], "Status404");
 }
@@ -237,7 +277,9 @@ fn error_status_is_ok_with_body() {
 #[test]
 fn redirects_are_not_followed() {
     let url = format!("{}/redirect", server::base());
-    let got = transport().send(request(Method::GET, &url, Body::Empty)).expect("send");
+    let got = transport()
+        .send(request(Method::GET, &url, Body::Empty))
+        .expect("send");
     assert_eq!(got.status(), StatusCode::FOUND);
     assert_eq!(got.headers()["location"], "/echo");
 }
@@ -260,7 +302,9 @@ fn slow_response_times_out_without_secret() {
 #[test]
 fn truncated_body_is_interrupted() {
     let url = format!("{}/x?signature=SECRET", server::truncated());
-    let err = transport().send(request(Method::GET, &url, Body::Empty)).unwrap_err();
+    let err = transport()
+        .send(request(Method::GET, &url, Body::Empty))
+        .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::Interrupted, "{err}");
     assert!(!format!("{err} {err:?}").contains("SECRET"));
 }
@@ -271,8 +315,13 @@ fn download_writes_exact_bytes_and_resumes() {
     let path = dir.path().join("out.bin");
     let t = transport();
     let url = format!("{}/bytes/300000?signature=SECRET", server::base());
-    let target = DownloadTarget { path: path.clone(), offset: 0 };
-    let head = t.download(request(Method::GET, &url, Body::Empty), target).expect("download");
+    let target = DownloadTarget {
+        path: path.clone(),
+        offset: 0,
+    };
+    let head = t
+        .download(request(Method::GET, &url, Body::Empty), target)
+        .expect("download");
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.written, 300_000);
     assert_eq!(std::fs::read(&path).unwrap(), server::pattern(300_000));
@@ -282,8 +331,13 @@ fn download_writes_exact_bytes_and_resumes() {
     partial.extend_from_slice(b"stale");
     std::fs::write(&path, &partial).unwrap();
     let mut resume = request(Method::GET, &url, Body::Empty);
-    resume.headers_mut().insert("range", "bytes=100000-".parse().unwrap());
-    let target = DownloadTarget { path: path.clone(), offset: 100_000 };
+    resume
+        .headers_mut()
+        .insert("range", "bytes=100000-".parse().unwrap());
+    let target = DownloadTarget {
+        path: path.clone(),
+        offset: 100_000,
+    };
     let head = t.download(resume, target).expect("resume");
     assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(head.written, 200_000);
@@ -295,7 +349,9 @@ fn resume_past_end_of_partial_file_is_body_write() {
     let (_dir, path) = temp_file(&server::pattern(10));
     let url = format!("{}/bytes/100", server::base());
     let target = DownloadTarget { path, offset: 50 };
-    let err = transport().download(request(Method::GET, &url, Body::Empty), target).unwrap_err();
+    let err = transport()
+        .download(request(Method::GET, &url, Body::Empty), target)
+        .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::BodyWrite, "{err}");
 }
 
@@ -304,8 +360,13 @@ fn truncated_download_is_interrupted_and_keeps_partial_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("out.bin");
     let url = format!("{}/x?signature=SECRET", server::truncated());
-    let target = DownloadTarget { path: path.clone(), offset: 0 };
-    let err = transport().download(request(Method::GET, &url, Body::Empty), target).unwrap_err();
+    let target = DownloadTarget {
+        path: path.clone(),
+        offset: 0,
+    };
+    let err = transport()
+        .download(request(Method::GET, &url, Body::Empty), target)
+        .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::Interrupted, "{err}");
     assert!(!format!("{err} {err:?}").contains("SECRET"));
     let kept = std::fs::read(&path).unwrap();
@@ -318,8 +379,13 @@ fn error_status_download_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("out.bin");
     let url = format!("{}/status/403", server::base());
-    let target = DownloadTarget { path: path.clone(), offset: 0 };
-    let head = transport().download(request(Method::GET, &url, Body::Empty), target).expect("download");
+    let target = DownloadTarget {
+        path: path.clone(),
+        offset: 0,
+    };
+    let head = transport()
+        .download(request(Method::GET, &url, Body::Empty), target)
+        .expect("download");
     assert_eq!(head.status, StatusCode::FORBIDDEN);
     assert_eq!(head.written, 0);
     assert_eq!(json(&head.error_body)["code"], "Status403");
@@ -328,7 +394,7 @@ fn error_status_download_writes_nothing() {
 
 #[test]
 fn thread_runtime_spawns_sleeps_and_blocks() {
-    let rt = ThreadRuntime::new();
+    let rt = ThreadRuntime;
     let (tx, rx) = mpsc::channel();
     let sleeper = rt;
     rt.spawn(Box::pin(async move {
@@ -337,7 +403,9 @@ fn thread_runtime_spawns_sleeps_and_blocks() {
         let name = std::thread::current().name().map(str::to_owned);
         let _ = tx.send((started.elapsed(), name));
     }));
-    let (slept, name) = rx.recv_timeout(Duration::from_secs(5)).expect("spawned future ran");
+    let (slept, name) = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("spawned future ran");
     assert!(slept >= Duration::from_millis(100) && slept < Duration::from_secs(2));
     assert_eq!(name.as_deref(), Some("vi-worker"));
 
@@ -345,7 +413,9 @@ fn thread_runtime_spawns_sleeps_and_blocks() {
     rt.spawn_blocking(Box::new(move || {
         let _ = tx.send(std::thread::current().id());
     }));
-    let id = rx.recv_timeout(Duration::from_secs(5)).expect("blocking work ran");
+    let id = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("blocking work ran");
     assert_ne!(id, std::thread::current().id());
 
     let value = block_on(async { vi_core::transport::run_blocking(&rt, || 6 * 7).await });

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiErrorCode, Error, Result};
 use crate::ids::{AssetId, DatasetId};
 use crate::models::{Asset, Dataset, DeletedDataset, error_message};
 use crate::paging::{Cursor, Page, Pager};
-use crate::retry::{Decision, Outcome, RetryState, Target, retry_after_from_headers};
+use crate::retry::{Decision, Outcome, RetryState, Safety, Target, retry_after_from_headers};
 use crate::transport::{Body, Response, Runtime, Transport, TransportError};
 
 struct Inner {
@@ -66,10 +66,43 @@ pub(crate) fn api_error(operation: &str, response: &Response) -> Error {
     })
 }
 
-fn transport_error(operation: &str, source: TransportError) -> Error {
-    Error::Transport {
-        operation: operation.to_owned(),
-        source,
+/// What one attempt of a retried exchange came to.
+pub(crate) enum Attempt<T> {
+    /// Finished: no more attempts (the value may itself be an error, e.g. a decode error).
+    Done(Result<T>),
+    /// Failed in a way the retry policy judges.
+    Failed {
+        /// What happened, for the policy.
+        outcome: Outcome,
+        /// The error to report if the policy gives up.
+        error: Error,
+    },
+}
+
+impl<T> Attempt<T> {
+    /// A non-2xx answer.
+    pub(crate) fn from_response(operation: &str, response: &Response) -> Self {
+        Attempt::Failed {
+            outcome: Outcome::Status {
+                status: response.status(),
+                retry_after: retry_after_from_headers(
+                    response.headers(),
+                    std::time::SystemTime::now(),
+                ),
+            },
+            error: api_error(operation, response),
+        }
+    }
+
+    /// No answer.
+    pub(crate) fn from_transport(operation: &str, source: TransportError) -> Self {
+        Attempt::Failed {
+            outcome: Outcome::Transport(source.kind),
+            error: Error::Transport {
+                operation: operation.to_owned(),
+                source,
+            },
+        }
     }
 }
 
@@ -109,65 +142,87 @@ impl Core {
     /// the last of those when retries ran out; [`Error::Decode`] for an unexpected body.
     pub async fn execute<E: Endpoint>(&self, endpoint: &E) -> Result<E::Output> {
         let config = &self.inner.config;
-        let runtime = &self.inner.runtime;
         let operation = endpoint.operation();
         let api = endpoint.request(&config.organization_id)?;
         let url = config.api_url(&api.path_and_query());
         let body = api.body.clone().map(Body::Bytes).unwrap_or_default();
         let safety = endpoint.safety();
-        let started = runtime.now();
-        let mut state = RetryState::default();
-        let mut attempts: u32 = 0;
         let span = tracing::debug_span!("vi.call", op = operation, method = %api.method, path = %api.path);
         let _enter = span.enter();
-        loop {
-            attempts += 1;
+        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| {
+            Error::invalid("endpoint", format!("cannot build a request URL: {e}"))
+        })?;
+        self.retrying(safety, Target::Api, false, |attempt, _resign| {
             let mut request = http::Request::new(body.clone());
             *request.method_mut() = api.method.clone();
-            *request.uri_mut() = url.parse().map_err(|e: http::uri::InvalidUri| {
-                Error::invalid("endpoint", format!("cannot build a request URL: {e}"))
-            })?;
+            *request.uri_mut() = uri.clone();
             *request.headers_mut() = config.auth_headers();
-            let result = self.inner.transport.send(request).await;
-            let outcome = match &result {
-                Ok(response) if response.status().is_success() => {
-                    return endpoint.parse(response);
+            async move {
+                match self.inner.transport.send(request).await {
+                    Ok(response) if response.status().is_success() => {
+                        Attempt::Done(endpoint.parse(&response))
+                    }
+                    Ok(response)
+                        if attempt > 1 && endpoint.success_on_repeat(response.status()) =>
+                    {
+                        tracing::debug!(status = %response.status(), "a repeated attempt finds the work done");
+                        Attempt::Done(endpoint.parse(&http::Response::new(Bytes::new())))
+                    }
+                    Ok(response) => Attempt::from_response(operation, &response),
+                    Err(e) => Attempt::from_transport(operation, e),
                 }
-                Ok(response) if attempts > 1 && endpoint.success_on_repeat(response.status()) => {
-                    tracing::debug!(status = %response.status(), "treating a repeated attempt's answer as success");
-                    let empty = http::Response::new(Bytes::new());
-                    return endpoint.parse(&empty);
-                }
-                Ok(response) => Outcome::Status {
-                    status: response.status(),
-                    retry_after: retry_after_from_headers(
-                        response.headers(),
-                        std::time::SystemTime::now(),
-                    ),
-                },
-                Err(e) => Outcome::Transport(e.kind),
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it is done or the retry policy gives up, sleeping between
+    /// attempts through the runtime. `attempt` gets the attempt number (from 1) and whether
+    /// the policy asked for a fresh signed URL first. A caller that cannot get one passes
+    /// `can_resign = false`, and such a failure is then final.
+    pub(crate) async fn retrying<T, F, Fut>(
+        &self,
+        safety: Safety,
+        target: Target,
+        can_resign: bool,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut(u32, bool) -> Fut,
+        Fut: std::future::Future<Output = Attempt<T>>,
+    {
+        let runtime = &self.inner.runtime;
+        let started = runtime.now();
+        let mut state = RetryState::default();
+        let mut resign = false;
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            let (outcome, error) = match attempt(attempts, resign).await {
+                Attempt::Done(value) => return value,
+                Attempt::Failed { outcome, error } => (outcome, error),
             };
             let elapsed = runtime.now().saturating_duration_since(started);
-            let decision = config.retry.decide(
+            let decision = self.inner.config.retry.decide(
                 safety,
-                Target::Api,
+                target,
                 &outcome,
                 &mut state,
                 elapsed,
                 fastrand::f64(),
             );
             match decision {
-                Decision::Retry { after } | Decision::Resign { after } => {
+                Decision::Retry { after } => {
                     tracing::debug!(attempt = attempts, ?outcome, delay = ?after, "retrying");
+                    resign = false;
                     runtime.sleep(after).await;
                 }
-                Decision::Accept | Decision::Fail => {
-                    let error = match result {
-                        Ok(response) => api_error(operation, &response),
-                        Err(e) => transport_error(operation, e),
-                    };
-                    return Err(finish_error(error, attempts, elapsed));
+                Decision::Resign { after } if can_resign => {
+                    tracing::debug!(attempt = attempts, ?outcome, delay = ?after, "retrying with a fresh URL");
+                    resign = true;
+                    runtime.sleep(after).await;
                 }
+                _ => return Err(finish_error(error, attempts, elapsed)),
             }
         }
     }

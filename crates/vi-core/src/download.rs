@@ -7,11 +7,13 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::client::{Core, api_error, finish_error};
+use crate::client::{Attempt, Core};
 use crate::error::{Error, Result};
 use crate::models::SignedUrl;
-use crate::retry::{Decision, Outcome, RetryState, Target, retry_after_from_headers};
-use crate::transport::{DownloadTarget, TransportError, TransportErrorKind, run_blocking};
+use crate::retry::{Safety, Target};
+use crate::transport::{Body, DownloadTarget, TransportError, TransportErrorKind, run_blocking};
+
+const OPERATION: &str = "download";
 
 /// The partial-file path for a destination: the same name with `.part` appended.
 pub fn part_path(destination: &Path) -> PathBuf {
@@ -28,15 +30,14 @@ impl Core {
     ///
     /// The body goes to `destination.part` first and is renamed into place when its size
     /// matches the response's `Content-Length`. Transient failures are retried with
-    /// backoff; a refused URL (403/400: tampered or expired) is not, since a fresh URL can
-    /// only come from the asset.
+    /// backoff; a refused URL (403/400: tampered or expired) is final here, since a fresh
+    /// URL can only come from the asset.
     ///
     /// # Errors
     /// [`Error::Api`] for an error status (e.g. 403 for an expired URL),
     /// [`Error::Transport`] / [`Error::RetriesExhausted`] for network trouble,
     /// [`Error::Io`] when the file cannot be written.
     pub async fn fetch_signed_url(&self, url: &SignedUrl, destination: &Path) -> Result<u64> {
-        let operation = "download";
         let uri: http::Uri = url.url.parse().map_err(|_| {
             Error::invalid(
                 "signed URL",
@@ -52,88 +53,61 @@ impl Core {
             .await??;
         }
         let runtime = self.runtime().clone();
-        let started = runtime.now();
-        let mut state = RetryState::default();
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let mut request = http::Request::new(crate::transport::Body::Empty);
-            *request.uri_mut() = uri.clone();
-            let target = DownloadTarget {
-                path: part.clone(),
-                offset: 0,
-            };
-            let result = self.transport().download(request, target).await;
-            let result = match result {
-                Ok(head) if head.status.is_success() => {
-                    let expected = head
-                        .headers
-                        .get(http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok());
-                    match expected {
-                        Some(len) if len != head.written => Err(TransportError::new(
-                            TransportErrorKind::Interrupted,
-                            format!("received {} of {len} bytes", head.written),
-                        )),
-                        _ => {
-                            let (from, to) = (part.clone(), destination.clone());
-                            run_blocking(runtime.as_ref(), move || {
-                                std::fs::rename(&from, &to).map_err(|e| Error::io(to, e))
-                            })
-                            .await??;
-                            return Ok(head.written);
+        let result = self
+            .retrying(Safety::Safe, Target::SignedDownload, false, |_, _| {
+                let mut request = http::Request::new(Body::Empty);
+                *request.uri_mut() = uri.clone();
+                let target = DownloadTarget {
+                    path: part.clone(),
+                    offset: 0,
+                };
+                let transport = self.transport().clone();
+                let runtime = runtime.clone();
+                let (part, destination) = (part.clone(), destination.clone());
+                async move {
+                    match transport.download(request, target).await {
+                        Ok(head) if head.status.is_success() => {
+                            let expected = head
+                                .headers
+                                .get(http::header::CONTENT_LENGTH)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.parse::<u64>().ok());
+                            match expected {
+                                Some(len) if len != head.written => Attempt::from_transport(
+                                    OPERATION,
+                                    TransportError::new(
+                                        TransportErrorKind::Interrupted,
+                                        format!("received {} of {len} bytes", head.written),
+                                    ),
+                                ),
+                                _ => Attempt::Done(
+                                    run_blocking(runtime.as_ref(), move || {
+                                        std::fs::rename(&part, &destination)
+                                            .map_err(|e| Error::io(destination, e))
+                                    })
+                                    .await
+                                    .and_then(|r| r)
+                                    .map(|()| head.written),
+                                ),
+                            }
                         }
+                        Ok(head) => {
+                            let mut response = http::Response::new(head.error_body);
+                            *response.status_mut() = head.status;
+                            *response.headers_mut() = head.headers;
+                            Attempt::from_response(OPERATION, &response)
+                        }
+                        Err(e) => Attempt::from_transport(OPERATION, e),
                     }
                 }
-                other => other.map(|head| {
-                    let mut response = http::Response::new(head.error_body);
-                    *response.status_mut() = head.status;
-                    *response.headers_mut() = head.headers;
-                    response
-                }),
-            };
-            let outcome = match &result {
-                Ok(response) => Outcome::Status {
-                    status: response.status(),
-                    retry_after: retry_after_from_headers(
-                        response.headers(),
-                        std::time::SystemTime::now(),
-                    ),
-                },
-                Err(e) => Outcome::Transport(e.kind),
-            };
-            let elapsed = runtime.now().saturating_duration_since(started);
-            let decision = self.config().retry.decide(
-                crate::retry::Safety::Safe,
-                Target::SignedDownload,
-                &outcome,
-                &mut state,
-                elapsed,
-                fastrand::f64(),
-            );
-            match decision {
-                Decision::Retry { after } => {
-                    tracing::debug!(attempt = attempts, ?outcome, delay = ?after, "retrying download");
-                    runtime.sleep(after).await;
-                }
-                // Without the asset we cannot ask for a fresh URL: a refused URL is final.
-                Decision::Resign { .. } | Decision::Accept | Decision::Fail => {
-                    let p = part.clone();
-                    run_blocking(runtime.as_ref(), move || {
-                        let _ = std::fs::remove_file(p);
-                    })
-                    .await?;
-                    let error = match result {
-                        Ok(response) => api_error(operation, &response),
-                        Err(source) => Error::Transport {
-                            operation: operation.to_owned(),
-                            source,
-                        },
-                    };
-                    return Err(finish_error(error, attempts, elapsed));
-                }
-            }
+            })
+            .await;
+        if result.is_err() {
+            run_blocking(runtime.as_ref(), move || {
+                let _ = std::fs::remove_file(part);
+            })
+            .await?;
         }
+        result
     }
 }

@@ -245,7 +245,6 @@ impl ApiErrorCode {
     /// The code for an HTTP status.
     pub fn from_status(status: http::StatusCode) -> Self {
         match status.as_u16() {
-            400 => Self::ValidationFailed,
             401 => Self::AuthenticationFailed,
             403 => Self::PermissionDenied,
             404 => Self::ResourceNotFound,

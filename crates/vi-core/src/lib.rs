@@ -10,6 +10,7 @@
 //! in their APIs.
 
 pub mod builder;
+pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod download;
@@ -22,6 +23,7 @@ pub mod paging;
 pub mod pool;
 pub mod retry;
 pub mod transport;
+pub mod upload;
 
 pub use client::Core;
 pub use config::{Config, ConfigBuilder, SecretKey};

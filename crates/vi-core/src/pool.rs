@@ -51,21 +51,17 @@ impl Pool {
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let (tx, rx) = mpsc::unbounded();
         PoolRun {
-            runtime: self.runtime.clone(),
             limit: self.limit,
             tasks: tasks.into_iter(),
-            in_flight: 0,
             exhausted: false,
-            tx,
-            rx,
+            set: TaskSet::new(self.runtime.clone()),
         }
     }
 }
 
 /// Sends `None` when a task is dropped before it produced its result (it panicked, or the
-/// runtime shut down), so the pool never waits forever for it.
+/// runtime shut down), so nobody waits forever for it.
 struct ResultSlot<T> {
     tx: Option<mpsc::UnboundedSender<Option<T>>>,
 }
@@ -86,15 +82,74 @@ impl<T> Drop for ResultSlot<T> {
     }
 }
 
-/// A running batch of pool tasks.
-pub struct PoolRun<I, T> {
+/// A set of spawned tasks whose results come back in completion order. The caller decides
+/// when to spawn (e.g. only while fewer than a limit are in flight), which lets one loop
+/// drive heterogeneous work, such as session creation and transfers, under one limit.
+pub struct TaskSet<T> {
     runtime: Arc<dyn Runtime>,
-    limit: usize,
-    tasks: I,
     in_flight: usize,
-    exhausted: bool,
     tx: mpsc::UnboundedSender<Option<T>>,
     rx: mpsc::UnboundedReceiver<Option<T>>,
+}
+
+impl<T: Send + 'static> TaskSet<T> {
+    /// An empty set running its tasks through `runtime`.
+    pub fn new(runtime: Arc<dyn Runtime>) -> Self {
+        let (tx, rx) = mpsc::unbounded();
+        TaskSet {
+            runtime,
+            in_flight: 0,
+            tx,
+            rx,
+        }
+    }
+
+    /// Starts a task now.
+    pub fn spawn(&mut self, task: impl Future<Output = T> + Send + 'static) {
+        let slot = ResultSlot {
+            tx: Some(self.tx.clone()),
+        };
+        self.in_flight += 1;
+        self.runtime.spawn(Box::pin(async move {
+            slot.fill(task.await);
+        }));
+    }
+
+    /// How many tasks are running.
+    pub fn len(&self) -> usize {
+        self.in_flight
+    }
+
+    /// True when no task is running.
+    pub fn is_empty(&self) -> bool {
+        self.in_flight == 0
+    }
+
+    /// The next finished task's result, or `None` when none is running.
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`] for a task that was dropped before it finished (it panicked
+    /// or the runtime shut down).
+    pub async fn next(&mut self) -> Option<Result<T>> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        // We hold a sender ourselves, so the channel never ends while tasks are in flight.
+        let received = self.rx.next().await;
+        self.in_flight -= 1;
+        match received {
+            Some(Some(value)) => Some(Ok(value)),
+            _ => Some(Err(Error::Cancelled)),
+        }
+    }
+}
+
+/// A running batch of pool tasks.
+pub struct PoolRun<I, T> {
+    limit: usize,
+    tasks: I,
+    exhausted: bool,
+    set: TaskSet<T>,
 }
 
 impl<I, F, T> PoolRun<I, T>
@@ -104,17 +159,9 @@ where
     T: Send + 'static,
 {
     fn fill(&mut self) {
-        while !self.exhausted && self.in_flight < self.limit {
+        while !self.exhausted && self.set.len() < self.limit {
             match self.tasks.next() {
-                Some(task) => {
-                    let slot = ResultSlot {
-                        tx: Some(self.tx.clone()),
-                    };
-                    self.in_flight += 1;
-                    self.runtime.spawn(Box::pin(async move {
-                        slot.fill(task.await);
-                    }));
-                }
+                Some(task) => self.set.spawn(task),
                 None => self.exhausted = true,
             }
         }
@@ -127,7 +174,7 @@ where
 
     /// How many tasks are running now.
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.set.len()
     }
 
     /// The next finished task's result, or `None` when every task has reported.
@@ -137,16 +184,7 @@ where
     /// or the runtime shut down).
     pub async fn next(&mut self) -> Option<Result<T>> {
         self.fill();
-        if self.in_flight == 0 {
-            return None;
-        }
-        // We hold a sender ourselves, so the channel never ends while tasks are in flight.
-        let received = self.rx.next().await;
-        self.in_flight -= 1;
-        match received {
-            Some(Some(value)) => Some(Ok(value)),
-            _ => Some(Err(Error::Cancelled)),
-        }
+        self.set.next().await
     }
 }
 

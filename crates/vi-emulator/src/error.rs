@@ -7,7 +7,6 @@ use serde_json::{Map, Value, json};
 /// The error code string of §9.2 for a status.
 pub(crate) fn code_for(status: u16) -> &'static str {
     match status {
-        400 => "ValidationFailed",
         401 => "AuthenticationFailed",
         403 => "PermissionDenied",
         404 => "ResourceNotFound",
@@ -15,7 +14,6 @@ pub(crate) fn code_for(status: u16) -> &'static str {
         409 => "ResourceConflict",
         413 => "FileTooLarge",
         429 => "RateLimitExceeded",
-        500 => "ServerError",
         502 => "NetworkError",
         503 => "ServiceUnavailable",
         504 => "TimeoutError",

@@ -1,1 +1,342 @@
-//! placeholder
+//! `vi-emulator`: a local, faithful server of the Datature Vi asset and dataset API
+//! (the wire protocol of `spec/vi-api.md`), for SDK tests, demos and offline CI.
+//!
+//! It is an independent implementation of the specification (it does not depend on
+//! the SDK crates), so a misunderstanding in the SDK is not mirrored here.
+//!
+//! ```no_run
+//! let emulator = vi_emulator::Emulator::start()?;
+//! println!("{} {} {}", emulator.url(), emulator.secret_key(), emulator.organization_id());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! The server runs on its own OS thread with its own tokio runtime, so blocking tests
+//! never nest runtimes. Dropping the [`Emulator`] stops it.
+//!
+//! # What is served
+//!
+//! * The API at the origin root: datasets D1–D7, assets A1–A6, ingestion sessions
+//!   U1–U4 and multipart uploads M1–M5 (spec §2.2), with `Authorization: Bearer <key>`
+//!   and `Organization-Id` checked on every call (401), and a path `{org}` different
+//!   from the header's rejected with 403 (spec §15 #21). Errors are
+//!   `{"message", "error", "statusCode"}` with the codes of spec §9.2.
+//! * "Cloud storage" on the same origin, behind HMAC-SHA256-signed URLs:
+//!   * S1 upload: `PUT {origin}/_storage/upload/{ingestionId}/{filename}?expires=<ms>&signature=<hex>`
+//!   * S2 part upload: `PUT {origin}/_storage/part/{multipartUploadId}/{partNumber}?expires=<ms>&signature=<hex>`
+//!   * S3 download: `GET {origin}/_storage/download/{org}_{ds}/{assetId}/{filename}?expires=<ms>&signature=<hex>`
+//!
+//!   Path segments are percent-encoded (a `/` in a name becomes `%2F`), so a download
+//!   URL ends with `/<percent-encoded filename>?…` (spec §7). The signature covers the
+//!   method, the decoded resource and the expiry; a tampered URL or one past its
+//!   expiry on the virtual clock ([`Emulator::advance_clock`]) gets 403.
+//!
+//! # Filter language (`filter` of A1/A2; spec §15 #3)
+//!
+//! The real syntax is undocumented; the emulator implements a small documented subset.
+//! A filter is one or more clauses `OPERAND OP OPERAND` joined by `and` (any case) or
+//! `&&`. An operand is a field, a number (`42`, `1.5`, `1e3`) or a quoted string
+//! (`"cat.png"` or `'cat.png'`, backslash escapes). Fields: `filename`, `assetId`,
+//! `metadata.mimeType` (strings) and `metadata.fileSize`, `metadata.width`,
+//! `metadata.height`, `metadata.frames` (numbers). Operators: `==`, `!=`, `<`, `<=`,
+//! `>`, `>=`. Both sides must have the same type; field-to-field comparisons such as
+//! `metadata.width == metadata.height` are allowed. An empty filter matches everything;
+//! anything unparseable (including the Python `repr` of a dict) is a 400 whose message
+//! names the problem.
+//!
+//! `metadataQuery` (spec §15 #4): clauses `key == value` or `key != value` on the
+//! asset's `metadata.customMetadata`, joined by `and`/`&&`; the key is a bare word or
+//! a quoted string, the value a quoted string, a number or `true`/`false`. With
+//! `strictQuery=y` values must be equal including JSON type and case; otherwise
+//! strings compare case-insensitively and values by their text form. `ruleQuery` is
+//! accepted and ignored; `pageAfter=y` is accepted and has no effect.
+//!
+//! # Modelling choices (where the specification leaves room)
+//!
+//! * Ids: short dataset and asset ids are 10 lowercase alphanumerics (never `_`);
+//!   sessions `sess-…`, ingestion ids `ingest-…`, multipart uploads `mpu-…`.
+//! * Query strings are strict: unknown keys, repeated keys and malformed values
+//!   (e.g. `contents=true`; flags are `y` only, count's `strictQuery` is `y`/`n`) are
+//!   a 400 naming the key. `s` must be 1–1000 (spec §15 #28). Page tokens are opaque
+//!   base64url tokens bound (by an HMAC) to their offset and to a fingerprint of the
+//!   dataset, sort and filters; unknown, tampered or mismatched tokens are a 400.
+//!   With [`EmulatorConfig::single_page_at_max_size`], `s=1000` returns every
+//!   remaining asset in one page (spec §13.6).
+//! * Sorting: `default` is upload order; ties break on `assetId`; `o` accepts
+//!   `asc`/`desc`/`a`/`d`, absence is ascending (spec §15 #2).
+//! * Request bodies are strict: unknown keys, missing required keys and wrong types
+//!   are a 400 naming the field (`unknown field "nmae"`, `"status" must be an integer`).
+//! * Upload declarations (U1): a filename declared twice in one session is a 400
+//!   (clients resolve duplicates before U1, spec §15 #10); `kind` must agree with the
+//!   MIME's top-level type; `crc32c` must fit a signed 32-bit integer. Both keep
+//!   spellings are accepted, `KeepLinkedResources` is emitted (spec §15 #1).
+//! * S1 uploads must send exactly the `Content-Type` listed in `upload.headers` (403
+//!   otherwise, as for a signed header) and a `Content-Length` (chunked → 411, spec
+//!   §15 #14). A length different from the declared size fails the file with
+//!   `EBADSIZE`, a CRC32C mismatch (signed comparison) or an unreadable image header
+//!   with `ECORRUPT`; the reply is a 400 carrying `fileError`. A failed file is final:
+//!   later PUTs for it get 409. Re-uploading an already received file while the
+//!   session is open replaces its bytes.
+//! * A session finishes as soon as no declared file is pending. Files that never
+//!   arrive fail with `ETIMEOUT` once the session has been idle for
+//!   [`EmulatorConfig::missing_file_timeout`] (checked lazily, on the virtual clock).
+//!   Terminal state per [`FailureModel`] (spec §6.9): with `FailAfterOne`, the first
+//!   failure marks every still-pending file `EUNKNOWN`. Received files become assets
+//!   when the session finishes (also under model (b)); a cancelled session (U3 →
+//!   `Finished`/`FailedReach`, reason `Cancelled`) creates none and refuses later
+//!   uploads with 409. Cancelling a finished session returns it unchanged.
+//! * The filename is the per-dataset asset key: an upload of an existing filename
+//!   replaces the bytes, keeps the asset id and bumps its generation;
+//!   `RemoveLinkedResource` resets custom metadata unless the new declaration has some.
+//! * Multipart: `partCount = ceil(size / part size)` clamped to 1..=10 000; each part
+//!   must have the exact floor/remainder length (400 otherwise); M3 must name the
+//!   part's ETag (or an empty one); M4 needs every part uploaded and registered, then
+//!   checks the assembled file like an S1 upload but answers 200 even when the file
+//!   fails (the failure shows in the session). A new M1 for a file supersedes an
+//!   unfinished earlier one; M1 after an abort is accepted.
+//! * Per-session events: one `Progress` event (opaque counters) then `Error` events
+//!   in the order they happened; conditions newest first. Videos are stored with
+//!   width/height 0 (containers are not parsed). Asset `status` is `none`,
+//!   `visibility` `visible`, `contentsFrom` `upload`; the thumbnail URL is the asset's.
+//! * Deleting a dataset is immediate; `deleteOperation` then answers with every
+//!   condition `Reached`; a second DELETE is a 404.
+//! * The HMAC key is random (`fastrand`, not cryptographically strong: this is a test
+//!   server) and persisted with the state.
+
+mod api;
+mod app;
+mod body;
+mod config;
+mod error;
+mod fault;
+mod ids;
+mod query;
+mod record;
+mod render;
+mod server;
+mod state;
+mod storage;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use config::{EmulatorConfig, FailureModel};
+pub use fault::{Fault, FaultKind, FaultTarget};
+
+use crate::app::App;
+use crate::state::State;
+
+/// A running emulator. Stops (and joins its server thread) on [`Emulator::shutdown`]
+/// or when dropped.
+pub struct Emulator {
+    app: Arc<App>,
+    url: String,
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+    // Dropped after the server thread has been joined (field order matters only for
+    // clarity: `Drop` joins the thread first).
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("url", &self.url)
+            .field("organization_id", &self.app.organization_id)
+            .field("data_dir", &self.app.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn origin_of(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        match addr {
+            SocketAddr::V4(_) => "127.0.0.1".to_owned(),
+            SocketAddr::V6(_) => "[::1]".to_owned(),
+        }
+    } else {
+        match addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        }
+    };
+    format!("http://{ip}:{}", addr.port())
+}
+
+impl Emulator {
+    /// Starts an emulator with the default configuration: 127.0.0.1 on a free port, a
+    /// temporary data directory, generated credentials.
+    ///
+    /// # Errors
+    /// When the port cannot be bound or the runtime cannot be created.
+    pub fn start() -> std::io::Result<Emulator> {
+        Self::start_with(EmulatorConfig::default())
+    }
+
+    /// Starts an emulator and returns once it is listening.
+    ///
+    /// Credentials come from the configuration, else from the state persisted in
+    /// `data_dir`, else they are generated. Environment variables are not read.
+    ///
+    /// # Errors
+    /// When the data directory or its state cannot be used, the address cannot be
+    /// bound, or the runtime cannot be created.
+    pub fn start_with(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let (data_dir, temp_dir, persist) = match &config.data_dir {
+            Some(dir) => (dir.clone(), None, true),
+            None => {
+                let temp = tempfile::Builder::new().prefix("vi-emulator-").tempdir()?;
+                (temp.path().to_path_buf(), Some(temp), false)
+            }
+        };
+        for sub in ["blobs", "parts", "tmp"] {
+            std::fs::create_dir_all(data_dir.join(sub))?;
+        }
+        // Leftovers of interrupted uploads.
+        if let Ok(entries) = std::fs::read_dir(data_dir.join("tmp")) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let mut state = if persist {
+            State::load(&data_dir.join("state.json"))?.unwrap_or_default()
+        } else {
+            State::default()
+        };
+        if let Some(key) = &config.secret_key {
+            state.secret_key = key.clone();
+        } else if state.secret_key.is_empty() {
+            state.secret_key = ids::secret_key();
+        }
+        if let Some(org) = &config.organization_id {
+            state.organization_id = org.clone();
+        } else if state.organization_id.is_empty() {
+            state.organization_id = ids::organization_id();
+        }
+        let signing_key = match hex::decode(&state.signing_key) {
+            Ok(k) if !k.is_empty() => k,
+            _ => {
+                let k = ids::signing_key();
+                state.signing_key = hex::encode(&k);
+                k
+            }
+        };
+        let recorder = match &config.record_to {
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+            None => None,
+        };
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        let url = match &config.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => origin_of(local_addr),
+        };
+        let app = Arc::new(App::new(
+            config,
+            url.clone(),
+            data_dir,
+            persist,
+            state,
+            signing_key,
+            recorder,
+        ));
+        app.flush()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("vi-emulator")
+            .enable_all()
+            .build()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let server_app = Arc::clone(&app);
+        let thread = std::thread::Builder::new()
+            .name("vi-emulator".into())
+            .spawn(move || {
+                runtime.block_on(server::run(server_app, listener, stop_rx));
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        Ok(Emulator {
+            app,
+            url,
+            local_addr,
+            stop,
+            thread: Some(thread),
+            _temp_dir: temp_dir,
+        })
+    }
+
+    /// Base URL of the API, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The secret key clients must send as `Authorization: Bearer <key>`.
+    pub fn secret_key(&self) -> &str {
+        &self.app.secret_key
+    }
+
+    /// The organization id clients must send as `Organization-Id` and use in paths.
+    pub fn organization_id(&self) -> &str {
+        &self.app.organization_id
+    }
+
+    /// Directory holding the state and blobs.
+    pub fn data_dir(&self) -> &Path {
+        &self.app.data_dir
+    }
+
+    /// Moves the virtual clock forward: signed URLs expire and missing-file timeouts
+    /// elapse without waiting. Timestamps in responses follow the virtual clock.
+    pub fn advance_clock(&self, by: Duration) {
+        self.app
+            .advance_clock(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+    }
+
+    /// Queues a fault for the next matching requests (see [`Fault`]).
+    pub fn inject(&self, fault: Fault) {
+        self.app.faults().push(fault);
+    }
+
+    /// Removes every queued fault.
+    pub fn clear_faults(&self) {
+        *self.app.faults() = fault::FaultQueue::default();
+    }
+
+    /// Stops the server, persists the state and joins the server thread.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        if let Err(e) = self.app.flush() {
+            tracing::error!("cannot persist the emulator state: {e}");
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop_and_join();
+        }
+    }
+}

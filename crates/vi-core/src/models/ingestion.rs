@@ -95,7 +95,7 @@ impl IngestionErrorCode {
 
 /// An ingestion session (spec §6.5): created once per upload batch, it hands out one
 /// signed upload URL per declared file and later reports which files were ingested.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestionSession {
     /// The type tag, `AssetIngestionSession` when present.
@@ -265,7 +265,7 @@ pub struct ProgressCount {
 }
 
 /// A declared file and the signed URL to upload it to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestionAssetUpload {
     /// The file as declared.

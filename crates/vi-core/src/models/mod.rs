@@ -109,8 +109,8 @@ mod page;
 mod signed_url;
 
 pub use asset::{
-    Asset, AssetAnnotations, AssetContents, AssetCount, AssetGenerations, AssetHash,
-    AssetMetadata, CustomValue, Dimensions, RenameAssetRequest,
+    Asset, AssetAnnotations, AssetContents, AssetCount, AssetGenerations, AssetHash, AssetMetadata,
+    CustomValue, Dimensions, RenameAssetRequest,
 };
 pub use common::{
     ConditionStatus, ResourceCondition, ResourceMetadata, Timestamp, all_reached, failed,

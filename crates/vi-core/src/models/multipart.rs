@@ -107,7 +107,7 @@ pub struct CreateMultipartUploadRequest {
 }
 
 /// A signed URL for one part, and what to report back once it is sent.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartUploadUrl {
     /// The HTTP method (`PUT` in practice).

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::common::Timestamp;
 
 /// A time-limited URL for downloading or uploading one object.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedUrl {
     /// The absolute URL, signature included. Treat as a secret.

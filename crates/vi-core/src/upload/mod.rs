@@ -1,0 +1,3 @@
+//! Uploads.
+pub mod discover;
+pub mod spec;

@@ -1,0 +1,442 @@
+//! Core flows against a scripted transport and virtual time: no network, no real sleeping.
+//! Retry schedules, pager edge cases and credential handling are asserted exactly.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use vi_core::endpoints::{ListAssets, ListDatasets};
+use vi_core::paging::Pager;
+use vi_core::retry::RetryPolicy;
+use vi_core::transport::{
+    BoxFuture, DownloadHead, DownloadTarget, Request, Response, Runtime, Transport,
+    TransportError, TransportErrorKind,
+};
+use vi_core::{
+    AssetId, AssetSortBy, ConfigBuilder, Core, Cursor, DatasetId, Error, ErrorKind,
+    ListAssetsOptions, SortOrder,
+};
+
+const ORG: &str = "org-1";
+
+/// One scripted answer.
+enum Step {
+    Status(u16, &'static str, Vec<(&'static str, &'static str)>),
+    Fail(TransportErrorKind),
+}
+
+fn ok(body: &'static str) -> Step {
+    Step::Status(200, body, vec![])
+}
+
+#[derive(Clone, Debug)]
+struct Seen {
+    method: http::Method,
+    uri: String,
+    headers: http::HeaderMap,
+}
+
+#[derive(Default)]
+struct Script {
+    steps: Mutex<VecDeque<Step>>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+struct Scripted(Arc<Script>);
+
+impl Scripted {
+    fn next(&self, request: &Request) -> Result<Response, TransportError> {
+        self.0.seen.lock().unwrap().push(Seen {
+            method: request.method().clone(),
+            uri: request.uri().to_string(),
+            headers: request.headers().clone(),
+        });
+        let step = self
+            .0
+            .steps
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("the script has a step for every request");
+        match step {
+            Step::Status(status, body, headers) => {
+                let mut response = http::Response::new(Bytes::from_static(body.as_bytes()));
+                *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                for (k, v) in headers {
+                    response.headers_mut().insert(k, v.parse().unwrap());
+                }
+                Ok(response)
+            }
+            Step::Fail(kind) => Err(TransportError::new(kind, "scripted failure")),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for Scripted {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        self.next(&request)
+    }
+
+    async fn download(
+        &self,
+        request: Request,
+        target: DownloadTarget,
+    ) -> Result<DownloadHead, TransportError> {
+        let response = self.next(&request)?;
+        let (parts, body) = response.into_parts();
+        if parts.status.is_success() {
+            std::fs::write(&target.path, &body).unwrap();
+            Ok(DownloadHead {
+                status: parts.status,
+                headers: parts.headers,
+                written: body.len() as u64,
+                error_body: Bytes::new(),
+            })
+        } else {
+            Ok(DownloadHead {
+                status: parts.status,
+                headers: parts.headers,
+                written: 0,
+                error_body: body,
+            })
+        }
+    }
+}
+
+/// Virtual time: `sleep` returns at once and records the duration; `now` advances by it.
+struct VirtualTime {
+    start: Instant,
+    slept: Mutex<Vec<Duration>>,
+}
+
+impl Runtime for VirtualTime {
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        std::thread::spawn(move || futures_executor::block_on(future));
+    }
+    fn spawn_blocking(&self, work: Box<dyn FnOnce() + Send + 'static>) {
+        work()
+    }
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        self.slept.lock().unwrap().push(duration);
+        Box::pin(async {})
+    }
+    fn now(&self) -> Instant {
+        self.start + self.slept.lock().unwrap().iter().sum::<Duration>()
+    }
+}
+
+struct Harness {
+    core: Core,
+    script: Arc<Script>,
+    time: Arc<VirtualTime>,
+}
+
+fn harness(steps: Vec<Step>) -> Harness {
+    let script = Arc::new(Script::default());
+    script.steps.lock().unwrap().extend(steps);
+    let time = Arc::new(VirtualTime {
+        start: Instant::now(),
+        slept: Mutex::new(Vec::new()),
+    });
+    let config = ConfigBuilder::default()
+        .endpoint("https://api.example.test/some/prefix/")
+        .secret_key(format!("dtvi_{}", "k".repeat(98)))
+        .organization_id(ORG)
+        .retry_policy(RetryPolicy::default())
+        .build_with_env(&|_| None)
+        .unwrap();
+    let core = Core::new(config, Arc::new(Scripted(script.clone())), time.clone());
+    Harness { core, script, time }
+}
+
+impl Harness {
+    fn seen(&self) -> Vec<Seen> {
+        self.script.seen.lock().unwrap().clone()
+    }
+    fn slept(&self) -> Vec<Duration> {
+        self.time.slept.lock().unwrap().clone()
+    }
+    fn left(&self) -> usize {
+        self.script.steps.lock().unwrap().len()
+    }
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}
+
+fn page(items: &[&str], next: Option<&str>) -> &'static str {
+    let items: Vec<String> = items.iter().map(|n| dataset_json(n)).collect();
+    let next = next.map_or("null".to_owned(), |n| format!("\"{n}\""));
+    Box::leak(format!("{{\"items\":[{}],\"nextPage\":{next}}}", items.join(",")).into_boxed_str())
+}
+
+fn dataset_json(short: &str) -> String {
+    format!(
+        r#"{{"kind":"Dataset","datasetId":"{ORG}_{short}","workspaceId":"{ORG}","name":"{short}","owner":"{ORG}","type":"phrase-grounding","content":"Image","createDate":1,"statistic":{{"assetTotal":0,"annotationTotal":0,"tagsCount":{{}},"assetAnnotated":0}},"users":{{}},"tags":{{}},"cohorts":[],"status":0,"lastAccessed":1,"isLocked":false,"access":{{"isPublic":null,"isReadOnly":null}},"preference":{{}},"assetStatuses":{{}},"selfLink":"/x","etag":"1"}}"#
+    )
+}
+
+fn datasets_pager(h: &Harness, size: u32) -> Pager<ListDatasets> {
+    h.core.list_datasets(size).unwrap()
+}
+
+fn names(page: &vi_core::Page<vi_core::models::Dataset>) -> Vec<String> {
+    page.items.iter().map(|d| d.name.clone()).collect()
+}
+
+#[test]
+fn requests_carry_credentials_and_join_onto_the_origin() {
+    let h = harness(vec![ok(page(&["a"], None))]);
+    let mut pager = datasets_pager(&h, 5);
+    block(pager.next_page()).unwrap().unwrap();
+    let seen = h.seen();
+    assert_eq!(seen[0].method, http::Method::GET);
+    // The base URL's path is discarded (spec §1.1).
+    assert_eq!(seen[0].uri, "https://api.example.test/workspaces/org-1/datasets?s=5");
+    let headers = &seen[0].headers;
+    assert_eq!(headers["organization-id"], ORG);
+    assert!(headers["authorization"].to_str().unwrap().starts_with("Bearer dtvi_"));
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["accept"], "application/json");
+    assert!(headers["user-agent"].to_str().unwrap().starts_with("vi-rs/"));
+}
+
+#[test]
+fn list_assets_encodes_every_option() {
+    let h = harness(vec![ok(r#"{"items":[]}"#)]);
+    let ds = DatasetId::new("ds1").unwrap();
+    let options = ListAssetsOptions::new()
+        .page_size(2)
+        .sort(AssetSortBy::FileSize, SortOrder::Descending)
+        .filter("metadata.width >= 7")
+        .with_contents(true)
+        .metadata_query("k == 1")
+        .rule_query("r")
+        .strict_query(true)
+        .page_after(true);
+    let mut pager = Pager::new(
+        h.core.clone(),
+        ListAssets {
+            dataset: ds,
+            options,
+            cursor: Some(Cursor::new("eyJ+/=")),
+        },
+    );
+    block(pager.next_page()).unwrap().unwrap();
+    assert_eq!(
+        h.seen()[0].uri,
+        "https://api.example.test/workspaces/org-1/datasets/org-1_ds1/assets?p=eyJ%2B%2F%3D&s=2&sortBy=metadata.fileSize&o=desc&filter=metadata.width+%3E%3D+7&contents=y&metadataQuery=k+%3D%3D+1&ruleQuery=r&pageAfter=y&strictQuery=y"
+    );
+}
+
+#[test]
+fn an_empty_page_with_a_cursor_does_not_end_the_listing() {
+    let h = harness(vec![
+        ok(page(&["a", "b"], Some("t1"))),
+        ok(page(&[], Some("t2"))),
+        ok(page(&["c"], None)),
+    ]);
+    let mut pager = datasets_pager(&h, 2);
+    let p1 = block(pager.next_page()).unwrap().unwrap();
+    assert_eq!(names(&p1), ["a", "b"]);
+    let p2 = block(pager.next_page()).unwrap().unwrap();
+    assert!(p2.items.is_empty());
+    assert_eq!(p2.next, Some(Cursor::new("t2")));
+    let p3 = block(pager.next_page()).unwrap().unwrap();
+    assert_eq!(names(&p3), ["c"]);
+    assert!(block(pager.next_page()).is_none());
+    let uris: Vec<String> = h.seen().into_iter().map(|s| s.uri).collect();
+    assert!(uris[1].contains("p=t1"), "{}", uris[1]);
+    assert!(uris[2].contains("p=t2"), "{}", uris[2]);
+}
+
+#[test]
+fn item_pager_skips_empty_pages() {
+    let h = harness(vec![
+        ok(page(&[], Some("t1"))),
+        ok(page(&["a"], Some("t2"))),
+        ok(page(&[], None)),
+    ]);
+    let mut items = datasets_pager(&h, 2).into_items();
+    let first = block(items.next_item()).unwrap().unwrap();
+    assert_eq!(first.name, "a");
+    assert!(block(items.next_item()).is_none());
+    assert_eq!(h.left(), 0);
+}
+
+#[test]
+fn a_repeated_cursor_is_an_error_not_a_loop() {
+    let h = harness(vec![
+        ok(page(&["a"], Some("t1"))),
+        ok(page(&["b"], Some("t2"))),
+        ok(page(&["c"], Some("t1"))),
+    ]);
+    let mut pager = datasets_pager(&h, 1);
+    block(pager.next_page()).unwrap().unwrap();
+    block(pager.next_page()).unwrap().unwrap();
+    let err = block(pager.next_page()).unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Pagination, "{err}");
+    assert!(err.to_string().contains("already"), "{err}");
+    assert!(block(pager.next_page()).is_none(), "the listing ends");
+}
+
+#[test]
+fn a_failed_page_can_be_fetched_again() {
+    let h = harness(vec![
+        ok(page(&["a"], Some("t1"))),
+        Step::Status(404, r#"{"message":"gone for now"}"#, vec![]),
+        ok(page(&["b"], None)),
+    ]);
+    let mut pager = datasets_pager(&h, 1);
+    block(pager.next_page()).unwrap().unwrap();
+    let err = block(pager.next_page()).unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(pager.cursor(), Some(&Cursor::new("t1")), "still at the failed page");
+    let p = block(pager.next_page()).unwrap().unwrap();
+    assert_eq!(names(&p), ["b"]);
+    assert!(h.seen()[2].uri.contains("p=t1"));
+}
+
+#[test]
+fn get_is_retried_through_5xx_with_bounded_backoff() {
+    let h = harness(vec![
+        Step::Status(503, "", vec![]),
+        Step::Fail(TransportErrorKind::Interrupted),
+        ok(&dataset_json_static()),
+    ]);
+    let ds = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap();
+    assert_eq!(ds.name, "ds1");
+    let slept = h.slept();
+    assert_eq!(slept.len(), 2);
+    assert!(slept[0] <= Duration::from_secs(1), "{slept:?}");
+    assert!(slept[1] <= Duration::from_secs(2), "{slept:?}");
+}
+
+fn dataset_json_static() -> &'static str {
+    Box::leak(dataset_json("ds1").into_boxed_str())
+}
+
+#[test]
+fn get_gives_up_after_three_retries_with_the_last_cause() {
+    let h = harness((0..4).map(|_| Step::Status(500, r#"{"message":"boom"}"#, vec![])).collect());
+    let err = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap_err();
+    match &err {
+        Error::RetriesExhausted { attempts, last, .. } => {
+            assert_eq!(*attempts, 4);
+            assert_eq!(last.status().unwrap().as_u16(), 500);
+            assert!(last.to_string().contains("boom"));
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert_eq!(h.slept().len(), 3);
+}
+
+#[test]
+fn post_is_not_repeated_after_a_5xx_or_a_timeout() {
+    let h = harness(vec![Step::Status(502, "bad gateway", vec![])]);
+    let err = block(h.core.create_dataset_from("x")).unwrap_err();
+    assert_eq!(err.status().unwrap().as_u16(), 502);
+    assert!(err.to_string().contains("bad gateway"), "{err}");
+    assert_eq!(h.seen().len(), 1);
+
+    let h = harness(vec![Step::Fail(TransportErrorKind::Timeout)]);
+    let err = block(h.core.create_dataset_from("x")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport);
+    assert_eq!(h.seen().len(), 1);
+}
+
+#[test]
+fn post_is_repeated_after_a_connect_failure_and_on_429_with_retry_after() {
+    let h = harness(vec![
+        Step::Fail(TransportErrorKind::Connect),
+        Step::Status(429, "", vec![("retry-after", "3")]),
+        ok(&dataset_json_static()),
+    ]);
+    block(h.core.create_dataset_from("x")).unwrap();
+    let slept = h.slept();
+    assert_eq!(slept.len(), 2);
+    assert_eq!(slept[1], Duration::from_secs(3), "Retry-After is honoured");
+    assert_eq!(h.seen().len(), 3);
+    let body_posts = h.seen().iter().filter(|s| s.method == http::Method::POST).count();
+    assert_eq!(body_posts, 3);
+}
+
+#[test]
+fn a_repeated_delete_that_finds_the_asset_gone_succeeds() {
+    let h = harness(vec![
+        Step::Status(503, "", vec![]),
+        Step::Status(404, r#"{"message":"not found"}"#, vec![]),
+    ]);
+    block(h.core.delete_asset(
+        &DatasetId::new("ds1").unwrap(),
+        &AssetId::new("a1").unwrap(),
+    ))
+    .unwrap();
+    // A first-attempt 404 is still an error.
+    let h = harness(vec![Step::Status(404, r#"{"message":"not found"}"#, vec![])]);
+    let err = block(h.core.delete_asset(
+        &DatasetId::new("ds1").unwrap(),
+        &AssetId::new("a1").unwrap(),
+    ))
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn api_errors_carry_message_code_and_request_id() {
+    let h = harness(vec![Step::Status(
+        404,
+        r#"{"message":"Dataset ds1 not found","error":"ResourceNotFound"}"#,
+        vec![("x-cloud-trace-context", "abc123/456;o=1")],
+    )]);
+    let err = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!(api.message, "Dataset ds1 not found");
+    assert_eq!(api.request_id.as_deref(), Some("abc123"));
+    assert_eq!(api.code, vi_core::ApiErrorCode::ResourceNotFound);
+    let text = err.to_string();
+    assert!(text.contains("get dataset") && text.contains("404"), "{text}");
+}
+
+#[test]
+fn signed_urls_get_no_credentials_and_land_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("sub/file.png");
+    let h = harness(vec![
+        Step::Status(503, "", vec![]),
+        Step::Status(200, "PNGDATA", vec![("content-length", "7")]),
+    ]);
+    let url: vi_core::models::SignedUrl = serde_json::from_str(
+        r#"{"url":"https://storage.example.test/b/file.png?signature=SECRET","expiry":1}"#,
+    )
+    .unwrap();
+    let n = block(h.core.fetch_signed_url(&url, &dest)).unwrap();
+    assert_eq!(n, 7);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"PNGDATA");
+    assert!(!vi_core::download::part_path(&dest).exists());
+    for seen in h.seen() {
+        assert!(seen.headers.get("authorization").is_none());
+        assert!(seen.headers.get("organization-id").is_none());
+    }
+}
+
+#[test]
+fn a_refused_signed_url_is_final_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("file.png");
+    let h = harness(vec![Step::Status(403, "<Error>expired</Error>", vec![])]);
+    let url: vi_core::models::SignedUrl = serde_json::from_str(
+        r#"{"url":"https://storage.example.test/b/file.png?signature=SECRET","expiry":1}"#,
+    )
+    .unwrap();
+    let err = block(h.core.fetch_signed_url(&url, &dest)).unwrap_err();
+    assert_eq!(err.status().unwrap().as_u16(), 403);
+    assert!(!format!("{err} {err:?}").contains("SECRET"));
+    assert!(!dest.exists());
+    assert!(!vi_core::download::part_path(&dest).exists());
+    assert_eq!(h.seen().len(), 1);
+}
