@@ -24,7 +24,13 @@ pub mod transport;
 
 pub use client::{Assets, Client, ClientBuilder, Datasets, Items, Listing};
 pub use vi_core::models;
+pub use vi_core::cancel::CancelToken;
+pub use vi_core::progress::{Progress, ProgressEvent};
 pub use vi_core::retry::RetryPolicy;
+pub use vi_core::upload::{
+    FailedFile, OverwriteMode, SkipReason, SkippedFile, SourceRef, UploadFailure,
+    UploadFailureMode, UploadOptions, UploadReport, UploadSources, UploadedFile,
+};
 pub use vi_core::{
     ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,
     Error, ErrorKind, IngestionSessionId, ListAssetsOptions, NewDataset, OrganizationId, Page,

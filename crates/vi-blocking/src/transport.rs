@@ -215,7 +215,13 @@ fn map_error(error: &ureq::Error, context: &str) -> TransportError {
         | ureq::Error::Tls(_)
         | ureq::Error::Rustls(_)
         | ureq::Error::TlsRequired => (K::Connect, error.to_string()),
-        ureq::Error::Io(io_error) => (io_kind(io_error), error.to_string()),
+        ureq::Error::Io(io_error) => match tls_kind(io_error) {
+            Some(kind) => (
+                kind,
+                format!("TLS: {}", error.to_string().trim_start_matches("io: ")),
+            ),
+            None => (io_kind(io_error), error.to_string()),
+        },
         ureq::Error::Decompress(_, io_error) => match io_kind(io_error) {
             K::Other => (K::Protocol, error.to_string()),
             kind => (kind, error.to_string()),
@@ -228,6 +234,31 @@ fn map_error(error: &ureq::Error, context: &str) -> TransportError {
         _ => (K::Other, error.to_string()),
     };
     TransportError::new(kind, format!("{context}: {message}"))
+}
+
+/// Classifies a rustls error carried inside an I/O error.
+///
+/// ureq completes the TLS handshake while connecting, and the handshake is where rustls
+/// errors arise in practice (untrusted certificate, a plain-HTTP port, an incompatible
+/// peer), so those are [`TransportErrorKind::Connect`], as reqwest reports them. Errors
+/// that can only follow the handshake (decryption, record-layer misbehaviour) are
+/// [`TransportErrorKind::Protocol`], never `Connect`: the request may have been sent.
+fn tls_kind(error: &io::Error) -> Option<TransportErrorKind> {
+    let tls_error = error.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(match tls_error {
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InvalidCertificate(_)
+        | rustls::Error::InvalidCertRevocationList(_)
+        | rustls::Error::NoCertificatesPresented
+        | rustls::Error::UnsupportedNameType
+        | rustls::Error::PeerIncompatible(_)
+        | rustls::Error::InappropriateHandshakeMessage { .. }
+        | rustls::Error::InvalidEncryptedClientHello(_)
+        | rustls::Error::NoApplicationProtocol
+        | rustls::Error::AlertReceived(_)
+        | rustls::Error::General(_) => TransportErrorKind::Connect,
+        _ => TransportErrorKind::Protocol,
+    })
 }
 
 /// Classifies a socket-level I/O error.
@@ -255,7 +286,10 @@ fn map_read_error(error: &io::Error, context: &str) -> TransportError {
         .and_then(|e| e.downcast_ref::<ureq::Error>())
     {
         Some(inner) => map_error(inner, context),
-        None => TransportError::new(io_kind(error), format!("{context}: {error}")),
+        None => {
+            let kind = tls_kind(error).unwrap_or_else(|| io_kind(error));
+            TransportError::new(kind, format!("{context}: {error}"))
+        }
     }
 }
 

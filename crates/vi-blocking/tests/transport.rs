@@ -265,6 +265,21 @@ fn connection_refused_is_connect_without_secret() {
 }
 
 #[test]
+fn tls_handshake_failure_is_connect() {
+    // TLS against a plain-HTTP port: exercises the ring provider and platform verifier
+    // setup (no process-wide default provider is installed) and the error mapping.
+    let url = format!(
+        "{}/echo?signature=SECRET",
+        server::base().replace("http://", "https://")
+    );
+    let err = transport()
+        .send(request(Method::GET, &url, Body::Empty))
+        .unwrap_err();
+    assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
+    assert!(!format!("{err} {err:?}").contains("SECRET"));
+}
+
+#[test]
 fn error_status_is_ok_with_body() {
     let url = format!("{}/status/404", server::base());
     let got = transport()

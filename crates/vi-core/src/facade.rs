@@ -140,6 +140,21 @@ macro_rules! __asset_methods {
             /// As [`rename`](Self::rename); `NotFound` when no asset has that filename.
             fn rename_by_filename(&self, dataset: &vi_core::DatasetId, current_filename: &str, new_filename: &str) -> vi_core::Result<vi_core::models::Asset> => rename_asset_by_filename;
 
+            /// Uploads files, folders (recursively) and in-memory bytes to a dataset through
+            /// ingestion sessions, and by default waits until the service has taken them in.
+            /// `sources` is a path (`"photos/"`), a `Vec<PathBuf>`, a `Vec<(name, bytes)>` or an
+            /// [`UploadSources`](vi_core::upload::UploadSources) mixing them.
+            ///
+            /// Every input file ends up in exactly one of the report's `succeeded`, `failed`,
+            /// `skipped` and `processing` lists, with a reason for the last three; call
+            /// `into_result()` on the report to turn any shortfall into an error.
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) before anything is sent
+            /// (nothing to upload, a missing path, a bad option); an API error when the dataset
+            /// cannot be uploaded to at all (unknown dataset, wrong credentials).
+            fn upload(&self, dataset: &vi_core::DatasetId, sources: impl Into<vi_core::upload::UploadSources> + Send, options: vi_core::upload::UploadOptions) -> vi_core::Result<vi_core::upload::UploadReport> => upload;
+
             /// Downloads a signed URL (from `get_with_contents` or a listing with contents) to
             /// `destination` and returns the bytes written. The body streams to
             /// `destination.part` and is renamed into place only when complete.

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod models;
 pub mod paging;
 pub mod pool;
+pub mod progress;
 pub mod retry;
 pub mod transport;
 pub mod upload;

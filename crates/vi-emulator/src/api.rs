@@ -99,7 +99,10 @@ fn resolve(method: &Method, path: &str) -> ApiResult<(Route, &'static str, Strin
     let (route, template) = match rest {
         ["datasets"] => pick(
             method,
-            vec![(M::GET, Route::ListDatasets), (M::POST, Route::CreateDataset)],
+            vec![
+                (M::GET, Route::ListDatasets),
+                (M::POST, Route::CreateDataset),
+            ],
             "/workspaces/{org}/datasets",
             "GET, POST",
         )?,
@@ -158,7 +161,15 @@ fn resolve(method: &Method, path: &str) -> ApiResult<(Route, &'static str, Strin
             "/workspaces/{org}/datasets/{dsc}/assetFiles/{filename}/name",
             "POST",
         )?,
-        ["datasets", d, "assetSources", class, provider, id, tail @ ..] => {
+        [
+            "datasets",
+            d,
+            "assetSources",
+            class,
+            provider,
+            id,
+            tail @ ..,
+        ] => {
             if (*class, *provider, *id) != ("managed", "datature", "default") {
                 return Err(ApiError::not_found(format!(
                     "asset source {class}/{provider}/{id} not found (only managed/datature/default exists)"
@@ -323,7 +334,10 @@ async fn handle_inner(
             no_query(raw_query)?;
             let state = app.state();
             let id = short_id(app, &dsc)?;
-            let ds = state.datasets.get(&id).ok_or_else(|| dataset_missing(&dsc))?;
+            let ds = state
+                .datasets
+                .get(&id)
+                .ok_or_else(|| dataset_missing(&dsc))?;
             ok(&render::dataset(app, ds))
         }
         Route::PatchDataset(dsc) => {
@@ -365,7 +379,10 @@ async fn handle_inner(
                     .datasets
                     .get_mut(&id)
                     .ok_or_else(|| dataset_missing(&dsc))?;
-                let removed = ds.assets.remove(&asset).ok_or_else(|| asset_missing(&asset))?;
+                let removed = ds
+                    .assets
+                    .remove(&asset)
+                    .ok_or_else(|| asset_missing(&asset))?;
                 ds.updated = app.now_ms();
                 removed.blob
             };
@@ -458,7 +475,10 @@ fn dataset_mut<'s>(
     dsc: &str,
 ) -> ApiResult<&'s mut Dataset> {
     let id = short_id(app, dsc)?;
-    state.datasets.get_mut(&id).ok_or_else(|| dataset_missing(dsc))
+    state
+        .datasets
+        .get_mut(&id)
+        .ok_or_else(|| dataset_missing(dsc))
 }
 
 /// Builds an envelope page of `items[offset..]`.
@@ -472,7 +492,11 @@ fn page(
 ) -> Value {
     let total = items.len();
     let end = offset.saturating_add(size).min(total);
-    let slice: Vec<Value> = items.into_iter().skip(offset).take(end.saturating_sub(offset)).collect();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip(offset)
+        .take(end.saturating_sub(offset))
+        .collect();
     let next = (end < total).then(|| encode_token(app, fingerprint, end));
     let mut v = json!({"items": slice, "nextPage": next});
     if let (true, Some(obj)) = (prev && offset > 0, v.as_object_mut()) {
@@ -837,7 +861,10 @@ fn list_assets(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Response> {
 }
 
 fn count_assets(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Response> {
-    let q = parse_query(raw, &["filter", "metadataQuery", "ruleQuery", "strictQuery"])?;
+    let q = parse_query(
+        raw,
+        &["filter", "metadataQuery", "ruleQuery", "strictQuery"],
+    )?;
     let strict = q.yes_no("strictQuery")?;
     let selection = Selection::parse(&q, strict)?;
     let state = app.state();
@@ -944,27 +971,35 @@ fn create_session(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> {
     for (i, entry) in entries.iter().enumerate() {
         let prefix = format!("spec.assets[{i}]");
         let Value::Object(m) = entry else {
-            return Err(ApiError::bad_request(format!("\"{prefix}\" must be an object")));
+            return Err(ApiError::bad_request(format!(
+                "\"{prefix}\" must be an object"
+            )));
         };
         let a = Obj::new(m, prefix);
-        a.only(&["filename", "mime", "size", "crc32c", "customMetadata", "kind"])?;
+        a.only(&[
+            "filename",
+            "mime",
+            "size",
+            "crc32c",
+            "customMetadata",
+            "kind",
+        ])?;
         let filename = a.req_str("filename")?;
         validate_filename(&a, "filename", filename)?;
         let mime = a.req_nonempty("mime")?;
         let size = a.req_u64("size")?;
-        let crc32c = match a.get("crc32c") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_i64()
-                    .and_then(|n| i32::try_from(n).ok())
-                    .ok_or_else(|| {
+        let crc32c =
+            match a.get("crc32c") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(
+                    || {
                         ApiError::bad_request(format!(
                             "\"{}\" must be a signed 32-bit integer or null",
                             a.name("crc32c")
                         ))
-                    })?,
-            ),
-        };
+                    },
+                )?),
+            };
         let custom_metadata = match a.opt_object_or_null("customMetadata")? {
             Some(c) => Some(c.scalar_map()?),
             None => None,
@@ -972,7 +1007,11 @@ fn create_session(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> {
         let file_kind = a.req_str("kind")?;
         one_of(&a, "kind", file_kind, &["Image", "Video"])?;
         let top_level = mime.split('/').next().unwrap_or("");
-        let expected = if file_kind == "Image" { "image" } else { "video" };
+        let expected = if file_kind == "Image" {
+            "image"
+        } else {
+            "video"
+        };
         if top_level != expected {
             return Err(ApiError::bad_request(format!(
                 "\"{}\" is \"{mime}\" but \"{}\" is \"{file_kind}\"",
@@ -1058,7 +1097,8 @@ where
                 )));
             }
         }
-        let mut garbage = state.refresh_session(sid, now, timeout_ms(app), app.config.failure_model);
+        let mut garbage =
+            state.refresh_session(sid, now, timeout_ms(app), app.config.failure_model);
         garbage.extend(f(&mut state, sid)?);
         let session = state
             .sessions
@@ -1095,7 +1135,12 @@ async fn list_sessions(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Res
         ids.sort();
         let mut garbage = Vec::new();
         for (_, id) in &ids {
-            garbage.extend(state.refresh_session(id, now, timeout_ms(app), app.config.failure_model));
+            garbage.extend(state.refresh_session(
+                id,
+                now,
+                timeout_ms(app),
+                app.config.failure_model,
+            ));
         }
         let items: Vec<Value> = ids
             .iter()
@@ -1159,10 +1204,14 @@ async fn create_multipart(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Respo
         match &file.state {
             FileState::Pending => {}
             FileState::Received { .. } => {
-                return Err(ApiError::conflict(format!("{filename} was already uploaded")));
+                return Err(ApiError::conflict(format!(
+                    "{filename} was already uploaded"
+                )));
             }
             FileState::Failed { code } => {
-                return Err(ApiError::conflict(format!("{filename} already failed with {code}")));
+                return Err(ApiError::conflict(format!(
+                    "{filename} already failed with {code}"
+                )));
             }
         }
         session.last_activity = now;
@@ -1219,7 +1268,11 @@ fn open_multipart<'s>(
     let now = app.now_ms();
     let sid = match state.multiparts.get(mp_id) {
         Some(m) if m.dataset == ds_id => m.session.clone(),
-        _ => return Err(ApiError::not_found(format!("multipart upload {mp_id} not found"))),
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "multipart upload {mp_id} not found"
+            )));
+        }
     };
     // Timeouts may finish the session; its garbage is collected by later calls.
     let garbage = state.refresh_session(&sid, now, timeout_ms(app), app.config.failure_model);
@@ -1287,9 +1340,10 @@ fn part_completion(
         let mut state = app.state();
         let mp = open_multipart(&mut state, app, dsc, mp_id)?;
         let number = parse_part(n, mp.part_count)?;
-        let part = mp.parts.get_mut(&number).ok_or_else(|| {
-            ApiError::bad_request(format!("part {number} has not been uploaded"))
-        })?;
+        let part = mp
+            .parts
+            .get_mut(&number)
+            .ok_or_else(|| ApiError::bad_request(format!("part {number} has not been uploaded")))?;
         let etag = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("etag"))
@@ -1310,7 +1364,12 @@ fn part_completion(
     ok(&value)
 }
 
-async fn complete_multipart(app: &App, dsc: &str, mp_id: &str, bytes: &[u8]) -> ApiResult<Response> {
+async fn complete_multipart(
+    app: &App,
+    dsc: &str,
+    mp_id: &str,
+    bytes: &[u8],
+) -> ApiResult<Response> {
     let map = parse_object(bytes, true)?;
     Obj::new(&map, "").only(&[])?;
     // Validate and claim the upload under the lock, assemble outside it.
@@ -1380,7 +1439,13 @@ async fn complete_multipart(app: &App, dsc: &str, mp_id: &str, bytes: &[u8]) -> 
             .get(&mp.session)
             .is_some_and(|s| s.finished.is_none());
         let garbage = if open {
-            state.record_outcome(&mp.session, &mp.filename, outcome, now, app.config.failure_model)
+            state.record_outcome(
+                &mp.session,
+                &mp.filename,
+                outcome,
+                now,
+                app.config.failure_model,
+            )
         } else {
             match outcome {
                 Outcome::Received { blob, .. } => vec![blob],
@@ -1410,7 +1475,11 @@ async fn abort_multipart(app: &App, dsc: &str, mp_id: &str) -> ApiResult<Respons
         let ds_id = dataset(&state, app, dsc)?.id.clone();
         let mp = match state.multiparts.get_mut(mp_id) {
             Some(m) if m.dataset == ds_id => m,
-            _ => return Err(ApiError::not_found(format!("multipart upload {mp_id} not found"))),
+            _ => {
+                return Err(ApiError::not_found(format!(
+                    "multipart upload {mp_id} not found"
+                )));
+            }
         };
         match mp.state {
             MultipartState::Completed => {

@@ -36,7 +36,9 @@ pub(crate) struct App {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl App {
@@ -89,7 +91,12 @@ impl App {
         lock(&self.faults)
     }
 
-    pub(crate) fn take_fault(&self, class: RequestClass, method: &str, path: &str) -> Option<FaultKind> {
+    pub(crate) fn take_fault(
+        &self,
+        class: RequestClass,
+        method: &str,
+        path: &str,
+    ) -> Option<FaultKind> {
         self.faults().take(class, method, path)
     }
 

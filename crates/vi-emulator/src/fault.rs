@@ -103,7 +103,12 @@ impl FaultQueue {
     }
 
     /// Consumes one use of the first fault matching this request.
-    pub(crate) fn take(&mut self, class: RequestClass, method: &str, path: &str) -> Option<FaultKind> {
+    pub(crate) fn take(
+        &mut self,
+        class: RequestClass,
+        method: &str,
+        path: &str,
+    ) -> Option<FaultKind> {
         let index = self
             .faults
             .iter()

@@ -71,7 +71,11 @@ fn main() -> std::process::ExitCode {
         let _ = writeln!(out, "data dir: {}", emulator.data_dir().display());
         let _ = writeln!(out, "export DATATURE_VI_API_ENDPOINT={}", emulator.url());
         if !key_given {
-            let _ = writeln!(out, "export DATATURE_VI_SECRET_KEY={}", emulator.secret_key());
+            let _ = writeln!(
+                out,
+                "export DATATURE_VI_SECRET_KEY={}",
+                emulator.secret_key()
+            );
         }
         let _ = writeln!(
             out,

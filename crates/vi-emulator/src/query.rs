@@ -102,7 +102,10 @@ struct Token {
 }
 
 fn token_mac(app: &App, fingerprint: &str, offset: usize) -> String {
-    let sig = app.sign(&["page", fingerprint], i64::try_from(offset).unwrap_or(i64::MAX));
+    let sig = app.sign(
+        &["page", fingerprint],
+        i64::try_from(offset).unwrap_or(i64::MAX),
+    );
     sig.chars().take(16).collect()
 }
 
@@ -119,7 +122,11 @@ pub(crate) fn encode_token(app: &App, fingerprint: &str, offset: usize) -> Strin
 /// Decodes the `p` parameter back into an offset; unknown, tampered or mismatched
 /// tokens are a 400.
 pub(crate) fn decode_token(app: &App, fingerprint: &str, raw: &str) -> ApiResult<usize> {
-    let invalid = || ApiError::bad_request(format!("query parameter \"p\" is not a valid page token: \"{raw}\""));
+    let invalid = || {
+        ApiError::bad_request(format!(
+            "query parameter \"p\" is not a valid page token: \"{raw}\""
+        ))
+    };
     let bytes = URL_SAFE_NO_PAD
         .decode(raw.trim_end_matches('=').as_bytes())
         .map_err(|_| invalid())?;
@@ -191,7 +198,10 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, String> {
             }
             out.push(Tok::Str(s));
         } else if c.is_ascii_digit()
-            || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit() || *d == '.'))
+            || (c == '-'
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|d| d.is_ascii_digit() || *d == '.'))
             || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
         {
             let start = i;
@@ -256,8 +266,7 @@ enum Field {
     Frames,
 }
 
-const FIELDS: &str =
-    "filename, assetId, metadata.fileSize, metadata.width, metadata.height, metadata.mimeType, metadata.frames";
+const FIELDS: &str = "filename, assetId, metadata.fileSize, metadata.width, metadata.height, metadata.mimeType, metadata.frames";
 
 impl Field {
     fn parse(name: &str) -> Option<Field> {
@@ -351,7 +360,9 @@ fn operand(tok: Option<&Tok>) -> Result<Operand, String> {
             .ok_or_else(|| format!("unknown field \"{name}\" (supported: {FIELDS})")),
         Some(Tok::Num(n)) => Ok(Operand::Num(*n)),
         Some(Tok::Str(s)) => Ok(Operand::Str(s.clone())),
-        Some(other) => Err(format!("expected a field, a number or a quoted string, found {other:?}")),
+        Some(other) => Err(format!(
+            "expected a field, a number or a quoted string, found {other:?}"
+        )),
         None => Err("unexpected end of filter".into()),
     }
 }
@@ -365,15 +376,26 @@ impl Filter {
         while i < toks.len() {
             if !clauses.is_empty() {
                 if toks[i] != Tok::And {
-                    return Err(format!("expected \"and\" between clauses, found {:?}", toks[i]));
+                    return Err(format!(
+                        "expected \"and\" between clauses, found {:?}",
+                        toks[i]
+                    ));
                 }
                 i += 1;
             }
             let left = operand(toks.get(i))?;
             let op = match toks.get(i + 1) {
                 Some(Tok::Op(op)) => *op,
-                Some(other) => return Err(format!("expected a comparison operator (== != < <= > >=), found {other:?}")),
-                None => return Err("expected a comparison operator (== != < <= > >=) at end of filter".into()),
+                Some(other) => {
+                    return Err(format!(
+                        "expected a comparison operator (== != < <= > >=), found {other:?}"
+                    ));
+                }
+                None => {
+                    return Err(
+                        "expected a comparison operator (== != < <= > >=) at end of filter".into(),
+                    );
+                }
             };
             let right = operand(toks.get(i + 2))?;
             if left.is_numeric() != right.is_numeric() {
@@ -390,11 +412,13 @@ impl Filter {
     }
 
     pub(crate) fn matches(&self, asset: &Asset) -> bool {
-        self.clauses.iter().all(|(l, op, r)| match (eval(l, asset), eval(r, asset)) {
-            (Scalar::Num(a), Scalar::Num(b)) => compare(&a, *op, &b),
-            (Scalar::Str(a), Scalar::Str(b)) => compare(a, *op, b),
-            _ => false,
-        })
+        self.clauses
+            .iter()
+            .all(|(l, op, r)| match (eval(l, asset), eval(r, asset)) {
+                (Scalar::Num(a), Scalar::Num(b)) => compare(&a, *op, &b),
+                (Scalar::Str(a), Scalar::Str(b)) => compare(a, *op, b),
+                _ => false,
+            })
     }
 }
 
@@ -413,7 +437,10 @@ impl MetadataQuery {
         while i < toks.len() {
             if !clauses.is_empty() {
                 if toks[i] != Tok::And {
-                    return Err(format!("expected \"and\" between clauses, found {:?}", toks[i]));
+                    return Err(format!(
+                        "expected \"and\" between clauses, found {:?}",
+                        toks[i]
+                    ));
                 }
                 i += 1;
             }
@@ -424,7 +451,11 @@ impl MetadataQuery {
             };
             let op = match toks.get(i + 1) {
                 Some(Tok::Op(op @ (Op::Eq | Op::Ne))) => *op,
-                Some(other) => return Err(format!("expected \"==\" or \"!=\" after \"{key}\", found {other:?}")),
+                Some(other) => {
+                    return Err(format!(
+                        "expected \"==\" or \"!=\" after \"{key}\", found {other:?}"
+                    ));
+                }
                 None => return Err(format!("expected \"==\" or \"!=\" after \"{key}\"")),
             };
             let value = match toks.get(i + 2) {
@@ -437,7 +468,11 @@ impl MetadataQuery {
                     }
                 }
                 Some(Tok::Ident(b)) if b == "true" || b == "false" => Value::Bool(b == "true"),
-                Some(other) => return Err(format!("expected a quoted string, a number or true/false, found {other:?}")),
+                Some(other) => {
+                    return Err(format!(
+                        "expected a quoted string, a number or true/false, found {other:?}"
+                    ));
+                }
                 None => return Err(format!("expected a value after \"{key}\"")),
             };
             clauses.push((key, op, value));
@@ -450,7 +485,9 @@ impl MetadataQuery {
     /// strings compare case-insensitively and values compare by their text form.
     pub(crate) fn matches(&self, custom: &Map<String, Value>, strict: bool) -> bool {
         self.clauses.iter().all(|(key, op, want)| {
-            let equal = custom.get(key).is_some_and(|have| values_equal(have, want, strict));
+            let equal = custom
+                .get(key)
+                .is_some_and(|have| values_equal(have, want, strict));
             match op {
                 Op::Eq => equal,
                 _ => !equal,

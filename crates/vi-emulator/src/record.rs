@@ -49,7 +49,10 @@ fn header_summary(headers: &HeaderMap) -> Map<String, Value> {
             .ok()
             .and_then(|s| s.split_whitespace().next())
             .unwrap_or("?");
-        out.insert("Authorization".into(), json!(format!("{scheme} <redacted>")));
+        out.insert(
+            "Authorization".into(),
+            json!(format!("{scheme} <redacted>")),
+        );
     }
     if headers.contains_key("organization-id") {
         out.insert("Organization-Id".into(), json!("<present>"));

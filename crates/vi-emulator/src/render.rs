@@ -120,7 +120,10 @@ pub(crate) fn delete_op(app: &App, op: &DeleteOp) -> Value {
 /// The signed download URL of an asset (S3).
 pub(crate) fn download_url(app: &App, dataset: &str, asset: &Asset, expires: i64) -> String {
     let dsc = composite(app, dataset);
-    let signature = app.sign(&["GET", "download", &dsc, &asset.id, &asset.filename], expires);
+    let signature = app.sign(
+        &["GET", "download", &dsc, &asset.id, &asset.filename],
+        expires,
+    );
     format!(
         "{}/_storage/download/{}/{}/{}?expires={}&signature={}",
         app.origin,
@@ -204,7 +207,10 @@ fn keep_spelling(keep: bool) -> &'static str {
 
 /// The signed single-PUT upload URL (S1) of one declared file.
 pub(crate) fn upload_url(app: &App, s: &Session, filename: &str) -> String {
-    let signature = app.sign(&["PUT", "upload", &s.ingestion_id, filename], s.upload_expiry);
+    let signature = app.sign(
+        &["PUT", "upload", &s.ingestion_id, filename],
+        s.upload_expiry,
+    );
     format!(
         "{}/_storage/upload/{}/{}?expires={}&signature={}",
         app.origin,

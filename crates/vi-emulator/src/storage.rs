@@ -101,8 +101,10 @@ fn check_signature(app: &App, query: Option<&str>, resource: &[&str]) -> ApiResu
         }
     }
     let (Some(expires), Some(signature)) = (expires, signature) else {
-        return Err(ApiError::forbidden("the URL is not signed (expires and signature are required)")
-            .with("reason", "MissingSignature"));
+        return Err(ApiError::forbidden(
+            "the URL is not signed (expires and signature are required)",
+        )
+        .with("reason", "MissingSignature"));
     };
     let expires: i64 = expires.parse().map_err(|_| {
         ApiError::forbidden("the signature does not match").with("reason", "SignatureDoesNotMatch")
@@ -112,17 +114,19 @@ fn check_signature(app: &App, query: Option<&str>, resource: &[&str]) -> ApiResu
             .with("reason", "SignatureDoesNotMatch"));
     }
     if app.now_ms() > expires {
-        return Err(ApiError::forbidden(format!("the signed URL expired at {expires} (ms)"))
-            .with("reason", "ExpiredToken"));
+        return Err(
+            ApiError::forbidden(format!("the signed URL expired at {expires} (ms)"))
+                .with("reason", "ExpiredToken"),
+        );
     }
     Ok(())
 }
 
 fn is_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|s| s.to_ascii_lowercase().contains("chunked")))
+    headers.get_all(header::TRANSFER_ENCODING).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.to_ascii_lowercase().contains("chunked"))
+    })
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
@@ -231,7 +235,11 @@ async fn put_upload(
     filename: &str,
     corrupt: bool,
 ) -> ApiResult<Response> {
-    if let Err(e) = check_signature(app, parts.uri.query(), &["PUT", "upload", ingestion, filename]) {
+    if let Err(e) = check_signature(
+        app,
+        parts.uri.query(),
+        &["PUT", "upload", ingestion, filename],
+    ) {
         return reject(body, e).await;
     }
     if is_chunked(&parts.headers) {
@@ -280,9 +288,13 @@ async fn put_upload(
             .iter()
             .find(|f| f.filename == filename)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("{filename} was not declared in this session")))?;
+            .ok_or_else(|| {
+                ApiError::not_found(format!("{filename} was not declared in this session"))
+            })?;
         if let FileState::Failed { code } = &file.state {
-            return Err(ApiError::conflict(format!("{filename} already failed with {code}")));
+            return Err(ApiError::conflict(format!(
+                "{filename} already failed with {code}"
+            )));
         }
         session.last_activity = now;
         Ok((sid, file))
@@ -310,9 +322,9 @@ async fn put_upload(
     }
     if length != file.size {
         drain(body).await;
-        let garbage = app
-            .state()
-            .record_outcome(&sid, filename, Outcome::Failed("EBADSIZE"), now, model);
+        let garbage =
+            app.state()
+                .record_outcome(&sid, filename, Outcome::Failed("EBADSIZE"), now, model);
         app.delete_blobs(garbage).await;
         app.mark_dirty();
         return Err(file_error(
@@ -328,14 +340,19 @@ async fn put_upload(
         Ok(r) => r,
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(ApiError::bad_request(format!("the upload body could not be read: {e}")));
+            return Err(ApiError::bad_request(format!(
+                "the upload body could not be read: {e}"
+            )));
         }
     };
     let (outcome, message) = verify_received(app, &tmp, &file, len, crc, corrupt).await?;
     let now = app.now_ms();
     let (garbage, result) = {
         let mut state = app.state();
-        let open = state.sessions.get(&sid).is_some_and(|s| s.finished.is_none());
+        let open = state
+            .sessions
+            .get(&sid)
+            .is_some_and(|s| s.finished.is_none());
         if !open {
             let garbage = match outcome {
                 Outcome::Received { blob, .. } => vec![blob],
@@ -352,7 +369,10 @@ async fn put_upload(
                 Outcome::Received { crc, .. } => Ok(*crc),
                 Outcome::Failed(code) => Err(file_error(code, message)),
             };
-            (state.record_outcome(&sid, filename, outcome, now, model), result)
+            (
+                state.record_outcome(&sid, filename, outcome, now, model),
+                result,
+            )
         }
     };
     app.delete_blobs(garbage).await;
@@ -431,7 +451,9 @@ async fn put_part(
         Ok(r) => r,
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(ApiError::bad_request(format!("the part body could not be read: {e}")));
+            return Err(ApiError::bad_request(format!(
+                "the part body could not be read: {e}"
+            )));
         }
     };
     if len != expected {
@@ -510,10 +532,14 @@ pub(crate) async fn assemble_parts(
         Ok(r) => r,
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(ApiError::internal(format!("cannot assemble the parts: {e}")));
+            return Err(ApiError::internal(format!(
+                "cannot assemble the parts: {e}"
+            )));
         }
     };
-    Ok(verify_received(app, &tmp, file, len, crc, mp.force_corrupt).await?.0)
+    Ok(verify_received(app, &tmp, file, len, crc, mp.force_corrupt)
+        .await?
+        .0)
 }
 
 enum RangeSpec {
@@ -575,7 +601,11 @@ async fn get_download(
     filename: &str,
     truncate: Option<u64>,
 ) -> ApiResult<Response> {
-    check_signature(app, parts.uri.query(), &["GET", "download", dsc, asset_id, filename])?;
+    check_signature(
+        app,
+        parts.uri.query(),
+        &["GET", "download", dsc, asset_id, filename],
+    )?;
     let (path, size, mime, etag, modified) = {
         let state = app.state();
         let asset = dsc
@@ -599,36 +629,39 @@ async fn get_download(
         }
         Err(e) => return Err(e.into()),
     };
-    let (status, start, len, range_header) = match parse_range(parts.headers.get(header::RANGE), size) {
-        RangeSpec::Full => (StatusCode::OK, 0, size, None),
-        RangeSpec::Partial(s, e) => (
-            StatusCode::PARTIAL_CONTENT,
-            s,
-            e - s + 1,
-            Some(format!("bytes {s}-{e}/{size}")),
-        ),
-        RangeSpec::Unsatisfiable => {
-            let mut response = ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                format!("the range is not satisfiable for an object of {size} bytes"),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(header::CONTENT_RANGE, v);
+    let (status, start, len, range_header) =
+        match parse_range(parts.headers.get(header::RANGE), size) {
+            RangeSpec::Full => (StatusCode::OK, 0, size, None),
+            RangeSpec::Partial(s, e) => (
+                StatusCode::PARTIAL_CONTENT,
+                s,
+                e - s + 1,
+                Some(format!("bytes {s}-{e}/{size}")),
+            ),
+            RangeSpec::Unsatisfiable => {
+                let mut response = ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    format!("the range is not satisfiable for an object of {size} bytes"),
+                )
+                .into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return Ok(response);
             }
-            return Ok(response);
-        }
-    };
+        };
     let body = if parts.method == Method::HEAD {
         Body::empty()
     } else {
         file.seek(SeekFrom::Start(start)).await?;
         match truncate {
             Some(cut) if cut < len => {
-                let stream = tokio_util::io::ReaderStream::with_capacity(file.take(cut), 256 * 1024)
-                    .chain(futures_util::stream::once(async {
-                        Err(std::io::Error::other("injected fault: body truncated"))
-                    }));
+                let stream =
+                    tokio_util::io::ReaderStream::with_capacity(file.take(cut), 256 * 1024).chain(
+                        futures_util::stream::once(async {
+                            Err(std::io::Error::other("injected fault: body truncated"))
+                        }),
+                    );
                 Body::from_stream(stream)
             }
             _ => Body::from_stream(tokio_util::io::ReaderStream::with_capacity(

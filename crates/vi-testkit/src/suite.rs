@@ -307,9 +307,12 @@ macro_rules! scenario_suite {
                 assert_eq!(renamed.filename, "renamed one.png");
                 assert_eq!(w!(c.assets().get(&ds, &ids[1])).unwrap().filename, "renamed one.png");
 
-                let renamed = w!(c.assets().rename_by_filename(&ds, "renamed one.png", "a/b.png")).unwrap();
-                assert_eq!(renamed.filename, "a/b.png");
-                let renamed = w!(c.assets().rename_by_filename(&ds, "a/b.png", "back.png")).unwrap();
+                // Spaces, `#`, `?`, `%` and non-ASCII in the addressed name travel as one
+                // percent-encoded path segment.
+                let odd = "ünï #1?%.png";
+                let renamed = w!(c.assets().rename_by_filename(&ds, "renamed one.png", odd)).unwrap();
+                assert_eq!(renamed.filename, odd);
+                let renamed = w!(c.assets().rename_by_filename(&ds, odd, "back.png")).unwrap();
                 assert_eq!(renamed.filename, "back.png");
 
                 let err = w!(c.assets().rename(&ds, &ids[2], "back.png")).unwrap_err();

@@ -1,3 +1,313 @@
-//! Uploads.
+//! Uploads: files, folders and in-memory bytes, through ingestion sessions.
+//!
+//! The flow (spec §6), written once for both facades:
+//!
+//! 1. **Discover** the inputs: files as given, folders recursively (listed extensions
+//!    only, case-insensitive), sorted; a missing path is an error before anything is sent.
+//! 2. **Name check**: the asset filename is the per-dataset key, so two different files
+//!    with the same name (`a/img.jpg`, `b/img.jpg`) would overwrite each other. The first
+//!    in sorted order is uploaded; later ones are *skipped* with
+//!    [`SkipReason::DuplicateName`] naming the first. (The official client sends the first
+//!    file's bytes under both names; we never do.)
+//! 3. **Specs** (size, MIME from the extension, content sniffing, CRC32C) on blocking
+//!    workers, in parallel, streaming each file once. Files that cannot be uploaded are
+//!    skipped with their reason.
+//! 4. **Batches** of at most 5000 files, one ingestion session each, at most 5 sessions
+//!    open at once, and one transfer-concurrency limit across all of them.
+//! 5. **Transfers**: each file is PUT to its own signed URL (matched by filename, which is
+//!    unique after step 2), streamed from disk with an exact `Content-Length` and the
+//!    headers the session gave, never with API credentials. Transient failures are
+//!    retried with backoff; a failed file fails alone.
+//! 6. **Waiting** (optional, with an optional timeout) polls each session with backoff
+//!    until it finishes; per-file errors the service reports become failures.
+//! 7. **Report**: every input file lands in exactly one of succeeded, failed, skipped or
+//!    processing.
+//!
+//! Cancelling (a [`CancelToken`](crate::cancel::CancelToken) in the options) stops new
+//! transfers at once, aborts in-flight ones where the transport allows it (async), cancels
+//! the sessions that still had files to send, and returns a report marked cancelled.
+
 pub mod discover;
+pub mod report;
+mod run;
 pub mod spec;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::cancel::CancelToken;
+use crate::models::{FailureMode, OnAssetOverwritten};
+use crate::progress::{Progress, ProgressSink};
+
+pub use report::{FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile};
+pub use spec::SkipReason;
+
+/// The most files one ingestion session may declare (spec §6.4).
+pub const MAX_BATCH_SIZE: usize = 5000;
+/// The most sessions open at once (the service allows 5 per 5 minutes, spec §6.4).
+pub const MAX_SESSIONS_IN_FLIGHT: usize = 5;
+
+/// One thing to upload.
+#[derive(Clone, Debug)]
+pub enum UploadInput {
+    /// A file (any extension) or a folder (scanned recursively for listed extensions).
+    Path(PathBuf),
+    /// Bytes held in memory, uploaded under `filename`.
+    Bytes {
+        /// The asset filename; its extension decides the MIME type when it is listed.
+        filename: String,
+        /// The content.
+        data: Bytes,
+    },
+}
+
+/// What to upload: any mix of files, folders and in-memory bytes.
+///
+/// `"photos/"`, `Path::new("a.jpg")`, a `Vec<PathBuf>` or a `Vec<(String, Vec<u8>)>` all
+/// convert into it.
+#[derive(Clone, Debug, Default)]
+pub struct UploadSources {
+    inputs: Vec<UploadInput>,
+}
+
+impl UploadSources {
+    /// Nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a file or folder.
+    pub fn path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.inputs.push(UploadInput::Path(path.into()));
+        self
+    }
+
+    /// Adds several files or folders.
+    pub fn paths<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.inputs
+            .extend(paths.into_iter().map(|p| UploadInput::Path(p.into())));
+        self
+    }
+
+    /// Adds in-memory bytes under `filename`.
+    pub fn bytes(mut self, filename: impl Into<String>, data: impl Into<Bytes>) -> Self {
+        self.inputs.push(UploadInput::Bytes {
+            filename: filename.into(),
+            data: data.into(),
+        });
+        self
+    }
+
+    /// The inputs.
+    pub fn inputs(&self) -> &[UploadInput] {
+        &self.inputs
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+}
+
+impl From<&str> for UploadSources {
+    fn from(path: &str) -> Self {
+        UploadSources::new().path(path)
+    }
+}
+
+impl From<&Path> for UploadSources {
+    fn from(path: &Path) -> Self {
+        UploadSources::new().path(path)
+    }
+}
+
+impl From<PathBuf> for UploadSources {
+    fn from(path: PathBuf) -> Self {
+        UploadSources::new().path(path)
+    }
+}
+
+impl From<&PathBuf> for UploadSources {
+    fn from(path: &PathBuf) -> Self {
+        UploadSources::new().path(path.clone())
+    }
+}
+
+impl From<Vec<PathBuf>> for UploadSources {
+    fn from(paths: Vec<PathBuf>) -> Self {
+        UploadSources::new().paths(paths)
+    }
+}
+
+impl From<&[PathBuf]> for UploadSources {
+    fn from(paths: &[PathBuf]) -> Self {
+        UploadSources::new().paths(paths.iter().cloned())
+    }
+}
+
+impl<N: Into<String>, B: Into<Bytes>> From<Vec<(N, B)>> for UploadSources {
+    fn from(items: Vec<(N, B)>) -> Self {
+        items
+            .into_iter()
+            .fold(UploadSources::new(), |s, (n, b)| s.bytes(n, b))
+    }
+}
+
+/// What the service does when one file of a session fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum UploadFailureMode {
+    /// Stop taking files in after the first failure (the service's default).
+    #[default]
+    FailAfterOne,
+    /// Take every file in and report the failures at the end.
+    FailAfterAll,
+}
+
+impl From<UploadFailureMode> for FailureMode {
+    fn from(mode: UploadFailureMode) -> Self {
+        match mode {
+            UploadFailureMode::FailAfterOne => FailureMode::FailAfterOne,
+            UploadFailureMode::FailAfterAll => FailureMode::FailAfterAll,
+        }
+    }
+}
+
+/// What happens to annotations and other resources linked to an asset that an upload
+/// replaces (same filename).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OverwriteMode {
+    /// Remove them (the service's default).
+    #[default]
+    RemoveLinkedResources,
+    /// Keep them.
+    KeepLinkedResources,
+}
+
+impl From<OverwriteMode> for OnAssetOverwritten {
+    fn from(mode: OverwriteMode) -> Self {
+        match mode {
+            OverwriteMode::RemoveLinkedResources => OnAssetOverwritten::RemoveLinkedResource,
+            // Sent plural, the spelling the service emits (spec §15 #1).
+            OverwriteMode::KeepLinkedResources => OnAssetOverwritten::KeepLinkedResources,
+        }
+    }
+}
+
+/// The default number of concurrent transfers: `min(max(2 × cores, 8), 32)` (spec §6.4).
+pub fn default_concurrency() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (2 * cores).clamp(8, 32)
+}
+
+/// How to upload.
+#[derive(Clone, Debug)]
+pub struct UploadOptions {
+    /// What the service does when a file fails.
+    pub failure_mode: UploadFailureMode,
+    /// What happens to linked resources when a file replaces an asset.
+    pub overwrite: OverwriteMode,
+    /// Transfers at once, across all sessions.
+    pub concurrency: usize,
+    /// Wait until the service has taken the files in (default true).
+    pub wait: bool,
+    /// Give up waiting after this long (default: wait as long as it takes); files not
+    /// finished by then are reported as processing.
+    pub wait_timeout: Option<Duration>,
+    /// Files per ingestion session, 1–5000 (default 5000).
+    pub batch_size: usize,
+    /// Sessions open at once, 1–5 (default 5).
+    pub max_sessions_in_flight: usize,
+    /// The longest pause between two polls of a session while waiting (default 10 s).
+    pub max_poll_interval: Duration,
+    /// Receives progress events.
+    pub progress: ProgressSink,
+    /// Cancels the upload when fired.
+    pub cancel: Option<CancelToken>,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            failure_mode: UploadFailureMode::default(),
+            overwrite: OverwriteMode::default(),
+            concurrency: default_concurrency(),
+            wait: true,
+            wait_timeout: None,
+            batch_size: MAX_BATCH_SIZE,
+            max_sessions_in_flight: MAX_SESSIONS_IN_FLIGHT,
+            max_poll_interval: Duration::from_secs(10),
+            progress: ProgressSink::default(),
+            cancel: None,
+        }
+    }
+}
+
+impl UploadOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the failure mode.
+    pub fn failure_mode(mut self, mode: UploadFailureMode) -> Self {
+        self.failure_mode = mode;
+        self
+    }
+
+    /// Sets what happens to linked resources of replaced assets.
+    pub fn overwrite(mut self, mode: OverwriteMode) -> Self {
+        self.overwrite = mode;
+        self
+    }
+
+    /// Sets the number of concurrent transfers (at least 1).
+    pub fn concurrency(mut self, transfers: usize) -> Self {
+        self.concurrency = transfers;
+        self
+    }
+
+    /// Waits (or not) for the service to take the files in.
+    pub fn wait(mut self, wait: bool) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Waits at most this long.
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the files per session (1–5000).
+    pub fn batch_size(mut self, files: usize) -> Self {
+        self.batch_size = files;
+        self
+    }
+
+    /// Sets the sessions open at once (1–5).
+    pub fn max_sessions_in_flight(mut self, sessions: usize) -> Self {
+        self.max_sessions_in_flight = sessions;
+        self
+    }
+
+    /// Sends progress events to `progress` (any `Fn(&ProgressEvent)`).
+    pub fn progress(mut self, progress: impl Progress + 'static) -> Self {
+        self.progress = ProgressSink::new(progress);
+        self
+    }
+
+    /// Sends progress events to a shared receiver.
+    pub fn progress_shared(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = ProgressSink::from(progress);
+        self
+    }
+
+    /// Cancels the upload when `token` fires.
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+}

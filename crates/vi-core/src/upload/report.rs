@@ -1,0 +1,281 @@
+//! What an upload did, file by file.
+
+use std::fmt::{self, Write as _};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::ids::{DatasetId, IngestionSessionId};
+use crate::models::{IngestionErrorCode, IngestionSession};
+use crate::upload::spec::SkipReason;
+
+/// Where an uploaded file came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SourceRef {
+    /// A file on disk.
+    File(PathBuf),
+    /// In-memory bytes, given with this filename.
+    Memory,
+}
+
+impl fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceRef::File(path) => write!(f, "{}", path.display()),
+            SourceRef::Memory => f.write_str("<in memory>"),
+        }
+    }
+}
+
+/// A file that was transferred.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadedFile {
+    /// Where it came from.
+    pub source: SourceRef,
+    /// Its asset filename in the dataset.
+    pub filename: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The ingestion session that carried it.
+    pub session: IngestionSessionId,
+}
+
+/// Why a file failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadFailure {
+    /// The ingestion session for its batch could not be created.
+    SessionNotCreated {
+        /// The error, as text.
+        message: String,
+    },
+    /// The service gave no upload URL for the file.
+    NoUploadUrl,
+    /// The bytes could not be sent (after retries).
+    Transfer {
+        /// The storage's HTTP status, if it answered.
+        status: Option<u16>,
+        /// The error, as text (never the signed URL).
+        message: String,
+    },
+    /// The service received the file but rejected it.
+    Rejected {
+        /// The service's error code (e.g. `ECORRUPT`).
+        code: IngestionErrorCode,
+    },
+    /// The session as a whole failed before this file was taken in.
+    SessionFailed {
+        /// The service's reason.
+        message: String,
+    },
+    /// The upload was cancelled before this file was taken in.
+    Cancelled,
+}
+
+impl fmt::Display for UploadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UploadFailure::SessionNotCreated { message } => {
+                write!(f, "the ingestion session could not be created: {message}")
+            }
+            UploadFailure::NoUploadUrl => {
+                f.write_str("the service returned no upload URL for this file; upload it again")
+            }
+            UploadFailure::Transfer { message, .. } => write!(f, "upload failed: {message}"),
+            UploadFailure::Rejected { code } => write!(
+                f,
+                "the service rejected the file: {} ({})",
+                code.as_str(),
+                code.description()
+            ),
+            UploadFailure::SessionFailed { message } => {
+                write!(f, "the ingestion session failed: {message}")
+            }
+            UploadFailure::Cancelled => f.write_str("cancelled before the service took it in"),
+        }
+    }
+}
+
+/// A file that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedFile {
+    /// Where it came from.
+    pub source: SourceRef,
+    /// Its asset filename.
+    pub filename: String,
+    /// Why it failed.
+    pub reason: UploadFailure,
+}
+
+/// A file left out before any transfer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// Where it came from.
+    pub source: SourceRef,
+    /// Its name (the file name, or the name given to in-memory bytes).
+    pub filename: String,
+    /// Why it was left out.
+    pub reason: SkipReason,
+}
+
+/// The outcome of an upload: every input file appears in exactly one of `succeeded`,
+/// `failed`, `skipped` and `processing`.
+#[derive(Clone, Debug)]
+pub struct UploadReport {
+    /// The dataset uploaded to.
+    pub dataset: DatasetId,
+    /// Files the service has taken in.
+    pub succeeded: Vec<UploadedFile>,
+    /// Files that failed, each with its reason.
+    pub failed: Vec<FailedFile>,
+    /// Files left out before upload, each with its reason.
+    pub skipped: Vec<SkippedFile>,
+    /// Files transferred that the service was still processing when the call returned
+    /// (waiting was off, or timed out).
+    pub processing: Vec<UploadedFile>,
+    /// The ingestion sessions, in their final observed state.
+    pub sessions: Vec<IngestionSession>,
+    /// Bytes transferred.
+    pub bytes_uploaded: u64,
+    /// Wall-clock time of the whole call.
+    pub duration: Duration,
+    /// True when the upload was cancelled.
+    pub cancelled: bool,
+}
+
+impl UploadReport {
+    /// Every input file.
+    pub fn total_files(&self) -> usize {
+        self.succeeded.len() + self.failed.len() + self.skipped.len() + self.processing.len()
+    }
+
+    /// Succeeded files as a percentage of all input files (0 when there were none).
+    pub fn success_rate(&self) -> f64 {
+        let total = self.total_files();
+        if total == 0 {
+            0.0
+        } else {
+            self.succeeded.len() as f64 * 100.0 / total as f64
+        }
+    }
+
+    /// True when nothing is still processing.
+    pub fn is_complete(&self) -> bool {
+        self.processing.is_empty()
+    }
+
+    /// True when every input file succeeded.
+    pub fn is_success(&self) -> bool {
+        self.succeeded.len() == self.total_files() && !self.cancelled
+    }
+
+    /// The ids of the ingestion sessions.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.sessions
+            .iter()
+            .map(|s| s.asset_ingestion_session_id.clone())
+            .collect()
+    }
+
+    /// Turns any failure, skip, unfinished file or cancellation into an error, for callers
+    /// who want all or nothing.
+    ///
+    /// # Errors
+    /// [`Error::Operation`] summarising what did not succeed.
+    pub fn into_result(self) -> Result<UploadReport, Error> {
+        if self.is_success() {
+            return Ok(self);
+        }
+        let mut problems = Vec::new();
+        if self.cancelled {
+            problems.push("the upload was cancelled".to_owned());
+        }
+        if let Some(f) = self.failed.first() {
+            problems.push(format!(
+                "{} failed (first: {}: {})",
+                self.failed.len(),
+                f.filename,
+                f.reason
+            ));
+        }
+        if let Some(s) = self.skipped.first() {
+            problems.push(format!(
+                "{} skipped (first: {}: {})",
+                self.skipped.len(),
+                s.filename,
+                s.reason
+            ));
+        }
+        if !self.processing.is_empty() {
+            problems.push(format!("{} still processing", self.processing.len()));
+        }
+        Err(Error::Operation {
+            operation: format!("upload to dataset {}", self.dataset),
+            message: problems.join("; "),
+        })
+    }
+
+    /// A readable table of the numbers, then every failed and skipped file with its reason.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let title = if self.cancelled {
+            "Upload cancelled"
+        } else if !self.is_complete() {
+            "Upload sent, still processing"
+        } else if self.failed.is_empty() && self.skipped.is_empty() {
+            "Upload complete"
+        } else {
+            "Upload complete with problems"
+        };
+        let _ = writeln!(out, "{title} (dataset {})", self.dataset);
+        let rows = [
+            ("Total files", self.total_files().to_string()),
+            ("Succeeded", self.succeeded.len().to_string()),
+            ("Failed", self.failed.len().to_string()),
+            ("Skipped", self.skipped.len().to_string()),
+            ("Processing", self.processing.len().to_string()),
+            ("Success rate", format!("{:.1}%", self.success_rate())),
+            ("Uploaded", human_bytes(self.bytes_uploaded)),
+            ("Duration", format!("{:.1}s", self.duration.as_secs_f64())),
+            ("Sessions", self.sessions.len().to_string()),
+        ];
+        for (label, value) in rows {
+            let _ = writeln!(out, "  {label:<13} {value:>10}");
+        }
+        if !self.failed.is_empty() {
+            let _ = writeln!(out, "Failed files:");
+            for f in &self.failed {
+                let _ = writeln!(out, "  {} ({}): {}", f.filename, f.source, f.reason);
+            }
+        }
+        if !self.skipped.is_empty() {
+            let _ = writeln!(out, "Skipped files:");
+            for s in &self.skipped {
+                let _ = writeln!(out, "  {} ({}): {}", s.filename, s.source, s.reason);
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for UploadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+/// Bytes in binary units with one decimal (`1.5 MiB`).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,157 @@
+//! Restart persistence and the standalone binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::*;
+use vi_emulator::{Emulator, EmulatorConfig};
+
+#[test]
+fn state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || EmulatorConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..EmulatorConfig::default()
+    };
+    let data = png(12, 7, 9);
+    let (key, org, ds, asset_id) = {
+        let emu = Emulator::start_with(config()).unwrap();
+        let c = Client::new(&emu);
+        let ds = c.create_dataset("persistent");
+        c.upload(&ds, &[("kept.png", &data)]);
+        let id = c.assets(&ds)[0]["assetId"].as_str().unwrap().to_owned();
+        let key = emu.secret_key().to_owned();
+        let org = emu.organization_id().to_owned();
+        emu.shutdown();
+        (key, org, ds, id)
+    };
+    assert!(dir.path().join("state.json").exists());
+
+    let emu = Emulator::start_with(config()).unwrap();
+    assert_eq!(emu.secret_key(), key);
+    assert_eq!(emu.organization_id(), org);
+    let c = Client::new(&emu);
+    let d = c.get(&c.ds(&ds, "")).expect(200).json();
+    assert_eq!(d["name"], "persistent");
+    assert_eq!(d["statistic"]["assetTotal"], 1);
+    let a = c
+        .get(&c.ds(&ds, &format!("/assets/{asset_id}?contents=y")))
+        .expect(200)
+        .json();
+    assert_eq!(a["metadata"]["width"], 12);
+    let url = a["contents"]["asset"]["url"].as_str().unwrap();
+    assert_eq!(c.get_plain(url, &[]).expect(200).body, data);
+    drop(emu);
+
+    // Explicit credentials override the persisted ones.
+    let emu = Emulator::start_with(EmulatorConfig {
+        secret_key: Some(format!("dtvi_{}", "k".repeat(98))),
+        organization_id: Some(org.clone()),
+        ..config()
+    })
+    .unwrap();
+    assert_ne!(emu.secret_key(), key);
+    let c = Client::new(&emu);
+    c.get(&c.ds(&ds, "")).expect(200);
+}
+
+fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> (std::process::Child, Vec<String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vi-emulator"));
+    cmd.args(args)
+        .env_remove("DATATURE_VI_SECRET_KEY")
+        .env_remove("DATATURE_VI_ORGANIZATION_ID")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stdout);
+    for _ in 0..7 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let done = line.starts_with("export DATATURE_VI_ORGANIZATION_ID=");
+        lines.push(line.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    (child, lines)
+}
+
+/// Stops a child we started: SIGTERM (graceful, flushes state), then waits.
+fn terminate(child: &mut std::process::Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "the emulator should exit cleanly on SIGTERM: {exit:?}"
+    );
+}
+
+fn value_after<'a>(lines: &'a [String], prefix: &str) -> Option<&'a str> {
+    lines.iter().find_map(|l| l.strip_prefix(prefix))
+}
+
+#[test]
+fn binary_prints_the_listening_line_first_and_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (mut child, lines) = run_binary(&["--port", "0", "--data-dir", data_dir], &[]);
+    let url = lines[0]
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {:?}", lines[0]))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let key = value_after(&lines, "export DATATURE_VI_SECRET_KEY=")
+        .unwrap()
+        .to_owned();
+    let org = value_after(&lines, "export DATATURE_VI_ORGANIZATION_ID=")
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        value_after(&lines, "export DATATURE_VI_API_ENDPOINT="),
+        Some(url.as_str())
+    );
+    assert_eq!(key.len(), 103);
+    let c = Client {
+        agent: agent(),
+        base: url.clone(),
+        key: key.clone(),
+        org: org.clone(),
+    };
+    c.create_dataset("from the binary");
+    terminate(&mut child);
+
+    // Credentials from the environment; the key is then not printed.
+    let env_key = format!("dtvi_{}", "e".repeat(98));
+    let (mut child, lines) = run_binary(
+        &["--data-dir", data_dir],
+        &[
+            ("DATATURE_VI_SECRET_KEY", &env_key),
+            ("DATATURE_VI_ORGANIZATION_ID", &org),
+        ],
+    );
+    assert!(lines[0].starts_with("listening on http://127.0.0.1:"));
+    assert!(!lines.iter().any(|l| l.contains(&env_key)));
+    let c = Client {
+        agent: agent(),
+        base: lines[0].strip_prefix("listening on ").unwrap().to_owned(),
+        key: env_key,
+        org,
+    };
+    let list = c.get(&c.ws("/datasets")).expect(200).json();
+    assert_eq!(list["items"][0]["name"], "from the binary");
+    terminate(&mut child);
+}
