@@ -73,7 +73,10 @@ fn deps_guard() -> ExitCode {
                     .filter(|b| names.iter().any(|n| n == b))
                     .collect();
                 if found.is_empty() {
-                    println!("deps-guard: {package} ok ({} crates in its tree)", names.len());
+                    println!(
+                        "deps-guard: {package} ok ({} crates in its tree)",
+                        names.len()
+                    );
                 } else {
                     broken = true;
                     eprintln!(

@@ -23,8 +23,8 @@ pub mod runtime;
 pub mod transport;
 
 pub use client::{Assets, Client, ClientBuilder, Datasets, Items, Listing};
-pub use vi_core::models;
 pub use vi_core::cancel::CancelToken;
+pub use vi_core::models;
 pub use vi_core::progress::{Progress, ProgressEvent};
 pub use vi_core::retry::RetryPolicy;
 pub use vi_core::upload::{

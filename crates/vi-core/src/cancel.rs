@@ -40,7 +40,8 @@ impl CancelToken {
     /// Fires the token: operations using it stop starting new work and wind down.
     pub fn cancel(&self) {
         self.shared.cancelled.store(true, Ordering::SeqCst);
-        let wakers = std::mem::take(&mut *self.shared.wakers.lock().unwrap_or_else(|e| e.into_inner()));
+        let wakers =
+            std::mem::take(&mut *self.shared.wakers.lock().unwrap_or_else(|e| e.into_inner()));
         for waker in wakers {
             waker.wake();
         }

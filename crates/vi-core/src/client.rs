@@ -10,9 +10,9 @@ use bytes::Bytes;
 
 use crate::config::Config;
 use crate::endpoints::{
-    CountAssets, CountAssetsOptions, CreateDataset, DeleteAsset, DeleteDataset, Endpoint,
-    GetAsset, GetDataset, GetDatasetDeletion, ListAssets, ListAssetsOptions, ListDatasets,
-    NewDataset, RenameAsset, RenameTarget,
+    CountAssets, CountAssetsOptions, CreateDataset, DeleteAsset, DeleteDataset, Endpoint, GetAsset,
+    GetDataset, GetDatasetDeletion, ListAssets, ListAssetsOptions, ListDatasets, NewDataset,
+    RenameAsset, RenameTarget,
 };
 use crate::error::{ApiError, ApiErrorCode, Error, Result};
 use crate::ids::{AssetId, DatasetId};
@@ -147,7 +147,8 @@ impl Core {
         let url = config.api_url(&api.path_and_query());
         let body = api.body.clone().map(Body::Bytes).unwrap_or_default();
         let safety = endpoint.safety();
-        let span = tracing::debug_span!("vi.call", op = operation, method = %api.method, path = %api.path);
+        let span =
+            tracing::debug_span!("vi.call", op = operation, method = %api.method, path = %api.path);
         let _enter = span.enter();
         let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| {
             Error::invalid("endpoint", format!("cannot build a request URL: {e}"))
@@ -418,7 +419,12 @@ impl Core {
         self.get_asset(dataset, asset, true).await
     }
 
-    async fn get_asset(&self, dataset: &DatasetId, asset: &AssetId, contents: bool) -> Result<Asset> {
+    async fn get_asset(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        contents: bool,
+    ) -> Result<Asset> {
         self.execute(&GetAsset {
             dataset: dataset.clone(),
             asset: asset.clone(),

@@ -47,7 +47,9 @@ pub enum Error {
     Api(#[from] Box<ApiError>),
 
     /// A 2xx response could not be decoded into the expected shape.
-    #[error("{operation}: unexpected response from the service ({message}); the API and this SDK may disagree on the response shape")]
+    #[error(
+        "{operation}: unexpected response from the service ({message}); the API and this SDK may disagree on the response shape"
+    )]
     Decode {
         /// The operation whose response was undecodable.
         operation: String,

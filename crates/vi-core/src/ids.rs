@@ -16,7 +16,10 @@ pub const MAX_ID_LEN: usize = 255;
 
 fn check_id(what: &'static str, value: &str) -> Result<(), Error> {
     if value.is_empty() {
-        return Err(Error::invalid(what, "it is empty; pass the id shown by the list call"));
+        return Err(Error::invalid(
+            what,
+            "it is empty; pass the id shown by the list call",
+        ));
     }
     if value.len() > MAX_ID_LEN {
         return Err(Error::invalid(
@@ -33,9 +36,7 @@ fn check_id(what: &'static str, value: &str) -> Result<(), Error> {
     {
         return Err(Error::invalid(
             what,
-            format!(
-                "{value:?} contains {bad:?}; ids contain only letters, digits, '_' and '-'"
-            ),
+            format!("{value:?} contains {bad:?}; ids contain only letters, digits, '_' and '-'"),
         ));
     }
     Ok(())

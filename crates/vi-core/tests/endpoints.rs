@@ -80,12 +80,17 @@ fn list_datasets() {
 fn get_dataset() {
     let e = GetDataset { dataset: ds() };
     let req = e.request(&org()).unwrap();
-    assert_eq!((req.method.clone(), req.path_and_query()), (Method::GET, DS_PATH.to_owned()));
+    assert_eq!(
+        (req.method.clone(), req.path_and_query()),
+        (Method::GET, DS_PATH.to_owned())
+    );
     let d = e.parse(&response(fixture("dataset.json"))).unwrap();
     assert_eq!(d.id().unwrap(), ds());
     let minimal = e.parse(&response(fixture("dataset_minimal.json"))).unwrap();
     assert!(!minimal.name.is_empty());
-    let err = e.parse(&response(Bytes::from_static(b"{\"name\": 3}"))).unwrap_err();
+    let err = e
+        .parse(&response(Bytes::from_static(b"{\"name\": 3}")))
+        .unwrap_err();
     assert!(err.to_string().contains("get dataset"), "{err}");
 }
 
@@ -136,7 +141,10 @@ fn create_dataset_sends_every_key_of_the_official_client() {
 fn delete_dataset_and_its_operation() {
     let e = DeleteDataset { dataset: ds() };
     let req = e.request(&org()).unwrap();
-    assert_eq!((req.method.clone(), req.path_and_query()), (Method::DELETE, DS_PATH.to_owned()));
+    assert_eq!(
+        (req.method.clone(), req.path_and_query()),
+        (Method::DELETE, DS_PATH.to_owned())
+    );
     assert_eq!(e.safety(), Safety::Idempotent);
     let op = e.parse(&response(fixture("deleted_dataset.json"))).unwrap();
     assert!(op.dataset_id.ends_with("_q8w4e2r7t1"));
@@ -155,7 +163,10 @@ fn list_assets() {
         cursor: None,
     };
     let req = e.request(&org()).unwrap();
-    assert_eq!(req.path_and_query(), format!("{DS_PATH}/assets?s=1000&contents=y"));
+    assert_eq!(
+        req.path_and_query(),
+        format!("{DS_PATH}/assets?s=1000&contents=y")
+    );
     let page = e.parse(&response(fixture("asset_page.json"))).unwrap();
     assert!(page.next_token().is_some());
     let last = e.parse(&response(fixture("asset_page_last.json"))).unwrap();
@@ -291,7 +302,9 @@ fn ingestion_sessions() {
             "assets": [{"filename": "a.jpg", "mime": "image/jpeg", "size": 10, "crc32c": -486108541, "customMetadata": null, "kind": "Image"}]
         }})
     );
-    let s = create.parse(&response(fixture("session_created.json"))).unwrap();
+    let s = create
+        .parse(&response(fixture("session_created.json")))
+        .unwrap();
     assert!(!s.status.assets.unwrap_or_default().is_empty());
 
     let session = IngestionSessionId::new("sess-4d2a91").unwrap();
@@ -301,9 +314,13 @@ fn ingestion_sessions() {
     };
     assert_eq!(
         get.request(&org()).unwrap().path,
-        format!("{DS_PATH}/assetSources/managed/datature/default/assetIngestionSessions/sess-4d2a91")
+        format!(
+            "{DS_PATH}/assetSources/managed/datature/default/assetIngestionSessions/sess-4d2a91"
+        )
     );
-    let finished = get.parse(&response(fixture("session_finished.json"))).unwrap();
+    let finished = get
+        .parse(&response(fixture("session_finished.json")))
+        .unwrap();
     assert!(finished.is_finished());
 
     let cancel = CancelIngestionSession {
@@ -312,7 +329,12 @@ fn ingestion_sessions() {
     };
     let req = cancel.request(&org()).unwrap();
     assert_eq!(req.method, Method::POST);
-    assert!(req.path.ends_with("/assetIngestionSessions/sess-4d2a91:cancel"));
+    assert!(
+        req.path
+            .ends_with("/assetIngestionSessions/sess-4d2a91:cancel")
+    );
     assert!(req.body.is_none());
-    cancel.parse(&response(Bytes::from_static(b"anything"))).unwrap();
+    cancel
+        .parse(&response(Bytes::from_static(b"anything")))
+        .unwrap();
 }

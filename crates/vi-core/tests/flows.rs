@@ -10,8 +10,8 @@ use vi_core::endpoints::{ListAssets, ListDatasets};
 use vi_core::paging::Pager;
 use vi_core::retry::RetryPolicy;
 use vi_core::transport::{
-    BoxFuture, DownloadHead, DownloadTarget, Request, Response, Runtime, Transport,
-    TransportError, TransportErrorKind,
+    BoxFuture, DownloadHead, DownloadTarget, Request, Response, Runtime, Transport, TransportError,
+    TransportErrorKind,
 };
 use vi_core::{
     AssetId, AssetSortBy, ConfigBuilder, Core, Cursor, DatasetId, Error, ErrorKind,
@@ -195,13 +195,26 @@ fn requests_carry_credentials_and_join_onto_the_origin() {
     let seen = h.seen();
     assert_eq!(seen[0].method, http::Method::GET);
     // The base URL's path is discarded (spec §1.1).
-    assert_eq!(seen[0].uri, "https://api.example.test/workspaces/org-1/datasets?s=5");
+    assert_eq!(
+        seen[0].uri,
+        "https://api.example.test/workspaces/org-1/datasets?s=5"
+    );
     let headers = &seen[0].headers;
     assert_eq!(headers["organization-id"], ORG);
-    assert!(headers["authorization"].to_str().unwrap().starts_with("Bearer dtvi_"));
+    assert!(
+        headers["authorization"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer dtvi_")
+    );
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["accept"], "application/json");
-    assert!(headers["user-agent"].to_str().unwrap().starts_with("vi-rs/"));
+    assert!(
+        headers["user-agent"]
+            .to_str()
+            .unwrap()
+            .starts_with("vi-rs/")
+    );
 }
 
 #[test]
@@ -294,7 +307,11 @@ fn a_failed_page_can_be_fetched_again() {
     block(pager.next_page()).unwrap().unwrap();
     let err = block(pager.next_page()).unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert_eq!(pager.cursor(), Some(&Cursor::new("t1")), "still at the failed page");
+    assert_eq!(
+        pager.cursor(),
+        Some(&Cursor::new("t1")),
+        "still at the failed page"
+    );
     let p = block(pager.next_page()).unwrap().unwrap();
     assert_eq!(names(&p), ["b"]);
     assert!(h.seen()[2].uri.contains("p=t1"));
@@ -305,7 +322,7 @@ fn get_is_retried_through_5xx_with_bounded_backoff() {
     let h = harness(vec![
         Step::Status(503, "", vec![]),
         Step::Fail(TransportErrorKind::Interrupted),
-        ok(&dataset_json_static()),
+        ok(dataset_json_static()),
     ]);
     let ds = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap();
     assert_eq!(ds.name, "ds1");
@@ -321,7 +338,11 @@ fn dataset_json_static() -> &'static str {
 
 #[test]
 fn get_gives_up_after_three_retries_with_the_last_cause() {
-    let h = harness((0..4).map(|_| Step::Status(500, r#"{"message":"boom"}"#, vec![])).collect());
+    let h = harness(
+        (0..4)
+            .map(|_| Step::Status(500, r#"{"message":"boom"}"#, vec![]))
+            .collect(),
+    );
     let err = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap_err();
     match &err {
         Error::RetriesExhausted { attempts, last, .. } => {
@@ -354,14 +375,18 @@ fn post_is_repeated_after_a_connect_failure_and_on_429_with_retry_after() {
     let h = harness(vec![
         Step::Fail(TransportErrorKind::Connect),
         Step::Status(429, "", vec![("retry-after", "3")]),
-        ok(&dataset_json_static()),
+        ok(dataset_json_static()),
     ]);
     block(h.core.create_dataset_from("x")).unwrap();
     let slept = h.slept();
     assert_eq!(slept.len(), 2);
     assert_eq!(slept[1], Duration::from_secs(3), "Retry-After is honoured");
     assert_eq!(h.seen().len(), 3);
-    let body_posts = h.seen().iter().filter(|s| s.method == http::Method::POST).count();
+    let body_posts = h
+        .seen()
+        .iter()
+        .filter(|s| s.method == http::Method::POST)
+        .count();
     assert_eq!(body_posts, 3);
 }
 
@@ -377,7 +402,11 @@ fn a_repeated_delete_that_finds_the_asset_gone_succeeds() {
     ))
     .unwrap();
     // A first-attempt 404 is still an error.
-    let h = harness(vec![Step::Status(404, r#"{"message":"not found"}"#, vec![])]);
+    let h = harness(vec![Step::Status(
+        404,
+        r#"{"message":"not found"}"#,
+        vec![],
+    )]);
     let err = block(h.core.delete_asset(
         &DatasetId::new("ds1").unwrap(),
         &AssetId::new("a1").unwrap(),
@@ -399,7 +428,10 @@ fn api_errors_carry_message_code_and_request_id() {
     assert_eq!(api.request_id.as_deref(), Some("abc123"));
     assert_eq!(api.code, vi_core::ApiErrorCode::ResourceNotFound);
     let text = err.to_string();
-    assert!(text.contains("get dataset") && text.contains("404"), "{text}");
+    assert!(
+        text.contains("get dataset") && text.contains("404"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -3,7 +3,6 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use vi_core::ErrorKind;
@@ -20,11 +19,11 @@ use vi_core::upload::spec::{
 
 /// A complete, valid 1×1 RGBA PNG.
 const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F,
-    0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00,
-    0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49,
-    0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
 ];
 
 /// The spec's third CRC vector: a JFIF header followed by 100 zero bytes (111 bytes).
@@ -173,13 +172,19 @@ fn png_file_spec() {
 fn common_formats_are_accepted_with_the_extension_mime() {
     let dir = tempfile::tempdir().unwrap();
     let jpg = file_spec(dir.path(), "IMG.JPG", &jpeg()).unwrap();
-    assert_eq!((jpg.mime.as_str(), jpg.kind), ("image/jpeg", AssetKind::Image));
+    assert_eq!(
+        (jpg.mime.as_str(), jpg.kind),
+        ("image/jpeg", AssetKind::Image)
+    );
     let jfif = file_spec(dir.path(), "a.jfif", &jpeg()).unwrap();
     assert_eq!(jfif.mime, "image/jpeg");
     let gif = file_spec(dir.path(), "anim.gif", &gif()).unwrap();
     assert_eq!(gif.mime, "image/gif");
     let mp4 = file_spec(dir.path(), "clip.mp4", &mp4()).unwrap();
-    assert_eq!((mp4.mime.as_str(), mp4.kind), ("video/mp4", AssetKind::Video));
+    assert_eq!(
+        (mp4.mime.as_str(), mp4.kind),
+        ("video/mp4", AssetKind::Video)
+    );
     // A MOV-branded file declared as .mp4: same top level, the extension's MIME is sent.
     let mov = file_spec(dir.path(), "clip2.mp4", &ftyp(b"qt  ")).unwrap();
     assert_eq!(mov.mime, "video/mp4");
@@ -309,7 +314,10 @@ fn unrecognised_video_falls_back_to_the_extension_but_images_do_not() {
     let dir = tempfile::tempdir().unwrap();
     // 3GP is not known to `infer`: trusted on its video extension (spec §15 #18).
     let spec = file_spec(dir.path(), "phone.3gp", &ftyp(b"3gp4")).unwrap();
-    assert_eq!((spec.mime.as_str(), spec.kind), ("video/3gpp", AssetKind::Video));
+    assert_eq!(
+        (spec.mime.as_str(), spec.kind),
+        ("video/3gpp", AssetKind::Video)
+    );
     // A raw JPEG 2000 codestream is not recognised: images get no fallback.
     let mut j2k = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x2F];
     j2k.resize(100, 0);
@@ -364,15 +372,12 @@ fn files_over_the_crc_limit_have_no_crc_and_are_read_only_for_sniffing() {
     assert!(spec.size_warning().unwrap().contains("huge.png"));
     assert_eq!(spec.to_asset_spec().crc32c, None);
 
-    // Only the sniff window is read: a 64 GiB (sparse) file takes no time at all, where
-    // reading it through would take far longer than the bound.
+    // Sizes far beyond 4 GiB are carried exactly (only the sniff window is read; how long
+    // that takes is for the benchmarks, not this test).
     let size = 64 << 30;
     let path = sparse_png(dir.path(), "vast.png", size);
-    let started = Instant::now();
     let spec = spec_for_file(&path, "vast.png".into()).unwrap();
-    let elapsed = started.elapsed();
     assert_eq!((spec.size, spec.crc32c), (size, None));
-    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
 }
 
 #[test]
@@ -403,11 +408,28 @@ fn declared_size_limits_warn() {
         crc32c: None,
         source: SpecSource::Bytes(Bytes::new()),
     };
-    assert_eq!(spec(AssetKind::Image, IMAGE_SIZE_LIMIT).size_warning(), None);
-    assert!(spec(AssetKind::Image, IMAGE_SIZE_LIMIT + 1).size_warning().is_some());
-    assert_eq!(spec(AssetKind::Video, IMAGE_SIZE_LIMIT + 1).size_warning(), None);
-    assert_eq!(spec(AssetKind::Video, VIDEO_SIZE_LIMIT).size_warning(), None);
-    assert!(spec(AssetKind::Video, VIDEO_SIZE_LIMIT + 1).size_warning().is_some());
+    assert_eq!(
+        spec(AssetKind::Image, IMAGE_SIZE_LIMIT).size_warning(),
+        None
+    );
+    assert!(
+        spec(AssetKind::Image, IMAGE_SIZE_LIMIT + 1)
+            .size_warning()
+            .is_some()
+    );
+    assert_eq!(
+        spec(AssetKind::Video, IMAGE_SIZE_LIMIT + 1).size_warning(),
+        None
+    );
+    assert_eq!(
+        spec(AssetKind::Video, VIDEO_SIZE_LIMIT).size_warning(),
+        None
+    );
+    assert!(
+        spec(AssetKind::Video, VIDEO_SIZE_LIMIT + 1)
+            .size_warning()
+            .is_some()
+    );
     // In-memory bytes are never multipart.
     assert!(!spec(AssetKind::Video, MULTIPART_THRESHOLD * 2).is_multipart());
 }
@@ -419,7 +441,10 @@ fn declared_size_limits_warn() {
 fn bytes_specs() {
     // No extension: the sniffed MIME is sent.
     let spec = spec_for_bytes("photo".into(), Bytes::from_static(PNG)).unwrap();
-    assert_eq!((spec.mime.as_str(), spec.kind), ("image/png", AssetKind::Image));
+    assert_eq!(
+        (spec.mime.as_str(), spec.kind),
+        ("image/png", AssetKind::Image)
+    );
     assert_eq!(spec.crc32c, Some(crc32c::crc32c(PNG) as i32));
     assert_eq!(spec.size, PNG.len() as u64);
     assert!(!spec.is_multipart());
@@ -429,7 +454,10 @@ fn bytes_specs() {
     let spec = spec_for_bytes("notes.txt".into(), Bytes::from(jpeg())).unwrap();
     assert_eq!(spec.mime, "image/jpeg");
     let spec = spec_for_bytes("clip".into(), Bytes::from(mp4())).unwrap();
-    assert_eq!((spec.mime.as_str(), spec.kind), ("video/mp4", AssetKind::Video));
+    assert_eq!(
+        (spec.mime.as_str(), spec.kind),
+        ("video/mp4", AssetKind::Video)
+    );
 
     // Known extension: the extension's MIME, after the top-level check.
     let spec = spec_for_bytes("x.jpg".into(), Bytes::from_static(PNG)).unwrap();
@@ -489,7 +517,9 @@ fn no_input_panics() {
         &[0x1A, 0x45, 0xDF, 0xA3],
         b"OggS",
     ];
-    let names = ["a", "a.png", "a.mp4", "a.rm", "a.txt", ".jpg", "a.", "a.HEIC"];
+    let names = [
+        "a", "a.png", "a.mp4", "a.rm", "a.txt", ".jpg", "a.", "a.HEIC",
+    ];
     let mut rng = fastrand::Rng::with_seed(42);
     for _ in 0..5000 {
         let mut data = prefixes[rng.usize(..prefixes.len())].to_vec();
@@ -535,7 +565,10 @@ fn every_reason_reads_as_one_actionable_sentence() {
     for reason in &reasons {
         let text = reason.to_string();
         assert!(!text.is_empty() && !text.contains('\n'), "{text}");
-        assert!(!text.trim_end().ends_with('.'), "no trailing period: {text}");
+        assert!(
+            !text.trim_end().ends_with('.'),
+            "no trailing period: {text}"
+        );
         assert!(!text.contains(". "), "one sentence: {text}");
         assert!(text.contains(';'), "says what to do: {text}");
         let code = reason.code();
@@ -552,7 +585,11 @@ fn every_reason_reads_as_one_actionable_sentence() {
 // Discovery
 
 fn names(discovery: &Discovery) -> Vec<&str> {
-    discovery.files.iter().map(|f| f.filename.as_str()).collect()
+    discovery
+        .files
+        .iter()
+        .map(|f| f.filename.as_str())
+        .collect()
 }
 
 #[test]
@@ -589,7 +626,10 @@ fn directory_scan_is_recursive_filtered_and_sorted() {
     expected.sort();
     assert_eq!(paths, expected);
     for file in &found.files {
-        assert_eq!(file.path.file_name().unwrap().to_str().unwrap(), file.filename);
+        assert_eq!(
+            file.path.file_name().unwrap().to_str().unwrap(),
+            file.filename
+        );
     }
     assert!(names(&found).contains(&"deep.jpg"));
 }
@@ -620,7 +660,10 @@ fn missing_path_fails_naming_it() {
     assert!(text.contains("does not exist"), "{text}");
 
     let err = discover(&[PathBuf::from("relative-missing-dir/x.jpg")]).unwrap_err();
-    assert!(err.to_string().contains("relative-missing-dir/x.jpg"), "{err}");
+    assert!(
+        err.to_string().contains("relative-missing-dir/x.jpg"),
+        "{err}"
+    );
 
     let err = discover(&[PathBuf::new()]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -633,7 +676,10 @@ fn tilde_is_expanded_from_home() {
     };
     let err = discover(&[PathBuf::from("~/vi-sdk-surely-missing-8d1f/x.png")]).unwrap_err();
     let expanded = PathBuf::from(home).join("vi-sdk-surely-missing-8d1f/x.png");
-    assert!(err.to_string().contains(expanded.to_str().unwrap()), "{err}");
+    assert!(
+        err.to_string().contains(expanded.to_str().unwrap()),
+        "{err}"
+    );
 }
 
 #[cfg(unix)]
@@ -711,7 +757,12 @@ fn non_utf8_names_are_reported() {
 fn duplicate_names_keep_the_first_in_path_order() {
     let file = |p: &str| DiscoveredFile {
         path: PathBuf::from(p),
-        filename: Path::new(p).file_name().unwrap().to_str().unwrap().to_owned(),
+        filename: Path::new(p)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned(),
     };
     let (kept, skipped) = dedupe_names(vec![
         file("/d/c/img.jpg"),
@@ -721,7 +772,11 @@ fn duplicate_names_keep_the_first_in_path_order() {
     ]);
     assert_eq!(
         kept,
-        vec![file("/d/a/img.jpg"), file("/d/a/other.png"), file("/d/b/IMG.jpg")]
+        vec![
+            file("/d/a/img.jpg"),
+            file("/d/a/other.png"),
+            file("/d/b/IMG.jpg")
+        ]
     );
     assert_eq!(
         skipped,

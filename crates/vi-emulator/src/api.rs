@@ -856,7 +856,7 @@ fn list_assets(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Response> {
     let total = items.len();
     let take = size.min(total);
     let slice: Vec<Value> = items.into_iter().take(take).collect();
-    let next = (take < total).then(|| encode_token(app, &fp, offset + take));
+    let next = (take < total).then(|| encode_token(app, &fp, offset.saturating_add(take)));
     ok(&json!({"items": slice, "nextPage": next}))
 }
 
@@ -1106,10 +1106,8 @@ where
             .ok_or_else(|| ApiError::not_found(format!("ingestion session {sid} not found")))?;
         (render::session(app, session, false), garbage)
     };
-    if !garbage.is_empty() {
-        app.mark_dirty();
-    }
     app.delete_blobs(garbage).await;
+    // Lazy timeouts or `f` may have changed the session.
     app.mark_dirty();
     Ok(value)
 }

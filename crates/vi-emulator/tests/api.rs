@@ -544,3 +544,46 @@ fn recording_describes_requests_without_secrets() {
     assert_eq!(put["query"]["signature"], "signature");
     assert_eq!(put["status"], 200);
 }
+
+#[test]
+fn emulator_is_send_sync_and_usable_from_async_code() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Emulator>();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let emu = Emulator::start().unwrap();
+        let url = emu.url().to_owned();
+        let status = tokio::task::spawn_blocking(move || {
+            agent()
+                .get(&format!("{url}/nope"))
+                .call()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, 404);
+        drop(emu);
+    });
+}
+
+#[test]
+fn delay_fault_slows_one_request() {
+    let emu = Emulator::start().unwrap();
+    let c = Client::new(&emu);
+    emu.inject(Fault {
+        target: FaultTarget::Api,
+        kind: FaultKind::Delay(std::time::Duration::from_millis(300)),
+        times: 1,
+    });
+    let t = std::time::Instant::now();
+    c.get(&c.ws("/datasets")).expect(200);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(300));
+    let t = std::time::Instant::now();
+    c.get(&c.ws("/datasets")).expect(200);
+    assert!(t.elapsed() < std::time::Duration::from_millis(300));
+}

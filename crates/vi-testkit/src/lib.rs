@@ -5,7 +5,8 @@
 //! * [`png`]: small, valid, distinct PNG images.
 //! * [`seed_assets`]: puts files into a dataset through the real ingestion protocol
 //!   (session, signed PUTs, polling), for tests of the read side.
-//! * [`scenario_suite!`]: the one scenario suite both facades run over real HTTP.
+//! * [`scenario_suite!`] and [`upload_suite!`]: the scenario suites both facades run over
+//!   real HTTP.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +21,7 @@ use vi_core::{Config, ConfigBuilder, Core, DatasetId, Error, Result};
 pub use vi_emulator::{Emulator, EmulatorConfig, Fault, FaultKind, FaultTarget};
 
 mod suite;
+mod upload_suite;
 
 /// A running emulator and a scratch directory, both gone when dropped.
 pub struct TestEnv {
@@ -179,10 +181,14 @@ pub async fn seed_assets(
                 http::HeaderValue::try_from(v.as_str()).expect("header value"),
             );
         }
-        let response = core.transport().send(request).await.map_err(|e| Error::Transport {
-            operation: "seed upload".into(),
-            source: e,
-        })?;
+        let response = core
+            .transport()
+            .send(request)
+            .await
+            .map_err(|e| Error::Transport {
+                operation: "seed upload".into(),
+                source: e,
+            })?;
         if !response.status().is_success() {
             return Err(Error::Operation {
                 operation: "seed upload".into(),

@@ -26,15 +26,15 @@ macro_rules! __suite_mode {
         }
         #[allow(unused_macros)]
         macro_rules! run {
-            ($body:block) => {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("a tokio runtime")
-                    .block_on(async move $body)
-            };
-        }
+                            ($body:block) => {
+                                tokio::runtime::Builder::new_multi_thread()
+                                    .worker_threads(2)
+                                    .enable_all()
+                                    .build()
+                                    .expect("a tokio runtime")
+                                    .block_on(async $body)
+                            };
+                        }
     };
     (blocking) => {
         #[allow(unused_macros)]
@@ -66,23 +66,35 @@ macro_rules! scenario_suite {
         $crate::__suite_mode!($mode);
 
         #[allow(unused_imports)]
-        use $facade::Client;
-        #[allow(unused_imports)]
         use vi_core::{
             AssetId, AssetSortBy, CountAssetsOptions, DatasetId, ErrorKind, ListAssetsOptions,
             NewDataset, SortOrder,
         };
+        #[allow(unused_imports)]
+        use $facade::Client;
 
         fn client(env: &$crate::TestEnv) -> Client {
             Client::from_config(env.config()).expect("a client")
         }
 
         /// Creates a dataset holding `n` PNGs named img_000.png…, of distinct sizes.
-        fn dataset_with_assets(env: &$crate::TestEnv, c: &Client, n: u32) -> (DatasetId, Vec<(String, Vec<u8>)>) {
+        fn dataset_with_assets(
+            env: &$crate::TestEnv,
+            c: &Client,
+            n: u32,
+        ) -> (DatasetId, Vec<(String, Vec<u8>)>) {
             run!({
-                let ds = w!(c.datasets().create("scenario")).expect("create").id().expect("id");
+                let ds = w!(c.datasets().create("scenario"))
+                    .expect("create")
+                    .id()
+                    .expect("id");
                 let files: Vec<(String, Vec<u8>)> = (0..n)
-                    .map(|i| (format!("img_{i:03}.png"), $crate::png(4 + i, 3 + (i % 4), i)))
+                    .map(|i| {
+                        (
+                            format!("img_{i:03}.png"),
+                            $crate::png(4 + i, 3 + (i % 4), i),
+                        )
+                    })
                     .collect();
                 let session = core!($crate::seed_assets(c.core(), &ds, &files)).expect("seed");
                 assert!(session.is_finished(), "seeding finished: {session:?}");
@@ -96,8 +108,10 @@ macro_rules! scenario_suite {
             let env = $crate::TestEnv::new();
             let c = client(&env);
             run!({
-                let created = w!(c.datasets().create(NewDataset::new("Drone survey").description("spring")))
-                    .expect("create");
+                let created = w!(c
+                    .datasets()
+                    .create(NewDataset::new("Drone survey").description("spring")))
+                .expect("create");
                 let id = created.id().expect("short id");
                 assert!(!id.as_str().contains('_'));
                 assert_eq!(created.name, "Drone survey");
@@ -121,7 +135,10 @@ macro_rules! scenario_suite {
                 }
                 assert_eq!(pages, 3);
                 names.sort();
-                assert_eq!(names, ["Drone survey", "extra 0", "extra 1", "extra 2", "extra 3"]);
+                assert_eq!(
+                    names,
+                    ["Drone survey", "extra 0", "extra 1", "extra 2", "extra 3"]
+                );
 
                 // One page, then resume from its cursor.
                 let first = w!(c.datasets().page(3, None)).expect("page");
@@ -145,8 +162,14 @@ macro_rules! scenario_suite {
             let env = $crate::TestEnv::new();
             let c = client(&env);
             run!({
-                let id = w!(c.datasets().create("short lived")).unwrap().id().unwrap();
-                let op = w!(c.datasets().delete_and_wait(&id, std::time::Duration::from_secs(5))).unwrap();
+                let id = w!(c.datasets().create("short lived"))
+                    .unwrap()
+                    .id()
+                    .unwrap();
+                let op = w!(c
+                    .datasets()
+                    .delete_and_wait(&id, std::time::Duration::from_secs(5)))
+                .unwrap();
                 assert!(op.is_done());
             });
         }
@@ -173,7 +196,10 @@ macro_rules! scenario_suite {
             let (ds, files) = dataset_with_assets(&env, &c, 7);
             run!({
                 for size in [1u32, 2, 3, 6, 7, 10, 1000] {
-                    let mut listing = c.assets().list(&ds, ListAssetsOptions::new().page_size(size)).unwrap();
+                    let mut listing = c
+                        .assets()
+                        .list(&ds, ListAssetsOptions::new().page_size(size))
+                        .unwrap();
                     let mut names = Vec::new();
                     let mut pages = 0;
                     while let Some(page) = w!(listing.next_page()) {
@@ -185,13 +211,19 @@ macro_rules! scenario_suite {
                     names.sort();
                     let expected: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
                     assert_eq!(names, expected, "page size {size}");
-                    assert_eq!(pages, 7usize.div_ceil(size as usize).max(1), "page size {size}");
+                    assert_eq!(
+                        pages,
+                        7usize.div_ceil(size as usize).max(1),
+                        "page size {size}"
+                    );
                 }
 
                 // Sorted by file size, descending.
                 let page = w!(c.assets().page(
                     &ds,
-                    ListAssetsOptions::new().page_size(100).sort(AssetSortBy::FileSize, SortOrder::Descending),
+                    ListAssetsOptions::new()
+                        .page_size(100)
+                        .sort(AssetSortBy::FileSize, SortOrder::Descending),
                     None
                 ))
                 .unwrap();
@@ -219,11 +251,19 @@ macro_rules! scenario_suite {
             let c = client(&env);
             let (ds, _files) = dataset_with_assets(&env, &c, 6);
             run!({
-                assert_eq!(w!(c.assets().count(&ds, CountAssetsOptions::new())).unwrap(), 6);
+                assert_eq!(
+                    w!(c.assets().count(&ds, CountAssetsOptions::new())).unwrap(),
+                    6
+                );
                 // Widths are 4..=9: three of them are at least 7.
                 let wide = CountAssetsOptions::new().filter("metadata.width >= 7");
                 assert_eq!(w!(c.assets().count(&ds, wide)).unwrap(), 3);
-                let page = w!(c.assets().page(&ds, ListAssetsOptions::new().filter("metadata.width >= 7"), None)).unwrap();
+                let page = w!(c.assets().page(
+                    &ds,
+                    ListAssetsOptions::new().filter("metadata.width >= 7"),
+                    None
+                ))
+                .unwrap();
                 assert_eq!(page.items.len(), 3);
                 assert!(page.items.iter().all(|a| a.metadata.width >= 7));
             });
@@ -236,20 +276,37 @@ macro_rules! scenario_suite {
             let (ds, files) = dataset_with_assets(&env, &c, 2);
             run!({
                 let page = w!(c.assets().page(&ds, ListAssetsOptions::new(), None)).unwrap();
-                let listed = page.items.iter().find(|a| a.filename == "img_001.png").unwrap();
+                let listed = page
+                    .items
+                    .iter()
+                    .find(|a| a.filename == "img_001.png")
+                    .unwrap();
                 let id = listed.id().unwrap();
 
                 let plain = w!(c.assets().get(&ds, &id)).unwrap();
-                assert!(plain.contents.as_ref().and_then(|c| c.asset.as_ref()).is_none());
+                assert!(
+                    plain
+                        .contents
+                        .as_ref()
+                        .and_then(|c| c.asset.as_ref())
+                        .is_none()
+                );
 
                 let asset = w!(c.assets().get_with_contents(&ds, &id)).unwrap();
-                let url = asset.contents.as_ref().and_then(|c| c.asset.clone()).expect("a signed URL");
+                let url = asset
+                    .contents
+                    .as_ref()
+                    .and_then(|c| c.asset.clone())
+                    .expect("a signed URL");
                 let now = std::time::SystemTime::now();
                 assert!(url.expires_at() > now, "expiry in the future");
                 assert!(url.expires_at() < now + std::time::Duration::from_secs(7 * 24 * 3600));
                 // The signature never shows in Debug output.
                 let shown = format!("{asset:?}");
-                assert!(!shown.contains(url.url.split('?').nth(1).unwrap()), "{shown}");
+                assert!(
+                    !shown.contains(url.url.split('?').nth(1).unwrap()),
+                    "{shown}"
+                );
 
                 let dest = env.path("fetched/img_001.png");
                 let written = w!(c.assets().download_url(&url, &dest)).unwrap();
@@ -257,8 +314,17 @@ macro_rules! scenario_suite {
                 assert_eq!(std::fs::read(&dest).unwrap(), files[1].1);
 
                 // Listing with contents gives URLs too.
-                let page = w!(c.assets().page(&ds, ListAssetsOptions::new().with_contents(true), None)).unwrap();
-                assert!(page.items.iter().all(|a| a.contents.as_ref().and_then(|c| c.asset.as_ref()).is_some()));
+                let page =
+                    w!(c.assets()
+                        .page(&ds, ListAssetsOptions::new().with_contents(true), None))
+                    .unwrap();
+                assert!(
+                    page.items.iter().all(|a| a
+                        .contents
+                        .as_ref()
+                        .and_then(|c| c.asset.as_ref())
+                        .is_some())
+                );
             });
         }
 
@@ -268,8 +334,17 @@ macro_rules! scenario_suite {
             let c = client(&env);
             let (ds, _files) = dataset_with_assets(&env, &c, 1);
             run!({
-                let page = w!(c.assets().page(&ds, ListAssetsOptions::new().with_contents(true), None)).unwrap();
-                let url = page.items[0].contents.as_ref().unwrap().asset.clone().unwrap();
+                let page =
+                    w!(c.assets()
+                        .page(&ds, ListAssetsOptions::new().with_contents(true), None))
+                    .unwrap();
+                let url = page.items[0]
+                    .contents
+                    .as_ref()
+                    .unwrap()
+                    .asset
+                    .clone()
+                    .unwrap();
 
                 let mut tampered = url.clone();
                 tampered.url = tampered.url.replacen("img_000", "img_001", 1);
@@ -277,9 +352,13 @@ macro_rules! scenario_suite {
                 let err = w!(c.assets().download_url(&tampered, &dest)).unwrap_err();
                 assert_eq!(err.status().map(|s| s.as_u16()), Some(403), "{err}");
                 assert!(!dest.exists(), "no file under the final name");
-                assert!(!err.to_string().contains("signature="), "no signed query in errors: {err}");
+                assert!(
+                    !err.to_string().contains("signature="),
+                    "no signed query in errors: {err}"
+                );
 
-                env.emulator.advance_clock(std::time::Duration::from_secs(2 * 24 * 3600));
+                env.emulator
+                    .advance_clock(std::time::Duration::from_secs(2 * 24 * 3600));
                 let dest = env.path("expired.png");
                 let err = w!(c.assets().download_url(&url, &dest)).unwrap_err();
                 assert_eq!(err.status().map(|s| s.as_u16()), Some(403), "{err}");
@@ -293,11 +372,19 @@ macro_rules! scenario_suite {
             let c = client(&env);
             let (ds, _files) = dataset_with_assets(&env, &c, 3);
             run!({
-                let page = w!(c.assets().page(&ds, ListAssetsOptions::new().sort(AssetSortBy::Filename, SortOrder::Ascending), None)).unwrap();
+                let page = w!(c.assets().page(
+                    &ds,
+                    ListAssetsOptions::new().sort(AssetSortBy::Filename, SortOrder::Ascending),
+                    None
+                ))
+                .unwrap();
                 let ids: Vec<AssetId> = page.items.iter().map(|a| a.id().unwrap()).collect();
 
                 w!(c.assets().delete(&ds, &ids[0])).unwrap();
-                assert_eq!(w!(c.assets().count(&ds, CountAssetsOptions::new())).unwrap(), 2);
+                assert_eq!(
+                    w!(c.assets().count(&ds, CountAssetsOptions::new())).unwrap(),
+                    2
+                );
                 let err = w!(c.assets().get(&ds, &ids[0])).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::NotFound);
                 let err = w!(c.assets().delete(&ds, &ids[0])).unwrap_err();
@@ -305,12 +392,16 @@ macro_rules! scenario_suite {
 
                 let renamed = w!(c.assets().rename(&ds, &ids[1], "renamed one.png")).unwrap();
                 assert_eq!(renamed.filename, "renamed one.png");
-                assert_eq!(w!(c.assets().get(&ds, &ids[1])).unwrap().filename, "renamed one.png");
+                assert_eq!(
+                    w!(c.assets().get(&ds, &ids[1])).unwrap().filename,
+                    "renamed one.png"
+                );
 
                 // Spaces, `#`, `?`, `%` and non-ASCII in the addressed name travel as one
                 // percent-encoded path segment.
                 let odd = "ünï #1?%.png";
-                let renamed = w!(c.assets().rename_by_filename(&ds, "renamed one.png", odd)).unwrap();
+                let renamed =
+                    w!(c.assets().rename_by_filename(&ds, "renamed one.png", odd)).unwrap();
                 assert_eq!(renamed.filename, odd);
                 let renamed = w!(c.assets().rename_by_filename(&ds, odd, "back.png")).unwrap();
                 assert_eq!(renamed.filename, "back.png");
@@ -345,7 +436,8 @@ macro_rules! scenario_suite {
                 let err = w!(c.datasets().get(&missing)).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
                 assert!(err.to_string().contains("get dataset"), "{err}");
-                let err = w!(c.assets().page(&missing, ListAssetsOptions::new(), None)).unwrap_err();
+                let err =
+                    w!(c.assets().page(&missing, ListAssetsOptions::new(), None)).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
                 let err = w!(c.assets().count(&missing, CountAssetsOptions::new())).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
@@ -367,7 +459,10 @@ macro_rules! scenario_suite {
             run!({
                 env.emulator.inject($crate::Fault {
                     target: $crate::FaultTarget::Api,
-                    kind: $crate::FaultKind::Status { status: 503, retry_after: None },
+                    kind: $crate::FaultKind::Status {
+                        status: 503,
+                        retry_after: None,
+                    },
                     times: 2,
                 });
                 // A GET is retried through two 503s.
@@ -376,7 +471,10 @@ macro_rules! scenario_suite {
                 // A POST is not retried on 5xx: the error surfaces as is.
                 env.emulator.inject($crate::Fault {
                     target: $crate::FaultTarget::Api,
-                    kind: $crate::FaultKind::Status { status: 503, retry_after: None },
+                    kind: $crate::FaultKind::Status {
+                        status: 503,
+                        retry_after: None,
+                    },
                     times: 1,
                 });
                 let err = w!(c.datasets().create("once")).unwrap_err();
@@ -386,7 +484,10 @@ macro_rules! scenario_suite {
                 // 429 with Retry-After is retried, also for a POST.
                 env.emulator.inject($crate::Fault {
                     target: $crate::FaultTarget::Api,
-                    kind: $crate::FaultKind::Status { status: 429, retry_after: Some(0) },
+                    kind: $crate::FaultKind::Status {
+                        status: 429,
+                        retry_after: Some(0),
+                    },
                     times: 2,
                 });
                 w!(c.datasets().create("after rate limit")).unwrap();

@@ -3,8 +3,8 @@
 use http::Method;
 
 use super::{
-    ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, dataset_path,
-    encode_segment, parse_json,
+    ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, dataset_path, encode_segment,
+    parse_json,
 };
 use crate::error::{Error, Result};
 use crate::ids::{AssetId, DatasetId, OrganizationId};
@@ -286,7 +286,10 @@ impl Endpoint for CountAssets {
         .query_opt("filter", o.filter.as_deref())
         .query_opt("metadataQuery", o.metadata_query.as_deref())
         .query_opt("ruleQuery", o.rule_query.as_deref())
-        .query_opt("strictQuery", o.strict_query.map(|on| if on { "y" } else { "n" })))
+        .query_opt(
+            "strictQuery",
+            o.strict_query.map(|on| if on { "y" } else { "n" }),
+        ))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {

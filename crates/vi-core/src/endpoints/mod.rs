@@ -113,8 +113,8 @@ impl ApiRequest {
     /// [`Error::InvalidInput`] if the value cannot be serialised (it always can for the
     /// SDK's own request models).
     pub fn json(mut self, body: &impl serde::Serialize) -> Result<Self> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid("request body", e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| Error::invalid("request body", e.to_string()))?;
         self.body = Some(Bytes::from(bytes));
         Ok(self)
     }

@@ -171,11 +171,7 @@ fn has_listed_extension(name: &OsStr) -> bool {
 }
 
 /// Scans a folder (see the module docs) into `files` and `skipped`.
-fn scan(
-    root: &Path,
-    files: &mut Vec<DiscoveredFile>,
-    skipped: &mut Vec<(PathBuf, SkipReason)>,
-) {
+fn scan(root: &Path, files: &mut Vec<DiscoveredFile>, skipped: &mut Vec<(PathBuf, SkipReason)>) {
     for entry in WalkDir::new(root).follow_links(false).min_depth(1) {
         let entry = match entry {
             Ok(entry) => entry,

@@ -10,7 +10,9 @@ use futures_util::FutureExt;
 use futures_util::future::{Either, select};
 
 use super::discover::{DiscoveredFile, dedupe_names, discover};
-use super::report::{FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile};
+use super::report::{
+    FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile,
+};
 use super::spec::{FileSpec, SkipReason, SpecSource, spec_for_bytes, spec_for_file};
 use super::{MAX_BATCH_SIZE, MAX_SESSIONS_IN_FLIGHT, UploadInput, UploadOptions, UploadSources};
 use crate::cancel::CancelToken;
@@ -18,11 +20,16 @@ use crate::client::{Attempt, Core};
 use crate::endpoints::{CancelIngestionSession, CreateIngestionSession, GetIngestionSession};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::DatasetId;
-use crate::models::{CreateIngestionSessionRequest, IngestionRequestSpec, IngestionSession, SignedUrl};
+use crate::models::{
+    CreateIngestionSessionRequest, IngestionRequestSpec, IngestionSession, SignedUrl,
+};
 use crate::pool::{Pool, TaskSet};
 use crate::progress::ProgressEvent;
 use crate::retry::{Safety, Target};
 use crate::transport::{Body, FileSlice, run_blocking};
+
+/// A source, its name, and its spec or why it is skipped.
+type SpecOutcome = (SourceRef, String, std::result::Result<FileSpec, SkipReason>);
 
 /// A file that will be transferred.
 struct Planned {
@@ -48,7 +55,7 @@ struct Batch {
 enum Done {
     Created {
         batch: usize,
-        result: Result<IngestionSession>,
+        result: Result<Box<IngestionSession>>,
     },
     Sent {
         file: usize,
@@ -206,7 +213,9 @@ impl Upload {
 
         let file_count = files.len();
         // Specs on blocking workers, in parallel; results kept in input order.
-        let workers = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).min(16);
+        let workers = std::thread::available_parallelism()
+            .map_or(4, |n| n.get() * 2)
+            .min(16);
         let pool = Pool::new(self.core.runtime().clone(), workers);
         let runtime = self.core.runtime().clone();
         let file_jobs = files.into_iter().enumerate().map(|(i, f)| {
@@ -214,26 +223,32 @@ impl Upload {
             async move {
                 let source = SourceRef::File(f.path.clone());
                 let name = f.filename.clone();
-                let spec = run_blocking(runtime.as_ref(), move || spec_for_file(&f.path, f.filename))
-                    .await;
+                let spec =
+                    run_blocking(runtime.as_ref(), move || spec_for_file(&f.path, f.filename))
+                        .await;
                 (i, source, name, spec)
             }
         });
         let offset = file_count;
-        let memory_jobs = memory_kept.into_iter().enumerate().map(|(i, (name, data))| {
-            let runtime = runtime.clone();
-            let index = offset + i;
-            async move {
-                let n = name.clone();
-                let spec = run_blocking(runtime.as_ref(), move || spec_for_bytes(n, data)).await;
-                (index, SourceRef::Memory, name, spec)
-            }
-        });
-        let mut results: Vec<Option<(SourceRef, String, std::result::Result<FileSpec, SkipReason>)>> =
-            (0..taken.len()).map(|_| None).collect();
-        let mut run = pool.run(file_jobs.map(futures_util::future::Either::Left).chain(
-            memory_jobs.map(futures_util::future::Either::Right),
-        ));
+        let memory_jobs = memory_kept
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, data))| {
+                let runtime = runtime.clone();
+                let index = offset + i;
+                async move {
+                    let n = name.clone();
+                    let spec =
+                        run_blocking(runtime.as_ref(), move || spec_for_bytes(n, data)).await;
+                    (index, SourceRef::Memory, name, spec)
+                }
+            });
+        let mut results: Vec<Option<SpecOutcome>> = (0..taken.len()).map(|_| None).collect();
+        let mut run = pool.run(
+            file_jobs
+                .map(futures_util::future::Either::Left)
+                .chain(memory_jobs.map(futures_util::future::Either::Right)),
+        );
         while let Some(done) = run.next().await {
             let (i, source, name, spec) = done?;
             let spec = spec?;
@@ -321,7 +336,7 @@ impl Upload {
             match done {
                 Done::Created { batch, result } => match result {
                     Ok(session) => {
-                        let urls = self.accept_session(batch, session);
+                        let urls = self.accept_session(batch, *session);
                         if self.batches[batch].outstanding == 0 {
                             open -= 1;
                         }
@@ -333,7 +348,9 @@ impl Upload {
                             && self.batches.iter().all(|b| b.session.is_none());
                         let hopeless = matches!(
                             error.kind(),
-                            ErrorKind::Authentication | ErrorKind::PermissionDenied | ErrorKind::NotFound
+                            ErrorKind::Authentication
+                                | ErrorKind::PermissionDenied
+                                | ErrorKind::NotFound
                         );
                         if hopeless && nothing_sent {
                             fatal = Some(error);
@@ -391,7 +408,11 @@ impl Upload {
 
     /// Matches the session's upload URLs to the batch's files by filename (unique within
     /// the upload) and returns the transfers to run.
-    fn accept_session(&mut self, batch: usize, session: IngestionSession) -> Vec<(usize, SignedUrl)> {
+    fn accept_session(
+        &mut self,
+        batch: usize,
+        session: IngestionSession,
+    ) -> Vec<(usize, SignedUrl)> {
         let range = self.batches[batch].files.clone();
         let by_name: HashMap<&str, usize> = range
             .clone()
@@ -426,7 +447,10 @@ impl Upload {
         transfers
     }
 
-    fn create_task(&self, batch: usize) -> impl std::future::Future<Output = Done> + Send + 'static {
+    fn create_task(
+        &self,
+        batch: usize,
+    ) -> impl std::future::Future<Output = Done> + Send + 'static {
         let core = self.core.clone();
         let assets = self.batches[batch]
             .files
@@ -448,6 +472,7 @@ impl Upload {
             let result = AssertUnwindSafe(core.execute(&endpoint))
                 .catch_unwind()
                 .await
+                .map(|r| r.map(Box::new))
                 .unwrap_or_else(|_| {
                     Err(Error::Operation {
                         operation: "create ingestion session".into(),
@@ -458,7 +483,11 @@ impl Upload {
         }
     }
 
-    fn transfer_task(&self, file: usize, url: SignedUrl) -> impl std::future::Future<Output = Done> + Send + 'static {
+    fn transfer_task(
+        &self,
+        file: usize,
+        url: SignedUrl,
+    ) -> impl std::future::Future<Output = Done> + Send + 'static {
         let core = self.core.clone();
         let spec = self.planned[file].spec.clone();
         let cancel = self.cancel.clone();
@@ -519,16 +548,12 @@ impl Upload {
     /// Step 6: polls each session that received files until it finishes, fails, or the
     /// timeout passes. After a cancellation, looks once without waiting.
     async fn wait_for_sessions(&mut self, cancelled: bool) {
+        // Every created session is looked at at least once, so that the service's verdict on
+        // files whose transfer failed (e.g. ECORRUPT) reaches the report.
         let live: Vec<usize> = (0..self.batches.len())
-            .filter(|&b| {
-                self.batches[b].session.is_some()
-                    && self.batches[b]
-                        .files
-                        .clone()
-                        .any(|i| matches!(self.states[i], FileState::Transferred))
-            })
+            .filter(|&b| self.batches[b].session.is_some())
             .collect();
-        if live.is_empty() || !(self.options.wait || cancelled) {
+        if live.is_empty() {
             return;
         }
         self.options.progress.emit(ProgressEvent::Waiting {
@@ -550,7 +575,11 @@ impl Upload {
                 };
                 match self.core.execute(&endpoint).await {
                     Ok(session) => {
-                        let done = session.is_finished() || session.failure().is_some();
+                        let done = !self.options.wait
+                            || session.is_finished()
+                            || session.failure().is_some()
+                            || !self.sent_any(b)
+                            || self.accounted_for(b, &session);
                         self.batches[b].session = Some(session);
                         if !done {
                             still.push(b);
@@ -581,24 +610,60 @@ impl Upload {
         }
     }
 
+    fn sent_any(&self, b: usize) -> bool {
+        self.batches[b]
+            .files
+            .clone()
+            .any(|i| matches!(self.states[i], FileState::Transferred))
+    }
+
+    /// True when the service has settled every file of batch `b` that we sent: its
+    /// succeeded count plus the sent files it reports as failed cover them all. The
+    /// session may still wait for files whose transfer failed (they time out on the
+    /// service), but nothing we sent is pending any more, so waiting longer tells nothing.
+    fn accounted_for(&self, b: usize, session: &IngestionSession) -> bool {
+        let errors = session.failed_files();
+        let sent: Vec<&str> = self.batches[b]
+            .files
+            .clone()
+            .filter(|&i| matches!(self.states[i], FileState::Transferred))
+            .map(|i| self.planned[i].spec.filename.as_str())
+            .collect();
+        let rejected = sent.iter().filter(|n| errors.contains_key(**n)).count() as u64;
+        !sent.is_empty() && session.status.progress_count.succeeded + rejected >= sent.len() as u64
+    }
+
     /// Step 7: every planned file into exactly one bucket.
-    fn report(self, cancelled: bool, duration: Duration) -> UploadReport {
+    fn report(mut self, cancelled: bool, duration: Duration) -> UploadReport {
+        let settled: Vec<bool> = (0..self.batches.len())
+            .map(|b| {
+                self.batches[b].session.as_ref().is_some_and(|s| {
+                    s.failure().is_none() && (s.is_finished() || self.accounted_for(b, s))
+                })
+            })
+            .collect();
+        let batches = std::mem::take(&mut self.batches);
         let mut succeeded = Vec::new();
         let mut failed = Vec::new();
         let mut processing = Vec::new();
         let mut sessions = Vec::new();
         let mut states = self.states.into_iter();
         let mut planned = self.planned.into_iter();
-        for batch in self.batches {
+        for (batch, settled) in batches.into_iter().zip(settled) {
             let session = batch.session;
-            let errors = session.as_ref().map(|s| s.failed_files()).unwrap_or_default();
+            let errors = session
+                .as_ref()
+                .map(|s| s.failed_files())
+                .unwrap_or_default();
             let session_id = session.as_ref().and_then(|s| s.id().ok());
-            let finished = session.as_ref().is_some_and(|s| s.is_finished());
             let failure = session.as_ref().and_then(|s| s.failure()).map(|c| {
                 format!(
                     "{}{}",
                     c.reason.as_deref().unwrap_or(&c.condition),
-                    c.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+                    c.message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
                 )
             });
             for _ in batch.files {
@@ -607,6 +672,15 @@ impl Upload {
                 };
                 let filename = p.spec.filename.clone();
                 let reason = match state {
+                    // The service's verdict on a file it received says more than the
+                    // transfer error that followed it (e.g. a retry refused after ECORRUPT).
+                    FileState::Failed(UploadFailure::Transfer { .. })
+                        if errors.contains_key(&filename) =>
+                    {
+                        errors
+                            .get(&filename)
+                            .map(|code| UploadFailure::Rejected { code: code.clone() })
+                    }
                     FileState::Failed(reason) => Some(reason),
                     FileState::Pending => Some(UploadFailure::Transfer {
                         status: None,
@@ -615,10 +689,12 @@ impl Upload {
                     FileState::Transferred => {
                         if let Some(code) = errors.get(&filename) {
                             Some(UploadFailure::Rejected { code: code.clone() })
-                        } else if finished {
+                        } else if settled {
                             None
                         } else {
-                            failure.clone().map(|message| UploadFailure::SessionFailed { message })
+                            failure
+                                .clone()
+                                .map(|message| UploadFailure::SessionFailed { message })
                         }
                     }
                 };
@@ -635,7 +711,7 @@ impl Upload {
                             size: p.spec.size,
                             session: id.clone(),
                         };
-                        if finished {
+                        if settled {
                             succeeded.push(file);
                         } else {
                             processing.push(file);
@@ -673,28 +749,43 @@ fn file_name(path: &std::path::Path) -> String {
 /// PUTs one file to its signed URL: the headers the session gave, verbatim, an exact
 /// `Content-Length`, the body streamed from disk (re-opened on every attempt) or from
 /// memory, and no API credentials. Retries follow the policy for signed uploads.
-async fn put_file(core: Core, spec: FileSpec, url: SignedUrl) -> std::result::Result<(), UploadFailure> {
+async fn put_file(
+    core: Core,
+    spec: FileSpec,
+    url: SignedUrl,
+) -> std::result::Result<(), UploadFailure> {
     let transfer_error = |message: String| UploadFailure::Transfer {
         status: None,
         message,
     };
-    let uri: http::Uri = url
-        .url
-        .parse()
-        .map_err(|_| transfer_error(format!("the upload URL {} is not valid", url.redacted_url())))?;
-    let method = http::Method::from_bytes(url.http_method().as_bytes())
-        .map_err(|_| transfer_error(format!("the upload method {:?} is not valid", url.http_method())))?;
+    let uri: http::Uri = url.url.parse().map_err(|_| {
+        transfer_error(format!(
+            "the upload URL {} is not valid",
+            url.redacted_url()
+        ))
+    })?;
+    let method = http::Method::from_bytes(url.http_method().as_bytes()).map_err(|_| {
+        transfer_error(format!(
+            "the upload method {:?} is not valid",
+            url.http_method()
+        ))
+    })?;
     let mut headers = http::HeaderMap::new();
     for (name, value) in url.headers.iter().flatten() {
         let (Ok(name), Ok(value)) = (
             http::HeaderName::try_from(name.as_str()),
             http::HeaderValue::try_from(value.as_str()),
         ) else {
-            return Err(transfer_error(format!("the service gave an invalid upload header {name:?}")));
+            return Err(transfer_error(format!(
+                "the service gave an invalid upload header {name:?}"
+            )));
         };
         headers.insert(name, value);
     }
-    headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(spec.size));
+    headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(spec.size),
+    );
     let body = match &spec.source {
         SpecSource::File(path) => Body::File(FileSlice {
             path: path.clone(),

@@ -283,9 +283,9 @@ impl fmt::Display for SkipReason {
                 "the file name has no extension; add a supported image or video extension \
                  such as .jpg, .png or .mp4",
             ),
-            SkipReason::EmptyFile => {
-                f.write_str("the file is empty; leave it out or replace it with a real image or video")
-            }
+            SkipReason::EmptyFile => f.write_str(
+                "the file is empty; leave it out or replace it with a real image or video",
+            ),
             SkipReason::UnrecognizedContent => f.write_str(
                 "the content is not a recognised image or video format; check that the file \
                  is not corrupt, truncated or mislabelled",
