@@ -4,6 +4,12 @@
 //! * `deps-guard`: fails when the layering of DESIGN.md is broken: `vi-core` must not
 //!   depend on tokio, reqwest, ureq or hyper, and `vi-blocking` must not depend on tokio,
 //!   reqwest or hyper (normal dependencies, whole tree).
+//! * `interop`: wire compatibility with the official Python client: runs the same scenario
+//!   with vi-sdk (from PyPI, in `target/interop-venv`) and with our SDK against recording
+//!   emulators and compares the requests (see `interop/README.md`).
+
+mod interop;
+mod interop_rust;
 
 use std::process::{Command, ExitCode};
 
@@ -17,6 +23,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("deps-guard") => deps_guard(),
+        Some("interop") => interop::main(),
+        // Internal: our SDK's half of `interop`, run by it as a child process.
+        Some("interop-rust") => interop::rust_scenario(&args[1..]),
         Some(other) => {
             eprintln!("unknown command {other:?}\n\n{}", usage());
             ExitCode::from(2)
@@ -29,7 +38,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering"
+    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests"
 }
 
 /// The names of every package in `package`'s normal dependency tree.

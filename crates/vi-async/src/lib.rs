@@ -24,6 +24,10 @@ pub mod transport;
 
 pub use client::{Assets, Client, ClientBuilder, Datasets, Listing};
 pub use vi_core::cancel::CancelToken;
+pub use vi_core::download::{
+    DownloadFailure, DownloadOptions, DownloadReport, DownloadSelection, DownloadedFile,
+    FailedDownload, SkippedDownload,
+};
 pub use vi_core::models;
 pub use vi_core::progress::{Progress, ProgressEvent};
 pub use vi_core::retry::RetryPolicy;

@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 use vi_core::transport::{
     Body, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport, TransportError,
-    TransportErrorKind,
+    TransportErrorKind, effective_target,
 };
 
 /// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
@@ -173,6 +173,7 @@ impl Transport for ReqwestTransport {
                 error_body,
             });
         }
+        let target = effective_target(status, target);
         let written = write_body(&mut response, &target, &context).await?;
         Ok(DownloadHead {
             status,

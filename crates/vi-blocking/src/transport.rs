@@ -24,7 +24,7 @@ use http::{Method, Uri};
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 use vi_core::transport::{
     BlockingTransport, Body, DownloadHead, DownloadTarget, FileSlice, Request, Response,
-    TransportError, TransportErrorKind,
+    TransportError, TransportErrorKind, effective_target,
 };
 
 /// Read buffer for file bodies: large reads keep uploads fast.
@@ -165,6 +165,7 @@ impl BlockingTransport for UreqTransport {
                 error_body: Bytes::from(prefix),
             });
         }
+        let target = effective_target(status, target);
         let written = write_body(body, &target, &context)?;
         Ok(DownloadHead {
             status,

@@ -155,6 +155,30 @@ macro_rules! __asset_methods {
             /// cannot be uploaded to at all (unknown dataset, wrong credentials).
             fn upload(&self, dataset: &vi_core::DatasetId, sources: impl Into<vi_core::upload::UploadSources> + Send, options: vi_core::upload::UploadOptions) -> vi_core::Result<vi_core::upload::UploadReport> => upload;
 
+            /// Downloads assets of a dataset into `<directory>/<dataset id>/`: all of them by
+            /// default, or the chosen ids, or a listing's (see
+            /// [`DownloadOptions`](vi_core::download::DownloadOptions)). Complete existing files
+            /// are skipped, a `.part` left by an interrupted run is continued, every file is
+            /// verified before it gets its final name.
+            ///
+            /// Every asset ends up in exactly one of the report's `downloaded`, `skipped` and
+            /// `failed` lists.
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for bad options; an API
+            /// error when the dataset cannot be listed at all; an I/O error when the directory
+            /// cannot be created.
+            fn download(&self, dataset: &vi_core::DatasetId, directory: &std::path::Path, options: vi_core::download::DownloadOptions) -> vi_core::Result<vi_core::download::DownloadReport> => download;
+
+            /// Downloads one asset to exactly `destination` (replacing any file there),
+            /// through a `.part` file, verified, with a fresh URL if the first one expires.
+            ///
+            /// # Errors
+            /// An API error of kind `NotFound` for an unknown asset;
+            /// [`Error::Operation`](vi_core::Error::Operation) when the transfer or the
+            /// verification fails after retries.
+            fn download_asset(&self, dataset: &vi_core::DatasetId, asset: &vi_core::AssetId, destination: &std::path::Path) -> vi_core::Result<vi_core::download::DownloadedFile> => download_asset;
+
             /// Downloads a signed URL (from `get_with_contents` or a listing with contents) to
             /// `destination` and returns the bytes written. The body streams to
             /// `destination.part` and is renamed into place only when complete.

@@ -76,9 +76,25 @@ pub type Response = http::Response<Bytes>;
 pub struct DownloadTarget {
     /// The file to write (created if missing).
     pub path: PathBuf,
-    /// Write from this offset: `0` truncates the file first; a non-zero offset appends to a
-    /// partial file after a `206 Partial Content` answer to a `Range` request.
+    /// Where a `206 Partial Content` body goes: the partial file is cut to this length and
+    /// the body appended. Any other 2xx body is the whole resource and rewrites the file
+    /// from the start (see [`effective_target`]).
     pub offset: u64,
+}
+
+/// The target a transport actually writes for a response status: the requested offset for
+/// `206 Partial Content`, offset 0 (truncate) for any other status, so a server that
+/// ignores a `Range` header can never leave a file with the body appended at the wrong
+/// place.
+pub fn effective_target(status: http::StatusCode, target: DownloadTarget) -> DownloadTarget {
+    if status == http::StatusCode::PARTIAL_CONTENT {
+        target
+    } else {
+        DownloadTarget {
+            offset: 0,
+            ..target
+        }
+    }
 }
 
 /// What a streamed download got back.

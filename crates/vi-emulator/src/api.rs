@@ -885,9 +885,14 @@ fn validate_filename(obj: &Obj<'_>, key: &str, name: &str) -> ApiResult<()> {
             obj.name(key)
         )));
     }
-    if name.contains('/') || name.contains('\0') || name == "." || name == ".." {
+    // The filename is an opaque per-dataset key: like an object store, the emulator
+    // accepts any text, `/` and `../` included, so clients must sanitise names before using
+    // them as local paths (the SDK's download tests rely on this). Only NUL and the bare
+    // names `.` and `..` are refused, as object stores do: URL parsers would read them as
+    // dot-segments even when percent-encoded.
+    if name.contains('\0') || name == "." || name == ".." {
         return Err(ApiError::bad_request(format!(
-            "\"{}\" must be a plain file name without '/', got \"{name}\"",
+            "\"{}\" must not contain NUL or be \".\" or \"..\", got {name:?}",
             obj.name(key)
         )));
     }

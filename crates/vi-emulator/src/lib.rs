@@ -74,8 +74,10 @@
 //!   §15 #14). A length different from the declared size fails the file with
 //!   `EBADSIZE`, a CRC32C mismatch (signed comparison) or an unreadable image header
 //!   with `ECORRUPT`; the reply is a 400 carrying `fileError`. A failed file is final:
-//!   later PUTs for it get 409. Re-uploading an already received file while the
-//!   session is open replaces its bytes.
+//!   later PUTs for it get the same 400 and `fileError` (so retries see one consistent
+//!   answer). Re-uploading a received file while the session is open replaces its
+//!   bytes; after the session finished, a PUT of the same bytes is answered 200
+//!   (idempotent retry) and different bytes 409. Uploads into a cancelled session: 409.
 //! * A session finishes as soon as no declared file is pending. Files that never
 //!   arrive fail with `ETIMEOUT` once the session has been idle for
 //!   [`EmulatorConfig::missing_file_timeout`] (checked lazily, on the virtual clock).

@@ -2,9 +2,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
-use vi_emulator::{Emulator, EmulatorConfig};
+use vi_emulator::{Emulator, EmulatorConfig, FailureModel};
 
 /// A local, faithful server of the Datature Vi asset and dataset API.
 #[derive(Debug, Parser)]
@@ -31,6 +32,19 @@ struct Args {
     /// Origin to put in signed URLs, when clients reach the emulator under another name.
     #[arg(long)]
     public_url: Option<String>,
+    /// Idle seconds after which never-uploaded files of a session fail with ETIMEOUT.
+    #[arg(long, default_value_t = 600)]
+    missing_file_timeout_secs: u64,
+    /// Lifetime of signed upload and download URLs, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    signed_url_ttl_secs: u64,
+    /// Terminal state of sessions with failed files: `reached` (model a) or
+    /// `failed-reach` (model b: FailAfterOne sessions end FailedReach).
+    #[arg(long, default_value = "reached", value_parser = ["reached", "failed-reach"])]
+    failure_model: String,
+    /// Target part size of multipart uploads, in bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    multipart_part_size: u64,
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +65,14 @@ fn main() -> std::process::ExitCode {
         organization_id: args.organization_id,
         record_to: args.record_to,
         public_url: args.public_url,
+        missing_file_timeout: Duration::from_secs(args.missing_file_timeout_secs),
+        signed_url_ttl: Duration::from_secs(args.signed_url_ttl_secs),
+        failure_model: if args.failure_model == "failed-reach" {
+            FailureModel::FailedReachOnFirstError
+        } else {
+            FailureModel::ReachedWithErrors
+        },
+        multipart_part_size: args.multipart_part_size.max(1),
         ..EmulatorConfig::default()
     };
     let emulator = match Emulator::start_with(config) {

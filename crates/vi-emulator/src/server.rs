@@ -79,6 +79,8 @@ async fn truncate_buffered(response: Response, cut: u64) -> Response {
     let head = bytes.slice(..usize::try_from(cut).unwrap_or(0));
     let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(
         futures_util::stream::once(async {
+            // Let the bytes sent so far reach the client before the connection drops.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             Err(std::io::Error::other("injected fault: body truncated"))
         }),
     );

@@ -223,6 +223,61 @@ async fn verify_received(
     }
 }
 
+/// What an S1 PUT may do with its file.
+enum Claim {
+    /// The session is open: receive the bytes.
+    Open(String, SessionFile),
+    /// The session already finished with this file received (CRC given): a retried
+    /// PUT is answered idempotently.
+    Replay(SessionFile, u32),
+}
+
+/// The URL is signed for the headers listed in `upload.headers` (spec §6.7).
+fn check_content_type(parts: &Parts, file: &SessionFile) -> ApiResult<()> {
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type == file.mime {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "Content-Type must be \"{}\" as listed in upload.headers, got \"{content_type}\"",
+            file.mime
+        ))
+        .with("reason", "SignatureDoesNotMatch"))
+    }
+}
+
+/// A PUT repeated after its session finished with the file received (e.g. a retry
+/// whose first reply was lost): 200 when the bytes are the ones already ingested,
+/// 409 otherwise.
+async fn replay(body: Body, file: &SessionFile, length: u64, crc: u32) -> ApiResult<Response> {
+    let mut stream = body.into_data_stream();
+    let mut got = 0u32;
+    let mut len = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(format!("the upload body could not be read: {e}"))
+        })?;
+        got = crc32c::crc32c_append(got, &chunk);
+        len += chunk.len() as u64;
+    }
+    if length == file.size && len == file.size && got == crc {
+        let mut response = StatusCode::OK.into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("\"{crc:08x}\"")) {
+            response.headers_mut().insert(header::ETAG, v);
+        }
+        Ok(response)
+    } else {
+        Err(ApiError::conflict(format!(
+            "{} was already ingested with different bytes; the session is finished",
+            file.filename
+        )))
+    }
+}
+
 fn file_error(code: &str, message: String) -> ApiError {
     ApiError::bad_request(message).with("fileError", code)
 }
@@ -264,7 +319,7 @@ async fn put_upload(
     let now = app.now_ms();
     let model = app.config.failure_model;
     let timeout = i64::try_from(app.config.missing_file_timeout.as_millis()).unwrap_or(i64::MAX);
-    let claimed: ApiResult<(String, SessionFile)> = (|| {
+    let claimed: ApiResult<Claim> = (|| {
         let mut state = app.state();
         let sid = state
             .session_by_ingestion(ingestion)
@@ -278,9 +333,13 @@ async fn put_upload(
             .sessions
             .get_mut(&sid)
             .ok_or_else(|| ApiError::not_found(format!("no upload target {ingestion}")))?;
-        if session.finished.is_some() {
+        if session
+            .finished
+            .as_ref()
+            .is_some_and(|f| f.reason.as_deref() == Some("Cancelled"))
+        {
             return Err(ApiError::conflict(format!(
-                "ingestion session {sid} is finished; no more uploads are accepted"
+                "ingestion session {sid} was cancelled; no more uploads are accepted"
             )));
         }
         let file = session
@@ -291,34 +350,40 @@ async fn put_upload(
             .ok_or_else(|| {
                 ApiError::not_found(format!("{filename} was not declared in this session"))
             })?;
-        if let FileState::Failed { code } = &file.state {
-            return Err(ApiError::conflict(format!(
-                "{filename} already failed with {code}"
-            )));
+        match &file.state {
+            // A failed file stays failed: every later attempt gets the same answer, so
+            // a client retrying the PUT sees a consistent per-file error.
+            FileState::Failed { code } => Err(file_error(
+                code,
+                format!("{filename} has already failed with {code}"),
+            )),
+            FileState::Received { crc, .. } if session.finished.is_some() => {
+                Ok(Claim::Replay(file.clone(), *crc))
+            }
+            _ if session.finished.is_some() => Err(ApiError::conflict(format!(
+                "ingestion session {sid} is finished; no more uploads are accepted"
+            ))),
+            _ => {
+                session.last_activity = now;
+                Ok(Claim::Open(sid, file))
+            }
         }
-        session.last_activity = now;
-        Ok((sid, file))
     })();
-    let (sid, file) = match claimed {
+    let claim = match claimed {
         Ok(c) => c,
         Err(e) => return reject(body, e).await,
     };
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type != file.mime {
-        // The URL is signed for the headers listed in upload.headers (spec §6.7).
-        return reject(
-            body,
-            ApiError::forbidden(format!(
-                "Content-Type must be \"{}\" as listed in upload.headers, got \"{content_type}\"",
-                file.mime
-            ))
-            .with("reason", "SignatureDoesNotMatch"),
-        )
-        .await;
+    let (sid, file) = match claim {
+        Claim::Open(sid, file) => (sid, file),
+        Claim::Replay(file, crc) => {
+            if let Err(e) = check_content_type(parts, &file) {
+                return reject(body, e).await;
+            }
+            return replay(body, &file, length, crc).await;
+        }
+    };
+    if let Err(e) = check_content_type(parts, &file) {
+        return reject(body, e).await;
     }
     if length != file.size {
         drain(body).await;
@@ -659,6 +724,8 @@ async fn get_download(
                 let stream =
                     tokio_util::io::ReaderStream::with_capacity(file.take(cut), 256 * 1024).chain(
                         futures_util::stream::once(async {
+                            // Let the bytes sent so far reach the client first.
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                             Err(std::io::Error::other("injected fault: body truncated"))
                         }),
                     );

@@ -247,8 +247,9 @@ fn crc_and_size_mismatches_fail_the_file() {
     corrupted[last] ^= 0xFF;
     let r = c.put_file(&session, "bad.png", &corrupted).expect(400);
     assert_eq!(r.json()["fileError"], "ECORRUPT");
-    // A failed file is final.
-    c.put_file(&session, "bad.png", &bad).expect(409);
+    // A failed file is final: a retry gets the same per-file error.
+    let r = c.put_file(&session, "bad.png", &bad).expect(400);
+    assert_eq!(r.json()["fileError"], "ECORRUPT");
     // Wrong length → EBADSIZE.
     let r = c.put_file(&session, "short.png", &short[..10]).expect(400);
     assert_eq!(r.json()["fileError"], "EBADSIZE");
@@ -301,7 +302,10 @@ fn fail_after_one_and_failure_models() {
             "ECORRUPT"
         );
         // FailAfterOne: the rest is marked errored and the session is over.
-        c.put_file(&s, "b.png", &b).expect(409);
+        let r = c.put_file(&s, "b.png", &b).expect(400);
+        assert_eq!(r.json()["fileError"], "EUNKNOWN");
+        let r = c.put_file(&s, "a.png", &a).expect(400);
+        assert_eq!(r.json()["fileError"], "ECORRUPT");
         let done = c.session(&ds, &session_id(&s));
         assert_eq!(finished_status(&done).as_deref(), Some(expected));
         assert_eq!(progress(&done), (2, 0, 2));

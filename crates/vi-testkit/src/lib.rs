@@ -5,7 +5,8 @@
 //! * [`png`]: small, valid, distinct PNG images.
 //! * [`seed_assets`]: puts files into a dataset through the real ingestion protocol
 //!   (session, signed PUTs, polling), for tests of the read side.
-//! * [`scenario_suite!`] and [`upload_suite!`]: the scenario suites both facades run over
+//! * [`scenario_suite!`], [`upload_suite!`] and [`download_suite!`]: the scenario suites
+//!   both facades run over
 //!   real HTTP.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use vi_core::transport::Body;
 use vi_core::{Config, ConfigBuilder, Core, DatasetId, Error, Result};
 pub use vi_emulator::{Emulator, EmulatorConfig, Fault, FaultKind, FaultTarget};
 
+mod download_suite;
 mod suite;
 mod upload_suite;
 

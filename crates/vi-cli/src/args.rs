@@ -1,0 +1,387 @@
+//! The command line: every command, option and its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    everything succeeded
+  1    the operation failed (API or network error)
+  2    usage error (unknown flag, missing or invalid argument)
+  3    configuration error (missing or malformed credentials, endpoint or config file)
+  4    finished, but some files failed, were skipped or are still processing
+  5    not found (unknown dataset or asset)
+  130  cancelled by Ctrl-C
+
+Credentials: --secret-key / DATATURE_VI_SECRET_KEY and --organization-id /
+DATATURE_VI_ORGANIZATION_ID, or a JSON --config-file with \"secret_key\" and
+\"organization_id\". Try it offline: `vi emulator` prints the values to export.
+
+--json prints machine-readable JSON on stdout: one JSON document per command. Single
+pages of a listing are {\"items\": [...], \"next_cursor\": TOKEN|null}; with --all the
+items are streamed as one JSON array.";
+
+/// The Datature Vi command line: datasets and assets from your shell.
+#[derive(Debug, Parser)]
+#[command(name = "vi", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the command name.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// API endpoint (default https://api.vi.datature.com/).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "DATATURE_VI_API_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub endpoint: Option<String>,
+    /// Secret key (dtvi_…). Prefer the environment variable: arguments show in `ps`.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "DATATURE_VI_SECRET_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub secret_key: Option<String>,
+    /// Organization id.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "DATATURE_VI_ORGANIZATION_ID",
+        value_name = "ID"
+    )]
+    pub organization_id: Option<String>,
+    /// JSON file with "secret_key" and "organization_id", used for values not given
+    /// otherwise.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH"
+    )]
+    pub config_file: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub json: bool,
+    /// No progress bars, hints or summaries of successful transfers.
+    #[arg(long, short = 'q', global = true, help_heading = "Global options")]
+    pub quiet: bool,
+    /// Log what happens to stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, short = 'v', global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Which of endpoint, secret key and organization id clap read from the environment
+    /// (those are left to the SDK, which then names the right source in its errors).
+    #[arg(skip)]
+    pub from_env: FromEnv,
+}
+
+/// Which global values came from environment variables rather than arguments.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FromEnv {
+    /// `DATATURE_VI_API_ENDPOINT`.
+    pub endpoint: bool,
+    /// `DATATURE_VI_SECRET_KEY`.
+    pub secret_key: bool,
+    /// `DATATURE_VI_ORGANIZATION_ID`.
+    pub organization_id: bool,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, inspect, create and delete datasets.
+    Datasets {
+        /// The dataset command.
+        #[command(subcommand)]
+        command: DatasetsCommand,
+    },
+    /// Upload, list, count, inspect, download, rename and delete assets.
+    Assets {
+        /// The asset command.
+        #[command(subcommand)]
+        command: AssetsCommand,
+    },
+    /// Run the local Vi API emulator in the foreground (Ctrl-C stops it).
+    ///
+    /// The first line on stdout is `listening on http://HOST:PORT`; the next lines give
+    /// the credentials to export. --secret-key and --organization-id set the credentials
+    /// clients must present (default: persisted in --data-dir, or generated).
+    Emulator(EmulatorArgs),
+}
+
+/// Paging options shared by the list commands.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Items per request (1–1000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: u32,
+    /// Fetch and print every page, streaming them (without it: one page, and a hint with
+    /// the cursor of the next).
+    #[arg(long)]
+    pub all: bool,
+    /// Start at this page token (printed by a previous listing).
+    #[arg(long, value_name = "TOKEN")]
+    pub cursor: Option<String>,
+}
+
+/// `vi datasets ...`
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// List the organization's datasets.
+    List {
+        /// Paging.
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show one dataset.
+    Get {
+        /// The dataset id.
+        id: String,
+    },
+    /// Create a dataset and print it.
+    Create {
+        /// Its name.
+        name: String,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+        /// What its annotations describe.
+        #[arg(long = "type", value_enum, default_value_t = DatasetTypeArg::PhraseGrounding)]
+        dataset_type: DatasetTypeArg,
+    },
+    /// Delete a dataset (with everything in it).
+    Delete {
+        /// The dataset id.
+        id: String,
+        /// Wait until the deletion is complete.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits, in seconds.
+        #[arg(long, default_value_t = 600, value_name = "SECS", requires = "wait")]
+        wait_timeout: u64,
+    },
+}
+
+/// A dataset type.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DatasetTypeArg {
+    /// Phrase grounding.
+    PhraseGrounding,
+    /// Visual question answering.
+    Vqa,
+    /// Free-form.
+    Freeform,
+}
+
+/// `vi assets ...`
+#[derive(Debug, Subcommand)]
+pub enum AssetsCommand {
+    /// Upload files and folders (recursively) to a dataset.
+    Upload(UploadArgs),
+    /// List a dataset's assets.
+    List(ListAssetsArgs),
+    /// Count a dataset's assets (those matching the filters, if given).
+    Count {
+        /// The dataset id.
+        #[arg(long)]
+        dataset: String,
+        /// Filter expression, e.g. 'metadata.width >= 1000'.
+        #[arg(long, value_name = "EXPR")]
+        filter: Option<String>,
+        /// Custom metadata query, e.g. 'quality == "high"'.
+        #[arg(long, value_name = "Q")]
+        metadata_query: Option<String>,
+    },
+    /// Show one asset; with --url, print only its signed download URL.
+    Get {
+        /// The dataset id.
+        #[arg(long)]
+        dataset: String,
+        /// The asset id.
+        asset_id: String,
+        /// Print the signed download URL (a credential: anyone holding it can download
+        /// the file until it expires). Alone on stdout, or unredacted with --json.
+        #[arg(long)]
+        url: bool,
+    },
+    /// Download a dataset's assets (all, or those given with --asset) into a folder.
+    ///
+    /// Files go to NAME.part first and are renamed when complete; files already present
+    /// and complete are skipped, and an interrupted download resumes next time.
+    Download(DownloadArgs),
+    /// Delete an asset.
+    Delete {
+        /// The dataset id.
+        #[arg(long)]
+        dataset: String,
+        /// The asset id.
+        asset_id: String,
+    },
+    /// Rename an asset.
+    Rename {
+        /// The dataset id.
+        #[arg(long)]
+        dataset: String,
+        /// The asset id.
+        asset_id: String,
+        /// Its new filename.
+        new_name: String,
+    },
+}
+
+/// `vi assets upload`
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The dataset id.
+    #[arg(long)]
+    pub dataset: String,
+    /// Files and folders to upload (folders recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Return once the files are sent, without waiting for the service to take them in
+    /// (they are then reported as processing, exit code 4).
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Stop waiting for the service after this many seconds.
+    #[arg(long, value_name = "SECS", conflicts_with = "no_wait")]
+    pub wait_timeout: Option<u64>,
+    /// Files transferred at once (default: twice the cores, 8–32).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub concurrency: Option<u64>,
+    /// Whether one failed file stops the rest of its session.
+    #[arg(long, value_enum, default_value_t = FailureModeArg::FailAfterOne)]
+    pub failure_mode: FailureModeArg,
+    /// What happens to annotations of an asset replaced by a file of the same name.
+    #[arg(long, value_enum, default_value_t = OverwriteModeArg::RemoveLinked)]
+    pub overwrite_mode: OverwriteModeArg,
+    /// Files per ingestion session (1–5000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=5000))]
+    pub batch_size: Option<u64>,
+}
+
+/// How failures end a session.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailureModeArg {
+    /// The first failed file stops the session's remaining files.
+    FailAfterOne,
+    /// Every file is processed, whatever fails.
+    FailAfterAll,
+}
+
+/// What overwriting an asset does to its linked resources.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OverwriteModeArg {
+    /// Remove annotations and metadata linked to the replaced asset.
+    RemoveLinked,
+    /// Keep them.
+    KeepLinked,
+}
+
+/// `vi assets list`
+#[derive(Debug, Args)]
+pub struct ListAssetsArgs {
+    /// The dataset id.
+    #[arg(long)]
+    pub dataset: String,
+    /// Paging.
+    #[command(flatten)]
+    pub page: PageArgs,
+    /// Filter expression, e.g. 'metadata.width >= 1000'.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Sort order.
+    #[arg(long, value_enum)]
+    pub sort: Option<SortArg>,
+    /// Sort largest first.
+    #[arg(long)]
+    pub desc: bool,
+    /// Custom metadata query, e.g. 'quality == "high"'.
+    #[arg(long, value_name = "Q")]
+    pub metadata_query: Option<String>,
+}
+
+/// What to sort assets by.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortArg {
+    /// Filename.
+    Filename,
+    /// File size.
+    Size,
+    /// Asset id.
+    AssetId,
+    /// When the contents last changed.
+    LastModified,
+    /// The service's default order.
+    Default,
+}
+
+/// `vi assets download`
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The dataset id.
+    #[arg(long)]
+    pub dataset: String,
+    /// The folder to download into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// Download only this asset (repeat for several).
+    #[arg(long = "asset", value_name = "ID")]
+    pub assets: Vec<String>,
+    /// Download again files that are already present.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Files downloaded at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub concurrency: Option<u64>,
+}
+
+/// `vi emulator`
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Interface to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to bind (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Directory for persistent state and blobs (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Append one JSON line per request (its shape, no secrets) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub record_to: Option<PathBuf>,
+    /// Origin to put in signed URLs, when clients reach the emulator under another name.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Lifetime of signed upload and download URLs, in seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub signed_url_ttl_secs: u64,
+    /// Idle seconds after which never-uploaded files of a session fail with ETIMEOUT.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub missing_file_timeout_secs: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
