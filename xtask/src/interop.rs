@@ -435,8 +435,7 @@ fn spec_id(method: &str, route: &str) -> &'static str {
             _ => "?",
         };
     };
-    if route.starts_with(SRC) {
-        let tail = &route[SRC.len()..];
+    if let Some(tail) = route.strip_prefix(SRC) {
         return match (method, tail) {
             ("POST", "/assetIngestionSessions") => "U1",
             ("GET", "/assetIngestionSessions/{sessionId}") => "U2",
@@ -487,22 +486,26 @@ impl OpKey {
     }
 
     fn label(&self) -> String {
-        let short = self
+        let route = self
             .route
             .strip_prefix("/workspaces/{org}")
             .unwrap_or(&self.route);
-        let short = short
-            .strip_prefix("/datasets/{dsc}/assetSources/{src}")
-            .map_or_else(|| short.to_owned(), |s| format!("…{s}"));
-        let short = short
+        let route = if let Some(rest) = route.strip_prefix("/datasets/{dsc}/assetSources/{src}") {
+            format!("{{src}}{rest}")
+        } else if let Some(rest) = route
             .strip_prefix("/datasets/{dsc}")
-            .map_or(short.clone(), |s| format!("…{s}"));
+            .filter(|r| !r.is_empty())
+        {
+            format!("{{dsc}}{rest}")
+        } else {
+            route.to_owned()
+        };
         let query = if self.query.is_empty() {
             String::new()
         } else {
             format!(" ?{}", self.query)
         };
-        format!("{} {} {short}{query}", self.id(), self.method)
+        format!("{} {} {route}{query}", self.id(), self.method)
     }
 
     fn pick<'a>(&self, requests: &'a [Request]) -> Vec<&'a Request> {
@@ -708,6 +711,9 @@ fn show(set: Option<&BTreeSet<String>>) -> String {
     }
 }
 
+/// Allowed differences of one kind: how many operations, the values on each side.
+type Group = (usize, BTreeSet<String>, BTreeSet<String>);
+
 /// One difference found in one operation.
 #[derive(Debug)]
 struct Difference {
@@ -860,14 +866,14 @@ impl Comparison {
                 .collect();
             return format!("DIFFERENT: {}", what.join(", "));
         }
-        let mut reasons: Vec<String> = Vec::new();
-        for d in &row.differences {
-            let tag = format!("[{}]", d.allowed.map_or(0, |i| i + 1));
-            if !reasons.contains(&tag) {
-                reasons.push(tag);
-            }
-        }
-        format!("allowed {}", reasons.join(""))
+        let refs: BTreeSet<usize> = row.differences.iter().filter_map(|d| d.allowed).collect();
+        let refs: Vec<String> = refs.iter().map(|i| (i + 1).to_string()).collect();
+        let what: Vec<&str> = row
+            .differences
+            .iter()
+            .map(|d| d.what.strip_prefix("header:").unwrap_or(&d.what))
+            .collect();
+        format!("allowed: {} [{}]", what.join(", "), refs.join(","))
     }
 
     fn print(&self) {
@@ -886,27 +892,42 @@ impl Comparison {
                 self.status_of(row)
             );
         }
-        let mut cited: BTreeSet<usize> = BTreeSet::new();
+        // Unexplained differences in full; allowed ones grouped by kind.
         let mut details = Vec::new();
+        let mut grouped: BTreeMap<(usize, String), Group> = BTreeMap::new();
         for (row, label) in self.rows.iter().zip(&labels) {
             for d in &row.differences {
-                let mark = match d.allowed {
+                match d.allowed {
                     Some(i) => {
-                        cited.insert(i);
-                        format!("allowed [{}]", i + 1)
+                        let g = grouped.entry((i, d.what.clone())).or_default();
+                        g.0 += 1;
+                        g.1.insert(d.official.clone());
+                        g.2.insert(d.ours.clone());
                     }
-                    None => "DIFFERENT".to_owned(),
-                };
-                details.push(format!(
-                    "  {label}: {}: official {} / ours {}  ({mark})",
-                    d.what, d.official, d.ours
-                ));
+                    None => details.push(format!(
+                        "  {label}: {}: official {} / ours {}",
+                        d.what, d.official, d.ours
+                    )),
+                }
             }
         }
         if !details.is_empty() {
-            println!("\ndifferences:");
+            println!("\nDIFFERENT (not in the allow-list):");
             for d in details {
                 println!("{d}");
+            }
+        }
+        let cited: BTreeSet<usize> = grouped.keys().map(|(i, _)| *i).collect();
+        if !grouped.is_empty() {
+            println!("\nallowed differences:");
+            for ((i, what), (n, official, ours)) in &grouped {
+                let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(" ; ");
+                println!(
+                    "  [{}] {what} in {n} operation(s): official {} / ours {}",
+                    i + 1,
+                    join(official),
+                    join(ours)
+                );
             }
         }
         if !cited.is_empty() {
@@ -937,5 +958,152 @@ mod tests {
         assert!(glob("p&*", "p&s"));
         assert!(glob("", ""));
         assert!(!glob("", "x"));
+    }
+    fn request(method: &str, route: &str, query: &[(&str, &str)], body: Option<Value>) -> Request {
+        let mut headers = BTreeMap::new();
+        if !route.starts_with("/_storage/") {
+            headers.insert("Authorization".to_owned(), "Bearer <redacted>".to_owned());
+            headers.insert("Organization-Id".to_owned(), "<present>".to_owned());
+            headers.insert("Content-Type".to_owned(), "application/json".to_owned());
+        }
+        Request {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            query: query
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body,
+            headers,
+            status: 200,
+        }
+    }
+
+    const A1: &str = "/workspaces/{org}/datasets/{dsc}/assets";
+    const U1: &str = "/workspaces/{org}/datasets/{dsc}/assetSources/{src}/assetIngestionSessions";
+
+    fn differences(c: &Comparison) -> Vec<String> {
+        c.rows
+            .iter()
+            .flat_map(|r| {
+                r.differences
+                    .iter()
+                    .map(move |d| format!("{} {}", r.op.id(), d.what))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn identical_recordings_have_no_difference() {
+        let rs = vec![
+            request("GET", A1, &[("s", "int")], None),
+            request(
+                "POST",
+                U1,
+                &[],
+                Some(serde_json::json!({"spec": {"assets": [{"size": "int"}]}})),
+            ),
+        ];
+        let c = compare(&rs, &rs, &Allowlist::default());
+        assert_eq!(c.unexplained, 0, "{:?}", differences(&c));
+        assert!(c.rules.is_empty());
+    }
+
+    #[test]
+    fn body_query_header_and_count_differences_are_found() {
+        let official = vec![
+            request("GET", A1, &[("s", "int"), ("contents", "y")], None),
+            request(
+                "POST",
+                U1,
+                &[],
+                Some(
+                    serde_json::json!({"spec": {"assets": [{"size": "int", "crc32c": "int", "customMetadata": "null"}]}}),
+                ),
+            ),
+        ];
+        let mut ours = vec![
+            request("GET", A1, &[("s", "string"), ("contents", "y")], None),
+            request(
+                "POST",
+                U1,
+                &[],
+                Some(serde_json::json!({"spec": {"assets": [{"size": "float", "crc32c": "int"}]}})),
+            ),
+            request("GET", A1, &[("s", "string"), ("contents", "y")], None),
+        ];
+        ours[1]
+            .headers
+            .insert("Content-Type".to_owned(), "text/plain".to_owned());
+        let c = compare(&official, &ours, &Allowlist::default());
+        let found = differences(&c);
+        for expected in [
+            "A1 count",
+            "A1 query:s",
+            "U1 body:spec.assets[].size",
+            "U1 body:spec.assets[].customMetadata",
+            "U1 header:Content-Type",
+        ] {
+            assert!(
+                found.iter().any(|f| f == expected),
+                "{expected} not in {found:?}"
+            );
+        }
+        assert_eq!(c.unexplained, found.len());
+    }
+
+    #[test]
+    fn one_sided_operations_and_allow_list() {
+        let official = vec![request("GET", A1, &[("s", "int")], None)];
+        let ours = vec![
+            request("GET", A1, &[("s", "int")], None),
+            request("GET", A1, &[("p", "token"), ("s", "int")], None),
+        ];
+        let c = compare(&official, &ours, &Allowlist::default());
+        assert_eq!(differences(&c), ["A1 only-ours"]);
+        let allow = Allowlist {
+            entries: vec![Allowed {
+                operation: "A1".into(),
+                query: "*p*".into(),
+                difference: "only-ours".into(),
+                reason: "we follow tokens".into(),
+            }],
+        };
+        let c = compare(&official, &ours, &allow);
+        assert_eq!(c.unexplained, 0);
+        assert!(c.used.contains(&0));
+    }
+
+    #[test]
+    fn credentials_on_signed_urls_break_a_rule() {
+        let mut put = request(
+            "PUT",
+            "/_storage/upload/{ingestionId}/{filename}",
+            &[],
+            None,
+        );
+        put.headers
+            .insert("Authorization".to_owned(), "Bearer <redacted>".to_owned());
+        let c = compare(&[put.clone()], &[put], &Allowlist::default());
+        assert_eq!(c.rules.len(), 2);
+        assert_eq!(c.unexplained, 2);
+    }
+
+    #[test]
+    fn spec_ids() {
+        assert_eq!(spec_id("GET", A1), "A1");
+        assert_eq!(spec_id("POST", U1), "U1");
+        assert_eq!(spec_id("GET", "/workspaces/{org}/datasets/{dsc}"), "D3");
+        assert_eq!(
+            spec_id("GET", "/_storage/download/{dsc}/{assetId}/{filename}"),
+            "S3"
+        );
+    }
+
+    #[test]
+    fn the_allow_list_parses() {
+        let path = repo_root().join("interop").join("allowlist.json");
+        let allow = Allowlist::load(&path).expect("allow-list");
+        assert!(!allow.entries.is_empty());
     }
 }

@@ -169,14 +169,8 @@ fn list(args: ListAssetsArgs, global: &Global, out: &Output) -> Result<Exit, Cli
                 a.filename.clone(),
             ]
         },
-        |cursor| {
-            assets
-                .page(&dataset, options.clone(), cursor)
-                .map(|page| vi_blocking::Page {
-                    items: page.items.iter().map(redacted).collect(),
-                    next: page.next,
-                })
-        },
+        |a: &Asset| serde_json::to_value(redacted(a)).unwrap_or_default(),
+        |cursor| assets.page(&dataset, options.clone(), cursor),
     )
 }
 

@@ -37,6 +37,7 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
                         d.create_date.to_string(),
                     ]
                 },
+                |d: &Dataset| serde_json::to_value(DatasetJson::from(d)).unwrap_or_default(),
                 |cursor| datasets.page(page.page_size, cursor),
             )
         }
@@ -109,9 +110,27 @@ fn short_id(dataset: &Dataset) -> String {
         .unwrap_or_else(|_| dataset.dataset_id.clone())
 }
 
+/// A dataset in `--json` output: the service's object plus `id`, the short id that the
+/// other commands take.
+#[derive(Serialize)]
+struct DatasetJson<'a> {
+    id: String,
+    #[serde(flatten)]
+    dataset: &'a Dataset,
+}
+
+impl<'a> From<&'a Dataset> for DatasetJson<'a> {
+    fn from(dataset: &'a Dataset) -> Self {
+        DatasetJson {
+            id: short_id(dataset),
+            dataset,
+        }
+    }
+}
+
 fn show(out: &Output, dataset: &Dataset) -> Result<(), CliError> {
     if out.json {
-        return out.json_value(dataset);
+        return out.json_value(&DatasetJson::from(dataset));
     }
     let mut fields = vec![
         ("ID", short_id(dataset)),
@@ -139,12 +158,13 @@ fn show(out: &Output, dataset: &Dataset) -> Result<(), CliError> {
 /// Prints a listing: one page (with a hint on stderr giving the next page's cursor), or
 /// with `--all` every page as it arrives. In JSON a single page is
 /// `{"items": [...], "next_cursor": ...}` and `--all` streams one array.
-pub fn list_pages<T: Serialize>(
+pub fn list_pages<T>(
     out: &Output,
     args: &PageArgs,
     noun: &str,
     columns: &[(&'static str, Align)],
     row: impl Fn(&T) -> Vec<String>,
+    json: impl Fn(&T) -> serde_json::Value,
     mut fetch: impl FnMut(Option<Cursor>) -> vi_core::Result<Page<T>>,
 ) -> Result<Exit, CliError> {
     let mut cursor = args.cursor.clone().map(Cursor::new);
@@ -153,12 +173,12 @@ pub fn list_pages<T: Serialize>(
         let page = fetch(cursor)?;
         if out.json {
             #[derive(Serialize)]
-            struct OnePage<'a, T> {
-                items: &'a [T],
+            struct OnePage<'a> {
+                items: Vec<serde_json::Value>,
                 next_cursor: Option<&'a Cursor>,
             }
             out.json_value(&OnePage {
-                items: &page.items,
+                items: page.items.iter().map(&json).collect(),
                 next_cursor: page.next.as_ref(),
             })?;
         } else {
@@ -192,7 +212,7 @@ pub fn list_pages<T: Serialize>(
         match &mut array {
             Some(array) => {
                 for item in &page.items {
-                    array.item(out, item)?;
+                    array.item(out, &json(item))?;
                 }
             }
             None => {

@@ -89,7 +89,10 @@ impl JsonArray {
     /// Writes one item.
     pub fn item(&mut self, out: &Output, value: &impl Serialize) -> Result<(), CliError> {
         let text = serde_json::to_string(value).map_err(|e| {
-            CliError::new(Exit::Failed, format!("cannot encode the output as JSON: {e}"))
+            CliError::new(
+                Exit::Failed,
+                format!("cannot encode the output as JSON: {e}"),
+            )
         })?;
         if let Some(previous) = self.pending.replace(text) {
             out.line(&format!("  {previous},"))?;
