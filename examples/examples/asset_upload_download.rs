@@ -35,9 +35,13 @@ fn main() -> vi_blocking::Result<()> {
 
     // 2. Five sample images.
     let images = work.path().join("images");
-    let paths = vi_examples::sample_images(&images, 5)
-        .map_err(|e| vi_blocking::Error::io(&images, e))?;
-    println!("Created {} sample images in {}", paths.len(), images.display());
+    let paths =
+        vi_examples::sample_images(&images, 5).map_err(|e| vi_blocking::Error::io(&images, e))?;
+    println!(
+        "Created {} sample images in {}",
+        paths.len(),
+        images.display()
+    );
 
     // 3. Upload one image.
     let single = client
@@ -55,7 +59,10 @@ fn main() -> vi_blocking::Result<()> {
     let page = client
         .assets()
         .page(&dataset_id, ListAssetsOptions::new().page_size(10), None)?;
-    println!("{:<18} {:<12} {:>9} {:>11} {:>11}", "filename", "asset id", "bytes", "dimensions", "annotations");
+    println!(
+        "{:<18} {:<12} {:>9} {:>11} {:>11}",
+        "filename", "asset id", "bytes", "dimensions", "annotations"
+    );
     for asset in &page.items {
         let m = &asset.metadata;
         println!(
@@ -70,7 +77,9 @@ fn main() -> vi_blocking::Result<()> {
 
     // 6. One asset with its signed download URL (a credential: print it redacted).
     if let Some(first) = page.items.first() {
-        let asset = client.assets().get_with_contents(&dataset_id, &first.id()?)?;
+        let asset = client
+            .assets()
+            .get_with_contents(&dataset_id, &first.id()?)?;
         if let Some(url) = asset.download_url() {
             let expires = url
                 .expires_at()
@@ -111,7 +120,9 @@ fn main() -> vi_blocking::Result<()> {
             asset.filename, asset.metadata.width, asset.metadata.height
         );
     }
-    let total = client.assets().count(&dataset_id, CountAssetsOptions::new())?;
+    let total = client
+        .assets()
+        .count(&dataset_id, CountAssetsOptions::new())?;
     println!("The dataset now holds {total} assets.");
     Ok(())
 }

@@ -38,9 +38,13 @@ async fn main() -> vi_async::Result<()> {
 
     // 2. Five sample images.
     let images = work.path().join("images");
-    let paths = vi_examples::sample_images(&images, 5)
-        .map_err(|e| vi_async::Error::io(&images, e))?;
-    println!("Created {} sample images in {}", paths.len(), images.display());
+    let paths =
+        vi_examples::sample_images(&images, 5).map_err(|e| vi_async::Error::io(&images, e))?;
+    println!(
+        "Created {} sample images in {}",
+        paths.len(),
+        images.display()
+    );
 
     // 3. Upload one image, then 4. the whole folder.
     let single = client
@@ -59,7 +63,10 @@ async fn main() -> vi_async::Result<()> {
         .assets()
         .page(&dataset_id, ListAssetsOptions::new().page_size(10), None)
         .await?;
-    println!("{:<18} {:<12} {:>9} {:>11} {:>11}", "filename", "asset id", "bytes", "dimensions", "annotations");
+    println!(
+        "{:<18} {:<12} {:>9} {:>11} {:>11}",
+        "filename", "asset id", "bytes", "dimensions", "annotations"
+    );
     for asset in &page.items {
         let m = &asset.metadata;
         println!(
@@ -105,7 +112,10 @@ async fn main() -> vi_async::Result<()> {
     println!("Large assets ({large}): {count_large}");
     let mut square = client
         .assets()
-        .list(&dataset_id, ListAssetsOptions::new().filter("metadata.width == metadata.height"))?
+        .list(
+            &dataset_id,
+            ListAssetsOptions::new().filter("metadata.width == metadata.height"),
+        )?
         .items();
     while let Some(asset) = square.try_next().await? {
         println!(

@@ -18,9 +18,10 @@ pub fn setup() -> Result<(Config, Option<Emulator>)> {
         println!("Using the Vi API at {}", config.origin());
         return Ok((config, None));
     }
-    let emulator = Emulator::start_with(EmulatorConfig::default()).map_err(|e| vi_core::Error::Config {
-        message: format!("could not start the embedded emulator: {e}"),
-    })?;
+    let emulator =
+        Emulator::start_with(EmulatorConfig::default()).map_err(|e| vi_core::Error::Config {
+            message: format!("could not start the embedded emulator: {e}"),
+        })?;
     println!(
         "DATATURE_VI_SECRET_KEY is not set: using the embedded Vi emulator at {}",
         emulator.url()

@@ -7,7 +7,10 @@
 //! * `interop`: wire compatibility with the official Python client: runs the same scenario
 //!   with vi-sdk (from PyPI, in `target/interop-venv`) and with our SDK against recording
 //!   emulators and compares the requests (see `interop/README.md`).
+//! * `bench [--files N] [--size-kib K] [--concurrency C]`: upload/download throughput and
+//!   peak RSS of both facades against a local emulator process (see `docs/benchmarks.md`).
 
+mod bench;
 mod interop;
 mod interop_rust;
 
@@ -23,6 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("deps-guard") => deps_guard(),
+        Some("bench") => bench::main(&args[1..]),
         Some("interop") => interop::main(),
         // Internal: our SDK's half of `interop`, run by it as a child process.
         Some("interop-rust") => interop::rust_scenario(&args[1..]),
@@ -38,7 +42,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests"
+    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  bench        measure upload/download throughput and peak RSS of both facades (release build)"
 }
 
 /// The names of every package in `package`'s normal dependency tree.

@@ -484,7 +484,9 @@ fn get_url_prints_a_url_that_fetches_the_file() {
 
     // --json --url keeps the real URL; plain --json has none to leak.
     let with_url = json(&env, &["assets", "get", "--dataset", &ds, &id, "--url"]);
-    assert_eq!(with_url["contents"]["asset"]["url"], url);
+    let json_url = with_url["contents"]["asset"]["url"].as_str().unwrap();
+    assert!(json_url.contains("signature="), "{json_url}");
+    assert_eq!(json_url.split('?').next(), url.split('?').next());
     let plain = json(&env, &["assets", "get", "--dataset", &ds, &id]);
     assert!(!plain.to_string().contains("signature="), "{plain}");
 }
@@ -583,6 +585,11 @@ fn human_output_never_shows_the_secret_key_or_a_signature() {
     let dir = env.path("s");
     images(&dir, 2);
     let to = env.path("s-down");
+    let output = vi(&env)
+        .args(["-vv", "assets", "upload", "--dataset", &ds, s(&dir)])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
     let mut runs = vec![
         vec!["--help"],
         vec!["assets", "upload", "--help"],
@@ -699,7 +706,25 @@ fn ctrl_c_cancels_an_upload_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Wait until the upload is under way (its first session has been taken in), so the
+    // Ctrl-C handler is surely installed, then press Ctrl-C.
+    let client = vi_blocking::Client::builder()
+        .endpoint(env.emulator.url())
+        .secret_key(env.emulator.secret_key())
+        .organization_id(env.emulator.organization_id())
+        .build()
+        .unwrap();
+    let dataset = vi_blocking::DatasetId::new(ds.clone()).unwrap();
+    let started = std::time::Instant::now();
+    while client
+        .assets()
+        .count(&dataset, vi_blocking::CountAssetsOptions::new())
+        .unwrap()
+        == 0
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -190,3 +190,117 @@ macro_rules! __asset_methods {
         }
     };
 }
+
+/// The client types of both facades: `Client` (with its builder alias), and the
+/// `Datasets` / `Assets` handles. Each facade supplies its own `impl FromConfig for Client`
+/// (its transport and runtime) and its own `Listing` type (a `Stream` or an `Iterator`)
+/// with a `fn new(pager) -> Self`. `$client_doc` documents `Client`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client_types {
+    ($mode:ident, $client_doc:literal) => {
+        /// Builds a [`Client`]: `Client::builder().secret_key(..).organization_id(..).build()?`.
+        pub type ClientBuilder = vi_core::builder::ClientBuilder<Client>;
+
+        #[doc = $client_doc]
+        #[derive(Clone, Debug)]
+        pub struct Client {
+            core: vi_core::Core,
+        }
+
+        impl Client {
+            /// A builder; values not set come from `DATATURE_VI_*` environment variables.
+            pub fn builder() -> ClientBuilder {
+                ClientBuilder::new()
+            }
+
+            /// A client configured entirely from the environment (`DATATURE_VI_SECRET_KEY`,
+            /// `DATATURE_VI_ORGANIZATION_ID`, optionally `DATATURE_VI_API_ENDPOINT`).
+            ///
+            /// # Errors
+            /// [`Error::Config`](vi_core::Error::Config) naming what is missing.
+            pub fn from_env() -> vi_core::Result<Self> {
+                ClientBuilder::new().build()
+            }
+
+            /// A client over a resolved configuration.
+            ///
+            /// # Errors
+            /// When the HTTP stack cannot be set up.
+            pub fn from_config(config: vi_core::Config) -> vi_core::Result<Self> {
+                <Self as vi_core::builder::FromConfig>::from_config(config)
+            }
+
+            /// The configuration in use (the secret key is redacted in its `Debug`).
+            pub fn config(&self) -> &vi_core::Config {
+                self.core.config()
+            }
+
+            /// The shared engine, for calls this facade does not wrap (e.g. a custom
+            /// endpoint).
+            pub fn core(&self) -> &vi_core::Core {
+                &self.core
+            }
+
+            /// Dataset operations.
+            pub fn datasets(&self) -> Datasets {
+                Datasets {
+                    core: self.core.clone(),
+                }
+            }
+
+            /// Asset operations.
+            pub fn assets(&self) -> Assets {
+                Assets {
+                    core: self.core.clone(),
+                }
+            }
+        }
+
+        /// Dataset operations: `client.datasets()`.
+        #[derive(Clone, Debug)]
+        pub struct Datasets {
+            core: vi_core::Core,
+        }
+
+        impl Datasets {
+            vi_core::__dataset_methods!($mode);
+
+            /// Every dataset of the organization, fetched lazily page by page (`page_size`
+            /// per request, 1–1000).
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside
+            /// 1–1000.
+            pub fn list(
+                &self,
+                page_size: u32,
+            ) -> vi_core::Result<Listing<vi_core::endpoints::ListDatasets>> {
+                self.core.list_datasets(page_size).map(Listing::new)
+            }
+        }
+
+        /// Asset operations: `client.assets()`.
+        #[derive(Clone, Debug)]
+        pub struct Assets {
+            core: vi_core::Core,
+        }
+
+        impl Assets {
+            vi_core::__asset_methods!($mode);
+
+            /// Every asset of a dataset matching `options`, fetched lazily page by page.
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside
+            /// 1–1000.
+            pub fn list(
+                &self,
+                dataset: &vi_core::DatasetId,
+                options: vi_core::ListAssetsOptions,
+            ) -> vi_core::Result<Listing<vi_core::endpoints::ListAssets>> {
+                self.core.list_assets(dataset, options).map(Listing::new)
+            }
+        }
+    };
+}

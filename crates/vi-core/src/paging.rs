@@ -6,7 +6,7 @@
 //!
 //! * an empty page that still carries a token does not end the listing;
 //! * a token seen twice, or more than [`MAX_PAGES`] pages, is a
-//!   [`Error::Pagination`](crate::Error::Pagination), not an endless loop;
+//!   [`Error::Pagination`], not an endless loop;
 //! * a failed page can be asked for again: the pager stays where it was, so a caller can
 //!   resume after an error (or later, from [`Pager::cursor`]).
 

@@ -13,6 +13,7 @@
 mod assets;
 mod datasets;
 mod ingestion;
+mod multipart;
 
 pub use assets::{
     AssetSortBy, CountAssets, CountAssetsOptions, DeleteAsset, GetAsset, ListAssets,
@@ -22,6 +23,10 @@ pub use datasets::{
     CreateDataset, DeleteDataset, GetDataset, GetDatasetDeletion, ListDatasets, NewDataset,
 };
 pub use ingestion::{CancelIngestionSession, CreateIngestionSession, GetIngestionSession};
+pub use multipart::{
+    AbortMultipartUpload, CompleteMultipartUpload, CompletePart, CreateMultipartUpload,
+    GetPartUploadUrl,
+};
 
 use bytes::Bytes;
 use http::Method;

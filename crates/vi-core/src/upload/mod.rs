@@ -23,7 +23,7 @@
 //! 7. **Report**: every input file lands in exactly one of succeeded, failed, skipped or
 //!    processing.
 //!
-//! Cancelling (a [`CancelToken`](crate::cancel::CancelToken) in the options) stops new
+//! Cancelling (a [`CancelToken`] in the options) stops new
 //! transfers at once, aborts in-flight ones where the transport allows it (async), cancels
 //! the sessions that still had files to send, and returns a report marked cancelled.
 

@@ -1,0 +1,141 @@
+//! A small HTTP server for transport tests, on 127.0.0.1.
+//!
+//! [`base`] is a shared [axum] app on its own thread and its own single-threaded tokio
+//! runtime, so it serves blocking and async clients alike and never shares a runtime with
+//! the code under test. Its routes:
+//!
+//! * `/echo` (any method): a JSON object with the request's `method`, body `len`, body
+//!   `crc` (CRC32C) and `headers` (lower-case names).
+//! * `/status/{code}` (any method): that status with a JSON error body
+//!   `{"code":"Status{code}","message":…}`.
+//! * `GET /bytes/{len}`: [`pattern`]`(len)`, or `206 Partial Content` from the start of a
+//!   `Range: bytes=N-` header.
+//! * `/redirect` (any method): `302 Found` to `/echo`.
+//! * `/slow` (any method): answers `late` after 3 seconds.
+//!
+//! [`truncated`] is a one-shot raw-TCP server that cuts its body short, and [`closed`] a
+//! URL where nothing listens.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+
+/// Deterministic content: byte `i` of every generated body is `i % 251`.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+async fn echo(method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    let headers: BTreeMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("?").to_owned()))
+        .collect();
+    let json = serde_json::json!({
+        "method": method.as_str(), "len": body.len(),
+        "crc": crc32c::crc32c(&body), "headers": headers,
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json.to_string(),
+    )
+        .into_response()
+}
+
+async fn status(Path(code): Path<u16>) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT);
+    let body = format!(r#"{{"code":"Status{code}","message":"status {code} on purpose"}}"#);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn bytes(Path(len): Path<usize>, headers: HeaderMap) -> Response {
+    let data = pattern(len);
+    let start = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.strip_suffix('-'))
+        .and_then(|v| v.parse::<usize>().ok());
+    match start {
+        Some(start) => {
+            (StatusCode::PARTIAL_CONTENT, data[start.min(len)..].to_vec()).into_response()
+        }
+        None => data.into_response(),
+    }
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    "late"
+}
+
+/// The base URL (`http://127.0.0.1:port`) of the shared axum server, started on first use
+/// and kept for the life of the test process.
+pub fn base() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let app = Router::new()
+            .route("/echo", any(echo))
+            .route("/status/{code}", any(status))
+            .route("/bytes/{len}", get(bytes))
+            .route(
+                "/redirect",
+                any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/echo")]) }),
+            )
+            .route("/slow", any(slow))
+            .layer(DefaultBodyLimit::disable());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                axum::serve(listener, app).await.expect("serve");
+            });
+        });
+        format!("http://{addr}")
+    })
+}
+
+/// A one-shot raw-TCP server whose response promises 100 000 bytes and sends the first 1000
+/// of [`pattern`], then closes. Returns its base URL.
+pub fn truncated() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+            let _ = stream.write_all(&pattern(1000));
+            let _ = stream.flush();
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A base URL on a port where nothing listens.
+pub fn closed() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
