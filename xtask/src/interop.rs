@@ -325,7 +325,7 @@ fn run_scenario(
     let ok = status.is_some_and(|s| s.success());
     if !ok {
         let errors = std::fs::read(&stderr_path).unwrap_or_default();
-        for line in tail(&errors, 60).lines() {
+        for line in tail(&errors, 60).lines().filter(|l| !l.trim().is_empty()) {
             eprintln!("   ! {line}");
         }
         match status {
@@ -525,6 +525,9 @@ struct Allowed {
     query: String,
     /// Glob over the difference (`count`, `only-ours`, `header:User-Agent`, `body:a.b`, …).
     difference: String,
+    /// Globs over the values shown for each side (`*` or absent: any).
+    official: String,
+    ours: String,
     reason: String,
 }
 
@@ -566,17 +569,21 @@ impl Allowlist {
                 operation,
                 query: get("query").unwrap_or_else(|| "*".to_owned()),
                 difference,
+                official: get("official").unwrap_or_else(|| "*".to_owned()),
+                ours: get("ours").unwrap_or_else(|| "*".to_owned()),
                 reason,
             });
         }
         Ok(Allowlist { entries })
     }
 
-    fn find(&self, op: &OpKey, difference: &str) -> Option<usize> {
+    fn find(&self, op: &OpKey, difference: &str, official: &str, ours: &str) -> Option<usize> {
         self.entries.iter().position(|e| {
             glob(&e.operation, op.id())
                 && glob(&e.query, &op.query)
                 && glob(&e.difference, difference)
+                && glob(&e.official, official)
+                && glob(&e.ours, ours)
         })
     }
 }
@@ -826,7 +833,7 @@ fn compare(official: &[Request], ours: &[Request], allow: &Allowlist) -> Compari
         }
         let mut differences = Vec::new();
         for (what, o, u) in diffs {
-            let allowed = allow.find(&op, &what);
+            let allowed = allow.find(&op, &what, &o, &u);
             match allowed {
                 Some(i) => {
                     comparison.used.insert(i);
@@ -1066,6 +1073,8 @@ mod tests {
                 operation: "A1".into(),
                 query: "*p*".into(),
                 difference: "only-ours".into(),
+                official: "*".into(),
+                ours: "*".into(),
                 reason: "we follow tokens".into(),
             }],
         };

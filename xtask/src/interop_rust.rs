@@ -5,7 +5,7 @@
 //!
 //! Operations: create a dataset; upload one file, a folder and in-memory bytes (waiting);
 //! list assets 2 per page; count; list (sorted) and count with a filter; get without and with contents and fetch the signed URL;
-//! download every asset twice (the second run fetches nothing); rename by id and back by
+//! download the dataset twice with skip-existing (the second run fetches nothing); rename by id and back by
 //! filename; delete an asset; delete the dataset.
 //!
 //! Every step checks its result (counts, ids, bytes); the first mismatch or error ends the
@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use vi_blocking::models::Asset;
 use vi_blocking::{
-    AssetSortBy, Client, CountAssetsOptions, DatasetId, ErrorKind, ListAssetsOptions, NewDataset,
-    SortOrder, UploadOptions, UploadReport, UploadSources,
+    AssetSortBy, Client, CountAssetsOptions, DatasetId, DownloadOptions, ErrorKind,
+    ListAssetsOptions, NewDataset, SortOrder, UploadOptions, UploadReport, UploadSources,
 };
 
 /// The sample files, relative to the samples directory (written by
@@ -307,41 +307,46 @@ pub fn run(samples: &Path, work: &Path) -> StepResult<()> {
         Ok(((), String::new()))
     })?;
 
-    // Our SDK has no "download the whole dataset" call yet: this is what the official
-    // client's `assets.download` does (spec §7), written with the SDK's calls: read the
-    // dataset, list with signed URLs 1000 per page, fetch each file not already there.
-    let save_dir = work.join("downloads").join(ds.as_str());
+    // The SDK's dataset download (skip complete existing files), as the official
+    // client's `assets.download(overwrite=False)`.
+    let save_root = work.join("downloads");
+    let save_dir = save_root.join(ds.as_str());
     let download_all = |expect_new: usize| -> StepResult<(BTreeMap<String, PathBuf>, usize)> {
-        let dataset = datasets.get(&ds).map_err(err)?;
-        check(
-            dataset.statistic.asset_total == expected.len() as u64,
-            format!("assetTotal {}", dataset.statistic.asset_total),
-        )?;
-        let listing = assets
-            .list(
-                &ds,
-                ListAssetsOptions::new().page_size(1000).with_contents(true),
-            )
+        let report = assets
+            .download(&ds, &save_root, DownloadOptions::new())
             .map_err(err)?;
-        let mut files = BTreeMap::new();
-        let mut fetched = 0usize;
-        for asset in listing {
-            let asset = asset.map_err(err)?;
-            let Some(url) = asset.download_url() else {
-                continue;
-            };
-            let target = save_dir.join(&asset.filename);
-            if !target.exists() {
-                assets.download_url(url, &target).map_err(err)?;
-                fetched += 1;
-            }
-            files.insert(asset.filename.clone(), target);
-        }
         check(
-            fetched == expect_new,
-            format!("{fetched} files fetched, expected {expect_new}"),
+            report.failed.is_empty() && report.problems.is_empty() && !report.cancelled,
+            format!(
+                "failed: {:?}, problems: {:?}",
+                report.failed, report.problems
+            ),
         )?;
-        Ok((files, fetched))
+        check(
+            report.directory == save_dir,
+            format!("saved into {}", report.directory.display()),
+        )?;
+        check(
+            report.downloaded.len() == expect_new
+                && report.skipped.len() == expected.len() - expect_new,
+            format!(
+                "{} downloaded and {} skipped, expected {expect_new} and {}",
+                report.downloaded.len(),
+                report.skipped.len(),
+                expected.len() - expect_new
+            ),
+        )?;
+        let mut files = BTreeMap::new();
+        for entry in std::fs::read_dir(&save_dir).map_err(err)? {
+            let entry = entry.map_err(err)?;
+            if entry.file_type().map_err(err)?.is_file() {
+                files.insert(
+                    entry.file_name().to_string_lossy().into_owned(),
+                    entry.path(),
+                );
+            }
+        }
+        Ok((files, report.downloaded.len()))
     };
     let stamp = |path: &Path| -> StepResult<(std::time::SystemTime, u64)> {
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;

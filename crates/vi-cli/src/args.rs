@@ -37,9 +37,10 @@ pub struct Cli {
 /// Options every command accepts, before or after the command name.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// API endpoint (default https://api.vi.datature.com/).
+    /// API endpoint.
     #[arg(
         long,
+        help = "API endpoint (default https://api.vi.datature.com/)",
         global = true,
         help_heading = "Global options",
         env = "DATATURE_VI_API_ENDPOINT",

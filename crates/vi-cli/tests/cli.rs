@@ -283,7 +283,7 @@ fn upload_list_count_get_rename_delete() {
             "delete",
             "--dataset",
             &ds,
-            &arr(&all)[0]["assetId"].as_str().unwrap().to_owned(),
+            arr(&all)[0]["assetId"].as_str().unwrap(),
         ],
     );
     assert_eq!(deleted["deleted"], true);

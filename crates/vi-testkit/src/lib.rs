@@ -8,6 +8,8 @@
 //! * [`scenario_suite!`], [`upload_suite!`] and [`download_suite!`]: the scenario suites
 //!   both facades run over
 //!   real HTTP.
+//! * [`http_server`] and [`transport_suite!`]: a small local HTTP server and the transport
+//!   suite both facades' HTTP stacks run against it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,7 +24,10 @@ use vi_core::{Config, ConfigBuilder, Core, DatasetId, Error, Result};
 pub use vi_emulator::{Emulator, EmulatorConfig, Fault, FaultKind, FaultTarget};
 
 mod download_suite;
+pub mod http_server;
 mod suite;
+#[doc(hidden)]
+pub mod transport_suite;
 mod upload_suite;
 
 /// A running emulator and a scratch directory, both gone when dropped.

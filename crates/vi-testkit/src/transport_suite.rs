@@ -126,12 +126,12 @@ macro_rules! transport_suite {
         use std::time::{Duration, Instant};
 
         use http::{Method, StatusCode};
-        use vi_core::transport::{Body, DownloadTarget, FileSlice, TransportErrorKind};
         #[allow(unused_imports)]
         use vi_core::transport::{BlockingTransport as _, Transport as _};
+        use vi_core::transport::{Body, DownloadTarget, FileSlice, TransportErrorKind};
         use $crate::http_server as server;
         use $crate::transport_suite::{assert_hides_secret, json, request, temp_dir, temp_file};
-        use $facade::transport::{$transport, HttpOptions};
+        use $facade::transport::{HttpOptions, $transport};
 
         fn transport() -> $transport {
             $transport::new(&HttpOptions::default()).expect("transport")
@@ -337,11 +337,35 @@ macro_rules! transport_suite {
         #[test]
         fn resume_past_end_of_partial_file_is_body_write() {
             run!({
+                // The server honours the Range (206), but the partial file is shorter than
+                // the offset.
                 let (_dir, path) = temp_file(&server::pattern(10));
                 let url = format!("{}/bytes/100", server::base());
+                let mut resume = get(&url);
+                resume
+                    .headers_mut()
+                    .insert("range", "bytes=50-".parse().unwrap());
                 let target = DownloadTarget { path, offset: 50 };
-                let err = w!(transport().download(get(&url), target)).unwrap_err();
+                let err = w!(transport().download(resume, target)).unwrap_err();
                 assert_eq!(err.kind, TransportErrorKind::BodyWrite, "{err}");
+            });
+        }
+
+        #[test]
+        fn resume_answered_with_full_body_rewrites_from_start() {
+            run!({
+                // No Range header, so a 200 with the whole body: the offset is ignored and
+                // the file is rewritten from byte 0, never appended to.
+                let (_dir, path) = temp_file(&server::pattern(10));
+                let url = format!("{}/bytes/100", server::base());
+                let target = DownloadTarget {
+                    path: path.clone(),
+                    offset: 50,
+                };
+                let head = w!(transport().download(get(&url), target)).expect("download");
+                assert_eq!(head.status, StatusCode::OK);
+                assert_eq!(head.written, 100);
+                assert_eq!(std::fs::read(&path).unwrap(), server::pattern(100));
             });
         }
 

@@ -17,7 +17,8 @@
 //! 5. **Transfers**: each file is PUT to its own signed URL (matched by filename, which is
 //!    unique after step 2), streamed from disk with an exact `Content-Length` and the
 //!    headers the session gave, never with API credentials. Transient failures are
-//!    retried with backoff; a failed file fails alone.
+//!    retried with backoff; a failed file fails alone. Files on disk of 1 GiB and more
+//!    ([`UploadOptions::multipart_threshold`]) go in parts instead (see [`multipart`]).
 //! 6. **Waiting** (optional, with an optional timeout) polls each session with backoff
 //!    until it finishes; per-file errors the service reports become failures.
 //! 7. **Report**: every input file lands in exactly one of succeeded, failed, skipped or
@@ -28,6 +29,7 @@
 //! the sessions that still had files to send, and returns a report marked cancelled.
 
 pub mod discover;
+pub mod multipart;
 pub mod report;
 mod run;
 pub mod spec;
@@ -226,6 +228,10 @@ pub struct UploadOptions {
     pub progress: ProgressSink,
     /// Cancels the upload when fired.
     pub cancel: Option<CancelToken>,
+    /// Files on disk of at least this many bytes are uploaded in parts (spec §6.8; default
+    /// [`spec::MULTIPART_THRESHOLD`], 1 GiB). In-memory bytes never are, whatever their
+    /// size. The CRC-32C cut-off stays at 1 GiB regardless.
+    pub multipart_threshold: u64,
 }
 
 impl Default for UploadOptions {
@@ -241,6 +247,7 @@ impl Default for UploadOptions {
             max_poll_interval: Duration::from_secs(10),
             progress: ProgressSink::default(),
             cancel: None,
+            multipart_threshold: spec::MULTIPART_THRESHOLD,
         }
     }
 }
@@ -308,6 +315,13 @@ impl UploadOptions {
     /// Cancels the upload when `token` fires.
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
+        self
+    }
+
+    /// Uploads files on disk of at least `bytes` bytes in parts (default 1 GiB). In-memory
+    /// bytes are always sent in one request.
+    pub fn multipart_threshold(mut self, bytes: u64) -> Self {
+        self.multipart_threshold = bytes;
         self
     }
 }

@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use futures_util::future::{Either, select};
 
 use super::discover::{DiscoveredFile, dedupe_names, discover};
+use super::multipart::{MultipartTarget, goes_multipart, upload_multipart};
 use super::report::{
     FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile,
 };
@@ -491,7 +492,31 @@ impl Upload {
         let core = self.core.clone();
         let spec = self.planned[file].spec.clone();
         let cancel = self.cancel.clone();
+        let multipart = goes_multipart(&spec, self.options.multipart_threshold).then(|| {
+            MultipartTarget {
+                dataset: self.dataset.clone(),
+                ingestion_id: self.batches[self.batch_of(file)]
+                    .session
+                    .as_ref()
+                    .map(|s| s.ingestion_id.clone())
+                    .unwrap_or_default(),
+            }
+        });
         async move {
+            if let Some(target) = multipart {
+                // Not raced against cancellation: the flow watches the token itself, as it
+                // must abort the multipart upload on the service before it returns.
+                let result = AssertUnwindSafe(upload_multipart(core, target, spec, cancel))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(UploadFailure::Transfer {
+                            status: None,
+                            message: "internal error (a worker panicked)".into(),
+                        })
+                    });
+                return Done::Sent { file, result };
+            }
             let put = AssertUnwindSafe(put_file(core, spec, url)).catch_unwind();
             // Racing the transfer against cancellation drops (aborts) it where the
             // transport is async; a blocking transfer finishes its current attempt.

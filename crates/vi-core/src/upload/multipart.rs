@@ -1,0 +1,762 @@
+//! Multipart upload of one large file (spec §6.8).
+//!
+//! A file on disk of at least [`UploadOptions::multipart_threshold`] bytes (1 GiB by
+//! default; in-memory bytes never) is not PUT to the upload URL its ingestion session
+//! gave. Instead:
+//!
+//! 1. **M1** creates a multipart upload for the file, naming the session's `ingestionId`
+//!    (not its session id); the server answers with the number of parts `N`.
+//! 2. The file is split by the server's rule, which the client must reproduce exactly
+//!    ([`PartPlan`]): `base = size / N`; part `n` covers `[(n−1)·base, n·base)`, the last
+//!    part runs to the end of the file.
+//! 3. Parts go [`PART_WORKERS`] at a time, each through the runtime (never by joining
+//!    transport futures): **M2** signs a URL for the part, **S2** sends the part's bytes to
+//!    it — streamed from disk with an exact `Content-Length`, the URL's headers verbatim, no
+//!    API credentials, retried like any signed upload — and **M3** registers what the
+//!    storage answered (the requested response headers, missing ones as `""`, and the
+//!    base64 body when asked for). A URL is signed again before a send when it is about
+//!    to expire ([`RESIGN_MARGIN`]) and after a 403.
+//! 4. **M4** completes the upload (no body).
+//!
+//! A part that fails after its retries, or a cancellation, aborts the upload (**M5**, whose
+//! own failure is ignored) and fails the file. An M1 or M4 failure that may pass (5xx,
+//! 408, 429, a network failure) restarts the whole file from M1 — after an M5 when an
+//! upload exists — at most [`MAX_RESTARTS`] times (spec §15 #29).
+//!
+//! [`UploadOptions::multipart_threshold`]: super::UploadOptions::multipart_threshold
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use futures_util::future::{Either, select};
+use tracing::Instrument as _;
+
+use super::report::UploadFailure;
+use super::spec::{FileSpec, SpecSource};
+use crate::cancel::CancelToken;
+use crate::client::{Attempt, Core};
+use crate::endpoints::{
+    AbortMultipartUpload, CompleteMultipartUpload, CompletePart, CreateMultipartUpload,
+    GetPartUploadUrl,
+};
+use crate::error::Error;
+use crate::ids::DatasetId;
+use crate::models::{
+    CompletePartRequest, CreateMultipartUploadRequest, MultipartUploadSpec, PartUploadUrl,
+};
+use crate::pool::TaskSet;
+use crate::retry::{Safety, Target};
+use crate::transport::{Body, FileSlice, Request, Response};
+
+/// Parts of one file in flight at once (spec §12.1).
+pub const PART_WORKERS: usize = 4;
+
+/// How many times a file is restarted from M1 after a passing M1 or M4 failure.
+pub const MAX_RESTARTS: u32 = 2;
+
+/// A part URL is signed again before a send when it expires within this margin.
+pub const RESIGN_MARGIN: Duration = Duration::from_secs(60);
+
+/// Why the part count a server chose cannot be used for a file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PartPlanError {
+    /// The server asked for no parts at all.
+    #[error("the service asked for 0 parts; at least 1 is needed")]
+    NoParts,
+    /// The server asked for more parts than the file has bytes, so every part but the
+    /// last would be empty.
+    #[error(
+        "the service asked for {parts} parts for a file of {size} bytes; every part but the last would be empty"
+    )]
+    MorePartsThanBytes {
+        /// The part count asked for.
+        parts: u64,
+        /// The file size in bytes.
+        size: u64,
+    },
+}
+
+/// How a file of `size` bytes is cut into the `count` parts the server chose (spec §6.8):
+/// `base = size / count`; part `n` (from 1) covers `[(n−1)·base, n·base)` and the last
+/// part `[(count−1)·base, size)`, absorbing the remainder.
+///
+/// A plan with more parts than bytes is refused (except a single part), because all its
+/// parts but the last would be empty; storage services do not take empty parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartPlan {
+    size: u64,
+    count: u64,
+}
+
+impl PartPlan {
+    /// The plan for `size` bytes in `count` parts.
+    ///
+    /// # Errors
+    /// [`PartPlanError::NoParts`] for `count == 0`; [`PartPlanError::MorePartsThanBytes`]
+    /// when `count > 1` and `count > size`.
+    pub fn new(size: u64, count: u64) -> Result<Self, PartPlanError> {
+        if count == 0 {
+            return Err(PartPlanError::NoParts);
+        }
+        if count > 1 && count > size {
+            return Err(PartPlanError::MorePartsThanBytes { parts: count, size });
+        }
+        Ok(PartPlan { size, count })
+    }
+
+    /// The file size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The number of parts.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The length of every part but the last: `size / count`.
+    pub fn base(&self) -> u64 {
+        self.size / self.count
+    }
+
+    /// The byte range of part `part` (from 1), or `None` outside `1..=count`.
+    pub fn range(&self, part: u64) -> Option<Range<u64>> {
+        if part == 0 || part > self.count {
+            return None;
+        }
+        let base = self.base();
+        // (part − 1) · base ≤ part · base ≤ count · base ≤ size: no overflow.
+        let start = (part - 1) * base;
+        let end = if part == self.count {
+            self.size
+        } else {
+            part * base
+        };
+        Some(start..end)
+    }
+
+    /// The ranges of all parts, in order, computed lazily.
+    pub fn ranges(&self) -> PartRanges {
+        PartRanges {
+            plan: *self,
+            next: 1,
+        }
+    }
+}
+
+/// The byte ranges of a [`PartPlan`], part 1 first.
+#[derive(Clone, Debug)]
+pub struct PartRanges {
+    plan: PartPlan,
+    next: u64,
+}
+
+impl Iterator for PartRanges {
+    type Item = Range<u64>;
+
+    fn next(&mut self) -> Option<Range<u64>> {
+        let range = self.plan.range(self.next)?;
+        self.next += 1;
+        Some(range)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.plan.count + 1 - self.next;
+        match usize::try_from(left) {
+            Ok(n) => (n, Some(n)),
+            Err(_) => (usize::MAX, None),
+        }
+    }
+}
+
+/// The byte ranges of the parts of a file of `size` bytes cut into `count` parts; see
+/// [`PartPlan`].
+///
+/// # Errors
+/// As [`PartPlan::new`].
+pub fn part_ranges(size: u64, count: u64) -> Result<PartRanges, PartPlanError> {
+    Ok(PartPlan::new(size, count)?.ranges())
+}
+
+/// True when `spec` is uploaded in parts: a file on disk (never in-memory bytes) of at
+/// least `threshold` bytes.
+pub(crate) fn goes_multipart(spec: &FileSpec, threshold: u64) -> bool {
+    matches!(spec.source, SpecSource::File(_)) && spec.size >= threshold
+}
+
+/// Where a multipart upload goes: the dataset and the ingestion session's `ingestionId`.
+pub(crate) struct MultipartTarget {
+    pub(crate) dataset: DatasetId,
+    pub(crate) ingestion_id: String,
+}
+
+/// Uploads one file in parts, restarting it from M1 when M1 or M4 fails in a way that may
+/// pass. Watches `cancel` itself (the caller must not drop it on cancellation): a
+/// cancelled upload is aborted on the service before this returns.
+pub(crate) async fn upload_multipart(
+    core: Core,
+    target: MultipartTarget,
+    spec: FileSpec,
+    cancel: CancelToken,
+) -> Result<(), UploadFailure> {
+    let SpecSource::File(path) = spec.source.clone() else {
+        return Err(transfer(
+            None,
+            "only files on disk are uploaded in parts".into(),
+        ));
+    };
+    if target.ingestion_id.is_empty() {
+        return Err(transfer(
+            None,
+            "the ingestion session has no ingestionId, which a multipart upload needs".into(),
+        ));
+    }
+    let span = tracing::debug_span!("vi.multipart", file = %spec.filename, size = spec.size);
+    let file = FileUpload {
+        core,
+        dataset: target.dataset,
+        ingestion_id: target.ingestion_id,
+        spec,
+        path,
+        cancel,
+    };
+    file.run().instrument(span).await
+}
+
+/// How one round (M1 … M4) ended, when not in success.
+enum RoundError {
+    /// M1 or M4 failed in a way that may pass: start again from M1.
+    Restart(Error),
+    /// The file failed (or was cancelled) for good.
+    Fail(UploadFailure),
+}
+
+struct FileUpload {
+    core: Core,
+    dataset: DatasetId,
+    ingestion_id: String,
+    spec: FileSpec,
+    path: PathBuf,
+    cancel: CancelToken,
+}
+
+impl FileUpload {
+    async fn run(&self) -> Result<(), UploadFailure> {
+        let mut restarts = 0;
+        loop {
+            match self.round().await {
+                Ok(()) => return Ok(()),
+                Err(RoundError::Fail(failure)) => return Err(failure),
+                Err(RoundError::Restart(error)) if restarts >= MAX_RESTARTS => {
+                    return Err(transfer(
+                        None,
+                        format!(
+                            "multipart upload failed after {} attempts: {error}",
+                            restarts + 1
+                        ),
+                    ));
+                }
+                Err(RoundError::Restart(error)) => {
+                    restarts += 1;
+                    let delay = self.core.config().retry.backoff(restarts, fastrand::f64());
+                    tracing::warn!(error = %error, restart = restarts, ?delay, "restarting a multipart upload from the start");
+                    let sleep = self.core.runtime().sleep(delay);
+                    if self.until_cancelled(sleep).await.is_none() {
+                        return Err(UploadFailure::Cancelled);
+                    }
+                }
+            }
+        }
+    }
+
+    /// M1, the parts, M4.
+    async fn round(&self) -> Result<(), RoundError> {
+        if self.cancel.is_cancelled() {
+            return Err(RoundError::Fail(UploadFailure::Cancelled));
+        }
+        let create = CreateMultipartUpload {
+            dataset: self.dataset.clone(),
+            body: CreateMultipartUploadRequest {
+                spec: MultipartUploadSpec {
+                    ingestion_id: self.ingestion_id.clone(),
+                    filename: self.spec.filename.clone(),
+                    content_type: Some(self.spec.mime.clone()),
+                    size_bytes: self.spec.size,
+                },
+            },
+        };
+        let upload = match self.until_cancelled(self.core.execute(&create)).await {
+            None => return Err(RoundError::Fail(UploadFailure::Cancelled)),
+            Some(Ok(upload)) => upload,
+            Some(Err(e)) if restartable(&e) => return Err(RoundError::Restart(e)),
+            Some(Err(e)) => {
+                return Err(RoundError::Fail(transfer(
+                    None,
+                    format!("could not start the multipart upload: {e}"),
+                )));
+            }
+        };
+        let id = upload.multipart_upload_id.clone();
+        let plan = match PartPlan::new(self.spec.size, upload.part_count()) {
+            Ok(plan) => plan,
+            Err(e) => {
+                self.abort(&id).await;
+                return Err(RoundError::Fail(transfer(
+                    None,
+                    format!("the multipart upload cannot be split: {e}"),
+                )));
+            }
+        };
+        tracing::debug!(upload = %id, parts = plan.count(), "multipart upload created");
+        if let Err(failure) = self.send_parts(&id, plan).await {
+            self.abort(&id).await;
+            return Err(RoundError::Fail(failure));
+        }
+        let complete = CompleteMultipartUpload {
+            dataset: self.dataset.clone(),
+            upload: id.clone(),
+        };
+        match self.until_cancelled(self.core.execute(&complete)).await {
+            Some(Ok(())) => Ok(()),
+            None => {
+                self.abort(&id).await;
+                Err(RoundError::Fail(UploadFailure::Cancelled))
+            }
+            Some(Err(e)) => {
+                self.abort(&id).await;
+                if restartable(&e) {
+                    Err(RoundError::Restart(e))
+                } else {
+                    Err(RoundError::Fail(transfer(
+                        None,
+                        format!("could not complete the multipart upload: {e}"),
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Sends every part, [`PART_WORKERS`] at a time. Stops starting parts at the first
+    /// failure or at cancellation, tells the running ones to stop, and waits for them.
+    async fn send_parts(&self, upload: &str, plan: PartPlan) -> Result<(), UploadFailure> {
+        let stop = CancelToken::new();
+        let job = Arc::new(PartJob {
+            core: self.core.clone(),
+            dataset: self.dataset.clone(),
+            upload: upload.to_owned(),
+            path: self.path.clone(),
+            plan,
+            stop: stop.clone(),
+        });
+        let mut set: TaskSet<(u64, PartOutcome)> = TaskSet::new(self.core.runtime().clone());
+        let mut next = 1;
+        let mut failure: Option<UploadFailure> = None;
+        let mut cancelled = false;
+        loop {
+            while failure.is_none() && !cancelled && next <= plan.count() && set.len() < PART_WORKERS
+            {
+                set.spawn(send_part(job.clone(), next));
+                next += 1;
+            }
+            let done = if cancelled || failure.is_some() {
+                set.next().await
+            } else {
+                match select(pin!(set.next()), pin!(self.cancel.cancelled())).await {
+                    Either::Left((done, _)) => done,
+                    Either::Right(_) => {
+                        cancelled = true;
+                        stop.cancel();
+                        continue;
+                    }
+                }
+            };
+            let Some(done) = done else { break };
+            let (part, message, status) = match done {
+                Ok((_, PartOutcome::Done | PartOutcome::Stopped)) => continue,
+                Ok((part, PartOutcome::Failed { status, message })) => {
+                    (Some(part), message, status)
+                }
+                Err(_) => (
+                    None,
+                    "a part worker stopped unexpectedly".to_owned(),
+                    None,
+                ),
+            };
+            if failure.is_none() {
+                let at = part.map_or_else(String::new, |p| format!(" at part {p} of {}", plan.count()));
+                failure = Some(transfer(
+                    status,
+                    format!("multipart upload failed{at}: {message}"),
+                ));
+                stop.cancel();
+            }
+        }
+        if cancelled || self.cancel.is_cancelled() {
+            return Err(UploadFailure::Cancelled);
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// M5, best effort: the session cleans up abandoned uploads anyway.
+    async fn abort(&self, upload: &str) {
+        let abort = AbortMultipartUpload {
+            dataset: self.dataset.clone(),
+            upload: upload.to_owned(),
+        };
+        if let Err(e) = self.core.execute(&abort).await {
+            tracing::debug!(error = %e, "aborting a multipart upload failed; ignored");
+        }
+    }
+
+    /// Runs `future` unless the upload is cancelled first (`None`).
+    async fn until_cancelled<T>(&self, future: impl Future<Output = T>) -> Option<T> {
+        match select(pin!(future), pin!(self.cancel.cancelled())).await {
+            Either::Left((value, _)) => Some(value),
+            Either::Right(_) => None,
+        }
+    }
+}
+
+/// True for an M1/M4 failure worth a restart from M1: a 5xx, 408 or 429 answer, or a
+/// network failure (also after the request-level retries of a connection failure).
+fn restartable(error: &Error) -> bool {
+    match error {
+        Error::RetriesExhausted { last, .. } => {
+            matches!(**last, Error::Transport { .. }) && last.is_retryable()
+        }
+        other => other.is_retryable(),
+    }
+}
+
+fn transfer(status: Option<u16>, message: String) -> UploadFailure {
+    UploadFailure::Transfer { status, message }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What every part task of one round shares.
+struct PartJob {
+    core: Core,
+    dataset: DatasetId,
+    upload: String,
+    path: PathBuf,
+    plan: PartPlan,
+    /// Fired at the first failed part or at cancellation: running parts stop.
+    stop: CancelToken,
+}
+
+/// How one part ended.
+enum PartOutcome {
+    Done,
+    /// Told to stop before it finished.
+    Stopped,
+    Failed {
+        /// The storage's status when the part PUT itself failed.
+        status: Option<u16>,
+        message: String,
+    },
+}
+
+/// One part task: the part's work, dropped (aborted where the transport is async) when
+/// the round stops.
+async fn send_part(job: Arc<PartJob>, part: u64) -> (u64, PartOutcome) {
+    let stop = job.stop.clone();
+    let outcome = match select(pin!(part_work(&job, part)), pin!(stop.cancelled())).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(_) => PartOutcome::Stopped,
+    };
+    (part, outcome)
+}
+
+/// The signed URL of a part, shared by its attempts.
+#[derive(Default)]
+struct Signing {
+    url: Option<PartUploadUrl>,
+    /// The last send was refused with 403: sign again first.
+    resign: bool,
+    /// Signing (M2) failed: the error is the API's, not the storage's.
+    failed: bool,
+}
+
+/// M2, S2 (retried, re-signed when needed), M3.
+async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
+    const OPERATION: &str = "upload part";
+    let Some(range) = job.plan.range(part) else {
+        return PartOutcome::Failed {
+            status: None,
+            message: format!("there is no part {part}"),
+        };
+    };
+    let (offset, len) = (range.start, range.end - range.start);
+    let sign = GetPartUploadUrl {
+        dataset: job.dataset.clone(),
+        upload: job.upload.clone(),
+        part,
+    };
+    let signing = Mutex::new(Signing::default());
+    let sent = job
+        .core
+        .retrying(Safety::Idempotent, Target::SignedUpload, false, |_, _| {
+            let (signing, sign) = (&signing, &sign);
+            async move {
+                if job.stop.is_cancelled() {
+                    return Attempt::Done(Err(Error::Cancelled));
+                }
+                let refresh = {
+                    let s = lock(signing);
+                    s.resign || s.url.as_ref().is_none_or(expiring)
+                };
+                if refresh {
+                    match job.core.execute(sign).await {
+                        Ok(url) => {
+                            let mut s = lock(signing);
+                            s.url = Some(url);
+                            s.resign = false;
+                        }
+                        Err(e) => {
+                            lock(signing).failed = true;
+                            return Attempt::Done(Err(e));
+                        }
+                    }
+                }
+                let Some(url) = lock(signing).url.clone() else {
+                    return Attempt::Done(Err(Error::Cancelled));
+                };
+                let request = match part_request(&url, &job.path, offset, len) {
+                    Ok(request) => request,
+                    Err(e) => return Attempt::Done(Err(e)),
+                };
+                match job.core.transport().send(request).await {
+                    Ok(response) if response.status().is_success() => {
+                        Attempt::Done(Ok((response, url)))
+                    }
+                    Ok(response) => {
+                        if response.status() == http::StatusCode::FORBIDDEN {
+                            // Most likely an expired or refused signature: a fresh one may pass.
+                            lock(signing).resign = true;
+                        }
+                        Attempt::from_response(OPERATION, &response)
+                    }
+                    Err(e) => Attempt::from_transport(OPERATION, e),
+                }
+            }
+        })
+        .await;
+    let (response, url) = match sent {
+        Ok(sent) => sent,
+        Err(Error::Cancelled) => return PartOutcome::Stopped,
+        Err(e) => {
+            let status = if lock(&signing).failed {
+                None
+            } else {
+                e.status().map(|s| s.as_u16())
+            };
+            return PartOutcome::Failed {
+                status,
+                message: e.to_string(),
+            };
+        }
+    };
+    if job.stop.is_cancelled() {
+        return PartOutcome::Stopped;
+    }
+    let complete = CompletePart {
+        dataset: job.dataset.clone(),
+        upload: job.upload.clone(),
+        part,
+        body: completion(&url, &response),
+    };
+    match job.core.execute(&complete).await {
+        Ok(()) => PartOutcome::Done,
+        Err(e) => PartOutcome::Failed {
+            status: None,
+            message: e.to_string(),
+        },
+    }
+}
+
+/// True when `url` expires within [`RESIGN_MARGIN`] from now.
+fn expiring(url: &PartUploadUrl) -> bool {
+    SystemTime::now()
+        .checked_add(RESIGN_MARGIN)
+        .is_some_and(|soon| url.is_expired_at(soon))
+}
+
+/// The S2 request: the URL's method and headers verbatim, an exact `Content-Length`, the
+/// part streamed from disk, no API credentials.
+fn part_request(
+    url: &PartUploadUrl,
+    path: &std::path::Path,
+    offset: u64,
+    len: u64,
+) -> Result<Request, Error> {
+    let invalid = |message: String| Error::Operation {
+        operation: "upload part".into(),
+        message,
+    };
+    let uri: http::Uri = url
+        .url
+        .parse()
+        .map_err(|_| invalid(format!("the part URL {} is not valid", url.redacted_url())))?;
+    let method = http::Method::from_bytes(url.http_method().as_bytes())
+        .map_err(|_| invalid(format!("the part method {:?} is not valid", url.http_method())))?;
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in url.headers.iter().flatten() {
+        let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(name.as_str()),
+            http::HeaderValue::try_from(value.as_str()),
+        ) else {
+            return Err(invalid(format!(
+                "the service gave an invalid part header {name:?}"
+            )));
+        };
+        headers.append(name, value);
+    }
+    headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    let mut request = http::Request::new(Body::File(FileSlice {
+        path: path.to_owned(),
+        offset,
+        len,
+    }));
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+/// The M3 body: each requested response header (case-insensitive; missing → `""`;
+/// values raw), and the base64 body when requested and not empty.
+fn completion(url: &PartUploadUrl, response: &Response) -> CompletePartRequest {
+    let response_headers: BTreeMap<String, String> = url
+        .response_headers
+        .iter()
+        .map(|name| {
+            let value = http::HeaderName::from_bytes(name.as_bytes())
+                .ok()
+                .and_then(|h| response.headers().get(h))
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            (name.clone(), value)
+        })
+        .collect();
+    let response_body = (url.response_body && !response.body().is_empty())
+        .then(|| base64::engine::general_purpose::STANDARD.encode(response.body()));
+    CompletePartRequest {
+        response_headers,
+        response_body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn url(names: &[&str], body: bool) -> PartUploadUrl {
+        PartUploadUrl {
+            method: "PUT".into(),
+            url: "https://storage.example.com/p?sig=secret".into(),
+            response_headers: names.iter().map(|s| (*s).to_owned()).collect(),
+            response_body: body,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn completion_reads_headers_case_insensitively_and_defaults_to_empty() {
+        let mut response = http::Response::new(Bytes::from_static(b"<ok/>"));
+        response
+            .headers_mut()
+            .insert("etag", http::HeaderValue::from_static("\"abc\""));
+        let body = completion(&url(&["ETag", "x-missing"], false), &response);
+        assert_eq!(body.response_headers["ETag"], "\"abc\"");
+        assert_eq!(body.response_headers["x-missing"], "");
+        assert_eq!(body.response_body, None);
+
+        let body = completion(&url(&[], true), &response);
+        assert_eq!(body.response_body.as_deref(), Some("PG9rLz4="));
+        let empty = http::Response::new(Bytes::new());
+        assert_eq!(completion(&url(&[], true), &empty).response_body, None);
+    }
+
+    #[test]
+    fn part_requests_carry_exact_length_and_verbatim_headers_only() {
+        let mut u = url(&[], false);
+        u.headers = Some([("Content-Type".to_owned(), "video/mp4".to_owned())].into());
+        let r = part_request(&u, std::path::Path::new("/f"), 10, 5).unwrap();
+        assert_eq!(r.method(), http::Method::PUT);
+        assert_eq!(r.headers()["content-length"], "5");
+        assert_eq!(r.headers()["content-type"], "video/mp4");
+        assert_eq!(r.headers().len(), 2, "no credentials or other headers");
+        match r.body() {
+            Body::File(slice) => assert_eq!((slice.offset, slice.len), (10, 5)),
+            other => panic!("{other:?}"),
+        }
+        u.url = "not a url".into();
+        let err = part_request(&u, std::path::Path::new("/f"), 0, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn expiry_uses_a_margin() {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let mut u = url(&[], false);
+        u.expiry = crate::models::Timestamp::from_millis(now + 10_000);
+        assert!(expiring(&u));
+        u.expiry = crate::models::Timestamp::from_millis(now + 3_600_000);
+        assert!(!expiring(&u));
+    }
+
+    #[test]
+    fn only_passing_failures_restart() {
+        let api = |status: u16| {
+            Error::from(crate::error::ApiError {
+                operation: "create multipart upload".into(),
+                status: http::StatusCode::from_u16(status).unwrap(),
+                code: crate::error::ApiErrorCode::from_status(
+                    http::StatusCode::from_u16(status).unwrap(),
+                ),
+                message: "x".into(),
+                request_id: None,
+                retry_after: None,
+            })
+        };
+        assert!(restartable(&api(503)));
+        assert!(restartable(&api(408)));
+        assert!(restartable(&api(429)));
+        assert!(!restartable(&api(400)));
+        assert!(!restartable(&api(409)));
+        let exhausted_429 = Error::RetriesExhausted {
+            attempts: 21,
+            elapsed: Duration::ZERO,
+            last: Box::new(api(429)),
+        };
+        assert!(!restartable(&exhausted_429));
+        let network = Error::RetriesExhausted {
+            attempts: 4,
+            elapsed: Duration::ZERO,
+            last: Box::new(Error::Transport {
+                operation: "create multipart upload".into(),
+                source: crate::transport::TransportError::new(
+                    crate::transport::TransportErrorKind::Connect,
+                    "refused",
+                ),
+            }),
+        };
+        assert!(restartable(&network));
+    }
+}
