@@ -4,9 +4,10 @@
 //! `DATATURE_VI_*` pointing at an emulator that records every request.
 //!
 //! Operations: create a dataset; upload one file, a folder and in-memory bytes (waiting);
-//! list assets 2 per page; count; list (sorted) and count with a filter; get without and with contents and fetch the signed URL;
-//! download the dataset twice with skip-existing (the second run fetches nothing); rename by id and back by
-//! filename; delete an asset; delete the dataset.
+//! list assets 2 per page; count; list (sorted) and count with a filter; get without and
+//! with contents and fetch the signed URL; download the dataset twice with skip-existing
+//! (the second run fetches nothing); rename by id and back by filename; delete an asset;
+//! delete the dataset.
 //!
 //! Every step checks its result (counts, ids, bytes); the first mismatch or error ends the
 //! run with a message naming the step.

@@ -8,9 +8,13 @@ fn operations_run_inside_spawned_tasks_on_both_runtime_flavours() {
     let env = vi_testkit::TestEnv::new();
     for multi_thread in [true, false] {
         let runtime = if multi_thread {
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
         } else {
-            tokio::runtime::Builder::new_current_thread().enable_all().build()
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
         }
         .unwrap();
         let config = env.config();
@@ -23,11 +27,20 @@ fn operations_run_inside_spawned_tasks_on_both_runtime_flavours() {
             let client = Client::from_config(config).unwrap();
             let task = tokio::spawn(async move {
                 let ds = client.datasets().create("spawned").await?.id()?;
-                let up = client.assets().upload(&ds, files, UploadOptions::new()).await?;
+                let up = client
+                    .assets()
+                    .upload(&ds, files, UploadOptions::new())
+                    .await?;
                 assert_eq!(up.succeeded.len(), 4, "{}", up.summary());
-                let page = client.assets().page(&ds, ListAssetsOptions::new(), None).await?;
+                let page = client
+                    .assets()
+                    .page(&ds, ListAssetsOptions::new(), None)
+                    .await?;
                 assert_eq!(page.items.len(), 4);
-                client.assets().download(&ds, &out, DownloadOptions::new()).await
+                client
+                    .assets()
+                    .download(&ds, &out, DownloadOptions::new())
+                    .await
             });
             let report = task.await.unwrap().unwrap();
             assert_eq!(report.downloaded.len(), 4, "{}", report.summary());

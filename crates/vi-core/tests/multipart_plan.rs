@@ -81,7 +81,10 @@ fn more_parts_than_bytes_is_refused_with_a_clear_error() {
     let err = PartPlan::new(3, 4).unwrap_err();
     assert_eq!(err, PartPlanError::MorePartsThanBytes { parts: 4, size: 3 });
     let text = err.to_string();
-    assert!(text.contains("4 parts") && text.contains("3 bytes"), "{text}");
+    assert!(
+        text.contains("4 parts") && text.contains("3 bytes"),
+        "{text}"
+    );
     assert!(PartPlan::new(0, 2).is_err());
     // As many parts as bytes is fine: one byte each.
     assert_eq!(ranges(3, 3), vec![0..1, 1..2, 2..3]);

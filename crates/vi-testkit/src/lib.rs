@@ -25,6 +25,7 @@ pub use vi_emulator::{Emulator, EmulatorConfig, Fault, FaultKind, FaultTarget};
 
 mod download_suite;
 pub mod http_server;
+pub mod multipart_suite;
 mod suite;
 #[doc(hidden)]
 pub mod transport_suite;

@@ -165,6 +165,15 @@ macro_rules! upload_suite {
                 reason("clip.mp4")
             );
             assert!(report.failed.is_empty() && report.processing.is_empty());
+            assert_eq!(
+                report.ignored_in_folders, 1,
+                "notes.txt is counted, not lost"
+            );
+            assert!(
+                report.summary().contains("left alone in the folders: 1"),
+                "{}",
+                report.summary()
+            );
             assert_eq!(report.bytes_uploaded, (a.len() + b.len() + d.len()) as u64);
             assert!((report.success_rate() - 50.0).abs() < 1e-9);
             assert!(report.into_result().is_err(), "skips make into_result fail");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::ids::{AssetId, DatasetId};
-use crate::upload::report::human_bytes;
+use crate::upload::report::{human_bytes, list_some};
 
 /// An asset written to disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,18 +192,29 @@ impl DownloadReport {
         for problem in &self.problems {
             let _ = writeln!(out, "Problem: {problem}");
         }
-        if !self.failed.is_empty() {
-            let _ = writeln!(out, "Failed assets:");
-            for f in &self.failed {
-                let _ = writeln!(
-                    out,
-                    "  {} ({}): {}",
-                    f.filename.as_deref().unwrap_or("?"),
-                    f.asset,
-                    f.reason
-                );
-            }
+        let cancelled = self
+            .failed
+            .iter()
+            .filter(|f| f.reason == DownloadFailure::Cancelled)
+            .count();
+        if cancelled > 0 {
+            let _ = writeln!(out, "Not downloaded, cancelled: {cancelled} assets");
         }
+        list_some(
+            &mut out,
+            "Failed assets:",
+            self.failed
+                .iter()
+                .filter(|f| f.reason != DownloadFailure::Cancelled)
+                .map(|f| {
+                    format!(
+                        "{} ({}): {}",
+                        f.filename.as_deref().unwrap_or("?"),
+                        f.asset,
+                        f.reason
+                    )
+                }),
+        );
         out
     }
 }

@@ -25,11 +25,7 @@ fn uploads_path(org: &OrganizationId, dataset: &DatasetId) -> String {
 }
 
 fn upload_path(org: &OrganizationId, dataset: &DatasetId, upload: &str) -> String {
-    format!(
-        "{}/{}",
-        uploads_path(org, dataset),
-        encode_segment(upload)
-    )
+    format!("{}/{}", uploads_path(org, dataset), encode_segment(upload))
 }
 
 fn part_path(org: &OrganizationId, dataset: &DatasetId, upload: &str, part: u64) -> String {
@@ -308,8 +304,10 @@ mod tests {
         );
         assert_eq!(body(&req), json!({"responseHeaders": {"ETag": "\"9b2c\""}}));
         assert_eq!(e.safety(), Safety::Unsafe);
-        e.parse(&http::Response::new(Bytes::from_static(b"{\"anything\":1}")))
-            .unwrap();
+        e.parse(&http::Response::new(Bytes::from_static(
+            b"{\"anything\":1}",
+        )))
+        .unwrap();
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Discovery {
     /// The entries that look like inputs but cannot be used, with the reason, sorted by
     /// path.
     pub skipped: Vec<(PathBuf, SkipReason)>,
+    /// Regular files inside scanned folders whose extension is not an image or video one:
+    /// not upload candidates (sidecar JSON, notes...), only counted so a report can say so.
+    pub ignored: u64,
 }
 
 const WHAT: &str = "upload path";
@@ -171,7 +174,12 @@ fn has_listed_extension(name: &OsStr) -> bool {
 }
 
 /// Scans a folder (see the module docs) into `files` and `skipped`.
-fn scan(root: &Path, files: &mut Vec<DiscoveredFile>, skipped: &mut Vec<(PathBuf, SkipReason)>) {
+fn scan(
+    root: &Path,
+    files: &mut Vec<DiscoveredFile>,
+    skipped: &mut Vec<(PathBuf, SkipReason)>,
+    ignored: &mut u64,
+) {
     for entry in WalkDir::new(root).follow_links(false).min_depth(1) {
         let entry = match entry {
             Ok(entry) => entry,
@@ -188,7 +196,13 @@ fn scan(root: &Path, files: &mut Vec<DiscoveredFile>, skipped: &mut Vec<(PathBuf
             }
         };
         let file_type = entry.file_type();
-        if file_type.is_dir() || !has_listed_extension(entry.file_name()) {
+        if file_type.is_dir() {
+            continue;
+        }
+        if !has_listed_extension(entry.file_name()) {
+            if file_type.is_file() {
+                *ignored += 1;
+            }
             continue;
         }
         if file_type.is_symlink() {
@@ -242,13 +256,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, Error> {
 
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    let mut ignored = 0;
     for root in roots {
         match root {
             Root::File(path) => match upload_name(path.file_name()) {
                 Ok(filename) => files.push(DiscoveredFile { path, filename }),
                 Err(reason) => skipped.push((path, reason)),
             },
-            Root::Dir(dir) => scan(&dir, &mut files, &mut skipped),
+            Root::Dir(dir) => scan(&dir, &mut files, &mut skipped, &mut ignored),
         }
     }
 
@@ -256,7 +271,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, Error> {
     files.dedup_by(|a, b| a.path == b.path);
     skipped.sort_by(|a, b| a.0.cmp(&b.0));
     skipped.dedup();
-    Ok(Discovery { files, skipped })
+    Ok(Discovery {
+        files,
+        skipped,
+        ignored,
+    })
 }
 
 /// Keeps one file per upload name (see "Duplicate upload names" in the module docs).

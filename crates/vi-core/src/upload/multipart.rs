@@ -360,7 +360,10 @@ impl FileUpload {
         let mut failure: Option<UploadFailure> = None;
         let mut cancelled = false;
         loop {
-            while failure.is_none() && !cancelled && next <= plan.count() && set.len() < PART_WORKERS
+            while failure.is_none()
+                && !cancelled
+                && next <= plan.count()
+                && set.len() < PART_WORKERS
             {
                 set.spawn(send_part(job.clone(), next));
                 next += 1;
@@ -383,14 +386,11 @@ impl FileUpload {
                 Ok((part, PartOutcome::Failed { status, message })) => {
                     (Some(part), message, status)
                 }
-                Err(_) => (
-                    None,
-                    "a part worker stopped unexpectedly".to_owned(),
-                    None,
-                ),
+                Err(_) => (None, "a part worker stopped unexpectedly".to_owned(), None),
             };
             if failure.is_none() {
-                let at = part.map_or_else(String::new, |p| format!(" at part {p} of {}", plan.count()));
+                let at =
+                    part.map_or_else(String::new, |p| format!(" at part {p} of {}", plan.count()));
                 failure = Some(transfer(
                     status,
                     format!("multipart upload failed{at}: {message}"),
@@ -607,8 +607,12 @@ fn part_request(
         .url
         .parse()
         .map_err(|_| invalid(format!("the part URL {} is not valid", url.redacted_url())))?;
-    let method = http::Method::from_bytes(url.http_method().as_bytes())
-        .map_err(|_| invalid(format!("the part method {:?} is not valid", url.http_method())))?;
+    let method = http::Method::from_bytes(url.http_method().as_bytes()).map_err(|_| {
+        invalid(format!(
+            "the part method {:?} is not valid",
+            url.http_method()
+        ))
+    })?;
     let mut headers = http::HeaderMap::new();
     for (name, value) in url.headers.iter().flatten() {
         let (Ok(name), Ok(value)) = (

@@ -141,6 +141,10 @@ pub struct UploadReport {
     pub duration: Duration,
     /// True when the upload was cancelled.
     pub cancelled: bool,
+    /// Files found in the given folders whose extension is not an image or video one
+    /// (spec §12.2). They are not inputs, so they are in none of the lists; the count is
+    /// here so that nothing disappears without a word.
+    pub ignored_in_folders: u64,
 }
 
 impl UploadReport {
@@ -242,18 +246,39 @@ impl UploadReport {
         for (label, value) in rows {
             let _ = writeln!(out, "  {label:<13} {value:>10}");
         }
-        if !self.failed.is_empty() {
-            let _ = writeln!(out, "Failed files:");
-            for f in &self.failed {
-                let _ = writeln!(out, "  {} ({}): {}", f.filename, f.source, f.reason);
-            }
+        if self.ignored_in_folders > 0 {
+            let _ = writeln!(
+                out,
+                "Not image or video files, left alone in the folders: {}",
+                self.ignored_in_folders
+            );
         }
-        if !self.skipped.is_empty() {
-            let _ = writeln!(out, "Skipped files:");
-            for s in &self.skipped {
-                let _ = writeln!(out, "  {} ({}): {}", s.filename, s.source, s.reason);
-            }
+        let cancelled = self
+            .failed
+            .iter()
+            .filter(|f| f.reason == UploadFailure::Cancelled)
+            .count();
+        if cancelled > 0 {
+            let _ = writeln!(
+                out,
+                "Cancelled before the service took them in: {cancelled} files"
+            );
         }
+        list_some(
+            &mut out,
+            "Failed files:",
+            self.failed
+                .iter()
+                .filter(|f| f.reason != UploadFailure::Cancelled)
+                .map(|f| format!("{} ({}): {}", f.filename, f.source, f.reason)),
+        );
+        list_some(
+            &mut out,
+            "Skipped files:",
+            self.skipped
+                .iter()
+                .map(|s| format!("{} ({}): {}", s.filename, s.source, s.reason)),
+        );
         out
     }
 }
@@ -261,6 +286,29 @@ impl UploadReport {
 impl fmt::Display for UploadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.summary())
+    }
+}
+
+/// How many lines of one kind a summary lists before it says how many more there are.
+pub const SUMMARY_LINES: usize = 20;
+
+/// Writes `title` and up to [`SUMMARY_LINES`] lines, then a count of the rest.
+pub(crate) fn list_some(out: &mut String, title: &str, lines: impl Iterator<Item = String>) {
+    let mut shown = 0;
+    let mut more = 0;
+    for line in lines {
+        if shown == 0 {
+            let _ = writeln!(out, "{title}");
+        }
+        if shown < SUMMARY_LINES {
+            let _ = writeln!(out, "  {line}");
+            shown += 1;
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        let _ = writeln!(out, "  ... and {more} more (see the report's lists)");
     }
 }
 

@@ -97,6 +97,7 @@ struct Upload {
     skipped: Vec<SkippedFile>,
     batches: Vec<Batch>,
     bytes_uploaded: u64,
+    ignored_in_folders: u64,
 }
 
 impl Upload {
@@ -133,6 +134,7 @@ impl Upload {
             skipped: Vec::new(),
             batches: Vec::new(),
             bytes_uploaded: 0,
+            ignored_in_folders: 0,
         })
     }
 
@@ -187,6 +189,7 @@ impl Upload {
         };
         let mut files: Vec<DiscoveredFile> = Vec::new();
         if let Some(d) = discovery {
+            self.ignored_in_folders = d.ignored;
             for (path, reason) in d.skipped {
                 self.skip(SourceRef::File(path.clone()), file_name(&path), reason);
             }
@@ -492,16 +495,15 @@ impl Upload {
         let core = self.core.clone();
         let spec = self.planned[file].spec.clone();
         let cancel = self.cancel.clone();
-        let multipart = goes_multipart(&spec, self.options.multipart_threshold).then(|| {
-            MultipartTarget {
+        let multipart =
+            goes_multipart(&spec, self.options.multipart_threshold).then(|| MultipartTarget {
                 dataset: self.dataset.clone(),
                 ingestion_id: self.batches[self.batch_of(file)]
                     .session
                     .as_ref()
                     .map(|s| s.ingestion_id.clone())
                     .unwrap_or_default(),
-            }
-        });
+            });
         async move {
             if let Some(target) = multipart {
                 // Not raced against cancellation: the flow watches the token itself, as it
@@ -761,6 +763,7 @@ impl Upload {
             bytes_uploaded: self.bytes_uploaded,
             duration,
             cancelled,
+            ignored_in_folders: self.ignored_in_folders,
         }
     }
 }
