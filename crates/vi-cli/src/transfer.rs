@@ -169,6 +169,7 @@ struct UploadJson {
     complete: bool,
     success: bool,
     cancelled: bool,
+    ignored_in_folders: u64,
 }
 
 impl From<&UploadReport> for UploadJson {
@@ -219,6 +220,7 @@ impl From<&UploadReport> for UploadJson {
             complete: r.is_complete(),
             success: r.is_success(),
             cancelled: r.cancelled,
+            ignored_in_folders: r.ignored_in_folders,
         }
     }
 }
