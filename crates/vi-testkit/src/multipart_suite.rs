@@ -224,7 +224,11 @@ macro_rules! multipart_suite {
             assert_eq!(env.count("POST", M3), n);
             assert_eq!(env.count("POST", M4), 1);
             assert_eq!(env.count("DELETE", M5), 0);
-            assert_eq!(env.count("PUT", S1), 1, "only the small file goes in one PUT");
+            assert_eq!(
+                env.count("PUT", S1),
+                1,
+                "only the small file goes in one PUT"
+            );
             let parts: Vec<_> = env
                 .requests()
                 .into_iter()
@@ -259,7 +263,11 @@ macro_rules! multipart_suite {
             assert_eq!(env.count("PUT", S1), 0);
             assert_eq!(env.faulted("PUT"), 2);
             assert_eq!(env.count("PUT", S2), parts_for(big.len() as u64));
-            assert_eq!(env.count("POST", M1), 1, "part retries do not restart the file");
+            assert_eq!(
+                env.count("POST", M1),
+                1,
+                "part retries do not restart the file"
+            );
             assert_eq!(env.count("POST", M2), parts_for(big.len() as u64));
             assert_eq!(downloaded(&env, &c, &ds, "retry.png"), big);
         }
@@ -336,12 +344,24 @@ macro_rules! multipart_suite {
             assert_eq!(report.failed.len(), 1, "{}", report.summary());
             let reason = &report.failed[0].reason;
             assert!(
-                matches!(reason, UploadFailure::Transfer { status: Some(500), .. }),
+                matches!(
+                    reason,
+                    UploadFailure::Transfer {
+                        status: Some(500),
+                        ..
+                    }
+                ),
                 "{reason:?}"
             );
             let text = reason.to_string();
-            assert!(text.contains("multipart upload failed at part") && text.contains("of 5"), "{text}");
-            assert!(!text.contains("signature="), "no signed URL in reasons: {text}");
+            assert!(
+                text.contains("multipart upload failed at part") && text.contains("of 5"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("signature="),
+                "no signed URL in reasons: {text}"
+            );
             assert_eq!(env.count("DELETE", M5), 1);
             assert_eq!(env.count("POST", M4), 0);
             assert_eq!(env.count("POST", M1), 1, "a part failure is not restarted");
