@@ -190,9 +190,10 @@ fn declaration_is_strict() {
     let mut bad_kind = good.clone();
     bad_kind["kind"] = json!("Video");
     assert!(msg(body(json!([bad_kind]))).contains("kind"));
-    let mut slash = good.clone();
-    slash["filename"] = json!("a/b.png");
-    assert!(msg(body(json!([slash]))).contains("filename"));
+    // Names are opaque keys (`a/b.png` is accepted); only NUL and bare dot-segments are not.
+    let mut dots = good.clone();
+    dots["filename"] = json!("..");
+    assert!(msg(body(json!([dots]))).contains("filename"));
     assert!(msg(json!({"spec": {"assets": [], "kind": "Download"}})).contains("kind"));
     assert!(
         msg(json!({"spec": {"assets": [], "kind": "Upload", "failureMode": "Never"}}))

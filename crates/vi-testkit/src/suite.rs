@@ -26,15 +26,15 @@ macro_rules! __suite_mode {
         }
         #[allow(unused_macros)]
         macro_rules! run {
-                                                    ($body:block) => {
-                                                        tokio::runtime::Builder::new_multi_thread()
-                                                            .worker_threads(2)
-                                                            .enable_all()
-                                                            .build()
-                                                            .expect("a tokio runtime")
-                                                            .block_on(async $body)
-                                                    };
-                                                }
+            ($body:block) => {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime")
+                    .block_on(async { $body })
+            };
+        }
     };
     (blocking) => {
         #[allow(unused_macros)]
