@@ -121,6 +121,13 @@ pub(crate) async fn run(
         .fallback(dispatch)
         .with_state(Arc::clone(&app));
     let mut graceful_rx = shutdown.clone();
+    // Without TCP_NODELAY a response written as headers then body waits ~40 ms for the
+    // client's delayed ACK on a reused connection (Nagle), which throttles every client.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
         let _ = graceful_rx.wait_for(|stop| *stop).await;
     });

@@ -44,6 +44,12 @@ pub fn default_concurrency() -> usize {
     (2 * cores).clamp(8, 64)
 }
 
+/// The listing page size downloads use by default. Not the official client's 1000: a
+/// service that answers `s=1000` with every asset at once (which the official client
+/// needs, spec §7, and which the emulator does by default) would make memory grow with the
+/// dataset; 500 keeps each page bounded at the cost of a few more list requests.
+pub const DEFAULT_PAGE_SIZE: u32 = 500;
+
 /// Which assets to download.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum DownloadSelection {
@@ -65,7 +71,7 @@ pub struct DownloadOptions {
     pub overwrite: bool,
     /// Downloads at once.
     pub concurrency: usize,
-    /// Assets per listing page (1–1000, default 1000).
+    /// Assets per listing page (1–1000, default [`DEFAULT_PAGE_SIZE`]).
     pub page_size: u32,
     /// Receives progress events.
     pub progress: ProgressSink,
@@ -79,7 +85,7 @@ impl Default for DownloadOptions {
             selection: DownloadSelection::All,
             overwrite: false,
             concurrency: default_concurrency(),
-            page_size: crate::endpoints::MAX_PAGE_SIZE,
+            page_size: DEFAULT_PAGE_SIZE,
             progress: ProgressSink::default(),
             cancel: None,
         }

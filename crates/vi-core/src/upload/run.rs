@@ -447,7 +447,7 @@ impl Upload {
         });
         let b = &mut self.batches[batch];
         b.outstanding = transfers.len();
-        b.session = Some(session);
+        b.session = Some(trimmed(session));
         transfers
     }
 
@@ -602,6 +602,7 @@ impl Upload {
                 };
                 match self.core.execute(&endpoint).await {
                     Ok(session) => {
+                        let session = trimmed(session);
                         let done = !self.options.wait
                             || session.is_finished()
                             || session.failure().is_some()
@@ -766,6 +767,15 @@ impl Upload {
             ignored_in_folders: self.ignored_in_folders,
         }
     }
+}
+
+/// Drops the per-file lists a session carries (the upload URLs once they are handed out,
+/// the echo of the declaration): the report keeps sessions for their ids, counters, events
+/// and conditions, and per-file copies would make memory grow with the file count.
+fn trimmed(mut session: IngestionSession) -> IngestionSession {
+    session.status.assets = None;
+    session.spec.assets = None;
+    session
 }
 
 fn file_name(path: &std::path::Path) -> String {
