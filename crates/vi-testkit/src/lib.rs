@@ -2,7 +2,7 @@
 //!
 //! * [`TestEnv`]: a fresh `vi-emulator` on 127.0.0.1 with its own credentials and a fresh
 //!   temporary directory, plus the configuration a client needs to reach it.
-//! * [`png`]: small, valid, distinct PNG images.
+//! * [`png()`]: small, valid, distinct PNG images.
 //! * [`seed_assets`]: puts files into a dataset through the real ingestion protocol
 //!   (session, signed PUTs, polling), for tests of the read side.
 //! * [`scenario_suite!`], [`upload_suite!`] and [`download_suite!`]: the scenario suites
