@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tracing::Instrument;
 
 use crate::config::Config;
 use crate::endpoints::{
@@ -147,9 +148,9 @@ impl Core {
         let url = config.api_url(&api.path_and_query());
         let body = api.body.clone().map(Body::Bytes).unwrap_or_default();
         let safety = endpoint.safety();
+        // Never the query string: it can carry page tokens, and signed URLs never pass here.
         let span =
             tracing::debug_span!("vi.call", op = operation, method = %api.method, path = %api.path);
-        let _enter = span.enter();
         let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| {
             Error::invalid("endpoint", format!("cannot build a request URL: {e}"))
         })?;
@@ -174,6 +175,7 @@ impl Core {
                 }
             }
         })
+        .instrument(span)
         .await
     }
 

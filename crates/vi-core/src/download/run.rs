@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{Either, select};
+use tracing::Instrument;
 
 use super::names::{NameAllocator, name_from_url};
 use super::report::{
@@ -56,7 +57,17 @@ impl Core {
         options: DownloadOptions,
     ) -> Result<DownloadReport> {
         let span = tracing::info_span!("vi.download", dataset = %dataset);
-        let _enter = span.enter();
+        self.download_all(dataset, directory, options)
+            .instrument(span)
+            .await
+    }
+
+    async fn download_all(
+        &self,
+        dataset: &DatasetId,
+        directory: &Path,
+        options: DownloadOptions,
+    ) -> Result<DownloadReport> {
         if options.concurrency == 0 {
             return Err(Error::invalid("concurrency", "it must be at least 1"));
         }

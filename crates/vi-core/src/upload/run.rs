@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{Either, select};
+use tracing::Instrument;
 
 use super::discover::{DiscoveredFile, dedupe_names, discover};
 use super::multipart::{MultipartTarget, goes_multipart, upload_multipart};
@@ -80,9 +81,9 @@ impl Core {
     ) -> Result<UploadReport> {
         let sources = sources.into();
         let span = tracing::info_span!("vi.upload", dataset = %dataset);
-        let _enter = span.enter();
         Upload::new(self.clone(), dataset.clone(), options)?
             .run(sources)
+            .instrument(span)
             .await
     }
 }
