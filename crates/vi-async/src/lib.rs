@@ -23,20 +23,4 @@ pub mod runtime;
 pub mod transport;
 
 pub use client::{Assets, Client, ClientBuilder, Datasets, Listing};
-pub use vi_core::cancel::CancelToken;
-pub use vi_core::download::{
-    DownloadFailure, DownloadOptions, DownloadReport, DownloadSelection, DownloadedFile,
-    FailedDownload, SkippedDownload,
-};
-pub use vi_core::models;
-pub use vi_core::progress::{Progress, ProgressEvent};
-pub use vi_core::retry::RetryPolicy;
-pub use vi_core::upload::{
-    FailedFile, OverwriteMode, SkipReason, SkippedFile, SourceRef, UploadFailure,
-    UploadFailureMode, UploadOptions, UploadReport, UploadSources, UploadedFile,
-};
-pub use vi_core::{
-    ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,
-    Error, ErrorKind, IngestionSessionId, ListAssetsOptions, NewDataset, OrganizationId, Page,
-    Result, SortOrder,
-};
+pub use vi_core::api::*;

@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 use vi_core::transport::{
     Body, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport, TransportError,
-    TransportErrorKind, effective_target,
+    TransportErrorKind, check_resume, effective_target,
 };
 
 /// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
@@ -409,17 +409,7 @@ async fn open_target(target: &DownloadTarget) -> Result<tokio::fs::File, Transpo
             .await
             .map_err(|e| write_error(path, &e))?
             .len();
-        if len < target.offset {
-            return Err(TransportError::new(
-                TransportErrorKind::BodyWrite,
-                format!(
-                    "{}: the partial file holds {len} bytes, fewer than the resume offset {}",
-                    path.display(),
-                    target.offset
-                ),
-            ));
-        }
-        if len > target.offset {
+        if check_resume(path, len, target.offset)? {
             file.set_len(target.offset)
                 .await
                 .map_err(|e| write_error(path, &e))?;

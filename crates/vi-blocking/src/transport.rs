@@ -24,7 +24,7 @@ use http::{Method, Uri};
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 use vi_core::transport::{
     BlockingTransport, Body, DownloadHead, DownloadTarget, FileSlice, Request, Response,
-    TransportError, TransportErrorKind, effective_target,
+    TransportError, TransportErrorKind, check_resume, effective_target,
 };
 
 /// Read buffer for file bodies: large reads keep uploads fast.
@@ -389,17 +389,7 @@ fn open_target(target: &DownloadTarget) -> Result<File, TransportError> {
     let mut file = options.open(path).map_err(|e| write_error(path, &e))?;
     if target.offset > 0 {
         let len = file.metadata().map_err(|e| write_error(path, &e))?.len();
-        if len < target.offset {
-            return Err(TransportError::new(
-                TransportErrorKind::BodyWrite,
-                format!(
-                    "{}: the partial file holds {len} bytes, fewer than the resume offset {}",
-                    path.display(),
-                    target.offset
-                ),
-            ));
-        }
-        if len > target.offset {
+        if check_resume(path, len, target.offset)? {
             file.set_len(target.offset)
                 .map_err(|e| write_error(path, &e))?;
         }

@@ -9,6 +9,7 @@
 //! `vi-blocking` (ureq + OS threads). Both re-export the types of this crate that appear
 //! in their APIs.
 
+pub mod api;
 pub mod builder;
 pub mod cancel;
 pub mod client;

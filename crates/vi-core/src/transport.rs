@@ -97,6 +97,25 @@ pub fn effective_target(status: http::StatusCode, target: DownloadTarget) -> Dow
     }
 }
 
+/// Checks a partial file before a body is appended at `offset`: it must hold at least
+/// `offset` bytes. Returns true when it holds more and must first be cut to `offset`.
+/// Both transports call this, so resuming behaves the same in both facades.
+///
+/// # Errors
+/// [`TransportErrorKind::BodyWrite`] when the file is shorter than `offset`.
+pub fn check_resume(path: &std::path::Path, len: u64, offset: u64) -> Result<bool, TransportError> {
+    if len < offset {
+        return Err(TransportError::new(
+            TransportErrorKind::BodyWrite,
+            format!(
+                "{}: the partial file holds {len} bytes, fewer than the resume offset {offset}",
+                path.display()
+            ),
+        ));
+    }
+    Ok(len > offset)
+}
+
 /// What a streamed download got back.
 #[derive(Clone, Debug)]
 pub struct DownloadHead {

@@ -603,38 +603,20 @@ fn part_request(
         operation: "upload part".into(),
         message,
     };
-    let uri: http::Uri = url
-        .url
-        .parse()
-        .map_err(|_| invalid(format!("the part URL {} is not valid", url.redacted_url())))?;
-    let method = http::Method::from_bytes(url.http_method().as_bytes()).map_err(|_| {
-        invalid(format!(
-            "the part method {:?} is not valid",
-            url.http_method()
-        ))
-    })?;
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in url.headers.iter().flatten() {
-        let (Ok(name), Ok(value)) = (
-            http::HeaderName::try_from(name.as_str()),
-            http::HeaderValue::try_from(value.as_str()),
-        ) else {
-            return Err(invalid(format!(
-                "the service gave an invalid part header {name:?}"
-            )));
-        };
-        headers.append(name, value);
-    }
-    headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
-    let mut request = http::Request::new(Body::File(FileSlice {
+    let put = super::SignedPut::new(
+        "part",
+        &url.url,
+        &url.redacted_url(),
+        url.http_method(),
+        url.headers.as_ref(),
+        len,
+    )
+    .map_err(invalid)?;
+    Ok(put.request(Body::File(FileSlice {
         path: path.to_owned(),
         offset,
         len,
-    }));
-    *request.method_mut() = method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    Ok(request)
+    })))
 }
 
 /// The M3 body: each requested response header (case-insensitive; missing → `""`;

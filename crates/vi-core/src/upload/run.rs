@@ -797,34 +797,15 @@ async fn put_file(
         status: None,
         message,
     };
-    let uri: http::Uri = url.url.parse().map_err(|_| {
-        transfer_error(format!(
-            "the upload URL {} is not valid",
-            url.redacted_url()
-        ))
-    })?;
-    let method = http::Method::from_bytes(url.http_method().as_bytes()).map_err(|_| {
-        transfer_error(format!(
-            "the upload method {:?} is not valid",
-            url.http_method()
-        ))
-    })?;
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in url.headers.iter().flatten() {
-        let (Ok(name), Ok(value)) = (
-            http::HeaderName::try_from(name.as_str()),
-            http::HeaderValue::try_from(value.as_str()),
-        ) else {
-            return Err(transfer_error(format!(
-                "the service gave an invalid upload header {name:?}"
-            )));
-        };
-        headers.insert(name, value);
-    }
-    headers.insert(
-        http::header::CONTENT_LENGTH,
-        http::HeaderValue::from(spec.size),
-    );
+    let put = super::SignedPut::new(
+        "upload",
+        &url.url,
+        &url.redacted_url(),
+        url.http_method(),
+        url.headers.as_ref(),
+        spec.size,
+    )
+    .map_err(transfer_error)?;
     let body = match &spec.source {
         SpecSource::File(path) => Body::File(FileSlice {
             path: path.clone(),
@@ -836,10 +817,7 @@ async fn put_file(
     let operation = "upload";
     let result = core
         .retrying(Safety::Idempotent, Target::SignedUpload, false, |_, _| {
-            let mut request = http::Request::new(body.clone());
-            *request.method_mut() = method.clone();
-            *request.uri_mut() = uri.clone();
-            *request.headers_mut() = headers.clone();
+            let request = put.request(body.clone());
             let transport = core.transport().clone();
             async move {
                 match transport.send(request).await {

@@ -1,0 +1,20 @@
+//! The public vocabulary of both facades, in one place: `vi_async` and `vi_blocking`
+//! re-export this module, so their users name the same types the same way.
+
+pub use crate::cancel::CancelToken;
+pub use crate::download::{
+    DownloadFailure, DownloadOptions, DownloadReport, DownloadSelection, DownloadedFile,
+    FailedDownload, SkippedDownload,
+};
+pub use crate::models;
+pub use crate::progress::{Progress, ProgressEvent};
+pub use crate::retry::RetryPolicy;
+pub use crate::upload::{
+    FailedFile, OverwriteMode, SkipReason, SkippedFile, SourceRef, UploadFailure,
+    UploadFailureMode, UploadOptions, UploadReport, UploadSources, UploadedFile,
+};
+pub use crate::{
+    ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,
+    Error, ErrorKind, IngestionSessionId, ListAssetsOptions, NewDataset, OrganizationId, Page,
+    Result, SortOrder,
+};
