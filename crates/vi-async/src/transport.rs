@@ -15,7 +15,7 @@ use std::error::Error as StdError;
 use std::io::{self, SeekFrom};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -26,8 +26,8 @@ use rustls_platform_verifier::BuilderVerifierExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 use vi_core::transport::{
-    Body, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport, TransportError,
-    TransportErrorKind, check_resume, effective_target,
+    Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport,
+    TransportError, TransportErrorKind, check_resume, effective_target,
 };
 
 /// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
@@ -225,22 +225,6 @@ fn error_chain(error: &(dyn StdError + 'static)) -> String {
         source = err.source();
     }
     message
-}
-
-/// Set by a file body stream when reading the local file failed, so the resulting reqwest
-/// error (which only says the body failed) is reported as [`TransportErrorKind::BodyRead`].
-#[derive(Clone, Debug, Default)]
-struct BodyReadFailure(Arc<Mutex<Option<String>>>);
-
-impl BodyReadFailure {
-    fn record(&self, message: String) {
-        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        slot.get_or_insert(message);
-    }
-
-    fn take(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
 }
 
 /// Classifies a reqwest error, without its URL.

@@ -16,15 +16,14 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Take, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::{Method, Uri};
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 use vi_core::transport::{
-    BlockingTransport, Body, DownloadHead, DownloadTarget, FileSlice, Request, Response,
-    TransportError, TransportErrorKind, check_resume, effective_target,
+    BlockingTransport, Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request,
+    Response, TransportError, TransportErrorKind, check_resume, effective_target,
 };
 
 /// Read buffer for file bodies: large reads keep uploads fast.
@@ -291,22 +290,6 @@ fn map_read_error(error: &io::Error, context: &str) -> TransportError {
             let kind = tls_kind(error).unwrap_or_else(|| io_kind(error));
             TransportError::new(kind, format!("{context}: {error}"))
         }
-    }
-}
-
-/// Set by [`FileReader`] when the local file failed, so the resulting ureq error is
-/// reported as [`TransportErrorKind::BodyRead`].
-#[derive(Clone, Debug, Default)]
-struct BodyReadFailure(Arc<Mutex<Option<String>>>);
-
-impl BodyReadFailure {
-    fn record(&self, message: String) {
-        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        slot.get_or_insert(message);
-    }
-
-    fn take(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 

@@ -97,6 +97,31 @@ pub fn effective_target(status: http::StatusCode, target: DownloadTarget) -> Dow
     }
 }
 
+/// A slot where a transport's file-body reader records why reading the local file failed.
+/// HTTP libraries report such a failure only as "the body failed"; with the slot, the
+/// transport can report it as [`TransportErrorKind::BodyRead`] with the real reason.
+#[derive(Clone, Debug, Default)]
+pub struct BodyReadFailure(Arc<std::sync::Mutex<Option<String>>>);
+
+impl BodyReadFailure {
+    /// Records the first failure.
+    pub fn record(&self, message: String) {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert(message);
+    }
+
+    /// Takes the recorded failure, if any.
+    pub fn take(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
 /// Checks a partial file before a body is appended at `offset`: it must hold at least
 /// `offset` bytes. Returns true when it holds more and must first be cut to `offset`.
 /// Both transports call this, so resuming behaves the same in both facades.
