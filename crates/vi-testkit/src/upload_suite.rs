@@ -436,6 +436,35 @@ macro_rules! upload_suite {
         }
 
         #[test]
+        fn a_token_fired_before_the_upload_sends_nothing_and_loses_nothing() {
+            let env = $crate::TestEnv::new();
+            let c = client(&env);
+            let ds = new_dataset(&c);
+            let root = env.path("early");
+            for i in 0..6 {
+                $crate::write_file(&root.join(format!("e{i}.png")), &$crate::png(4, 4, i));
+            }
+            let token = CancelToken::new();
+            token.cancel();
+            let sources = UploadSources::new()
+                .path(&root)
+                .bytes("mem.png", $crate::png(3, 3, 9));
+            let options = UploadOptions::new().cancel_token(token);
+            let report = run!({ w!(c.assets().upload(&ds, sources, options)) }).unwrap();
+            assert!(report.cancelled);
+            assert_eq!(report.total_files(), 7, "{}", report.summary());
+            assert_eq!(report.failed.len(), 7);
+            assert!(
+                report
+                    .failed
+                    .iter()
+                    .all(|f| f.reason == UploadFailure::Cancelled)
+            );
+            assert!(report.sessions.is_empty(), "no session was opened");
+            assert_eq!(report.bytes_uploaded, 0);
+        }
+
+        #[test]
         fn bad_upload_input_is_refused_before_sending() {
             let env = $crate::TestEnv::new();
             let c = client(&env);

@@ -99,6 +99,8 @@ struct Upload {
     batches: Vec<Batch>,
     bytes_uploaded: u64,
     ignored_in_folders: u64,
+    /// Files not even examined because the upload was cancelled first.
+    cancelled_early: Vec<FailedFile>,
 }
 
 impl Upload {
@@ -136,6 +138,7 @@ impl Upload {
             batches: Vec::new(),
             bytes_uploaded: 0,
             ignored_in_folders: 0,
+            cancelled_early: Vec::new(),
         })
     }
 
@@ -217,6 +220,17 @@ impl Upload {
         }
 
         let file_count = files.len();
+        // Who each candidate is, so that one not examined before a cancellation is still
+        // reported.
+        let candidates: Vec<(SourceRef, String)> = files
+            .iter()
+            .map(|f| (SourceRef::File(f.path.clone()), f.filename.clone()))
+            .chain(
+                memory_kept
+                    .iter()
+                    .map(|(name, _)| (SourceRef::Memory, name.clone())),
+            )
+            .collect();
         // Specs on blocking workers, in parallel; results kept in input order.
         let workers = std::thread::available_parallelism()
             .map_or(4, |n| n.get() * 2)
@@ -254,12 +268,40 @@ impl Upload {
                 .map(futures_util::future::Either::Left)
                 .chain(memory_jobs.map(futures_util::future::Either::Right)),
         );
-        while let Some(done) = run.next().await {
+        let mut stopped = false;
+        loop {
+            // Until cancelled, wait for the next check or the cancellation, whichever first.
+            let step = if stopped {
+                run.next().await.map(Some)
+            } else {
+                match select(Box::pin(run.next()), Box::pin(self.cancel.cancelled())).await {
+                    Either::Left((next, _)) => next.map(Some),
+                    Either::Right(_) => Some(None),
+                }
+            };
+            let done = match step {
+                None => break,
+                Some(Some(done)) => done,
+                Some(None) => {
+                    // Cancelled: start no more checks, let the running ones finish.
+                    run.stop();
+                    stopped = true;
+                    continue;
+                }
+            };
             let (i, source, name, spec) = done?;
             let spec = spec?;
             results[i] = Some((source, name, spec));
         }
-        for (source, name, spec) in results.into_iter().flatten() {
+        for (result, (source, name)) in results.into_iter().zip(candidates) {
+            let Some((source, name, spec)) = result else {
+                self.cancelled_early.push(FailedFile {
+                    source,
+                    filename: name,
+                    reason: UploadFailure::Cancelled,
+                });
+                continue;
+            };
             match spec {
                 Ok(spec) => {
                     if let Some(warning) = spec.size_warning() {
@@ -673,7 +715,7 @@ impl Upload {
             .collect();
         let batches = std::mem::take(&mut self.batches);
         let mut succeeded = Vec::new();
-        let mut failed = Vec::new();
+        let mut failed = std::mem::take(&mut self.cancelled_early);
         let mut processing = Vec::new();
         let mut sessions = Vec::new();
         let mut states = self.states.into_iter();
