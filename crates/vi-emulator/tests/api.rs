@@ -583,7 +583,6 @@ fn delay_fault_slows_one_request() {
     let t = std::time::Instant::now();
     c.get(&c.ws("/datasets")).expect(200);
     assert!(t.elapsed() >= std::time::Duration::from_millis(300));
-    let t = std::time::Instant::now();
+    // That `times` is honoured is checked by the status-fault tests, without clocks.
     c.get(&c.ws("/datasets")).expect(200);
-    assert!(t.elapsed() < std::time::Duration::from_millis(300));
 }

@@ -74,7 +74,8 @@ pub fn check_runtime_inside_tokio<R: Runtime + Copy>(rt: R) {
                 let _ = tx.send(started.elapsed());
             }));
             let slept = rx.await.expect("spawned future ran");
-            assert!(slept >= Duration::from_millis(100) && slept < Duration::from_secs(2));
+            // The sleep really waits (a lower bound is correctness, not speed).
+            assert!(slept >= Duration::from_millis(100), "{slept:?}");
 
             let value = run_blocking(&rt, || 6 * 7).await;
             assert_eq!(value.expect("ran"), 42);
@@ -96,7 +97,7 @@ pub fn check_runtime_outside_tokio<R: Runtime + Copy>(rt: R) {
     let (slept, name) = rx
         .recv_timeout(Duration::from_secs(5))
         .expect("spawned future ran");
-    assert!(slept >= Duration::from_millis(100) && slept < Duration::from_secs(2));
+    assert!(slept >= Duration::from_millis(100), "{slept:?}");
     assert_eq!(name.as_deref(), Some("vi-worker"));
 
     let (tx, rx) = mpsc::channel();
@@ -280,10 +281,9 @@ macro_rules! transport_suite {
                 };
                 let t = $transport::new(&options).expect("transport");
                 let url = format!("{}/slow?signature=SECRET", server::base());
-                let started = Instant::now();
+                // The server answers after 3 s: a Timeout error means the 300 ms limit acted.
                 let err = w!(t.send(get(&url))).unwrap_err();
                 assert_eq!(err.kind, TransportErrorKind::Timeout, "{err}");
-                assert!(started.elapsed() < Duration::from_secs(2));
                 assert_hides_secret(&err);
             });
         }
