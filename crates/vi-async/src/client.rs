@@ -4,26 +4,18 @@
 use std::sync::Arc;
 
 use futures_util::Stream;
-use vi_core::builder::FromConfig;
 use vi_core::paging::{PagedEndpoint, Pager};
-use vi_core::{Config, Core, Cursor, Page, Result};
+use vi_core::{Cursor, Page, Result};
 
 use crate::runtime::TokioRuntime;
 use crate::transport::ReqwestTransport;
 
 vi_core::__client_types!(
     async,
-    "The async Vi client. Cheap to clone; clones share connections. Use it inside a tokio runtime (multi-thread or current-thread)."
+    "The async Vi client. Cheap to clone; clones share connections. Use it inside a tokio runtime (multi-thread or current-thread).",
+    |options| Ok(Arc::new(ReqwestTransport::new(options)?)),
+    TokioRuntime
 );
-
-impl FromConfig for Client {
-    fn from_config(config: Config) -> Result<Self> {
-        let transport = ReqwestTransport::new(&vi_core::transport::HttpOptions::from(&config))?;
-        Ok(Client {
-            core: Core::new(config, Arc::new(transport), Arc::new(TokioRuntime)),
-        })
-    }
-}
 
 /// A lazy listing: call [`next_page`](Listing::next_page), or turn it into a
 /// [`Stream`] of pages ([`pages`](Listing::pages)) or items ([`items`](Listing::items)).

@@ -3,31 +3,19 @@
 
 use std::sync::Arc;
 
-use vi_core::builder::FromConfig;
 use vi_core::paging::{ItemPager, PagedEndpoint, Pager};
 use vi_core::transport::Blocking;
-use vi_core::{Config, Core, Cursor, Page, Result};
+use vi_core::{Cursor, Page, Result};
 
 use crate::runtime::{ThreadRuntime, block_on as wait};
 use crate::transport::UreqTransport;
 
 vi_core::__client_types!(
     blocking,
-    "The blocking Vi client. Cheap to clone; clones share connections. Safe to call from any thread, including from inside an async runtime's blocking section: it starts no hidden async runtime."
+    "The blocking Vi client. Cheap to clone; clones share connections. Safe to call from any thread, including from inside an async runtime's blocking section: it starts no hidden async runtime.",
+    |options| Ok(Arc::new(Blocking(UreqTransport::new(options)?))),
+    ThreadRuntime
 );
-
-impl FromConfig for Client {
-    fn from_config(config: Config) -> Result<Self> {
-        let transport = UreqTransport::new(&vi_core::transport::HttpOptions::from(&config))?;
-        Ok(Client {
-            core: Core::new(
-                config,
-                Arc::new(Blocking(transport)),
-                Arc::new(ThreadRuntime),
-            ),
-        })
-    }
-}
 
 /// A lazy listing: call [`next_page`](Listing::next_page), or iterate its pages
 /// ([`pages`](Listing::pages)) or items ([`items`](Listing::items), also what `for` uses).

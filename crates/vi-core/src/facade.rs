@@ -191,14 +191,29 @@ macro_rules! __asset_methods {
     };
 }
 
-/// The client types of both facades: `Client` (with its builder alias), and the
-/// `Datasets` / `Assets` handles. Each facade supplies its own `impl FromConfig for Client`
-/// (its transport and runtime) and its own `Listing` type (a `Stream` or an `Iterator`)
-/// with a `fn new(pager) -> Self`. `$client_doc` documents `Client`.
+/// The client types of both facades: `Client` (with its builder alias and its
+/// `FromConfig`), and the `Datasets` / `Assets` handles. Each facade supplies its mechanisms
+/// (`$transport`: a function from `&HttpOptions` to `Result<Arc<dyn Transport>>`, and
+/// `$runtime`: its `Runtime` value) and its own `Listing` type (a `Stream` or an
+/// `Iterator`) with a `fn new(pager) -> Self`. `$client_doc` documents `Client`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __client_types {
-    ($mode:ident, $client_doc:literal) => {
+    ($mode:ident, $client_doc:literal, $transport:expr, $runtime:expr) => {
+        impl vi_core::builder::FromConfig for Client {
+            fn from_config(config: vi_core::Config) -> vi_core::Result<Self> {
+                let make: fn(
+                    &vi_core::transport::HttpOptions,
+                )
+                    -> vi_core::Result<std::sync::Arc<dyn vi_core::transport::Transport>> =
+                    $transport;
+                let transport = make(&vi_core::transport::HttpOptions::from(&config))?;
+                Ok(Client {
+                    core: vi_core::Core::new(config, transport, std::sync::Arc::new($runtime)),
+                })
+            }
+        }
+
         /// Builds a [`Client`]: `Client::builder().secret_key(..).organization_id(..).build()?`.
         pub type ClientBuilder = vi_core::builder::ClientBuilder<Client>;
 
