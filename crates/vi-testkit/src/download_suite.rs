@@ -382,6 +382,33 @@ macro_rules! download_suite {
         }
 
         #[test]
+        fn urls_that_expire_in_the_middle_of_a_download_are_signed_again() {
+            let env = std::sync::Arc::new($crate::TestEnv::new());
+            let c = client(&env);
+            let (ds, files) = dataset_with(&env, &c, 5);
+            // One page is listed with fresh URLs; after the first file, the clock jumps past
+            // their expiry, so the other four are refused (403) unless signed again.
+            let clock = env.clone();
+            let jumped = std::sync::atomic::AtomicBool::new(false);
+            let options =
+                DownloadOptions::new()
+                    .concurrency(1)
+                    .progress(move |e: &ProgressEvent<'_>| {
+                        if let ProgressEvent::FileFinished { .. } = e {
+                            if !jumped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                                clock
+                                    .emulator
+                                    .advance_clock(std::time::Duration::from_secs(3 * 24 * 3600));
+                            }
+                        }
+                    });
+            let report =
+                run!({ w!(c.assets().download(&ds, &env.path("late"), options)) }).unwrap();
+            assert_eq!(report.downloaded.len(), 5, "{}", report.summary());
+            assert_same_files(&report.directory, &files);
+        }
+
+        #[test]
         fn cancelling_a_download_keeps_finished_files_and_reports_the_rest() {
             let env = $crate::TestEnv::new();
             let c = client(&env);
