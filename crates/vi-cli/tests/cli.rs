@@ -738,3 +738,99 @@ fn ctrl_c_cancels_an_upload_and_exits_130() {
     assert!(stderr.contains("cancelled: "), "{stderr}");
     assert!(stdout.contains("Upload cancelled"), "{stdout}");
 }
+
+#[test]
+fn a_download_killed_mid_transfer_leaves_no_partial_file_and_resumes() {
+    let env = TestEnv::new();
+    let ds = create_dataset(&env, "killed");
+    let src = env.path("killed-src");
+    // Files larger than the transports' 512 KiB write buffer, so a partial file has bytes
+    // on disk when the process dies.
+    let originals: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| {
+            let name = format!("big{i}.png");
+            let bytes = vi_testkit::noisy_png(700, 500, 50 + i);
+            write_file(&src.join(&name), &bytes);
+            (name, bytes)
+        })
+        .collect();
+    json(&env, &["assets", "upload", "--dataset", &ds, s(&src)]);
+
+    // The storage now sends every body in small, slow chunks.
+    env.emulator.inject(vi_testkit::Fault {
+        target: vi_testkit::FaultTarget::Download,
+        kind: vi_testkit::FaultKind::SlowBody {
+            chunk: 64 * 1024,
+            pause: Duration::from_millis(20),
+        },
+        times: 1000,
+    });
+    let out = env.path("killed-out");
+    let folder = out.join(&ds);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vi"))
+        .args(["--quiet", "assets", "download", "--dataset", &ds])
+        .args(["--to", s(&out), "--concurrency", "2"])
+        .env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
+        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
+        .env(
+            "DATATURE_VI_ORGANIZATION_ID",
+            env.emulator.organization_id(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no handler runs) once a partial file holds some bytes.
+    let has_partial = || {
+        std::fs::read_dir(&folder).ok().is_some_and(|entries| {
+            entries.flatten().any(|e| {
+                e.file_name().to_string_lossy().ends_with(".part")
+                    && e.metadata().is_ok_and(|m| m.len() > 0)
+            })
+        })
+    };
+    let started = std::time::Instant::now();
+    while !has_partial() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Whatever is under a final name is complete; the rest is in .part files.
+    let mut partial = 0;
+    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".part") {
+            partial += 1;
+            continue;
+        }
+        let (_, bytes) = originals.iter().find(|(n, _)| *n == name).unwrap();
+        assert!(
+            std::fs::read(entry.path()).unwrap() == *bytes,
+            "{name} is partial"
+        );
+    }
+    assert!(partial >= 1);
+
+    // A later run finishes the job, continuing the partial files.
+    env.emulator.clear_faults();
+    let report = json(
+        &env,
+        &["assets", "download", "--dataset", &ds, "--to", s(&out)],
+    );
+    let downloaded = arr(&report["downloaded"]);
+    assert!(downloaded.iter().any(|d| d["resumed"] == true), "{report}");
+    for (name, bytes) in &originals {
+        assert!(
+            std::fs::read(folder.join(name)).unwrap() == *bytes,
+            "{name}"
+        );
+    }
+    let leftovers = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .count();
+    assert_eq!(leftovers, 0);
+}

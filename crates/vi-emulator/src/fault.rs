@@ -46,6 +46,14 @@ pub enum FaultKind {
     CorruptUploadCheck,
     /// Wait this long, then handle the request normally.
     Delay(Duration),
+    /// Send a download body slowly: `chunk` bytes, then a `pause`, and so on, so that a
+    /// client can be interrupted (or killed) in the middle of a transfer. Downloads only.
+    SlowBody {
+        /// Bytes sent between pauses.
+        chunk: u64,
+        /// How long to wait after each chunk.
+        pause: Duration,
+    },
 }
 
 /// A fault that fires for the next `times` requests matching `target`, before normal

@@ -33,6 +33,7 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let class = classify(&path);
     let mut rec = Record::start(&parts);
     let mut truncate = None;
+    let mut slow = None;
     let mut corrupt = false;
     match app.take_fault(class, parts.method.as_str(), &path) {
         Some(FaultKind::Status {
@@ -51,11 +52,12 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
         Some(FaultKind::Delay(d)) => tokio::time::sleep(d).await,
         Some(FaultKind::TruncateBody { after_bytes }) => truncate = Some(after_bytes),
         Some(FaultKind::CorruptUploadCheck) => corrupt = true,
+        Some(FaultKind::SlowBody { chunk, pause }) => slow = Some((chunk.max(1), pause)),
         None => {}
     }
     let response = match class {
         RequestClass::Api => crate::api::handle(&app, &parts, body, &mut rec).await,
-        _ => crate::storage::handle(&app, &parts, body, corrupt, truncate, &mut rec).await,
+        _ => crate::storage::handle(&app, &parts, body, corrupt, (truncate, slow), &mut rec).await,
     };
     let response = match (class, truncate) {
         (RequestClass::Api, Some(cut)) => truncate_buffered(response, cut).await,

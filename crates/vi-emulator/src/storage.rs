@@ -21,7 +21,7 @@ pub(crate) async fn handle(
     parts: &Parts,
     body: Body,
     corrupt: bool,
-    truncate: Option<u64>,
+    (truncate, slow): (Option<u64>, Option<(u64, std::time::Duration)>),
     rec: &mut Record,
 ) -> Response {
     let segs = match crate::api::segments(parts.uri.path()) {
@@ -50,7 +50,7 @@ pub(crate) async fn handle(
         ["_storage", "download", dsc, asset, filename] => {
             rec.route = "/_storage/download/{dsc}/{assetId}/{filename}".into();
             if m == Method::GET || m == Method::HEAD {
-                get_download(app, parts, dsc, asset, filename, truncate).await
+                get_download(app, parts, dsc, asset, filename, truncate, slow).await
             } else {
                 reject(body, method_not_allowed(m, "GET, HEAD")).await
             }
@@ -665,6 +665,7 @@ async fn get_download(
     asset_id: &str,
     filename: &str,
     truncate: Option<u64>,
+    slow: Option<(u64, std::time::Duration)>,
 ) -> ApiResult<Response> {
     check_signature(
         app,
@@ -731,10 +732,21 @@ async fn get_download(
                     );
                 Body::from_stream(stream)
             }
-            _ => Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-                file.take(len),
-                256 * 1024,
-            )),
+            _ => match slow {
+                Some((chunk, pause)) => {
+                    let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
+                    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), chunk)
+                        .then(move |item| async move {
+                            tokio::time::sleep(pause).await;
+                            item
+                        });
+                    Body::from_stream(stream)
+                }
+                None => Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                    file.take(len),
+                    256 * 1024,
+                )),
+            },
         }
     };
     let mut response = Response::new(body);

@@ -288,6 +288,21 @@ macro_rules! download_suite {
             assert!(std::fs::read(dir.join("big.png")).unwrap() == big);
             assert!(!dir.join("big.png.part").exists());
 
+            // A .part holding every byte (the run died just before the rename) is only
+            // checked and renamed: nothing is transferred.
+            std::fs::remove_file(dir.join("big.png")).unwrap();
+            std::fs::write(dir.join("big.png.part"), &big).unwrap();
+            let report = run!({
+                w!(c.assets()
+                    .download(&ds, &env.path("resume-out"), DownloadOptions::new()))
+            })
+            .unwrap();
+            assert_eq!(report.downloaded.len(), 1, "{}", report.summary());
+            assert!(report.downloaded[0].resumed);
+            assert_eq!(report.bytes_downloaded, 0);
+            assert!(std::fs::read(dir.join("big.png")).unwrap() == big);
+            assert!(!dir.join("big.png.part").exists());
+
             // A stale .part with wrong bytes is caught by the checksum and fetched again.
             std::fs::remove_file(dir.join("big.png")).unwrap();
             let mut wrong = big[..half].to_vec();

@@ -127,6 +127,31 @@ pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
     out
 }
 
+/// A valid RGB PNG of `width` × `height` filled with pseudo-random pixels: it does not
+/// compress, so the file is about `3 × width × height` bytes (for tests that need big
+/// files, e.g. larger than an I/O buffer).
+pub fn noisy_png(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let pixels: Vec<u8> = (0..(width as usize * height as usize * 3))
+        .map(|_| {
+            // xorshift64: cheap, deterministic noise.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().expect("PNG header");
+        writer.write_image_data(&pixels).expect("PNG data");
+    }
+    out
+}
+
 /// Writes `bytes` to `path`, creating parent directories.
 pub fn write_file(path: &Path, bytes: &[u8]) {
     if let Some(parent) = path.parent() {

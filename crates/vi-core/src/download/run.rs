@@ -477,6 +477,38 @@ async fn download_one(
         return fail(DownloadFailure::NoDownloadUrl);
     };
     let part = part_path(&path);
+    let (p, dest) = (part.clone(), path.clone());
+    // A `.part` that already holds every byte (the earlier run died between its last write
+    // and the rename) only needs checking and renaming.
+    let finished_part = run_blocking(runtime.as_ref(), move || -> std::io::Result<bool> {
+        if length_of(&p) != size || size == 0 {
+            return Ok(false);
+        }
+        if crc.is_some_and(|expected| file_crc(&p).ok() != Some(expected)) {
+            std::fs::remove_file(&p)?;
+            return Ok(false);
+        }
+        std::fs::rename(&p, &dest)?;
+        Ok(true)
+    })
+    .await;
+    if let Ok(Ok(true)) = finished_part {
+        progress.emit(ProgressEvent::FileFinished {
+            name: &filename,
+            size,
+            path: Some(&path),
+        });
+        return Outcome::Downloaded(
+            DownloadedFile {
+                asset: id,
+                filename: filename.clone(),
+                path,
+                size,
+                resumed: true,
+            },
+            0,
+        );
+    }
     let p = part.clone();
     let resumed_from = run_blocking(runtime.as_ref(), move || length_of(&p))
         .await
