@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use futures_util::Stream;
-use vi_core::paging::{PagedEndpoint, Pager};
-use vi_core::{Cursor, Page, Result};
+use vi_core::paging::PagedEndpoint;
+use vi_core::{Page, Result};
 
 use crate::runtime::TokioRuntime;
 use crate::transport::ReqwestTransport;
@@ -17,35 +17,12 @@ vi_core::__client_types!(
     TokioRuntime
 );
 
-/// A lazy listing: call [`next_page`](Listing::next_page), or turn it into a
-/// [`Stream`] of pages ([`pages`](Listing::pages)) or items ([`items`](Listing::items)).
-///
-/// A failed page can be asked for again; a repeated page token ends the listing with
-/// [`Error::Pagination`](vi_core::Error::Pagination).
-#[derive(Debug)]
-pub struct Listing<E: PagedEndpoint> {
-    pager: Pager<E>,
-}
+vi_core::__listing_type!(
+    async,
+    "A lazy listing: call [`next_page`](Listing::next_page), or turn it into a [`Stream`] of pages ([`pages`](Listing::pages)) or items ([`items`](Listing::items))."
+);
 
 impl<E: PagedEndpoint> Listing<E> {
-    fn new(pager: Pager<E>) -> Self {
-        Listing { pager }
-    }
-
-    /// The next page, or `None` after the last.
-    ///
-    /// # Errors
-    /// Any error of the list call (ask again to retry the same page), or
-    /// [`Error::Pagination`](vi_core::Error::Pagination).
-    pub async fn next_page(&mut self) -> Option<Result<Page<E::Item>>> {
-        self.pager.next_page().await
-    }
-
-    /// Where the next page starts: save it to resume later with `page(.., cursor)`.
-    pub fn cursor(&self) -> Option<&Cursor> {
-        self.pager.cursor()
-    }
-
     /// The listing as a stream of pages.
     pub fn pages(self) -> impl Stream<Item = Result<Page<E::Item>>> + Send + Unpin {
         Box::pin(futures_util::stream::unfold(

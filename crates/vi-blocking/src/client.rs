@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use vi_core::paging::{ItemPager, PagedEndpoint, Pager};
+use vi_core::paging::{ItemPager, PagedEndpoint};
 use vi_core::transport::Blocking;
-use vi_core::{Cursor, Page, Result};
+use vi_core::{Page, Result};
 
 use crate::runtime::{ThreadRuntime, block_on as wait};
 use crate::transport::UreqTransport;
@@ -17,35 +17,12 @@ vi_core::__client_types!(
     ThreadRuntime
 );
 
-/// A lazy listing: call [`next_page`](Listing::next_page), or iterate its pages
-/// ([`pages`](Listing::pages)) or items ([`items`](Listing::items), also what `for` uses).
-///
-/// A failed page can be asked for again; a repeated page token ends the listing with
-/// [`Error::Pagination`](vi_core::Error::Pagination).
-#[derive(Debug)]
-pub struct Listing<E: PagedEndpoint> {
-    pager: Pager<E>,
-}
+vi_core::__listing_type!(
+    blocking,
+    "A lazy listing: call [`next_page`](Listing::next_page), or iterate its pages ([`pages`](Listing::pages)) or items ([`items`](Listing::items), also what `for` uses)."
+);
 
 impl<E: PagedEndpoint> Listing<E> {
-    fn new(pager: Pager<E>) -> Self {
-        Listing { pager }
-    }
-
-    /// The next page, or `None` after the last.
-    ///
-    /// # Errors
-    /// Any error of the list call (ask again to retry the same page), or
-    /// [`Error::Pagination`](vi_core::Error::Pagination).
-    pub fn next_page(&mut self) -> Option<Result<Page<E::Item>>> {
-        wait(self.pager.next_page())
-    }
-
-    /// Where the next page starts: save it to resume later with `page(.., cursor)`.
-    pub fn cursor(&self) -> Option<&Cursor> {
-        self.pager.cursor()
-    }
-
     /// The listing as an iterator of pages.
     pub fn pages(mut self) -> impl Iterator<Item = Result<Page<E::Item>>> {
         std::iter::from_fn(move || wait(self.pager.next_page()))

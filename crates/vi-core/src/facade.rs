@@ -319,3 +319,61 @@ macro_rules! __client_types {
         }
     };
 }
+
+/// The `Listing` type of both facades: a lazy listing over the core pager, with
+/// `next_page` (awaited or blocking, by `$mode`) and `cursor`. Each facade adds its own
+/// adapters (`Stream`s or `Iterator`s of pages and items) in a second `impl` block.
+/// `$doc` documents the type.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __listing_type {
+    ($mode:ident, $doc:literal) => {
+        #[doc = $doc]
+        ///
+        /// A failed page can be asked for again; a repeated page token ends the listing with
+        /// [`Error::Pagination`](vi_core::Error::Pagination).
+        #[derive(Debug)]
+        pub struct Listing<E: vi_core::paging::PagedEndpoint> {
+            pager: vi_core::paging::Pager<E>,
+        }
+
+        impl<E: vi_core::paging::PagedEndpoint> Listing<E> {
+            fn new(pager: vi_core::paging::Pager<E>) -> Self {
+                Listing { pager }
+            }
+
+            /// Where the next page starts: save it to resume later with `page(.., cursor)`.
+            pub fn cursor(&self) -> Option<&vi_core::Cursor> {
+                self.pager.cursor()
+            }
+
+            $crate::__listing_next_page!($mode);
+        }
+    };
+}
+
+/// `Listing::next_page` in one mode. Internal.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __listing_next_page {
+    (async) => {
+        /// The next page, or `None` after the last.
+        ///
+        /// # Errors
+        /// Any error of the list call (ask again to retry the same page), or
+        /// [`Error::Pagination`](vi_core::Error::Pagination).
+        pub async fn next_page(&mut self) -> Option<vi_core::Result<vi_core::Page<E::Item>>> {
+            self.pager.next_page().await
+        }
+    };
+    (blocking) => {
+        /// The next page, or `None` after the last.
+        ///
+        /// # Errors
+        /// Any error of the list call (ask again to retry the same page), or
+        /// [`Error::Pagination`](vi_core::Error::Pagination).
+        pub fn next_page(&mut self) -> Option<vi_core::Result<vi_core::Page<E::Item>>> {
+            wait(self.pager.next_page())
+        }
+    };
+}

@@ -478,41 +478,44 @@ async fn download_one(
     };
     let part = part_path(&path);
     let (p, dest) = (part.clone(), path.clone());
-    // A `.part` that already holds every byte (the earlier run died between its last write
-    // and the rename) only needs checking and renaming.
-    let finished_part = run_blocking(runtime.as_ref(), move || -> std::io::Result<bool> {
-        if length_of(&p) != size || size == 0 {
-            return Ok(false);
+    // One look at the `.part`: if it already holds every byte (the earlier run died between
+    // its last write and the rename) it only needs checking and renaming; otherwise its
+    // length is where the transfer continues.
+    let part_state = run_blocking(runtime.as_ref(), move || -> std::io::Result<Option<u64>> {
+        let len = length_of(&p);
+        if len != size || size == 0 {
+            return Ok(Some(len));
         }
         if crc.is_some_and(|expected| file_crc(&p).ok() != Some(expected)) {
             std::fs::remove_file(&p)?;
-            return Ok(false);
+            return Ok(Some(0));
         }
         std::fs::rename(&p, &dest)?;
-        Ok(true)
+        Ok(None)
     })
     .await;
-    if let Ok(Ok(true)) = finished_part {
-        progress.emit(ProgressEvent::FileFinished {
-            name: &filename,
-            size,
-            path: Some(&path),
-        });
-        return Outcome::Downloaded(
-            DownloadedFile {
-                asset: id,
-                filename: filename.clone(),
-                path,
+    let resumed_from = match part_state {
+        Ok(Ok(Some(len))) => len,
+        Ok(Ok(None)) => {
+            progress.emit(ProgressEvent::FileFinished {
+                name: &filename,
                 size,
-                resumed: true,
-            },
-            0,
-        );
-    }
-    let p = part.clone();
-    let resumed_from = run_blocking(runtime.as_ref(), move || length_of(&p))
-        .await
-        .unwrap_or(0);
+                path: Some(&path),
+            });
+            return Outcome::Downloaded(
+                DownloadedFile {
+                    asset: id,
+                    filename: filename.clone(),
+                    path,
+                    size,
+                    resumed: true,
+                },
+                0,
+            );
+        }
+        // Unreadable or not renamable: the transfer below reports the real problem.
+        _ => 0,
+    };
     progress.emit(ProgressEvent::FileStarted {
         name: &filename,
         size,
