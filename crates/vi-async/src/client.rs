@@ -1,41 +1,33 @@
-//! The async client: `Client`, its builder, the `datasets()` / `assets()` handles (defined
-//! once for both facades in `vi_core::facade`), and the `Stream`-based `Listing`.
+//! The async [`Client`]: `vi_core`'s client over reqwest and tokio. Its handles
+//! ([`Datasets`](vi_core::Datasets), [`Assets`](vi_core::Assets)) and
+//! [`Listing`](vi_core::Listing) are `vi_core`'s own async types.
 
 use std::sync::Arc;
 
-use futures_util::Stream;
-use vi_core::paging::PagedEndpoint;
-use vi_core::{Page, Result};
+use vi_core::client::AsyncFacade;
+use vi_core::config::HttpOptions;
+use vi_core::transport::Transport;
+use vi_core::{Config, Core, Result};
 
 use crate::runtime::TokioRuntime;
 use crate::transport::ReqwestTransport;
 
-vi_core::__client_types!(
-    async,
-    "The async Vi client. Cheap to clone; clones share connections. Use it inside a tokio runtime (multi-thread or current-thread).",
-    |options| Ok(Arc::new(ReqwestTransport::new(options)?)),
-    TokioRuntime
-);
+/// The async Vi client. Cheap to clone; clones share connections. Use it inside a tokio
+/// runtime (multi-thread or current-thread).
+pub type Client = vi_core::Client<Tokio>;
 
-vi_core::__listing_type!(
-    async,
-    "A lazy listing: call [`next_page`](Listing::next_page), or turn it into a [`Stream`] of pages ([`pages`](Listing::pages)) or items ([`items`](Listing::items))."
-);
+/// Builds a [`Client`]: `Client::builder().secret_key(..).organization_id(..).build()?`.
+pub type ClientBuilder = vi_core::ClientBuilder<Tokio>;
 
-impl<E: PagedEndpoint> Listing<E> {
-    /// The listing as a stream of pages.
-    pub fn pages(self) -> impl Stream<Item = Result<Page<E::Item>>> + Send + Unpin {
-        Box::pin(futures_util::stream::unfold(
-            self.pager,
-            |mut pager| async move { pager.next_page().await.map(|page| (page, pager)) },
-        ))
-    }
+/// The async facade: reqwest for HTTP, tokio for tasks, and `vi_core`'s async handles.
+#[derive(Clone, Copy, Debug)]
+pub struct Tokio;
 
-    /// The listing as a stream of items.
-    pub fn items(self) -> impl Stream<Item = Result<E::Item>> + Send + Unpin {
-        Box::pin(futures_util::stream::unfold(
-            self.pager.into_items(),
-            |mut items| async move { items.next_item().await.map(|item| (item, items)) },
-        ))
+impl AsyncFacade for Tokio {
+    /// reqwest for the bytes, tokio for the tasks and timers.
+    fn build_engine(config: Config) -> Result<Core> {
+        let http = ReqwestTransport::new(&HttpOptions::from(&config))?;
+        let transport: Arc<dyn Transport> = Arc::new(http);
+        Ok(Core::new(config, transport, Arc::new(TokioRuntime)))
     }
 }

@@ -1,8 +1,9 @@
 //! # vi-async
 //!
 //! The async facade of the Datature Vi SDK for Rust: reqwest for HTTP, tokio for tasks.
-//! Everything it does is implemented once in [`vi_core`]; this crate supplies the transport
-//! and the runtime, and the `.await`s. Its blocking twin, `vi-blocking`, has the same names.
+//! Everything it does is implemented once in [`vi_core`]: the handles ([`Datasets`],
+//! [`Assets`]) and [`Listing`] are `vi_core`'s own async types; this crate supplies the
+//! transport and the runtime. Its blocking twin, `vi-blocking`, has the same names.
 //!
 //! ```no_run
 //! # async fn demo() -> vi_async::Result<()> {
@@ -22,5 +23,6 @@ mod client;
 pub mod runtime;
 pub mod transport;
 
-pub use client::{Assets, Client, ClientBuilder, Datasets, Listing};
+pub use client::{Client, ClientBuilder, Tokio};
 pub use vi_core::api::*;
+pub use vi_core::{Assets, Datasets, Listing};

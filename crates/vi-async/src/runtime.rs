@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use tokio::runtime::Handle;
-use vi_core::transport::{BoxFuture, Runtime};
+use vi_core::runtime::{BoxFuture, Runtime};
 
 /// A [`Runtime`] on the current tokio runtime: tasks, the blocking pool and tokio timers.
 #[derive(Clone, Copy, Debug, Default)]

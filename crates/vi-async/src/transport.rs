@@ -41,7 +41,7 @@ const DOWNLOAD_WRITE_BUFFER: usize = 512 * 1024;
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Connection settings, shared with the other facade's transport.
-pub use vi_core::transport::HttpOptions;
+pub use vi_core::config::HttpOptions;
 
 /// A [`Transport`] on a reqwest client (HTTP/1.1, rustls with ring, platform verifier).
 ///

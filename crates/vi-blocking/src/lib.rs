@@ -22,5 +22,13 @@ mod client;
 pub mod runtime;
 pub mod transport;
 
-pub use client::{Assets, Client, ClientBuilder, Datasets, Items, Listing};
+pub use client::{Assets, Datasets, Items, Listing, Threads};
 pub use vi_core::api::*;
+
+/// The blocking Vi client. Cheap to clone; clones share connections. Safe to call from any
+/// thread, including from inside an async runtime's blocking section: it starts no hidden
+/// async runtime.
+pub type Client = vi_core::Client<Threads>;
+
+/// Builds a [`Client`]: `Client::builder().secret_key(..).organization_id(..).build()?`.
+pub type ClientBuilder = vi_core::ClientBuilder<Threads>;

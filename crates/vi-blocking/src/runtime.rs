@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use vi_core::transport::{BoxFuture, Runtime};
+use vi_core::runtime::{BoxFuture, Runtime};
 
 /// A [`Runtime`] that gives each unit of work its own OS thread.
 #[derive(Clone, Copy, Debug, Default)]

@@ -42,7 +42,7 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 const MAX_IDLE_CONNECTIONS: usize = 100;
 
 /// Connection settings, shared with the other facade's transport.
-pub use vi_core::transport::HttpOptions;
+pub use vi_core::config::HttpOptions;
 
 /// A [`BlockingTransport`] on a ureq agent (HTTP/1.1, rustls with ring, platform verifier).
 ///

@@ -2,36 +2,41 @@
 //!
 //! The runtime-agnostic heart of the Datature Vi SDK for Rust: wire models, endpoint types
 //! (request building and response parsing, no I/O), the retry policy, pagination, the
-//! bounded pool and the orchestration of multi-request flows, all written once against the
-//! [`Transport`](transport::Transport) and [`Runtime`](transport::Runtime) seams.
+//! bounded pool, the public operations ([`handles`]) and the multi-request flows (upload,
+//! download), all written once against the [`Transport`](transport::Transport) and
+//! [`Runtime`](runtime::Runtime) seams.
 //!
 //! Application code normally uses a facade instead: `vi-async` (reqwest + tokio) or
 //! `vi-blocking` (ureq + OS threads). Both re-export the types of this crate that appear
-//! in their APIs.
+//! in their APIs (see [`api`]). `ARCHITECTURE.md` at the top of the repository maps the
+//! layers.
 
 pub mod api;
-pub mod builder;
 pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod download;
 pub mod endpoints;
+pub mod engine;
 pub mod error;
-pub mod facade;
+pub mod handles;
 pub mod ids;
 pub mod models;
 pub mod paging;
 pub mod pool;
 pub mod progress;
 pub mod retry;
+pub mod runtime;
 pub mod transport;
 pub mod upload;
 
-pub use client::Core;
-pub use config::{Config, ConfigBuilder, SecretKey};
+pub use client::{Client, ClientBuilder, Facade};
+pub use config::{Config, ConfigBuilder, FromConfig, SecretKey};
 pub use endpoints::{
     AssetSortBy, CountAssetsOptions, ListAssetsOptions, NewDataset, RenameTarget, SortOrder,
 };
+pub use engine::Core;
 pub use error::{ApiError, ApiErrorCode, Error, ErrorKind, Result};
+pub use handles::{Assets, Datasets, Listing};
 pub use ids::{AssetId, DatasetId, IngestionSessionId, OrganizationId};
 pub use paging::{Cursor, Page};

@@ -1,147 +1,81 @@
-//! Pagination: opaque cursors and a lazy pager.
+//! Pagination: the lazy [`Pager`], one list call per page, only when the caller asks.
 //!
-//! Listings return pages of `items` plus a `nextPage` token (spec §3.3, §8). The pager asks
-//! for one page at a time, only when the caller wants it, and never collects pages for
-//! the caller. Its rules:
+//! Listings return pages of `items` plus a `nextPage` token (spec §3.3, §8); the pure
+//! types ([`Cursor`], [`Page`]) live with the wire models, the [`PagedEndpoint`] trait with
+//! the endpoints. The pager never collects pages for the caller. Its rules:
 //!
 //! * an empty page that still carries a token does not end the listing;
-//! * a token seen twice, or more than [`MAX_PAGES`] pages, is a
-//!   [`Error::Pagination`], not an endless loop;
+//! * a token seen twice, or more than [`MAX_PAGES`] pages, is an [`Error::Pagination`],
+//!   not an endless loop;
 //! * a failed page can be asked for again: the pager stays where it was, so a caller can
 //!   resume after an error (or later, from [`Pager::cursor`]).
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
-use crate::client::Core;
-use crate::endpoints::{Endpoint, ListAssets, ListDatasets};
+pub use crate::endpoints::PagedEndpoint;
+use crate::engine::Core;
 use crate::error::{Error, Result};
-use crate::models::{Asset, Dataset, PageEnvelope};
+use crate::models::PageEnvelope;
+pub use crate::models::{Cursor, Page};
+use crate::runtime::BoxFuture;
 
 /// At most this many pages are fetched by one pager (the official client's limit).
 pub const MAX_PAGES: u32 = 10_000;
 
-/// Where a page starts: the service's opaque page token. Serializable, so a listing can be
-/// resumed later, even by another process.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Cursor(String);
-
-impl Cursor {
-    /// Wraps a token received from the service (or saved earlier).
-    pub fn new(token: impl Into<String>) -> Self {
-        Cursor(token.into())
-    }
-
-    /// The token as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Cursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Cursor({:?})", self.0)
-    }
-}
-
-impl fmt::Display for Cursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// One page of a listing.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Page<T> {
-    /// The items of this page (possibly none, even when more pages follow).
-    pub items: Vec<T>,
-    /// Where the next page starts; `None` on the last page.
-    pub next: Option<Cursor>,
-}
-
-impl<T> Page<T> {
-    /// Turns a wire envelope into a page; an empty token counts as the end.
-    pub fn from_envelope(envelope: PageEnvelope<T>) -> Self {
-        let next = envelope.next_token().map(Cursor::new);
-        Page {
-            items: envelope.items,
-            next,
-        }
-    }
-
-    /// True when this is the last page.
-    pub fn is_last(&self) -> bool {
-        self.next.is_none()
-    }
-}
-
-/// A listing endpoint that can be pointed at a cursor.
-pub trait PagedEndpoint:
-    Endpoint<Output = PageEnvelope<Self::Item>> + Clone + Send + Sync + 'static
-{
-    /// The listed item.
-    type Item: Send + 'static;
-
-    /// The cursor the request starts from.
+/// A listing call with its cursor erased, so a pager is generic over the item only.
+trait PageQuery<T>: Send + Sync {
+    fn operation(&self) -> &'static str;
     fn cursor(&self) -> Option<&Cursor>;
-
-    /// Points the request at `cursor`.
     fn set_cursor(&mut self, cursor: Option<Cursor>);
+    fn fetch<'a>(&'a self, core: &'a Core) -> BoxFuture<'a, Result<PageEnvelope<T>>>;
 }
 
-impl PagedEndpoint for ListDatasets {
-    type Item = Dataset;
+impl<E: PagedEndpoint> PageQuery<E::Item> for E {
+    fn operation(&self) -> &'static str {
+        crate::endpoints::Endpoint::operation(self)
+    }
     fn cursor(&self) -> Option<&Cursor> {
-        self.cursor.as_ref()
+        PagedEndpoint::cursor(self)
     }
     fn set_cursor(&mut self, cursor: Option<Cursor>) {
-        self.cursor = cursor;
+        PagedEndpoint::set_cursor(self, cursor)
     }
-}
-
-impl PagedEndpoint for ListAssets {
-    type Item = Asset;
-    fn cursor(&self) -> Option<&Cursor> {
-        self.cursor.as_ref()
-    }
-    fn set_cursor(&mut self, cursor: Option<Cursor>) {
-        self.cursor = cursor;
+    fn fetch<'a>(&'a self, core: &'a Core) -> BoxFuture<'a, Result<PageEnvelope<E::Item>>> {
+        Box::pin(core.execute(self))
     }
 }
 
 /// Fetches the pages of a listing lazily, one per call.
-pub struct Pager<E: PagedEndpoint> {
+pub struct Pager<T> {
     core: Core,
-    endpoint: E,
+    query: Box<dyn PageQuery<T>>,
     seen: HashSet<String>,
     pages: u32,
     finished: bool,
 }
 
-impl<E: PagedEndpoint> fmt::Debug for Pager<E> {
+impl<T> fmt::Debug for Pager<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pager")
-            .field("operation", &self.endpoint.operation())
-            .field("cursor", &self.endpoint.cursor())
+            .field("operation", &self.query.operation())
+            .field("cursor", &self.query.cursor())
             .field("pages", &self.pages)
             .field("finished", &self.finished)
             .finish()
     }
 }
 
-impl<E: PagedEndpoint> Pager<E> {
+impl<T: Send + 'static> Pager<T> {
     /// A pager starting where `endpoint` points (its cursor, or the first page).
-    pub fn new(core: Core, endpoint: E) -> Self {
+    pub fn new<E: PagedEndpoint<Item = T>>(core: Core, endpoint: E) -> Self {
         let mut seen = HashSet::new();
-        if let Some(c) = endpoint.cursor() {
+        if let Some(c) = PagedEndpoint::cursor(&endpoint) {
             seen.insert(c.as_str().to_owned());
         }
         Pager {
             core,
-            endpoint,
+            query: Box::new(endpoint),
             seen,
             pages: 0,
             finished: false,
@@ -149,12 +83,12 @@ impl<E: PagedEndpoint> Pager<E> {
     }
 
     /// Where the next page starts (`None` before the first page or after the last).
-    /// Save it to resume the listing later with the facade's `page(cursor)` call.
+    /// Save it to resume the listing later with the handle's `page(cursor)` call.
     pub fn cursor(&self) -> Option<&Cursor> {
         if self.finished {
             None
         } else {
-            self.endpoint.cursor()
+            self.query.cursor()
         }
     }
 
@@ -169,7 +103,7 @@ impl<E: PagedEndpoint> Pager<E> {
     /// Any error of the list call (the pager stays in place, so calling again retries the
     /// same page), or [`Error::Pagination`] when the service repeats a token or the page
     /// limit is reached (the listing then ends).
-    pub async fn next_page(&mut self) -> Option<Result<Page<E::Item>>> {
+    pub async fn next_page(&mut self) -> Option<Result<Page<T>>> {
         if self.finished {
             return None;
         }
@@ -178,11 +112,11 @@ impl<E: PagedEndpoint> Pager<E> {
             return Some(Err(Error::Pagination {
                 message: format!(
                     "{} returned more than {MAX_PAGES} pages; narrow the listing with a filter",
-                    self.endpoint.operation()
+                    self.query.operation()
                 ),
             }));
         }
-        let envelope = match self.core.execute(&self.endpoint).await {
+        let envelope = match self.query.fetch(&self.core).await {
             Ok(envelope) => envelope,
             Err(e) => return Some(Err(e)),
         };
@@ -196,19 +130,19 @@ impl<E: PagedEndpoint> Pager<E> {
                     return Some(Err(Error::Pagination {
                         message: format!(
                             "{} handed back a page token it had already given (after {} pages); stopping instead of looping",
-                            self.endpoint.operation(),
+                            self.query.operation(),
                             self.pages
                         ),
                     }));
                 }
             }
         }
-        self.endpoint.set_cursor(page.next.clone());
+        self.query.set_cursor(page.next.clone());
         Some(Ok(page))
     }
 
     /// Turns the pager into one that yields items.
-    pub fn into_items(self) -> ItemPager<E> {
+    pub fn into_items(self) -> ItemPager<T> {
         ItemPager {
             pager: self,
             buffer: VecDeque::new(),
@@ -217,12 +151,12 @@ impl<E: PagedEndpoint> Pager<E> {
 }
 
 /// Yields the items of a listing one at a time, fetching pages as needed.
-pub struct ItemPager<E: PagedEndpoint> {
-    pager: Pager<E>,
-    buffer: VecDeque<E::Item>,
+pub struct ItemPager<T> {
+    pager: Pager<T>,
+    buffer: VecDeque<T>,
 }
 
-impl<E: PagedEndpoint> fmt::Debug for ItemPager<E> {
+impl<T> fmt::Debug for ItemPager<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ItemPager")
             .field("pager", &self.pager)
@@ -231,12 +165,12 @@ impl<E: PagedEndpoint> fmt::Debug for ItemPager<E> {
     }
 }
 
-impl<E: PagedEndpoint> ItemPager<E> {
+impl<T: Send + 'static> ItemPager<T> {
     /// The next item, or `None` after the last.
     ///
     /// # Errors
     /// As [`Pager::next_page`]; after an error of the list call, calling again retries.
-    pub async fn next_item(&mut self) -> Option<Result<E::Item>> {
+    pub async fn next_item(&mut self) -> Option<Result<T>> {
         loop {
             if let Some(item) = self.buffer.pop_front() {
                 return Some(Ok(item));

@@ -15,7 +15,7 @@ use futures_channel::mpsc;
 use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
-use crate::transport::Runtime;
+use crate::runtime::Runtime;
 
 /// Runs futures through a [`Runtime`], at most `limit` at a time.
 #[derive(Clone)]
@@ -191,7 +191,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::BoxFuture;
+    use crate::runtime::BoxFuture;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;

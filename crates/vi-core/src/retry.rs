@@ -7,7 +7,7 @@
 //!    transport failure);
 //! 3. ask [`RetryPolicy::decide`] for a [`Decision`]: accept it, retry after a delay,
 //!    fetch a fresh signed URL and retry ([`Decision::Resign`]), or fail;
-//! 4. sleep through the [`Runtime`](crate::transport::Runtime) and go again.
+//! 4. sleep through the [`Runtime`](crate::runtime::Runtime) and go again.
 //!
 //! The policy owns no clock and no random source: the caller passes the time already spent
 //! on the call and a jitter value in `[0, 1)`, so every schedule can be asserted exactly in

@@ -1,5 +1,5 @@
-//! The I/O seams: how bytes move ([`Transport`], [`BlockingTransport`]) and how work runs
-//! beside other work ([`Runtime`]).
+//! The I/O seam of how bytes move: [`Transport`] (async) and [`BlockingTransport`] (sync).
+//! How work runs beside other work is the other seam, [`crate::runtime`].
 //!
 //! `vi-core` decides *what* to send and *when*; a facade only supplies these mechanisms.
 //! The contract every transport keeps:
@@ -12,16 +12,10 @@
 //!   File bodies are always sent with an exact `Content-Length`, never chunked.
 
 use std::fmt;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-
-/// A boxed, sendable future, the currency of the [`Runtime`] seam.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A byte range of a file on disk, sent as a request body.
 ///
@@ -263,7 +257,7 @@ pub trait BlockingTransport: Send + Sync + 'static {
 /// Makes a [`BlockingTransport`] usable where core expects a [`Transport`]: each future
 /// does its blocking work on its first poll and is then ready.
 ///
-/// This is only correct on a [`Runtime`] whose tasks own their OS thread (the
+/// This is only correct on a [`Runtime`](crate::runtime::Runtime) whose tasks own their OS thread (the
 /// `vi-blocking` thread runtime); core gets its parallelism from the runtime, not from
 /// polling several transport futures at once.
 #[derive(Clone, Debug)]
@@ -281,95 +275,5 @@ impl<T: BlockingTransport> Transport for Blocking<T> {
         target: DownloadTarget,
     ) -> Result<DownloadHead, TransportError> {
         self.0.download(request, target)
-    }
-}
-
-/// How one unit of work runs beside others, and how to wait.
-///
-/// `vi-async` implements it on tokio; `vi-blocking` on OS threads. Core never blocks and
-/// never spawns by itself: all parallelism goes through [`crate::pool::Pool`], which is
-/// built on [`Runtime::spawn`].
-pub trait Runtime: Send + Sync + 'static {
-    /// Runs a future to completion beside the caller.
-    fn spawn(&self, future: BoxFuture<'static, ()>);
-
-    /// Runs blocking work (file hashing, `std::fs`) where it cannot stall async workers.
-    fn spawn_blocking(&self, work: Box<dyn FnOnce() + Send + 'static>);
-
-    /// A future that completes after `duration`.
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
-
-    /// The current instant. Tests with virtual time override it together with
-    /// [`Runtime::sleep`]; real runtimes keep the default.
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-impl<R: Runtime + ?Sized> Runtime for Arc<R> {
-    fn spawn(&self, future: BoxFuture<'static, ()>) {
-        (**self).spawn(future)
-    }
-    fn spawn_blocking(&self, work: Box<dyn FnOnce() + Send + 'static>) {
-        (**self).spawn_blocking(work)
-    }
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        (**self).sleep(duration)
-    }
-    fn now(&self) -> Instant {
-        (**self).now()
-    }
-}
-
-/// Runs blocking `work` through `runtime` and returns its result.
-///
-/// # Errors
-/// [`crate::Error::Cancelled`] when the runtime dropped the work without running it.
-pub async fn run_blocking<R, F, T>(runtime: &R, work: F) -> crate::Result<T>
-where
-    R: Runtime + ?Sized,
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let (tx, rx) = futures_channel::oneshot::channel();
-    runtime.spawn_blocking(Box::new(move || {
-        let _ = tx.send(work());
-    }));
-    rx.await.map_err(|_| crate::Error::Cancelled)
-}
-
-/// What a transport needs to know to set up its HTTP stack; both facades build theirs
-/// from it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpOptions {
-    /// How long to wait for a connection (spec §1.5: 60 s).
-    pub connect_timeout: Duration,
-    /// How long to wait for data on an open connection (spec §1.5: 300 s).
-    pub read_timeout: Duration,
-    /// The `User-Agent` header sent with every request.
-    pub user_agent: String,
-    /// Idle connections kept per host (spec §1.5: 20).
-    pub pool_max_idle_per_host: usize,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        HttpOptions {
-            connect_timeout: Duration::from_secs(60),
-            read_timeout: Duration::from_secs(300),
-            user_agent: format!("vi-rs/{}", env!("CARGO_PKG_VERSION")),
-            pool_max_idle_per_host: 20,
-        }
-    }
-}
-
-impl From<&crate::config::Config> for HttpOptions {
-    fn from(config: &crate::config::Config) -> Self {
-        HttpOptions {
-            connect_timeout: config.connect_timeout,
-            read_timeout: config.read_timeout,
-            user_agent: config.user_agent.clone(),
-            ..HttpOptions::default()
-        }
     }
 }

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use vi_core::endpoints::{ListAssets, ListDatasets};
+use vi_core::endpoints::ListAssets;
 use vi_core::paging::Pager;
 use vi_core::retry::RetryPolicy;
+use vi_core::runtime::{BoxFuture, Runtime};
 use vi_core::transport::{
-    BoxFuture, DownloadHead, DownloadTarget, Request, Response, Runtime, Transport, TransportError,
-    TransportErrorKind,
+    DownloadHead, DownloadTarget, Request, Response, Transport, TransportError, TransportErrorKind,
 };
 use vi_core::{
     AssetId, AssetSortBy, ConfigBuilder, Core, Cursor, DatasetId, Error, ErrorKind,
@@ -179,8 +179,11 @@ fn dataset_json(short: &str) -> String {
     )
 }
 
-fn datasets_pager(h: &Harness, size: u32) -> Pager<ListDatasets> {
-    h.core.list_datasets(size).unwrap()
+fn datasets_pager(h: &Harness, size: u32) -> Pager<vi_core::models::Dataset> {
+    vi_core::Datasets::new(h.core.clone())
+        .list(size)
+        .unwrap()
+        .into_pager()
 }
 
 fn names(page: &vi_core::Page<vi_core::models::Dataset>) -> Vec<String> {
@@ -324,7 +327,8 @@ fn get_is_retried_through_5xx_with_bounded_backoff() {
         Step::Fail(TransportErrorKind::Interrupted),
         ok(dataset_json_static()),
     ]);
-    let ds = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap();
+    let ds =
+        block(vi_core::Datasets::new(h.core.clone()).get(&DatasetId::new("ds1").unwrap())).unwrap();
     assert_eq!(ds.name, "ds1");
     let slept = h.slept();
     assert_eq!(slept.len(), 2);
@@ -343,7 +347,8 @@ fn get_gives_up_after_three_retries_with_the_last_cause() {
             .map(|_| Step::Status(500, r#"{"message":"boom"}"#, vec![]))
             .collect(),
     );
-    let err = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap_err();
+    let err = block(vi_core::Datasets::new(h.core.clone()).get(&DatasetId::new("ds1").unwrap()))
+        .unwrap_err();
     match &err {
         Error::RetriesExhausted { attempts, last, .. } => {
             assert_eq!(*attempts, 4);
@@ -359,13 +364,13 @@ fn get_gives_up_after_three_retries_with_the_last_cause() {
 #[test]
 fn post_is_not_repeated_after_a_5xx_or_a_timeout() {
     let h = harness(vec![Step::Status(502, "bad gateway", vec![])]);
-    let err = block(h.core.create_dataset_from("x")).unwrap_err();
+    let err = block(vi_core::Datasets::new(h.core.clone()).create("x")).unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 502);
     assert!(err.to_string().contains("bad gateway"), "{err}");
     assert_eq!(h.seen().len(), 1);
 
     let h = harness(vec![Step::Fail(TransportErrorKind::Timeout)]);
-    let err = block(h.core.create_dataset_from("x")).unwrap_err();
+    let err = block(vi_core::Datasets::new(h.core.clone()).create("x")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport);
     assert_eq!(h.seen().len(), 1);
 }
@@ -377,7 +382,7 @@ fn post_is_repeated_after_a_connect_failure_and_on_429_with_retry_after() {
         Step::Status(429, "", vec![("retry-after", "3")]),
         ok(dataset_json_static()),
     ]);
-    block(h.core.create_dataset_from("x")).unwrap();
+    block(vi_core::Datasets::new(h.core.clone()).create("x")).unwrap();
     let slept = h.slept();
     assert_eq!(slept.len(), 2);
     assert_eq!(slept[1], Duration::from_secs(3), "Retry-After is honoured");
@@ -396,7 +401,7 @@ fn a_repeated_delete_that_finds_the_asset_gone_succeeds() {
         Step::Status(503, "", vec![]),
         Step::Status(404, r#"{"message":"not found"}"#, vec![]),
     ]);
-    block(h.core.delete_asset(
+    block(vi_core::Assets::new(h.core.clone()).delete(
         &DatasetId::new("ds1").unwrap(),
         &AssetId::new("a1").unwrap(),
     ))
@@ -407,7 +412,7 @@ fn a_repeated_delete_that_finds_the_asset_gone_succeeds() {
         r#"{"message":"not found"}"#,
         vec![],
     )]);
-    let err = block(h.core.delete_asset(
+    let err = block(vi_core::Assets::new(h.core.clone()).delete(
         &DatasetId::new("ds1").unwrap(),
         &AssetId::new("a1").unwrap(),
     ))
@@ -422,7 +427,8 @@ fn api_errors_carry_message_code_and_request_id() {
         r#"{"message":"Dataset ds1 not found","error":"ResourceNotFound"}"#,
         vec![("x-cloud-trace-context", "abc123/456;o=1")],
     )]);
-    let err = block(h.core.get_dataset(&DatasetId::new("ds1").unwrap())).unwrap_err();
+    let err = block(vi_core::Datasets::new(h.core.clone()).get(&DatasetId::new("ds1").unwrap()))
+        .unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(api.message, "Dataset ds1 not found");
     assert_eq!(api.request_id.as_deref(), Some("abc123"));
@@ -446,7 +452,7 @@ fn signed_urls_get_no_credentials_and_land_complete() {
         r#"{"url":"https://storage.example.test/b/file.png?signature=SECRET","expiry":1}"#,
     )
     .unwrap();
-    let n = block(h.core.fetch_signed_url(&url, &dest)).unwrap();
+    let n = block(h.core.download_url(&url, &dest)).unwrap();
     assert_eq!(n, 7);
     assert_eq!(std::fs::read(&dest).unwrap(), b"PNGDATA");
     assert!(!vi_core::download::part_path(&dest).exists());
@@ -465,7 +471,7 @@ fn a_refused_signed_url_is_final_and_leaves_no_file() {
         r#"{"url":"https://storage.example.test/b/file.png?signature=SECRET","expiry":1}"#,
     )
     .unwrap();
-    let err = block(h.core.fetch_signed_url(&url, &dest)).unwrap_err();
+    let err = block(h.core.download_url(&url, &dest)).unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 403);
     assert!(!format!("{err} {err:?}").contains("SECRET"));
     assert!(!dest.exists());

@@ -14,7 +14,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use vi_core::transport::{Body, Request, Runtime, run_blocking};
+use vi_core::runtime::{Runtime, run_blocking};
+use vi_core::transport::{Body, Request};
 
 /// A request with `method`, `url` and `body` and no headers.
 pub fn request(method: Method, url: &str, body: Body) -> Request {

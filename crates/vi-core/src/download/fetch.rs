@@ -7,11 +7,12 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::client::{Attempt, Core};
+use crate::engine::{Attempt, Core};
 use crate::error::{Error, Result};
 use crate::models::SignedUrl;
 use crate::retry::{Safety, Target};
-use crate::transport::{Body, DownloadTarget, TransportError, TransportErrorKind, run_blocking};
+use crate::runtime::run_blocking;
+use crate::transport::{Body, DownloadTarget, TransportError, TransportErrorKind};
 
 const OPERATION: &str = "download";
 
@@ -37,7 +38,7 @@ impl Core {
     /// [`Error::Api`] for an error status (e.g. 403 for an expired URL),
     /// [`Error::Transport`] / [`Error::RetriesExhausted`] for network trouble,
     /// [`Error::Io`] when the file cannot be written.
-    pub async fn fetch_signed_url(&self, url: &SignedUrl, destination: &Path) -> Result<u64> {
+    pub async fn download_url(&self, url: &SignedUrl, destination: &Path) -> Result<u64> {
         let uri: http::Uri = url.url.parse().map_err(|_| {
             Error::invalid(
                 "signed URL",

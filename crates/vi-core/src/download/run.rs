@@ -15,8 +15,8 @@ use super::report::{
     DownloadFailure, DownloadReport, DownloadedFile, FailedDownload, SkippedDownload,
 };
 use super::{DownloadOptions, DownloadSelection, part_path};
-use crate::client::{Attempt, Core};
-use crate::endpoints::{GetAsset, ListAssets, ListAssetsOptions};
+use crate::endpoints::{CountAssets, GetAsset, ListAssets, ListAssetsOptions};
+use crate::engine::{Attempt, Core};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AssetId, DatasetId};
 use crate::models::{Asset, SignedUrl};
@@ -24,7 +24,8 @@ use crate::paging::Pager;
 use crate::pool::{Pool, TaskSet};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::retry::{Safety, Target};
-use crate::transport::{Body, DownloadTarget, TransportError, TransportErrorKind, run_blocking};
+use crate::runtime::run_blocking;
+use crate::transport::{Body, DownloadTarget, TransportError, TransportErrorKind};
 
 const OPERATION: &str = "download";
 
@@ -37,7 +38,7 @@ enum Outcome {
 
 /// The assets still to be handed out.
 enum Feed {
-    Listing(Box<Pager<ListAssets>>),
+    Listing(Box<Pager<Asset>>),
     Fixed,
 }
 
@@ -96,22 +97,12 @@ impl Core {
         };
         let mut queue: VecDeque<Asset> = VecDeque::new();
         let mut feed = match &options.selection {
-            DownloadSelection::All => Feed::Listing(Box::new(
-                self.list_assets(
-                    dataset,
-                    ListAssetsOptions::new()
-                        .page_size(options.page_size)
-                        .with_contents(true),
-                )?,
-            )),
+            DownloadSelection::All => Feed::Listing(Box::new(self.asset_pager(
+                dataset,
+                ListAssetsOptions::new().page_size(options.page_size),
+            ))),
             DownloadSelection::Listing(listing) => Feed::Listing(Box::new(
-                self.list_assets(
-                    dataset,
-                    listing
-                        .clone()
-                        .page_size(options.page_size)
-                        .with_contents(true),
-                )?,
+                self.asset_pager(dataset, listing.clone().page_size(options.page_size)),
             )),
             DownloadSelection::Assets(ids) => {
                 let (found, missing) = self.fetch_chosen(dataset, ids, options.concurrency).await?;
@@ -131,7 +122,11 @@ impl Core {
                 DownloadSelection::Listing(l) => l.into(),
                 _ => Default::default(),
             };
-            if let Ok(files) = self.count_assets(dataset, count_options).await {
+            let count = CountAssets {
+                dataset: dataset.clone(),
+                options: count_options,
+            };
+            if let Ok(files) = self.execute(&count).await {
                 progress.emit(ProgressEvent::Planned { files, bytes: 0 });
             }
         } else {
@@ -238,7 +233,7 @@ impl Core {
         asset: &AssetId,
         destination: &Path,
     ) -> Result<DownloadedFile> {
-        let found = self.get_asset_with_contents(dataset, asset).await?;
+        let found = self.execute(&GetAsset::new(dataset, asset, true)).await?;
         if let Some(parent) = destination.parent().map(Path::to_path_buf) {
             run_blocking(self.runtime().as_ref(), move || {
                 std::fs::create_dir_all(&parent).map_err(|e| Error::io(parent, e))
@@ -268,6 +263,16 @@ impl Core {
         }
     }
 
+    /// A pager over the assets a download lists, with their download URLs.
+    fn asset_pager(&self, dataset: &DatasetId, options: ListAssetsOptions) -> Pager<Asset> {
+        let endpoint = ListAssets {
+            dataset: dataset.clone(),
+            options: options.with_contents(true),
+            cursor: None,
+        };
+        Pager::new(self.clone(), endpoint)
+    }
+
     /// Fetches the chosen assets (with URLs) in parallel; unknown ids come back as failures.
     async fn fetch_chosen(
         &self,
@@ -282,7 +287,7 @@ impl Core {
             let core = self.clone();
             let dataset = dataset.clone();
             async move {
-                let r = core.get_asset_with_contents(&dataset, &id).await;
+                let r = core.execute(&GetAsset::new(&dataset, &id, true)).await;
                 (i, r.map_err(|e| (id, e)))
             }
         });
@@ -612,7 +617,7 @@ async fn download_one(
 #[allow(clippy::too_many_arguments)]
 async fn attempt(
     core: &Core,
-    runtime: &std::sync::Arc<dyn crate::transport::Runtime>,
+    runtime: &std::sync::Arc<dyn crate::runtime::Runtime>,
     url: &SignedUrl,
     part: &Path,
     path: &Path,

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::ids::{AssetId, DatasetId, OrganizationId};
+use crate::models::Cursor;
 use crate::models::{Asset, AssetCount, PageEnvelope, RenameAssetRequest};
-use crate::paging::Cursor;
 use crate::transport::Response;
 
 /// What to sort assets by (the `sortBy` query parameter).
@@ -308,6 +308,17 @@ pub struct GetAsset {
     pub contents: bool,
 }
 
+impl GetAsset {
+    /// Gets `asset` of `dataset`, with its signed download URL when `contents` is true.
+    pub fn new(dataset: &DatasetId, asset: &AssetId, contents: bool) -> Self {
+        GetAsset {
+            dataset: dataset.clone(),
+            asset: asset.clone(),
+            contents,
+        }
+    }
+}
+
 impl Endpoint for GetAsset {
     type Output = Asset;
 
@@ -434,5 +445,15 @@ impl Endpoint for RenameAsset {
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
         parse_json(self.operation(), response.body())
+    }
+}
+
+impl super::PagedEndpoint for ListAssets {
+    type Item = Asset;
+    fn cursor(&self) -> Option<&Cursor> {
+        self.cursor.as_ref()
+    }
+    fn set_cursor(&mut self, cursor: Option<Cursor>) {
+        self.cursor = cursor;
     }
 }

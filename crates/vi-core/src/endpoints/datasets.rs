@@ -8,11 +8,11 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::ids::{DatasetId, OrganizationId};
+use crate::models::Cursor;
 use crate::models::{
     CreateDatasetRequest, Dataset, DatasetContent, DatasetType, DeletedDataset, Localization,
     PageEnvelope,
 };
-use crate::paging::Cursor;
 use crate::transport::Response;
 
 /// D1: one page of the organization's datasets.
@@ -258,5 +258,15 @@ impl Endpoint for GetDatasetDeletion {
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
         parse_json(self.operation(), response.body())
+    }
+}
+
+impl super::PagedEndpoint for ListDatasets {
+    type Item = Dataset;
+    fn cursor(&self) -> Option<&Cursor> {
+        self.cursor.as_ref()
+    }
+    fn set_cursor(&mut self, cursor: Option<Cursor>) {
+        self.cursor = cursor;
     }
 }

@@ -35,6 +35,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::ids::{DatasetId, OrganizationId};
+use crate::models::{Cursor, PageEnvelope};
 pub use crate::retry::Safety;
 use crate::transport::Response;
 
@@ -203,6 +204,20 @@ pub(crate) fn check_page_size(size: u32) -> Result<u32> {
             format!("{size} is outside 1..={MAX_PAGE_SIZE}"),
         ))
     }
+}
+
+/// A listing endpoint that can be pointed at a cursor.
+pub trait PagedEndpoint:
+    Endpoint<Output = PageEnvelope<Self::Item>> + Clone + Send + Sync + 'static
+{
+    /// The listed item.
+    type Item: Send + 'static;
+
+    /// The cursor the request starts from.
+    fn cursor(&self) -> Option<&Cursor>;
+
+    /// Points the request at `cursor`.
+    fn set_cursor(&mut self, cursor: Option<Cursor>);
 }
 
 #[cfg(test)]

@@ -132,5 +132,5 @@ pub use multipart::{
     CompletePartRequest, CreateMultipartUploadRequest, MultipartUpload, MultipartUploadSpec,
     MultipartUploadStatus, PartUploadUrl,
 };
-pub use page::PageEnvelope;
+pub use page::{Cursor, Page, PageEnvelope};
 pub use signed_url::SignedUrl;

@@ -40,11 +40,11 @@ use tracing::Instrument as _;
 use super::report::UploadFailure;
 use super::spec::{FileSpec, SpecSource};
 use crate::cancel::CancelToken;
-use crate::client::{Attempt, Core};
 use crate::endpoints::{
     AbortMultipartUpload, CompleteMultipartUpload, CompletePart, CreateMultipartUpload,
     GetPartUploadUrl,
 };
+use crate::engine::{Attempt, Core};
 use crate::error::Error;
 use crate::ids::DatasetId;
 use crate::models::{

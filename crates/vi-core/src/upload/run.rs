@@ -18,8 +18,8 @@ use super::report::{
 use super::spec::{FileSpec, SkipReason, SpecSource, spec_for_bytes, spec_for_file};
 use super::{MAX_BATCH_SIZE, MAX_SESSIONS_IN_FLIGHT, UploadInput, UploadOptions, UploadSources};
 use crate::cancel::CancelToken;
-use crate::client::{Attempt, Core};
 use crate::endpoints::{CancelIngestionSession, CreateIngestionSession, GetIngestionSession};
+use crate::engine::{Attempt, Core};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::DatasetId;
 use crate::models::{
@@ -28,7 +28,8 @@ use crate::models::{
 use crate::pool::{Pool, TaskSet};
 use crate::progress::ProgressEvent;
 use crate::retry::{Safety, Target};
-use crate::transport::{Body, FileSlice, run_blocking};
+use crate::runtime::run_blocking;
+use crate::transport::{Body, FileSlice};
 
 /// A source, its name, and its spec or why it is skipped.
 type SpecOutcome = (SourceRef, String, std::result::Result<FileSpec, SkipReason>);
@@ -76,10 +77,9 @@ impl Core {
     pub async fn upload(
         &self,
         dataset: &DatasetId,
-        sources: impl Into<UploadSources> + Send,
+        sources: UploadSources,
         options: UploadOptions,
     ) -> Result<UploadReport> {
-        let sources = sources.into();
         let span = tracing::info_span!("vi.upload", dataset = %dataset);
         Upload::new(self.clone(), dataset.clone(), options)?
             .run(sources)
