@@ -14,9 +14,11 @@
 //! assert!(h.seen().is_empty() && h.slept().is_empty());
 //! ```
 //!
-//! Answers are served in order, one per request (`send` or `download`); a request with no
-//! step left panics, so a script states exactly how many requests a flow makes. Run flows
-//! with concurrency 1 where the order of requests matters.
+//! A script either serves a list of steps in order, one per request (`send` or
+//! `download`; a request with no step left panics, so the script states exactly how many
+//! requests a flow makes: run such flows with concurrency 1), or answers each request with a
+//! function of the request ([`Script::answering`], [`Harness::answering`]), for flows whose
+//! order of requests is not the point.
 
 use std::collections::VecDeque;
 use std::io::{Seek, SeekFrom, Write};
@@ -90,15 +92,37 @@ pub struct Seen {
     pub target: Option<DownloadTarget>,
 }
 
-/// The steps still to serve and the requests seen, shared between a
-/// [`ScriptedTransport`] and the test.
-#[derive(Debug, Default)]
+/// A function that answers a request.
+pub type Responder = Box<dyn Fn(&Seen) -> Step + Send + Sync>;
+
+/// The steps still to serve (or the function answering), and the requests seen, shared
+/// between a [`ScriptedTransport`] and the test.
+#[derive(Default)]
 pub struct Script {
     steps: Mutex<VecDeque<Step>>,
+    responder: Option<Responder>,
     seen: Mutex<Vec<Seen>>,
 }
 
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script")
+            .field("steps", &self.steps)
+            .field("responder", &self.responder.is_some())
+            .field("seen", &self.seen)
+            .finish()
+    }
+}
+
 impl Script {
+    /// A script answering every request with `responder`.
+    pub fn answering(responder: impl Fn(&Seen) -> Step + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Script {
+            responder: Some(Box::new(responder)),
+            ..Script::default()
+        })
+    }
+
     /// A script serving `steps` in order.
     pub fn new(steps: impl IntoIterator<Item = Step>) -> Arc<Self> {
         let script = Script::default();
@@ -122,12 +146,16 @@ impl Script {
     }
 
     fn next(&self, request: &Request, target: Option<&DownloadTarget>) -> Step {
-        self.seen.lock().unwrap().push(Seen {
+        let seen = Seen {
             method: request.method().clone(),
             uri: request.uri().to_string(),
             headers: request.headers().clone(),
             target: target.cloned(),
-        });
+        };
+        self.seen.lock().unwrap().push(seen.clone());
+        if let Some(responder) = &self.responder {
+            return responder(&seen);
+        }
         self.steps.lock().unwrap().pop_front().unwrap_or_else(|| {
             panic!(
                 "the script has no step for {} {}",
@@ -225,9 +253,21 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// A core with `config`, answering requests from `steps`.
+    /// A core with `config`, answering requests from `steps`, in order.
     pub fn new(config: Config, steps: impl IntoIterator<Item = Step>) -> Self {
-        let script = Script::new(steps);
+        Self::over(config, Script::new(steps))
+    }
+
+    /// A core with `config`, answering each request with `responder`.
+    pub fn answering(
+        config: Config,
+        responder: impl Fn(&Seen) -> Step + Send + Sync + 'static,
+    ) -> Self {
+        Self::over(config, Script::answering(responder))
+    }
+
+    /// A core with `config` over `script`.
+    pub fn over(config: Config, script: Arc<Script>) -> Self {
         let clock = Arc::new(VirtualClock::new());
         let core = Core::new(
             config,
@@ -251,7 +291,7 @@ impl Harness {
         self.clock.slept()
     }
 
-    /// How many steps are left unserved.
+    /// How many steps are left unserved (always 0 for a responder).
     pub fn left(&self) -> usize {
         self.script.left()
     }
