@@ -100,6 +100,18 @@ impl Default for TestEnv {
     }
 }
 
+/// A fault answering `times` requests of `target` with `status` (no `Retry-After`).
+pub fn status_fault(target: FaultTarget, status: u16, times: u32) -> Fault {
+    Fault {
+        target,
+        kind: FaultKind::Status {
+            status,
+            retry_after: None,
+        },
+        times,
+    }
+}
+
 /// Retries with short delays, so tests that exercise retries stay quick.
 pub fn fast_retries() -> vi_core::retry::RetryPolicy {
     vi_core::retry::RetryPolicy {

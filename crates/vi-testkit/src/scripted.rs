@@ -3,15 +3,25 @@
 //! (API calls, paging, uploads, downloads) with exact control of every answer and of time.
 //!
 //! ```
+//! use vi_core::transport::{Body, TransportErrorKind};
 //! use vi_testkit::scripted::{Harness, Step};
 //! # let config = vi_core::ConfigBuilder::default()
-//! #     .secret_key(format!("dtvi_{}", "k".repeat(98))).organization_id("org-1")
-//! #     .build_with_env(&|_| None).unwrap();
-//! let h = Harness::new(config, vec![Step::status(503, ""), Step::fail_with(
-//!     vi_core::transport::TransportErrorKind::Connect)]);
-//! // ... run a `h.core` call with `h.block_on(..)`, then:
-//! assert_eq!(h.left(), 2);
-//! assert!(h.seen().is_empty() && h.slept().is_empty());
+//! #     .secret_key(format!("dtvi_{}", "k".repeat(98)))
+//! #     .organization_id("org-1")
+//! #     .build_with_env(&|_| None)
+//! #     .unwrap();
+//! let h = Harness::new(
+//!     config,
+//!     [Step::status(503, "").header("retry-after", "2"), Step::fail_with(TransportErrorKind::Connect)],
+//! );
+//! let get = || http::Request::get("https://storage.example.test/a.png").body(Body::Empty).unwrap();
+//! let answer = h.block_on(h.core.transport().send(get())).unwrap();
+//! assert_eq!(answer.status(), 503);
+//! assert_eq!(answer.headers()["retry-after"], "2");
+//! let error = h.block_on(h.core.transport().send(get())).unwrap_err();
+//! assert_eq!(error.kind, TransportErrorKind::Connect);
+//! assert_eq!((h.seen().len(), h.left()), (2, 0));
+//! assert!(h.slept().is_empty(), "the transport itself never sleeps");
 //! ```
 //!
 //! A script either serves a list of steps in order, one per request (`send` or

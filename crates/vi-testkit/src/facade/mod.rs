@@ -25,6 +25,8 @@ use vi_core::{
     Page, Result,
 };
 
+use crate::TestEnv;
+
 mod async_client;
 mod blocking_client;
 
@@ -56,6 +58,14 @@ impl<T> std::fmt::Debug for Pages<T> {
     }
 }
 
+/// Creates a dataset named `name` and returns its id.
+///
+/// # Panics
+/// When the dataset cannot be created.
+pub fn new_dataset<F: Facade>(c: &F, name: &str) -> DatasetId {
+    c.datasets().create(name).expect("create").id().expect("id")
+}
+
 /// A facade client seen synchronously: how a scenario makes one and reaches its handles.
 pub trait Facade: Sized {
     /// This facade's `client.datasets()`.
@@ -68,6 +78,14 @@ pub trait Facade: Sized {
     /// # Errors
     /// As the facade's `Client::from_config`.
     fn from_config(config: Config) -> Result<Self>;
+
+    /// A client for `env`'s emulator, with its credentials and fast retries.
+    ///
+    /// # Panics
+    /// When the client cannot be made.
+    fn connect(env: &TestEnv) -> Self {
+        Self::from_config(env.config()).expect("a client")
+    }
 
     /// `client.core()`: the shared engine, for calls the facades do not wrap.
     fn core(&self) -> &Core;

@@ -13,12 +13,7 @@ use vi_core::{
 };
 
 use crate::facade::{AssetOps, DatasetOps, Facade};
-use crate::{Fault, FaultKind, FaultTarget, TestEnv};
-
-/// A client of facade `F` for `env`.
-fn client<F: Facade>(env: &TestEnv) -> F {
-    F::from_config(env.config()).expect("a client")
-}
+use crate::{Fault, FaultKind, FaultTarget, TestEnv, status_fault};
 
 /// Creates a dataset holding `n` PNGs named img_000.png…, of distinct sizes.
 fn dataset_with_assets<F: Facade>(c: &F, n: u32) -> (DatasetId, Vec<(String, Vec<u8>)>) {
@@ -40,7 +35,7 @@ fn dataset_with_assets<F: Facade>(c: &F, n: u32) -> (DatasetId, Vec<(String, Vec
 
 /// Datasets create list get delete.
 pub fn datasets_create_list_get_delete<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
 
     let created = c
         .datasets()
@@ -92,7 +87,7 @@ pub fn datasets_create_list_get_delete<F: Facade>(env: &TestEnv) {
 
 /// Dataset delete and wait.
 pub fn dataset_delete_and_wait<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
 
     let id = c.datasets().create("short lived").unwrap().id().unwrap();
     let op = c
@@ -104,7 +99,7 @@ pub fn dataset_delete_and_wait<F: Facade>(env: &TestEnv) {
 
 /// Bad dataset input is refused before sending.
 pub fn bad_dataset_input_is_refused_before_sending<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
 
     let err = c.datasets().create("  ").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
@@ -117,7 +112,7 @@ pub fn bad_dataset_input_is_refused_before_sending<F: Facade>(env: &TestEnv) {
 
 /// Asset listing across page sizes.
 pub fn asset_listing_across_page_sizes<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, files) = dataset_with_assets(&c, 7);
 
     for size in [1u32, 2, 3, 6, 7, 10, 1000] {
@@ -173,7 +168,7 @@ pub fn asset_listing_across_page_sizes<F: Facade>(env: &TestEnv) {
 
 /// Count and filter.
 pub fn count_and_filter<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, _files) = dataset_with_assets(&c, 6);
 
     assert_eq!(c.assets().count(&ds, CountAssetsOptions::new()).unwrap(), 6);
@@ -194,7 +189,7 @@ pub fn count_and_filter<F: Facade>(env: &TestEnv) {
 
 /// Get with contents and fetch the signed url.
 pub fn get_with_contents_and_fetch_the_signed_url<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, files) = dataset_with_assets(&c, 2);
 
     let page = c
@@ -252,7 +247,7 @@ pub fn get_with_contents_and_fetch_the_signed_url<F: Facade>(env: &TestEnv) {
 
 /// Tampered and expired download urls are refused.
 pub fn tampered_and_expired_download_urls_are_refused<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, _files) = dataset_with_assets(&c, 1);
 
     let page = c
@@ -288,7 +283,7 @@ pub fn tampered_and_expired_download_urls_are_refused<F: Facade>(env: &TestEnv) 
 
 /// Delete and rename assets.
 pub fn delete_and_rename_assets<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, _files) = dataset_with_assets(&c, 3);
 
     let page = c
@@ -345,7 +340,7 @@ pub fn wrong_credentials_are_an_authentication_error<F: Facade>(env: &TestEnv) {
 
 /// Unknown dataset and asset are not found.
 pub fn unknown_dataset_and_asset_are_not_found<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
 
     let missing = DatasetId::new("doesnotexist").unwrap();
     let err = c.datasets().get(&missing).unwrap_err();
@@ -376,28 +371,14 @@ pub fn unknown_dataset_and_asset_are_not_found<F: Facade>(env: &TestEnv) {
 
 /// Transient server errors are retried.
 pub fn transient_server_errors_are_retried<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
 
-    env.emulator.inject(Fault {
-        target: FaultTarget::Api,
-        kind: FaultKind::Status {
-            status: 503,
-            retry_after: None,
-        },
-        times: 2,
-    });
+    env.emulator.inject(status_fault(FaultTarget::Api, 503, 2));
     // A GET is retried through two 503s.
     let page = c.datasets().page(10, None).unwrap();
     assert!(page.items.is_empty());
     // A POST is not retried on 5xx: the error surfaces as is.
-    env.emulator.inject(Fault {
-        target: FaultTarget::Api,
-        kind: FaultKind::Status {
-            status: 503,
-            retry_after: None,
-        },
-        times: 1,
-    });
+    env.emulator.inject(status_fault(FaultTarget::Api, 503, 1));
     let err = c.datasets().create("once").unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{err}");
     let page = c.datasets().page(10, None).unwrap();

@@ -12,12 +12,7 @@ use vi_core::api::{CancelToken, DownloadFailure, DownloadOptions, ProgressEvent,
 use vi_core::{AssetId, DatasetId, ErrorKind, ListAssetsOptions};
 
 use crate::facade::{AssetOps, DatasetOps, Facade};
-use crate::{Fault, FaultKind, FaultTarget, TestEnv};
-
-/// A client of facade `F` for `env`.
-fn client<F: Facade>(env: &TestEnv) -> F {
-    F::from_config(env.config()).expect("a client")
-}
+use crate::{Fault, FaultKind, FaultTarget, TestEnv, status_fault};
 
 /// A dataset with `n` distinct PNGs uploaded from memory; returns (name, bytes).
 fn dataset_with<F: Facade>(c: &F, n: u32) -> (DatasetId, Vec<(String, Vec<u8>)>) {
@@ -44,7 +39,7 @@ fn assert_same_files(dir: &std::path::Path, files: &[(String, Vec<u8>)]) {
 
 /// Round trip across pages then skip then overwrite.
 pub fn round_trip_across_pages_then_skip_then_overwrite<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, files) = dataset_with(&c, 230);
     let to = env.path("out");
     let finished = Arc::new(AtomicUsize::new(0));
@@ -119,7 +114,7 @@ pub fn round_trip_across_pages_then_skip_then_overwrite<F: Facade>(env: &TestEnv
 
 /// Chosen assets only.
 pub fn chosen_assets_only<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, files) = dataset_with(&c, 6);
     let page = c
         .assets()
@@ -173,7 +168,7 @@ pub fn chosen_assets_only<F: Facade>(env: &TestEnv) {
 
 /// Hostile filenames stay inside the directory.
 pub fn hostile_filenames_stay_inside_the_directory<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let ds = c.datasets().create("hostile").unwrap().id().unwrap();
     let long = format!("{}.png", "é".repeat(200));
     let names = [
@@ -240,7 +235,7 @@ pub fn hostile_filenames_stay_inside_the_directory<F: Facade>(env: &TestEnv) {
 
 /// A part file left by a killed run is resumed.
 pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let big = crate::png(300, 200, 7);
     let ds = c.datasets().create("resume").unwrap().id().unwrap();
     c.assets()
@@ -293,7 +288,7 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
 
 /// Expired urls are signed again and truncated bodies fetched again.
 pub fn expired_urls_are_signed_again_and_truncated_bodies_fetched_again<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, files) = dataset_with(&c, 3);
     // URLs listed now expire before they are used: list, then jump the clock.
     let page = c
@@ -335,14 +330,8 @@ pub fn expired_urls_are_signed_again_and_truncated_bodies_fetched_again<F: Facad
     assert_same_files(&report.directory, &files);
 
     // A storage outage longer than the retries fails those files only.
-    env.emulator.inject(Fault {
-        target: FaultTarget::Download,
-        kind: FaultKind::Status {
-            status: 500,
-            retry_after: None,
-        },
-        times: 4,
-    });
+    env.emulator
+        .inject(status_fault(FaultTarget::Download, 500, 4));
     let report = c
         .assets()
         .download(
@@ -373,7 +362,7 @@ pub fn expired_urls_are_signed_again_and_truncated_bodies_fetched_again<F: Facad
 
 /// URLs that expire in the middle of a download are signed again.
 pub fn urls_that_expire_in_the_middle_of_a_download_are_signed_again<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, files) = dataset_with(&c, 5);
     // One page is listed with fresh URLs; after the first file, the clock jumps past
     // their expiry, so the other four are refused (403) unless signed again.
@@ -398,7 +387,7 @@ pub fn urls_that_expire_in_the_middle_of_a_download_are_signed_again<F: Facade>(
 
 /// Cancelling a download keeps finished files and reports the rest.
 pub fn cancelling_a_download_keeps_finished_files_and_reports_the_rest<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let (ds, _files) = dataset_with(&c, 20);
     let token = CancelToken::new();
     let trigger = token.clone();
@@ -434,7 +423,7 @@ pub fn cancelling_a_download_keeps_finished_files_and_reports_the_rest<F: Facade
 
 /// Downloading an unknown dataset is an error.
 pub fn downloading_an_unknown_dataset_is_an_error<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
+    let c = F::connect(env);
     let err = c
         .assets()
         .download(

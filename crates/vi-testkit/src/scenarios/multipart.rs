@@ -13,8 +13,11 @@ use vi_core::DatasetId;
 use vi_core::ListAssetsOptions;
 use vi_core::api::{CancelToken, DownloadOptions, UploadFailure, UploadOptions};
 
-use crate::facade::{AssetOps, DatasetOps, Facade};
-use crate::{EmulatorConfig, Fault, FaultKind, FaultTarget, TestEnv, noisy_png, png, write_file};
+use crate::facade::{AssetOps, Facade, new_dataset};
+use crate::{
+    EmulatorConfig, Fault, FaultKind, FaultTarget, TestEnv, noisy_png, png, status_fault,
+    write_file,
+};
 
 /// The part size the emulator is started with.
 pub const PART_SIZE: u64 = 64 * 1024;
@@ -129,19 +132,6 @@ pub fn parts_for(size: u64) -> usize {
     size.div_ceil(PART_SIZE) as usize
 }
 
-/// A client of facade `F` for `env`.
-fn client<F: Facade>(env: &MultipartEnv) -> F {
-    F::from_config(env.config()).expect("a client")
-}
-
-fn new_dataset<F: Facade>(c: &F) -> DatasetId {
-    c.datasets()
-        .create("multipart")
-        .expect("create")
-        .id()
-        .expect("id")
-}
-
 /// Downloads the whole dataset and returns the bytes of `name`.
 fn downloaded<F: Facade>(env: &MultipartEnv, c: &F, ds: &DatasetId, name: &str) -> Vec<u8> {
     let to = env.path("download");
@@ -168,8 +158,8 @@ fn options() -> UploadOptions {
 
 /// A big file goes in parts and a small one in one put.
 pub fn a_big_file_goes_in_parts_and_a_small_one_in_one_put<F: Facade>(env: &MultipartEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "multipart");
     let (_, big) = big_file(env, "in/big.png");
     let small = png(16, 9, 3);
     write_file(&env.path("in/small.png"), &small);
@@ -213,17 +203,11 @@ pub fn a_big_file_goes_in_parts_and_a_small_one_in_one_put<F: Facade>(env: &Mult
 
 /// A part put failing twice with 503 still succeeds.
 pub fn a_part_put_failing_twice_with_503_still_succeeds<F: Facade>(env: &MultipartEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "multipart");
     let (path, big) = big_file(env, "retry.png");
-    env.emulator.inject(Fault {
-        target: FaultTarget::Upload,
-        kind: FaultKind::Status {
-            status: 503,
-            retry_after: None,
-        },
-        times: 2,
-    });
+    env.emulator
+        .inject(status_fault(FaultTarget::Upload, 503, 2));
     let report = c.assets().upload(&ds, path.as_path(), options()).unwrap();
     assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
     // Only part PUTs were sent (no single PUT), so the two faults hit parts.
@@ -241,17 +225,11 @@ pub fn a_part_put_failing_twice_with_503_still_succeeds<F: Facade>(env: &Multipa
 
 /// A 403 on a part signs its url again.
 pub fn a_403_on_a_part_signs_its_url_again<F: Facade>(env: &MultipartEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "multipart");
     let (path, big) = big_file(env, "resign.png");
-    env.emulator.inject(Fault {
-        target: FaultTarget::Upload,
-        kind: FaultKind::Status {
-            status: 403,
-            retry_after: None,
-        },
-        times: 1,
-    });
+    env.emulator
+        .inject(status_fault(FaultTarget::Upload, 403, 1));
     let report = c.assets().upload(&ds, path.as_path(), options()).unwrap();
     assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
     assert_eq!(env.count("POST", M2), parts_for(big.len() as u64) + 1);
@@ -260,8 +238,8 @@ pub fn a_403_on_a_part_signs_its_url_again<F: Facade>(env: &MultipartEnv) {
 
 /// A failing create restarts the file at most twice.
 pub fn a_failing_create_restarts_the_file_at_most_twice<F: Facade>(env: &MultipartEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "multipart");
     let (path, big) = big_file(env, "restart.png");
     let create_fails = |times| Fault {
         target: FaultTarget::ApiMatching {
@@ -281,7 +259,7 @@ pub fn a_failing_create_restarts_the_file_at_most_twice<F: Facade>(env: &Multipa
     assert_eq!((env.faulted("POST"), env.count("POST", M1)), (1, 1));
     assert_eq!(downloaded(env, &c, &ds, "restart.png"), big);
 
-    let ds = new_dataset(&c);
+    let ds = new_dataset(&c, "multipart");
     env.emulator.inject(create_fails(3));
     let report = c.assets().upload(&ds, path.as_path(), options()).unwrap();
     assert_eq!(report.failed.len(), 1, "{}", report.summary());
@@ -293,17 +271,11 @@ pub fn a_failing_create_restarts_the_file_at_most_twice<F: Facade>(env: &Multipa
 
 /// A part failing for good aborts the upload and fails the file.
 pub fn a_part_failing_for_good_aborts_the_upload_and_fails_the_file<F: Facade>(env: &MultipartEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "multipart");
     let (path, _) = big_file(env, "doomed.png");
-    env.emulator.inject(Fault {
-        target: FaultTarget::Upload,
-        kind: FaultKind::Status {
-            status: 500,
-            retry_after: None,
-        },
-        times: 1000,
-    });
+    env.emulator
+        .inject(status_fault(FaultTarget::Upload, 500, 1000));
     let report = c.assets().upload(&ds, path.as_path(), options()).unwrap();
     assert_eq!(report.failed.len(), 1, "{}", report.summary());
     let reason = &report.failed[0].reason;
@@ -333,8 +305,8 @@ pub fn a_part_failing_for_good_aborts_the_upload_and_fails_the_file<F: Facade>(e
 
 /// Cancelling mid file aborts the multipart upload.
 pub fn cancelling_mid_file_aborts_the_multipart_upload<F: Facade>(env: &MultipartEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "multipart");
     let (path, _) = big_file(env, "cancel.png");
     env.emulator.inject(Fault {
         target: FaultTarget::Upload,

@@ -13,21 +13,8 @@ use vi_core::api::{
 };
 use vi_core::{DatasetId, ErrorKind, ListAssetsOptions};
 
-use crate::facade::{AssetOps, DatasetOps, Facade};
-use crate::{Fault, FaultKind, FaultTarget, TestEnv};
-
-/// A client of facade `F` for `env`.
-fn client<F: Facade>(env: &TestEnv) -> F {
-    F::from_config(env.config()).expect("a client")
-}
-
-fn new_dataset<F: Facade>(c: &F) -> DatasetId {
-    c.datasets()
-        .create("uploads")
-        .expect("create")
-        .id()
-        .expect("id")
-}
+use crate::facade::{AssetOps, Facade, new_dataset};
+use crate::{Fault, FaultKind, FaultTarget, TestEnv, status_fault};
 
 /// The dataset's assets as (filename, size), sorted, read through the API.
 fn listed<F: Facade>(c: &F, ds: &DatasetId) -> Vec<(String, u64)> {
@@ -71,8 +58,8 @@ fn fetch<F: Facade>(env: &TestEnv, c: &F, ds: &DatasetId, name: &str) -> Vec<u8>
 
 /// Upload one file.
 pub fn upload_one_file<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let bytes = crate::png(12, 8, 1);
     let path = env.path("one/cat.png");
     crate::write_file(&path, &bytes);
@@ -115,8 +102,8 @@ pub fn upload_one_file<F: Facade>(env: &TestEnv) {
 
 /// Upload a nested folder with mixed files.
 pub fn upload_a_nested_folder_with_mixed_files<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let root = env.path("photos");
     let a = crate::png(5, 5, 1);
     let b = crate::png(6, 5, 2);
@@ -182,8 +169,8 @@ pub fn upload_a_nested_folder_with_mixed_files<F: Facade>(env: &TestEnv) {
 
 /// Upload in memory bytes and an explicit unsupported file.
 pub fn upload_in_memory_bytes_and_an_explicit_unsupported_file<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let one = crate::png(9, 4, 1);
     let two = crate::png(4, 9, 2);
     let text = env.path("readme.txt");
@@ -212,8 +199,8 @@ pub fn upload_in_memory_bytes_and_an_explicit_unsupported_file<F: Facade>(env: &
 
 /// Same filename in two folders is never mixed up.
 pub fn same_filename_in_two_folders_is_never_mixed_up<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let first = crate::png(10, 10, 1);
     let second = crate::png(20, 20, 2);
     crate::write_file(&env.path("set/a/img.png"), &first);
@@ -240,8 +227,8 @@ pub fn same_filename_in_two_folders_is_never_mixed_up<F: Facade>(env: &TestEnv) 
 
 /// More files than one batch.
 pub fn more_files_than_one_batch<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let root = env.path("many");
     for i in 0..7 {
         crate::write_file(&root.join(format!("f{i}.png")), &crate::png(3 + i, 3, i));
@@ -282,19 +269,13 @@ pub fn more_files_than_one_batch<F: Facade>(env: &TestEnv) {
 
 /// A put that fails twice with 503 then succeeds.
 pub fn a_put_that_fails_twice_with_503_then_succeeds<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let bytes = crate::png(8, 8, 5);
     let path = env.path("retry.png");
     crate::write_file(&path, &bytes);
-    env.emulator.inject(Fault {
-        target: FaultTarget::Upload,
-        kind: FaultKind::Status {
-            status: 503,
-            retry_after: None,
-        },
-        times: 2,
-    });
+    env.emulator
+        .inject(status_fault(FaultTarget::Upload, 503, 2));
     let report = c
         .assets()
         .upload(&ds, path.as_path(), UploadOptions::new())
@@ -305,18 +286,12 @@ pub fn a_put_that_fails_twice_with_503_then_succeeds<F: Facade>(env: &TestEnv) {
 
 /// A put failing for good fails that file only.
 pub fn a_put_failing_for_good_fails_that_file_only<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     crate::write_file(&env.path("two/a.png"), &crate::png(8, 8, 1));
     crate::write_file(&env.path("two/b.png"), &crate::png(8, 8, 2));
-    env.emulator.inject(Fault {
-        target: FaultTarget::Upload,
-        kind: FaultKind::Status {
-            status: 500,
-            retry_after: None,
-        },
-        times: 4,
-    });
+    env.emulator
+        .inject(status_fault(FaultTarget::Upload, 500, 4));
     let options = UploadOptions::new()
         .concurrency(1)
         .failure_mode(UploadFailureMode::FailAfterAll);
@@ -342,8 +317,8 @@ pub fn a_put_failing_for_good_fails_that_file_only<F: Facade>(env: &TestEnv) {
 
 /// A corrupted body is rejected by the service.
 pub fn a_corrupted_body_is_rejected_by_the_service<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let path = env.path("bad.png");
     crate::write_file(&path, &crate::png(8, 8, 7));
     env.emulator.inject(Fault {
@@ -367,8 +342,8 @@ pub fn a_corrupted_body_is_rejected_by_the_service<F: Facade>(env: &TestEnv) {
 
 /// Without waiting files are reported processing or done.
 pub fn without_waiting_files_are_reported_processing_or_done<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let path = env.path("nowait.png");
     crate::write_file(&path, &crate::png(8, 8, 3));
     let report = c
@@ -390,8 +365,8 @@ pub fn without_waiting_files_are_reported_processing_or_done<F: Facade>(env: &Te
 
 /// Cancelling halfway stops and cancels the session.
 pub fn cancelling_halfway_stops_and_cancels_the_session<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let root = env.path("cancel");
     for i in 0..10 {
         crate::write_file(&root.join(format!("c{i:02}.png")), &crate::png(4, 4, i));
@@ -432,8 +407,8 @@ pub fn cancelling_halfway_stops_and_cancels_the_session<F: Facade>(env: &TestEnv
 
 /// A token fired before the upload sends nothing and loses nothing.
 pub fn a_token_fired_before_the_upload_sends_nothing_and_loses_nothing<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let root = env.path("early");
     for i in 0..6 {
         crate::write_file(&root.join(format!("e{i}.png")), &crate::png(4, 4, i));
@@ -460,8 +435,8 @@ pub fn a_token_fired_before_the_upload_sends_nothing_and_loses_nothing<F: Facade
 
 /// Bad upload input is refused before sending.
 pub fn bad_upload_input_is_refused_before_sending<F: Facade>(env: &TestEnv) {
-    let c = client::<F>(env);
-    let ds = new_dataset(&c);
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
     let missing = env.path("does/not/exist");
     let err = c
         .assets()
