@@ -33,7 +33,9 @@ fn dataset_with_assets<F: Facade>(c: &F, n: u32) -> (DatasetId, Vec<(String, Vec
     (ds, files)
 }
 
-/// Datasets create list get delete.
+/// Creates five datasets, reads one back, lists them in pages of 2 (three pages, each
+/// seen once), resumes a listing from a cursor, then deletes one: the deletion finishes and
+/// the dataset is gone (404).
 pub fn datasets_create_list_get_delete<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
 
@@ -85,7 +87,7 @@ pub fn datasets_create_list_get_delete<F: Facade>(env: &TestEnv) {
     assert_eq!(gone.status().map(|s| s.as_u16()), Some(404));
 }
 
-/// Dataset delete and wait.
+/// `delete_and_wait` returns once the deletion is done.
 pub fn dataset_delete_and_wait<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
 
@@ -97,7 +99,7 @@ pub fn dataset_delete_and_wait<F: Facade>(env: &TestEnv) {
     assert!(op.is_done());
 }
 
-/// Bad dataset input is refused before sending.
+/// A blank dataset name and page sizes outside 1–1000 are `InvalidInput` errors.
 pub fn bad_dataset_input_is_refused_before_sending<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
 
@@ -110,7 +112,8 @@ pub fn bad_dataset_input_is_refused_before_sending<F: Facade>(env: &TestEnv) {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
-/// Asset listing across page sizes.
+/// Seven assets listed with page sizes from 1 to 1000: every asset once, the expected number
+/// of pages; sorting by size; listed metadata (size, dimensions, MIME) matches the files.
 pub fn asset_listing_across_page_sizes<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, files) = dataset_with_assets(&c, 7);
@@ -166,7 +169,7 @@ pub fn asset_listing_across_page_sizes<F: Facade>(env: &TestEnv) {
     }
 }
 
-/// Count and filter.
+/// Counting all assets and a filtered subset, and listing with the same filter.
 pub fn count_and_filter<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, _files) = dataset_with_assets(&c, 6);
@@ -187,7 +190,8 @@ pub fn count_and_filter<F: Facade>(env: &TestEnv) {
     assert!(page.items.iter().all(|a| a.metadata.width >= 7));
 }
 
-/// Get with contents and fetch the signed url.
+/// An asset read with contents carries a signed URL (expiring within a week, hidden in
+/// `Debug`) that `download_url` fetches byte for byte; a plain `get` carries none.
 pub fn get_with_contents_and_fetch_the_signed_url<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, files) = dataset_with_assets(&c, 2);
@@ -245,7 +249,8 @@ pub fn get_with_contents_and_fetch_the_signed_url<F: Facade>(env: &TestEnv) {
     );
 }
 
-/// Tampered and expired download urls are refused.
+/// A tampered or expired signed URL is refused with 403, leaves no file behind and never
+/// shows its signature in the error.
 pub fn tampered_and_expired_download_urls_are_refused<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, _files) = dataset_with_assets(&c, 1);
@@ -281,7 +286,8 @@ pub fn tampered_and_expired_download_urls_are_refused<F: Facade>(env: &TestEnv) 
     assert!(!dest.exists());
 }
 
-/// Delete and rename assets.
+/// Deleting an asset (again: `NotFound`), renaming by id and by filename (odd characters
+/// travel as one path segment), and the errors for a taken or empty name.
 pub fn delete_and_rename_assets<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, _files) = dataset_with_assets(&c, 3);
@@ -327,7 +333,7 @@ pub fn delete_and_rename_assets<F: Facade>(env: &TestEnv) {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
-/// Wrong credentials are an authentication error.
+/// A wrong key is an `Authentication` error (401) that never shows the key.
 pub fn wrong_credentials_are_an_authentication_error<F: Facade>(env: &TestEnv) {
     let c = F::from_config(env.config_with_wrong_key()).unwrap();
     let err = c.datasets().page(10, None).unwrap_err();
@@ -338,7 +344,8 @@ pub fn wrong_credentials_are_an_authentication_error<F: Facade>(env: &TestEnv) {
     assert!(!text.contains(env.emulator.secret_key()));
 }
 
-/// Unknown dataset and asset are not found.
+/// Unknown datasets and assets are `NotFound`; an empty dataset lists as one empty, final
+/// page.
 pub fn unknown_dataset_and_asset_are_not_found<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
 
@@ -369,7 +376,8 @@ pub fn unknown_dataset_and_asset_are_not_found<F: Facade>(env: &TestEnv) {
     assert!(listing.next().is_none());
 }
 
-/// Transient server errors are retried.
+/// A GET is retried through 503s, a POST is not (no dataset is created twice), and a 429
+/// with `Retry-After` is retried even for a POST.
 pub fn transient_server_errors_are_retried<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
 

@@ -156,7 +156,8 @@ fn options() -> UploadOptions {
     UploadOptions::new().multipart_threshold(THRESHOLD)
 }
 
-/// A big file goes in parts and a small one in one put.
+/// A ~300 KiB file goes in five parts (M1, M2/M3 per part, M4; part PUTs with
+/// `Content-Length`, without chunking or credentials), a small one in a single PUT.
 pub fn a_big_file_goes_in_parts_and_a_small_one_in_one_put<F: Facade>(env: &MultipartEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "multipart");
@@ -201,7 +202,7 @@ pub fn a_big_file_goes_in_parts_and_a_small_one_in_one_put<F: Facade>(env: &Mult
     }
 }
 
-/// A part put failing twice with 503 still succeeds.
+/// Two 503s on part PUTs are retried without restarting the file.
 pub fn a_part_put_failing_twice_with_503_still_succeeds<F: Facade>(env: &MultipartEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "multipart");
@@ -223,7 +224,7 @@ pub fn a_part_put_failing_twice_with_503_still_succeeds<F: Facade>(env: &Multipa
     assert_eq!(downloaded(env, &c, &ds, "retry.png"), big);
 }
 
-/// A 403 on a part signs its url again.
+/// A 403 on a part PUT signs that part's URL again (one more M2).
 pub fn a_403_on_a_part_signs_its_url_again<F: Facade>(env: &MultipartEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "multipart");
@@ -236,7 +237,7 @@ pub fn a_403_on_a_part_signs_its_url_again<F: Facade>(env: &MultipartEnv) {
     assert_eq!(downloaded(env, &c, &ds, "resign.png"), big);
 }
 
-/// A failing create restarts the file at most twice.
+/// A failing multipart creation restarts the file; three failures in a row fail it.
 pub fn a_failing_create_restarts_the_file_at_most_twice<F: Facade>(env: &MultipartEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "multipart");
@@ -269,7 +270,8 @@ pub fn a_failing_create_restarts_the_file_at_most_twice<F: Facade>(env: &Multipa
     assert_eq!(env.count("PUT", S2), 5, "only the first upload's parts");
 }
 
-/// A part failing for good aborts the upload and fails the file.
+/// A part failing for good aborts the multipart upload (M5), fails the file with a reason
+/// naming the part, and is not restarted.
 pub fn a_part_failing_for_good_aborts_the_upload_and_fails_the_file<F: Facade>(env: &MultipartEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "multipart");
@@ -303,7 +305,8 @@ pub fn a_part_failing_for_good_aborts_the_upload_and_fails_the_file<F: Facade>(e
     assert_eq!(env.count("POST", M1), 1, "a part failure is not restarted");
 }
 
-/// Cancelling mid file aborts the multipart upload.
+/// Cancelling while parts are in flight aborts the multipart upload (M5) and creates no
+/// asset.
 pub fn cancelling_mid_file_aborts_the_multipart_upload<F: Facade>(env: &MultipartEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "multipart");

@@ -128,7 +128,8 @@ pub fn check_runtime_outside_tokio(rt: Arc<dyn Runtime>) {
     assert_eq!(value.expect("ran"), 42);
 }
 
-/// Get and post json.
+/// GET and POST with JSON bodies: method, length, CRC, `User-Agent`, `Content-Type`, and
+/// `Content-Length: 0` for an empty POST.
 pub fn get_and_post_json(stack: &TransportStack) {
     let t = stack.transport();
     let url = format!("{}/echo", server::base());
@@ -160,7 +161,7 @@ pub fn get_and_post_json(stack: &TransportStack) {
     assert_eq!(echo["headers"]["content-length"], "0");
 }
 
-/// Put file slice is length delimited and replayable.
+/// A file slice is sent with an exact `Content-Length` (no chunking), twice from one body.
 pub fn put_file_slice_is_length_delimited_and_replayable(stack: &TransportStack) {
     let content = server::pattern(1_500_000);
     let (_dir, path) = temp_file(&content);
@@ -179,7 +180,7 @@ pub fn put_file_slice_is_length_delimited_and_replayable(stack: &TransportStack)
     }
 }
 
-/// Missing file is body read.
+/// A file body that does not exist is a `BodyRead` error naming the file.
 pub fn missing_file_is_body_read(stack: &TransportStack) {
     let body = Body::File(FileSlice {
         path: PathBuf::from("/nonexistent/vi-test/missing.bin"),
@@ -194,7 +195,7 @@ pub fn missing_file_is_body_read(stack: &TransportStack) {
     assert!(err.message.contains("missing.bin"), "{err}");
 }
 
-/// Shrunken file is body read.
+/// A file shorter than its declared slice is a `BodyRead` error.
 pub fn shrunken_file_is_body_read(stack: &TransportStack) {
     let (_dir, path) = temp_file(&server::pattern(1000));
     let body = Body::File(FileSlice {
@@ -209,7 +210,7 @@ pub fn shrunken_file_is_body_read(stack: &TransportStack) {
     assert_eq!(err.kind, TransportErrorKind::BodyRead, "{err}");
 }
 
-/// Connection refused is connect without secret.
+/// A refused connection is a `Connect` error that hides the signed query.
 pub fn connection_refused_is_connect_without_secret(stack: &TransportStack) {
     let url = format!("{}/x?signature=SECRET", server::closed());
     let err = stack.wait(stack.transport().send(get(&url))).unwrap_err();
@@ -217,7 +218,8 @@ pub fn connection_refused_is_connect_without_secret(stack: &TransportStack) {
     assert_hides_secret(&err);
 }
 
-/// Tls handshake failure is connect.
+/// TLS against a plain-HTTP port is a `Connect` error (no process-wide crypto provider
+/// needed).
 pub fn tls_handshake_failure_is_connect(stack: &TransportStack) {
     // TLS against a plain-HTTP port: exercises the TLS setup (no process-wide
     // default provider is installed) and the error mapping.
@@ -231,7 +233,7 @@ pub fn tls_handshake_failure_is_connect(stack: &TransportStack) {
     assert_hides_secret(&err);
 }
 
-/// Error status is ok with body.
+/// An error status is an `Ok` response with its body.
 pub fn error_status_is_ok_with_body(stack: &TransportStack) {
     let url = format!("{}/status/404", server::base());
     let got = stack.wait(stack.transport().send(get(&url))).expect("send");
@@ -239,7 +241,7 @@ pub fn error_status_is_ok_with_body(stack: &TransportStack) {
     assert_eq!(json(got.body())["code"], "Status404");
 }
 
-/// Redirects are not followed.
+/// A 302 is returned as is, not followed.
 pub fn redirects_are_not_followed(stack: &TransportStack) {
     let url = format!("{}/redirect", server::base());
     let got = stack.wait(stack.transport().send(get(&url))).expect("send");
@@ -247,7 +249,7 @@ pub fn redirects_are_not_followed(stack: &TransportStack) {
     assert_eq!(got.headers()["location"], "/echo");
 }
 
-/// Slow response times out without secret.
+/// A response slower than the read timeout is a `Timeout` error that hides the signed query.
 pub fn slow_response_times_out_without_secret(stack: &TransportStack) {
     let options = HttpOptions {
         read_timeout: Duration::from_millis(300),
@@ -261,7 +263,7 @@ pub fn slow_response_times_out_without_secret(stack: &TransportStack) {
     assert_hides_secret(&err);
 }
 
-/// Truncated body is interrupted.
+/// A body cut short is an `Interrupted` error that hides the signed query.
 pub fn truncated_body_is_interrupted(stack: &TransportStack) {
     let url = format!("{}/x?signature=SECRET", server::truncated());
     let err = stack.wait(stack.transport().send(get(&url))).unwrap_err();
@@ -269,7 +271,8 @@ pub fn truncated_body_is_interrupted(stack: &TransportStack) {
     assert_hides_secret(&err);
 }
 
-/// Download writes exact bytes and resumes.
+/// A streamed download writes the exact bytes, and a `Range` resume (206) continues a
+/// partial file at its offset.
 pub fn download_writes_exact_bytes_and_resumes(stack: &TransportStack) {
     let dir = temp_dir();
     let path = dir.path().join("out.bin");
@@ -303,7 +306,7 @@ pub fn download_writes_exact_bytes_and_resumes(stack: &TransportStack) {
     assert_eq!(std::fs::read(&path).unwrap(), server::pattern(300_000));
 }
 
-/// Resume past end of partial file is body write.
+/// A resume offset past the end of the partial file is a `BodyWrite` error.
 pub fn resume_past_end_of_partial_file_is_body_write(stack: &TransportStack) {
     // The server honours the Range (206), but the partial file is shorter than
     // the offset.
@@ -320,7 +323,7 @@ pub fn resume_past_end_of_partial_file_is_body_write(stack: &TransportStack) {
     assert_eq!(err.kind, TransportErrorKind::BodyWrite, "{err}");
 }
 
-/// Resume answered with full body rewrites from start.
+/// A resume answered with the whole body (200) rewrites the file from byte 0.
 pub fn resume_answered_with_full_body_rewrites_from_start(stack: &TransportStack) {
     // No Range header, so a 200 with the whole body: the offset is ignored and
     // the file is rewritten from byte 0, never appended to.
@@ -338,7 +341,7 @@ pub fn resume_answered_with_full_body_rewrites_from_start(stack: &TransportStack
     assert_eq!(std::fs::read(&path).unwrap(), server::pattern(100));
 }
 
-/// Truncated download is interrupted and keeps partial bytes.
+/// A download cut short is `Interrupted` and keeps the bytes received, all correct.
 pub fn truncated_download_is_interrupted_and_keeps_partial_bytes(stack: &TransportStack) {
     let dir = temp_dir();
     let path = dir.path().join("out.bin");
@@ -357,7 +360,7 @@ pub fn truncated_download_is_interrupted_and_keeps_partial_bytes(stack: &Transpo
     assert_eq!(kept, server::pattern(kept.len()));
 }
 
-/// Error status download writes nothing.
+/// A download answered with an error status writes no file and returns the error body.
 pub fn error_status_download_writes_nothing(stack: &TransportStack) {
     let dir = temp_dir();
     let path = dir.path().join("out.bin");
@@ -375,12 +378,13 @@ pub fn error_status_download_writes_nothing(stack: &TransportStack) {
     assert!(!path.exists());
 }
 
-/// Runtime inside tokio spawns sleeps and runs blocking work.
+/// The runtime inside tokio: spawned futures run and really sleep, blocking work returns.
 pub fn runtime_inside_tokio_spawns_sleeps_and_runs_blocking_work(stack: &TransportStack) {
     check_runtime_inside_tokio(stack.runtime());
 }
 
-/// Runtime outside tokio runs on named threads.
+/// The runtime outside tokio: futures run on `vi-worker` threads, blocking work on
+/// `vi-blocking` threads.
 pub fn runtime_outside_tokio_runs_on_named_threads(stack: &TransportStack) {
     check_runtime_outside_tokio(stack.runtime());
 }

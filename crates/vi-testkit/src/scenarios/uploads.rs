@@ -56,7 +56,8 @@ fn fetch<F: Facade>(env: &TestEnv, c: &F, ds: &DatasetId, name: &str) -> Vec<u8>
     std::fs::read(dest).unwrap()
 }
 
-/// Upload one file.
+/// One file: every report number, the listed asset (size, dimensions, MIME) and its bytes
+/// read back.
 pub fn upload_one_file<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -100,7 +101,8 @@ pub fn upload_one_file<F: Facade>(env: &TestEnv) {
     report.into_result().unwrap();
 }
 
-/// Upload a nested folder with mixed files.
+/// A nested folder with hidden, empty, fake and mislabelled files: which are uploaded, which
+/// are skipped and why, and what is left alone in the folder scan.
 pub fn upload_a_nested_folder_with_mixed_files<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -167,7 +169,8 @@ pub fn upload_a_nested_folder_with_mixed_files<F: Facade>(env: &TestEnv) {
     assert_eq!(fetch(env, &c, &ds, "B.PNG"), b);
 }
 
-/// Upload in memory bytes and an explicit unsupported file.
+/// In-memory bytes (with and without an extension) and an explicitly named text file, which
+/// is skipped.
 pub fn upload_in_memory_bytes_and_an_explicit_unsupported_file<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -197,7 +200,8 @@ pub fn upload_in_memory_bytes_and_an_explicit_unsupported_file<F: Facade>(env: &
     assert_eq!(fetch(env, &c, &ds, "no-extension"), two);
 }
 
-/// Same filename in two folders is never mixed up.
+/// Two files with the same name in two folders: the first is uploaded with its own bytes,
+/// the second is skipped as a duplicate name.
 pub fn same_filename_in_two_folders_is_never_mixed_up<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -225,7 +229,8 @@ pub fn same_filename_in_two_folders_is_never_mixed_up<F: Facade>(env: &TestEnv) 
     assert_eq!(fetch(env, &c, &ds, "img.png"), first);
 }
 
-/// More files than one batch.
+/// Seven files in batches of three: three sessions, progress events for each session and
+/// file, and a batch size over 5000 refused.
 pub fn more_files_than_one_batch<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -267,7 +272,7 @@ pub fn more_files_than_one_batch<F: Facade>(env: &TestEnv) {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
-/// A put that fails twice with 503 then succeeds.
+/// A signed PUT answered 503 twice is retried and the file arrives intact.
 pub fn a_put_that_fails_twice_with_503_then_succeeds<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -284,7 +289,8 @@ pub fn a_put_that_fails_twice_with_503_then_succeeds<F: Facade>(env: &TestEnv) {
     assert_eq!(fetch(env, &c, &ds, "retry.png"), bytes);
 }
 
-/// A put failing for good fails that file only.
+/// A PUT failing for good (500) fails that file only, with a reason that names the status
+/// and no signed URL.
 pub fn a_put_failing_for_good_fails_that_file_only<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -315,7 +321,7 @@ pub fn a_put_failing_for_good_fails_that_file_only<F: Facade>(env: &TestEnv) {
     );
 }
 
-/// A corrupted body is rejected by the service.
+/// A body the service finds corrupt is reported failed (ECORRUPT) and creates no asset.
 pub fn a_corrupted_body_is_rejected_by_the_service<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -340,7 +346,7 @@ pub fn a_corrupted_body_is_rejected_by_the_service<F: Facade>(env: &TestEnv) {
     assert!(listed(&c, &ds).is_empty());
 }
 
-/// Without waiting files are reported processing or done.
+/// With `wait(false)` a file is reported processing or done, never both, never lost.
 pub fn without_waiting_files_are_reported_processing_or_done<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -363,7 +369,8 @@ pub fn without_waiting_files_are_reported_processing_or_done<F: Facade>(env: &Te
     assert!(report.summary().contains("Processing"));
 }
 
-/// Cancelling halfway stops and cancels the session.
+/// Cancelling after four of ten files stops the upload, cancels the session (no assets)
+/// and reports every file as cancelled.
 pub fn cancelling_halfway_stops_and_cancels_the_session<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -405,7 +412,8 @@ pub fn cancelling_halfway_stops_and_cancels_the_session<F: Facade>(env: &TestEnv
     assert!(report.summary().contains("cancelled"));
 }
 
-/// A token fired before the upload sends nothing and loses nothing.
+/// A token cancelled before the upload opens no session and reports every input as
+/// cancelled.
 pub fn a_token_fired_before_the_upload_sends_nothing_and_loses_nothing<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -433,7 +441,8 @@ pub fn a_token_fired_before_the_upload_sends_nothing_and_loses_nothing<F: Facade
     assert_eq!(report.bytes_uploaded, 0);
 }
 
-/// Bad upload input is refused before sending.
+/// Missing paths, empty sources, names with `/` are `InvalidInput`; an unknown dataset is
+/// `NotFound`.
 pub fn bad_upload_input_is_refused_before_sending<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
