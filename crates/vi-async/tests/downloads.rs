@@ -1,3 +1,3 @@
 //! The shared download scenarios, run against the async facade over real HTTP.
 
-vi_testkit::download_suite!(vi_async, async);
+vi_testkit::download_tests!(vi_testkit::facade::AsyncFacade);

@@ -1,3 +1,3 @@
 //! The shared multipart-upload scenarios, run against the async facade over real HTTP.
 
-vi_testkit::multipart_suite!(vi_async, async);
+vi_testkit::multipart_tests!(vi_testkit::facade::AsyncFacade);

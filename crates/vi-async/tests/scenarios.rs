@@ -1,3 +1,3 @@
-//! The shared scenario suite, run against the async facade over real HTTP.
+//! The shared scenarios (single API calls), run against the async facade over real HTTP.
 
-vi_testkit::scenario_suite!(vi_async, async);
+vi_testkit::api_tests!(vi_testkit::facade::AsyncFacade);

@@ -1,3 +1,3 @@
 //! The shared upload scenarios, run against the async facade over real HTTP.
 
-vi_testkit::upload_suite!(vi_async, async);
+vi_testkit::upload_tests!(vi_testkit::facade::AsyncFacade);

@@ -1,3 +1,3 @@
 //! The shared download scenarios, run against the blocking facade over real HTTP.
 
-vi_testkit::download_suite!(vi_blocking, blocking);
+vi_testkit::download_tests!(vi_testkit::facade::BlockingFacade);

@@ -1,3 +1,3 @@
 //! The shared multipart-upload scenarios, run against the blocking facade over real HTTP.
 
-vi_testkit::multipart_suite!(vi_blocking, blocking);
+vi_testkit::multipart_tests!(vi_testkit::facade::BlockingFacade);

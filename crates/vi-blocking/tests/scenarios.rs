@@ -1,3 +1,3 @@
-//! The shared scenario suite, run against the blocking facade over real HTTP.
+//! The shared scenarios (single API calls), run against the blocking facade over real HTTP.
 
-vi_testkit::scenario_suite!(vi_blocking, blocking);
+vi_testkit::api_tests!(vi_testkit::facade::BlockingFacade);

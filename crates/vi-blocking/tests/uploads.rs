@@ -1,3 +1,3 @@
 //! The shared upload scenarios, run against the blocking facade over real HTTP.
 
-vi_testkit::upload_suite!(vi_blocking, blocking);
+vi_testkit::upload_tests!(vi_testkit::facade::BlockingFacade);

@@ -1,166 +1,42 @@
 //! Core flows against a scripted transport and virtual time: no network, no real sleeping.
 //! Retry schedules, pager edge cases and credential handling are asserted exactly.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
 use vi_core::endpoints::ListAssets;
 use vi_core::paging::Pager;
 use vi_core::retry::RetryPolicy;
-use vi_core::runtime::{BoxFuture, Runtime};
-use vi_core::transport::{
-    DownloadHead, DownloadTarget, Request, Response, Transport, TransportError, TransportErrorKind,
-};
+use vi_core::transport::TransportErrorKind;
 use vi_core::{
-    AssetId, AssetSortBy, ConfigBuilder, Core, Cursor, DatasetId, Error, ErrorKind,
-    ListAssetsOptions, SortOrder,
+    AssetId, AssetSortBy, ConfigBuilder, Cursor, DatasetId, Error, ErrorKind, ListAssetsOptions,
+    SortOrder,
 };
+use vi_testkit::scripted::{Harness, Step};
 
 const ORG: &str = "org-1";
 
-/// One scripted answer.
-enum Step {
-    Status(u16, &'static str, Vec<(&'static str, &'static str)>),
-    Fail(TransportErrorKind),
-}
-
 fn ok(body: &'static str) -> Step {
-    Step::Status(200, body, vec![])
+    Step::ok(body)
 }
 
-#[derive(Clone, Debug)]
-struct Seen {
-    method: http::Method,
-    uri: String,
-    headers: http::HeaderMap,
-}
-
-#[derive(Default)]
-struct Script {
-    steps: Mutex<VecDeque<Step>>,
-    seen: Mutex<Vec<Seen>>,
-}
-
-struct Scripted(Arc<Script>);
-
-impl Scripted {
-    fn next(&self, request: &Request) -> Result<Response, TransportError> {
-        self.0.seen.lock().unwrap().push(Seen {
-            method: request.method().clone(),
-            uri: request.uri().to_string(),
-            headers: request.headers().clone(),
-        });
-        let step = self
-            .0
-            .steps
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("the script has a step for every request");
-        match step {
-            Step::Status(status, body, headers) => {
-                let mut response = http::Response::new(Bytes::from_static(body.as_bytes()));
-                *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
-                for (k, v) in headers {
-                    response.headers_mut().insert(k, v.parse().unwrap());
-                }
-                Ok(response)
-            }
-            Step::Fail(kind) => Err(TransportError::new(kind, "scripted failure")),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Transport for Scripted {
-    async fn send(&self, request: Request) -> Result<Response, TransportError> {
-        self.next(&request)
-    }
-
-    async fn download(
-        &self,
-        request: Request,
-        target: DownloadTarget,
-    ) -> Result<DownloadHead, TransportError> {
-        let response = self.next(&request)?;
-        let (parts, body) = response.into_parts();
-        if parts.status.is_success() {
-            std::fs::write(&target.path, &body).unwrap();
-            Ok(DownloadHead {
-                status: parts.status,
-                headers: parts.headers,
-                written: body.len() as u64,
-                error_body: Bytes::new(),
-            })
-        } else {
-            Ok(DownloadHead {
-                status: parts.status,
-                headers: parts.headers,
-                written: 0,
-                error_body: body,
-            })
-        }
-    }
-}
-
-/// Virtual time: `sleep` returns at once and records the duration; `now` advances by it.
-struct VirtualTime {
-    start: Instant,
-    slept: Mutex<Vec<Duration>>,
-}
-
-impl Runtime for VirtualTime {
-    fn spawn(&self, future: BoxFuture<'static, ()>) {
-        std::thread::spawn(move || futures_executor::block_on(future));
-    }
-    fn spawn_blocking(&self, work: Box<dyn FnOnce() + Send + 'static>) {
-        work()
-    }
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        self.slept.lock().unwrap().push(duration);
-        Box::pin(async {})
-    }
-    fn now(&self) -> Instant {
-        self.start + self.slept.lock().unwrap().iter().sum::<Duration>()
-    }
-}
-
-struct Harness {
-    core: Core,
-    script: Arc<Script>,
-    time: Arc<VirtualTime>,
-}
-
-fn harness(steps: Vec<Step>) -> Harness {
-    let script = Arc::new(Script::default());
-    script.steps.lock().unwrap().extend(steps);
-    let time = Arc::new(VirtualTime {
-        start: Instant::now(),
-        slept: Mutex::new(Vec::new()),
-    });
-    let config = ConfigBuilder::default()
+fn config() -> vi_core::Config {
+    ConfigBuilder::default()
         .endpoint("https://api.example.test/some/prefix/")
         .secret_key(format!("dtvi_{}", "k".repeat(98)))
         .organization_id(ORG)
         .retry_policy(RetryPolicy::default())
         .build_with_env(&|_| None)
-        .unwrap();
-    let core = Core::new(config, Arc::new(Scripted(script.clone())), time.clone());
-    Harness { core, script, time }
+        .unwrap()
 }
 
-impl Harness {
-    fn seen(&self) -> Vec<Seen> {
-        self.script.seen.lock().unwrap().clone()
-    }
-    fn slept(&self) -> Vec<Duration> {
-        self.time.slept.lock().unwrap().clone()
-    }
-    fn left(&self) -> usize {
-        self.script.steps.lock().unwrap().len()
-    }
+fn harness(steps: Vec<Step>) -> Harness {
+    Harness::new(config(), steps)
+}
+
+fn harness_answering(
+    responder: impl Fn(&vi_testkit::scripted::Seen) -> Step + Send + Sync + 'static,
+) -> Harness {
+    Harness::answering(config(), responder)
 }
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
@@ -303,7 +179,7 @@ fn a_repeated_cursor_is_an_error_not_a_loop() {
 fn a_failed_page_can_be_fetched_again() {
     let h = harness(vec![
         ok(page(&["a"], Some("t1"))),
-        Step::Status(404, r#"{"message":"gone for now"}"#, vec![]),
+        Step::status(404, r#"{"message":"gone for now"}"#),
         ok(page(&["b"], None)),
     ]);
     let mut pager = datasets_pager(&h, 1);
@@ -323,8 +199,8 @@ fn a_failed_page_can_be_fetched_again() {
 #[test]
 fn get_is_retried_through_5xx_with_bounded_backoff() {
     let h = harness(vec![
-        Step::Status(503, "", vec![]),
-        Step::Fail(TransportErrorKind::Interrupted),
+        Step::status(503, ""),
+        Step::fail_with(TransportErrorKind::Interrupted),
         ok(dataset_json_static()),
     ]);
     let ds =
@@ -344,7 +220,7 @@ fn dataset_json_static() -> &'static str {
 fn get_gives_up_after_three_retries_with_the_last_cause() {
     let h = harness(
         (0..4)
-            .map(|_| Step::Status(500, r#"{"message":"boom"}"#, vec![]))
+            .map(|_| Step::status(500, r#"{"message":"boom"}"#))
             .collect(),
     );
     let err = block(vi_core::Datasets::new(h.core.clone()).get(&DatasetId::new("ds1").unwrap()))
@@ -363,13 +239,13 @@ fn get_gives_up_after_three_retries_with_the_last_cause() {
 
 #[test]
 fn post_is_not_repeated_after_a_5xx_or_a_timeout() {
-    let h = harness(vec![Step::Status(502, "bad gateway", vec![])]);
+    let h = harness(vec![Step::status(502, "bad gateway")]);
     let err = block(vi_core::Datasets::new(h.core.clone()).create("x")).unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 502);
     assert!(err.to_string().contains("bad gateway"), "{err}");
     assert_eq!(h.seen().len(), 1);
 
-    let h = harness(vec![Step::Fail(TransportErrorKind::Timeout)]);
+    let h = harness(vec![Step::fail_with(TransportErrorKind::Timeout)]);
     let err = block(vi_core::Datasets::new(h.core.clone()).create("x")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport);
     assert_eq!(h.seen().len(), 1);
@@ -378,8 +254,8 @@ fn post_is_not_repeated_after_a_5xx_or_a_timeout() {
 #[test]
 fn post_is_repeated_after_a_connect_failure_and_on_429_with_retry_after() {
     let h = harness(vec![
-        Step::Fail(TransportErrorKind::Connect),
-        Step::Status(429, "", vec![("retry-after", "3")]),
+        Step::fail_with(TransportErrorKind::Connect),
+        Step::status(429, "").header("retry-after", "3"),
         ok(dataset_json_static()),
     ]);
     block(vi_core::Datasets::new(h.core.clone()).create("x")).unwrap();
@@ -398,8 +274,8 @@ fn post_is_repeated_after_a_connect_failure_and_on_429_with_retry_after() {
 #[test]
 fn a_repeated_delete_that_finds_the_asset_gone_succeeds() {
     let h = harness(vec![
-        Step::Status(503, "", vec![]),
-        Step::Status(404, r#"{"message":"not found"}"#, vec![]),
+        Step::status(503, ""),
+        Step::status(404, r#"{"message":"not found"}"#),
     ]);
     block(vi_core::Assets::new(h.core.clone()).delete(
         &DatasetId::new("ds1").unwrap(),
@@ -407,11 +283,7 @@ fn a_repeated_delete_that_finds_the_asset_gone_succeeds() {
     ))
     .unwrap();
     // A first-attempt 404 is still an error.
-    let h = harness(vec![Step::Status(
-        404,
-        r#"{"message":"not found"}"#,
-        vec![],
-    )]);
+    let h = harness(vec![Step::status(404, r#"{"message":"not found"}"#)]);
     let err = block(vi_core::Assets::new(h.core.clone()).delete(
         &DatasetId::new("ds1").unwrap(),
         &AssetId::new("a1").unwrap(),
@@ -422,11 +294,13 @@ fn a_repeated_delete_that_finds_the_asset_gone_succeeds() {
 
 #[test]
 fn api_errors_carry_message_code_and_request_id() {
-    let h = harness(vec![Step::Status(
-        404,
-        r#"{"message":"Dataset ds1 not found","error":"ResourceNotFound"}"#,
-        vec![("x-cloud-trace-context", "abc123/456;o=1")],
-    )]);
+    let h = harness(vec![
+        Step::status(
+            404,
+            r#"{"message":"Dataset ds1 not found","error":"ResourceNotFound"}"#,
+        )
+        .header("x-cloud-trace-context", "abc123/456;o=1"),
+    ]);
     let err = block(vi_core::Datasets::new(h.core.clone()).get(&DatasetId::new("ds1").unwrap()))
         .unwrap_err();
     let api = err.api().unwrap();
@@ -445,8 +319,8 @@ fn signed_urls_get_no_credentials_and_land_complete() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("sub/file.png");
     let h = harness(vec![
-        Step::Status(503, "", vec![]),
-        Step::Status(200, "PNGDATA", vec![("content-length", "7")]),
+        Step::status(503, ""),
+        Step::status(200, "PNGDATA").header("content-length", "7"),
     ]);
     let url: vi_core::models::SignedUrl = serde_json::from_str(
         r#"{"url":"https://storage.example.test/b/file.png?signature=SECRET","expiry":1}"#,
@@ -466,7 +340,7 @@ fn signed_urls_get_no_credentials_and_land_complete() {
 fn a_refused_signed_url_is_final_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("file.png");
-    let h = harness(vec![Step::Status(403, "<Error>expired</Error>", vec![])]);
+    let h = harness(vec![Step::status(403, "<Error>expired</Error>")]);
     let url: vi_core::models::SignedUrl = serde_json::from_str(
         r#"{"url":"https://storage.example.test/b/file.png?signature=SECRET","expiry":1}"#,
     )
@@ -477,4 +351,186 @@ fn a_refused_signed_url_is_final_and_leaves_no_file() {
     assert!(!dest.exists());
     assert!(!vi_core::download::part_path(&dest).exists());
     assert_eq!(h.seen().len(), 1);
+}
+
+// ------------------------------------------------------------ upload and download orchestration
+
+/// A URL expiry far in the future (epoch milliseconds, year 2100).
+const FAR_EXPIRY: u64 = 4_102_444_800_000;
+
+fn json_text(value: serde_json::Value) -> String {
+    serde_json::to_string(&value).unwrap()
+}
+
+/// An ingestion session as the service returns it on creation: one upload URL per file.
+fn session_created(files: &[(&str, &[u8])]) -> String {
+    let mut session: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/session_created.json")).unwrap();
+    let specs: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(name, bytes)| {
+            serde_json::json!({
+                "kind": "Image", "filename": name, "mime": "image/png",
+                "size": bytes.len(), "crc32c": crc32c::crc32c(bytes) as i32,
+            })
+        })
+        .collect();
+    session["spec"]["assets"] = specs.clone().into();
+    session["status"]["progressCount"] =
+        serde_json::json!({"total": files.len(), "succeeded": 0, "errored": 0});
+    session["status"]["assets"] = specs
+        .into_iter()
+        .map(|spec| {
+            let url = format!(
+                "https://storage.example.test/upload/ingest-7b3e05/{}?X-Goog-Signature=SECRET",
+                spec["filename"].as_str().unwrap()
+            );
+            serde_json::json!({
+                "metadata": spec,
+                "upload": {"url": url, "expiry": FAR_EXPIRY, "method": "PUT",
+                           "headers": {"Content-Type": "image/png"}},
+            })
+        })
+        .collect::<Vec<_>>()
+        .into();
+    json_text(session)
+}
+
+/// The same session, finished with every file taken in.
+fn session_finished(files: usize) -> String {
+    let mut session: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/session_finished.json")).unwrap();
+    session["status"]["events"] = serde_json::json!([]);
+    session["status"]["progressCount"] =
+        serde_json::json!({"total": files, "succeeded": files, "errored": 0});
+    json_text(session)
+}
+
+/// An asset of dataset `ds1` holding `bytes`, with a signed download URL ending in `sig`.
+fn asset_with_url(name: &str, bytes: &[u8], sig: &str) -> serde_json::Value {
+    let mut asset: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/asset.json")).unwrap();
+    asset["datasetId"] = format!("{ORG}_ds1").into();
+    asset["filename"] = name.into();
+    asset["metadata"]["fileSize"] = bytes.len().into();
+    asset["metadata"]["hash"]["contents"] = format!("{:08x}", crc32c::crc32c(bytes)).into();
+    asset["contents"]["asset"] = serde_json::json!({
+        "url": format!("https://storage.example.test/assets/{name}?X-Goog-Signature={sig}"),
+        "expiry": FAR_EXPIRY,
+    });
+    asset
+}
+
+#[test]
+fn an_upload_waits_exactly_as_long_as_storage_asks_then_finishes() {
+    let bytes = vi_testkit::png(6, 4, 1);
+    let files = [("cat.png", bytes.as_slice())];
+    let h = harness(vec![
+        Step::ok(session_created(&files)),
+        Step::status(429, "").header("retry-after", "2"),
+        Step::status(429, "").header("retry-after", "7"),
+        Step::ok(""),
+        Step::ok(session_finished(1)),
+    ]);
+    let report = block(h.core.upload(
+        &DatasetId::new("ds1").unwrap(),
+        vec![("cat.png".to_owned(), bytes.clone())].into(),
+        vi_core::api::UploadOptions::new().concurrency(1),
+    ))
+    .unwrap();
+    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
+    assert_eq!(report.bytes_uploaded, bytes.len() as u64);
+    // Retry-After is honoured to the second, and the session, finished at the first look,
+    // is not polled again.
+    assert_eq!(h.slept(), [Duration::from_secs(2), Duration::from_secs(7)]);
+    assert_eq!(h.left(), 0);
+    let seen = h.seen();
+    let shape: Vec<(String, bool)> = seen
+        .iter()
+        .map(|s| (s.method.to_string(), s.uri.contains("storage.example.test")))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("POST".to_owned(), false),
+            ("PUT".to_owned(), true),
+            ("PUT".to_owned(), true),
+            ("PUT".to_owned(), true),
+            ("GET".to_owned(), false),
+        ]
+    );
+    for put in &seen[1..4] {
+        assert!(put.headers.get("authorization").is_none(), "{put:?}");
+        assert_eq!(put.headers["content-length"], bytes.len().to_string());
+    }
+}
+
+#[test]
+fn a_refused_download_url_is_signed_again_and_the_file_lands_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = vi_testkit::png(7, 5, 2);
+    let listed =
+        json_text(serde_json::json!({"items": [asset_with_url("cat.png", &bytes, "OLD")]}));
+    let fresh = json_text(asset_with_url("cat.png", &bytes, "NEW"));
+    let body = bytes.clone();
+    // Answered by request, not in order: the flow may count, list and fetch as it likes.
+    let h = harness_answering(move |seen| {
+        let uri = seen.uri.as_str();
+        if uri.ends_with("Signature=OLD") {
+            Step::status(403, "<Error>expired</Error>")
+        } else if uri.ends_with("Signature=NEW") {
+            Step::ok(body.clone()).header("content-length", &body.len().to_string())
+        } else if uri.contains("/assets:count") {
+            Step::ok(r#"{"count": 1}"#)
+        } else if uri.contains("/assets/as7f3k2m9x") {
+            Step::ok(fresh.clone())
+        } else if uri.contains("/assets?") {
+            Step::ok(listed.clone())
+        } else {
+            panic!("unexpected request {uri}")
+        }
+    });
+    let report = block(h.core.download(
+        &DatasetId::new("ds1").unwrap(),
+        dir.path(),
+        vi_core::api::DownloadOptions::new().concurrency(1),
+    ))
+    .unwrap();
+    assert_eq!(report.downloaded.len(), 1, "{}", report.summary());
+    assert!(report.failed.is_empty() && report.skipped.is_empty());
+    assert_eq!(
+        std::fs::read(report.directory.join("cat.png")).unwrap(),
+        bytes
+    );
+    assert_eq!(
+        std::fs::read_dir(&report.directory).unwrap().count(),
+        1,
+        "no .part left"
+    );
+    let seen = h.seen();
+    let storage: Vec<&str> = seen
+        .iter()
+        .map(|s| s.uri.as_str())
+        .filter(|u| u.contains("storage.example.test"))
+        .collect();
+    assert_eq!(storage.len(), 2, "{storage:?}");
+    assert!(storage[0].ends_with("Signature=OLD"), "{storage:?}");
+    assert!(storage[1].ends_with("Signature=NEW"), "{storage:?}");
+    let refused = seen.iter().position(|s| s.uri.ends_with("OLD")).unwrap();
+    let fetched = seen.iter().position(|s| s.uri.ends_with("NEW")).unwrap();
+    let resigned: Vec<&str> = seen[refused..fetched]
+        .iter()
+        .map(|s| s.uri.as_str())
+        .filter(|u| u.contains("/assets/as7f3k2m9x"))
+        .collect();
+    assert_eq!(resigned.len(), 1, "one fresh URL asked for: {seen:?}");
+    // Credentials go to the API only, never to storage.
+    for s in &seen {
+        let api = !s.uri.contains("storage.example.test");
+        assert_eq!(s.headers.get("authorization").is_some(), api, "{}", s.uri);
+    }
+    // One retry: a single full-jitter backoff, within the first window (base delay 1 s).
+    let slept = h.slept();
+    assert_eq!(slept.len(), 1, "{slept:?}");
+    assert!(slept[0] < Duration::from_secs(1), "{slept:?}");
 }

@@ -5,13 +5,16 @@
 //! * [`png()`]: small, valid, distinct PNG images.
 //! * [`seed_assets`]: puts files into a dataset through the real ingestion protocol
 //!   (session, signed PUTs, polling), for tests of the read side.
-//! * [`scenario_suite!`], [`upload_suite!`] and [`download_suite!`]: the scenario suites
-//!   both facades run over
-//!   real HTTP.
-//! * [`http_server`] and [`transport_suite!`]: a small local HTTP server and the transport
-//!   suite both facades' HTTP stacks run against it.
+//! * [`facade`]: one synchronous view of both facades ([`facade::Facade`]), so that
+//!   [`scenarios`] are plain functions each facade runs over real HTTP, one `#[test]` per
+//!   scenario ([`api_tests!`], [`upload_tests!`], [`download_tests!`], [`multipart_tests!`]).
+//! * [`http_server`], [`stack`] and [`transport_tests!`]: a small local HTTP server, each
+//!   facade's transport and runtime as core sees them, and the transport scenarios.
+//! * [`scripted`] and [`clock`]: a scripted transport and virtual time, for tests of
+//!   `vi_core` flows without HTTP or real sleeping.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use vi_core::endpoints::{CreateIngestionSession, GetIngestionSession};
@@ -23,18 +26,18 @@ use vi_core::transport::Body;
 use vi_core::{Config, ConfigBuilder, Core, DatasetId, Error, Result};
 pub use vi_emulator::{Emulator, EmulatorConfig, Fault, FaultKind, FaultTarget};
 
-mod download_suite;
+pub mod clock;
+pub mod facade;
 pub mod http_server;
-pub mod multipart_suite;
-mod suite;
-#[doc(hidden)]
-pub mod transport_suite;
-mod upload_suite;
+pub mod scenarios;
+pub mod scripted;
+pub mod stack;
 
 /// A running emulator and a scratch directory, both gone when dropped.
 pub struct TestEnv {
-    /// The emulator serving this test.
-    pub emulator: Emulator,
+    /// The emulator serving this test (shared, so callbacks such as progress handlers can
+    /// hold it, e.g. to advance its clock).
+    pub emulator: Arc<Emulator>,
     dir: tempfile::TempDir,
 }
 
@@ -48,7 +51,10 @@ impl TestEnv {
     pub fn with(config: EmulatorConfig) -> Self {
         let emulator = Emulator::start_with(config).expect("the emulator starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
-        TestEnv { emulator, dir }
+        TestEnv {
+            emulator: Arc::new(emulator),
+            dir,
+        }
     }
 
     /// A scratch directory private to this test.
@@ -91,6 +97,18 @@ impl TestEnv {
 impl Default for TestEnv {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A fault answering `times` requests of `target` with `status` (no `Retry-After`).
+pub fn status_fault(target: FaultTarget, status: u16, times: u32) -> Fault {
+    Fault {
+        target,
+        kind: FaultKind::Status {
+            status,
+            retry_after: None,
+        },
+        times,
     }
 }
 

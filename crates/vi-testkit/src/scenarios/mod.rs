@@ -1,0 +1,156 @@
+//! The scenarios both facades run, as plain functions.
+//!
+//! A scenario is `pub fn name<F: Facade>(env: &TestEnv)` (multipart ones take a
+//! [`MultipartEnv`](multipart::MultipartEnv), transport ones a
+//! [`TransportStack`](crate::stack::TransportStack)). Each facade's test files stamp out one
+//! `#[test]` per scenario with the macros below, which hold the lists of scenario names
+//! and nothing else:
+//!
+//! ```ignore
+//! // crates/vi-blocking/tests/uploads.rs
+//! vi_testkit::upload_tests!(vi_testkit::facade::BlockingFacade);
+//! ```
+//!
+//! Every scenario runs over real HTTP against its own emulator. Identical results from both
+//! facades are the parity guarantee.
+
+pub mod calls;
+pub mod downloads;
+pub mod multipart;
+pub mod transport;
+pub mod uploads;
+
+/// Stamps out `#[test] fn name() { module::name::<Facade>(&env) }` for each name. Internal
+/// to the `*_tests!` macros.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scenario_tests {
+    ($facade:ty, $env:expr, $module:ident: $($name:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::scenarios::$module::$name::<$facade>(&$env)
+            }
+        )+
+    };
+}
+
+/// One `#[test]` per scenario of [`calls`] for facade `$facade` (a
+/// [`Facade`](crate::facade::Facade) type).
+#[macro_export]
+macro_rules! api_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), calls:
+            datasets_create_list_get_delete,
+            dataset_delete_and_wait,
+            bad_dataset_input_is_refused_before_sending,
+            asset_listing_across_page_sizes,
+            count_and_filter,
+            get_with_contents_and_fetch_the_signed_url,
+            tampered_and_expired_download_urls_are_refused,
+            delete_and_rename_assets,
+            wrong_credentials_are_an_authentication_error,
+            unknown_dataset_and_asset_are_not_found,
+            transient_server_errors_are_retried,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`uploads`] for facade `$facade`.
+#[macro_export]
+macro_rules! upload_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), uploads:
+            upload_one_file,
+            upload_a_nested_folder_with_mixed_files,
+            upload_in_memory_bytes_and_an_explicit_unsupported_file,
+            same_filename_in_two_folders_is_never_mixed_up,
+            more_files_than_one_batch,
+            a_put_that_fails_twice_with_503_then_succeeds,
+            a_put_failing_for_good_fails_that_file_only,
+            a_corrupted_body_is_rejected_by_the_service,
+            without_waiting_files_are_reported_processing_or_done,
+            cancelling_halfway_stops_and_cancels_the_session,
+            a_token_fired_before_the_upload_sends_nothing_and_loses_nothing,
+            bad_upload_input_is_refused_before_sending,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`downloads`] for facade `$facade`.
+#[macro_export]
+macro_rules! download_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), downloads:
+            round_trip_across_pages_then_skip_then_overwrite,
+            chosen_assets_only,
+            hostile_filenames_stay_inside_the_directory,
+            a_part_file_left_by_a_killed_run_is_resumed,
+            expired_urls_are_signed_again_and_truncated_bodies_fetched_again,
+            urls_that_expire_in_the_middle_of_a_download_are_signed_again,
+            cancelling_a_download_keeps_finished_files_and_reports_the_rest,
+            downloading_an_unknown_dataset_is_an_error,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`multipart`] for facade `$facade`.
+#[macro_export]
+macro_rules! multipart_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!(
+            $facade,
+            $crate::scenarios::multipart::MultipartEnv::new(),
+            multipart:
+            a_big_file_goes_in_parts_and_a_small_one_in_one_put,
+            a_part_put_failing_twice_with_503_still_succeeds,
+            a_403_on_a_part_signs_its_url_again,
+            a_failing_create_restarts_the_file_at_most_twice,
+            a_part_failing_for_good_aborts_the_upload_and_fails_the_file,
+            cancelling_mid_file_aborts_the_multipart_upload,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`transport`] for the stack `$stack` (an expression
+/// making a [`TransportStack`](crate::stack::TransportStack), e.g.
+/// `vi_testkit::stack::TransportStack::ureq()`).
+#[macro_export]
+macro_rules! transport_tests {
+    ($stack:expr) => {
+        $crate::__transport_tests!($stack;
+            get_and_post_json,
+            put_file_slice_is_length_delimited_and_replayable,
+            missing_file_is_body_read,
+            shrunken_file_is_body_read,
+            connection_refused_is_connect_without_secret,
+            tls_handshake_failure_is_connect,
+            error_status_is_ok_with_body,
+            redirects_are_not_followed,
+            slow_response_times_out_without_secret,
+            truncated_body_is_interrupted,
+            download_writes_exact_bytes_and_resumes,
+            resume_past_end_of_partial_file_is_body_write,
+            resume_answered_with_full_body_rewrites_from_start,
+            truncated_download_is_interrupted_and_keeps_partial_bytes,
+            error_status_download_writes_nothing,
+            runtime_inside_tokio_spawns_sleeps_and_runs_blocking_work,
+            runtime_outside_tokio_runs_on_named_threads,
+        );
+    };
+}
+
+/// Stamps out `#[test] fn name() { transport::name(&stack) }` for each name. Internal to
+/// [`transport_tests!`](crate::transport_tests!).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __transport_tests {
+    ($stack:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::scenarios::transport::$name(&$stack)
+            }
+        )+
+    };
+}
