@@ -20,14 +20,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::Stream;
-use http::header::{CONTENT_LENGTH, HeaderValue};
-use http::{Method, Uri};
 use rustls_platform_verifier::BuilderVerifierExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
+use vi_core::redact;
 use vi_core::transport::{
     Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport,
-    TransportError, TransportErrorKind, check_resume, effective_target,
+    TransportError, TransportErrorKind, check_resume, effective_target, frame_body,
 };
 
 /// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
@@ -88,30 +87,18 @@ impl ReqwestTransport {
         let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
             TransportError::new(
                 TransportErrorKind::Other,
-                format!("{} {}: invalid URL: {e}", parts.method, redact(&parts.uri)),
+                format!("{}: invalid URL: {e}", redact::request(&parts.method, &parts.uri)),
             )
         })?;
+        frame_body(&mut parts.headers, &parts.method, &body);
         let body = match body {
-            Body::Empty => {
-                // A body-less POST/PUT/PATCH still announces its (zero) length, as the
-                // Python SDK's HTTP library does; GET and DELETE carry neither.
-                if body_expected(&parts.method) && !parts.headers.contains_key(CONTENT_LENGTH) {
-                    parts
-                        .headers
-                        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-                }
-                None
-            }
+            Body::Empty => None,
             Body::Bytes(bytes) => Some(reqwest::Body::from(bytes)),
             Body::File(slice) => {
-                // Always length-delimited: without this header reqwest sends chunked.
-                parts
-                    .headers
-                    .insert(CONTENT_LENGTH, HeaderValue::from(slice.len));
                 let stream = FileStream::open(&slice, failure.clone())
                     .await
                     .map_err(|e| {
-                        let context = format!("{} {}", parts.method, redact(&parts.uri));
+                        let context = redact::request(&parts.method, &parts.uri);
                         TransportError::new(e.kind, format!("{context}: {}", e.message))
                     })?;
                 Some(reqwest::Body::wrap_stream(stream))
@@ -126,7 +113,7 @@ impl ReqwestTransport {
 
     /// Sends `request`, returning the response head with its body still unread.
     async fn execute(&self, request: Request) -> Result<reqwest::Response, TransportError> {
-        let context = format!("{} {}", request.method(), redact(request.uri()));
+        let context = redact::request(request.method(), request.uri());
         let failure = BodyReadFailure::default();
         let request = self.build(request, &failure).await?;
         self.client
@@ -139,7 +126,7 @@ impl ReqwestTransport {
 #[async_trait::async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: Request) -> Result<Response, TransportError> {
-        let context = format!("{} {}", request.method(), redact(request.uri()));
+        let context = redact::request(request.method(), request.uri());
         let response = self.execute(request).await?;
         let status = response.status();
         let version = response.version();
@@ -160,7 +147,7 @@ impl Transport for ReqwestTransport {
         request: Request,
         target: DownloadTarget,
     ) -> Result<DownloadHead, TransportError> {
-        let context = format!("{} {}", request.method(), redact(request.uri()));
+        let context = redact::request(request.method(), request.uri());
         let mut response = self.execute(request).await?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -194,22 +181,6 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     // The API and the storage uploads speak HTTP/1.1 (spec §1.5).
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// True for methods whose body-less requests still carry `Content-Length: 0`.
-fn body_expected(method: &Method) -> bool {
-    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
-}
-
-/// `scheme://host[:port]/path`: no user info, no query string (signed URLs keep their
-/// signature there).
-fn redact(uri: &Uri) -> String {
-    let scheme = uri.scheme_str().unwrap_or("http");
-    let host = uri.host().unwrap_or("");
-    match uri.port_u16() {
-        Some(port) => format!("{scheme}://{host}:{port}{}", uri.path()),
-        None => format!("{scheme}://{host}{}", uri.path()),
-    }
 }
 
 /// An error and its sources, joined with `": "`, skipping repeats.

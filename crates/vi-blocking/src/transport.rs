@@ -18,12 +18,11 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Take, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, HeaderValue};
-use http::{Method, Uri};
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+use vi_core::redact;
 use vi_core::transport::{
     BlockingTransport, Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request,
-    Response, TransportError, TransportErrorKind, check_resume, effective_target,
+    Response, TransportError, TransportErrorKind, check_resume, effective_target, frame_body,
 };
 
 /// Read buffer for file bodies: large reads keep uploads fast.
@@ -89,24 +88,11 @@ impl UreqTransport {
         context: &str,
     ) -> Result<http::Response<ureq::Body>, TransportError> {
         let (mut parts, body) = request.into_parts();
+        frame_body(&mut parts.headers, &parts.method, &body);
         let result = match body {
-            Body::Empty => {
-                // A body-less POST/PUT/PATCH still announces its (zero) length, as the
-                // Python SDK's HTTP library does; GET and DELETE carry neither.
-                if body_expected(&parts.method) && !parts.headers.contains_key(CONTENT_LENGTH) {
-                    parts
-                        .headers
-                        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-                }
-                self.agent.run(http::Request::from_parts(parts, ()))
-            }
+            Body::Empty => self.agent.run(http::Request::from_parts(parts, ())),
             Body::Bytes(bytes) => self.agent.run(http::Request::from_parts(parts, &bytes[..])),
             Body::File(slice) => {
-                // An explicit Content-Length keeps a streamed body length-delimited; without
-                // it ureq would send a reader chunked.
-                parts
-                    .headers
-                    .insert(CONTENT_LENGTH, HeaderValue::from(slice.len));
                 let reader = FileReader::open(&slice).map_err(|e| {
                     TransportError::new(e.kind, format!("{context}: {}", e.message))
                 })?;
@@ -128,7 +114,7 @@ impl UreqTransport {
 
 impl BlockingTransport for UreqTransport {
     fn send(&self, request: Request) -> Result<Response, TransportError> {
-        let context = describe(request.method(), request.uri());
+        let context = redact::request(request.method(), request.uri());
         let response = self.run(request, &context)?;
         let (parts, mut body) = response.into_parts();
         let bytes = body
@@ -144,7 +130,7 @@ impl BlockingTransport for UreqTransport {
         request: Request,
         target: DownloadTarget,
     ) -> Result<DownloadHead, TransportError> {
-        let context = describe(request.method(), request.uri());
+        let context = redact::request(request.method(), request.uri());
         let response = self.run(request, &context)?;
         let (parts, body) = response.into_parts();
         let head = fresh_response(&parts, ());
@@ -183,22 +169,6 @@ fn fresh_response<B>(parts: &http::response::Parts, body: B) -> http::Response<B
     *out.version_mut() = parts.version;
     *out.headers_mut() = parts.headers.clone();
     out
-}
-
-/// True for methods whose body-less requests still carry `Content-Length: 0`.
-fn body_expected(method: &Method) -> bool {
-    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
-}
-
-/// `METHOD scheme://host[:port]/path`: no user info, no query string (signed URLs keep
-/// their signature there).
-fn describe(method: &Method, uri: &Uri) -> String {
-    let scheme = uri.scheme_str().unwrap_or("http");
-    let host = uri.host().unwrap_or("");
-    match uri.port_u16() {
-        Some(port) => format!("{method} {scheme}://{host}:{port}{}", uri.path()),
-        None => format!("{method} {scheme}://{host}{}", uri.path()),
-    }
 }
 
 /// Classifies a ureq error. Variants whose text could hold a URL get a fixed message.

@@ -25,8 +25,10 @@ pub mod models;
 pub mod paging;
 pub mod pool;
 pub mod progress;
+pub mod redact;
 pub mod retry;
 pub mod runtime;
+pub mod signed;
 pub mod transport;
 pub mod upload;
 

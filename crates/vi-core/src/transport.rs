@@ -62,6 +62,30 @@ impl Body {
 /// A request handed to a transport.
 pub type Request = http::Request<Body>;
 
+/// Sets the length headers every transport must send for `body`: a file body always carries
+/// its exact `Content-Length` (signed-URL stores reject chunked uploads, and without the
+/// header both HTTP libraries would stream a reader chunked); a body-less `POST`, `PUT` or
+/// `PATCH` announces `Content-Length: 0`, as the official client's HTTP library does; `GET`
+/// and `DELETE` without a body carry neither. In-memory bodies are sized by the library.
+pub fn frame_body(headers: &mut http::HeaderMap, method: &http::Method, body: &Body) {
+    use http::header::{CONTENT_LENGTH, HeaderValue};
+    match body {
+        Body::File(slice) => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(slice.len));
+        }
+        Body::Empty => {
+            let announces = matches!(
+                *method,
+                http::Method::POST | http::Method::PUT | http::Method::PATCH
+            );
+            if announces && !headers.contains_key(CONTENT_LENGTH) {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+        }
+        Body::Bytes(_) => {}
+    }
+}
+
 /// A complete response: status, headers and the whole body (API responses are small).
 pub type Response = http::Response<Bytes>;
 

@@ -456,20 +456,20 @@ fn signed_url_expiry() {
 #[test]
 fn part_url_decodes_and_redacts() {
     let part: PartUploadUrl = decode("part_url.json");
-    assert_eq!(part.http_method(), "PUT");
+    assert_eq!(part.signed.http_method(), "PUT");
     assert_eq!(part.response_headers, ["ETag"]);
     assert!(!part.response_body);
-    assert_eq!(part.headers.as_ref().unwrap()["Content-Type"], "video/mp4");
+    assert_eq!(part.signed.headers.as_ref().unwrap()["Content-Type"], "video/mp4");
     let debug = format!("{part:?}");
     assert!(
         !debug.contains("X-Amz-Signature") && !debug.contains("uploadId"),
         "{debug}"
     );
     assert_eq!(
-        part.redacted_url(),
+        part.signed.redacted_url(),
         "https://storage.example.com/mpu/clip.mp4?<redacted>"
     );
-    assert!(part.is_expired_at(SystemTime::now()));
+    assert!(part.signed.is_expired_at(SystemTime::now()));
     let json = round_trip(&part);
     assert_eq!(json["responseHeaders"], json!(["ETag"]));
     assert_eq!(json["responseBody"], false);

@@ -280,7 +280,7 @@ mod tests {
         let url = e
             .parse(&http::Response::new(fixture("part_url.json")))
             .unwrap();
-        assert_eq!(url.http_method(), "PUT");
+        assert_eq!(url.signed.http_method(), "PUT");
         assert_eq!(url.response_headers, ["ETag"]);
         assert!(!url.response_body);
     }

@@ -2,13 +2,11 @@
 //! URL and the request bodies.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{ResourceCondition, ResourceMetadata, Timestamp};
-use super::signed_url::{redact_url, redacted_headers};
+use super::common::{ResourceCondition, ResourceMetadata};
+use super::signed_url::SignedUrl;
 use crate::error::Error;
 use crate::ids::DatasetId;
 
@@ -107,64 +105,21 @@ pub struct CreateMultipartUploadRequest {
 }
 
 /// A signed URL for one part, and what to report back once it is sent.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The URL itself is a [`SignedUrl`] (flattened on the wire: `method`, `url`, `expiry`,
+/// `headers`), so it redacts, expires and names its method like every other signed URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartUploadUrl {
-    /// The HTTP method (`PUT` in practice).
-    #[serde(default)]
-    pub method: String,
-    /// The absolute URL, signature included. Treat as a secret.
-    pub url: String,
-    /// When the URL stops working.
-    pub expiry: Timestamp,
+    /// The signed URL, its method (`PUT` in practice), expiry and headers to send.
+    #[serde(flatten)]
+    pub signed: SignedUrl,
     /// Response headers to report back in the part completion.
     #[serde(default)]
     pub response_headers: Vec<String>,
     /// Whether to report the response body back (base64).
     #[serde(default)]
     pub response_body: bool,
-    /// Headers to send with the part, verbatim.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<BTreeMap<String, String>>,
-}
-
-impl PartUploadUrl {
-    /// The URL without its query string, followed by `?<redacted>`. Safe to log.
-    pub fn redacted_url(&self) -> String {
-        redact_url(&self.url)
-    }
-
-    /// When the URL expires.
-    pub fn expires_at(&self) -> SystemTime {
-        self.expiry.to_system_time()
-    }
-
-    /// True when the URL has expired at `now`.
-    pub fn is_expired_at(&self, now: SystemTime) -> bool {
-        now >= self.expires_at()
-    }
-
-    /// The method to use: `method`, or `PUT` when it is empty.
-    pub fn http_method(&self) -> &str {
-        if self.method.is_empty() {
-            "PUT"
-        } else {
-            &self.method
-        }
-    }
-}
-
-impl fmt::Debug for PartUploadUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PartUploadUrl")
-            .field("method", &self.method)
-            .field("url", &self.redacted_url())
-            .field("expiry", &self.expiry)
-            .field("response_headers", &self.response_headers)
-            .field("response_body", &self.response_body)
-            .field("headers", &self.headers.as_ref().map(redacted_headers))
-            .finish()
-    }
 }
 
 /// The body of the part-completion call: the requested response headers (missing ones as

@@ -32,7 +32,7 @@ impl SignedUrl {
     /// The URL without its query string (which holds the signature): scheme, host and
     /// path, followed by `?<redacted>` when there was a query. Safe to log.
     pub fn redacted_url(&self) -> String {
-        redact_url(&self.url)
+        crate::redact::url(&self.url)
     }
 
     /// When the URL expires.
@@ -68,32 +68,4 @@ impl fmt::Debug for SignedUrl {
 /// Header names for `Debug`: values may carry checksums or tokens, so they are left out.
 pub(crate) fn redacted_headers(headers: &BTreeMap<String, String>) -> Vec<&str> {
     headers.keys().map(String::as_str).collect()
-}
-
-/// Scheme, host (and port) and path of `raw`, then `?<redacted>` if it had a query.
-/// User information and the fragment are dropped. Text that does not parse as an
-/// absolute URL is cut at its first `?` or `#`.
-pub(crate) fn redact_url(raw: &str) -> String {
-    let (base, had_query) = match url::Url::parse(raw) {
-        Ok(parsed) => {
-            let mut base = format!("{}://", parsed.scheme());
-            if let Some(host) = parsed.host_str() {
-                base.push_str(host);
-            }
-            if let Some(port) = parsed.port() {
-                base.push_str(&format!(":{port}"));
-            }
-            base.push_str(parsed.path());
-            (base, parsed.query().is_some())
-        }
-        Err(_) => {
-            let cut = raw.find(['?', '#']).unwrap_or(raw.len());
-            (raw[..cut].to_owned(), raw[cut..].starts_with('?'))
-        }
-    };
-    if had_query {
-        format!("{base}?<redacted>")
-    } else {
-        base
-    }
 }

@@ -47,61 +47,6 @@ use crate::progress::{Progress, ProgressSink};
 pub use report::{FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile};
 pub use spec::SkipReason;
 
-/// The method, URL and headers of a PUT to a signed storage URL (a whole file, or one
-/// part): the headers the service listed, verbatim, plus an exact `Content-Length`, and no
-/// API credentials.
-#[derive(Clone, Debug)]
-pub(crate) struct SignedPut {
-    method: http::Method,
-    uri: http::Uri,
-    headers: http::HeaderMap,
-}
-
-impl SignedPut {
-    /// Checks the service's URL, method and headers; `what` names the request in errors.
-    pub(crate) fn new(
-        what: &str,
-        url: &str,
-        redacted: &str,
-        method: &str,
-        headers: Option<&std::collections::BTreeMap<String, String>>,
-        len: u64,
-    ) -> Result<Self, String> {
-        let uri = url
-            .parse()
-            .map_err(|_| format!("the {what} URL {redacted} is not valid"))?;
-        let method = http::Method::from_bytes(method.as_bytes())
-            .map_err(|_| format!("the {what} method {method:?} is not valid"))?;
-        let mut map = http::HeaderMap::new();
-        for (name, value) in headers.into_iter().flatten() {
-            let (Ok(name), Ok(value)) = (
-                http::HeaderName::try_from(name.as_str()),
-                http::HeaderValue::try_from(value.as_str()),
-            ) else {
-                return Err(format!(
-                    "the service gave an invalid {what} header {name:?}"
-                ));
-            };
-            map.append(name, value);
-        }
-        map.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
-        Ok(SignedPut {
-            method,
-            uri,
-            headers: map,
-        })
-    }
-
-    /// A request carrying `body` (whose length must be the one given to [`SignedPut::new`]).
-    pub(crate) fn request(&self, body: crate::transport::Body) -> crate::transport::Request {
-        let mut request = http::Request::new(body);
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        request
-    }
-}
-
 /// The most files one ingestion session may declare (spec §6.4).
 pub const MAX_BATCH_SIZE: usize = 5000;
 /// The most sessions open at once (the service allows 5 per 5 minutes, spec §6.4).

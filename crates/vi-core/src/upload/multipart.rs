@@ -52,6 +52,7 @@ use crate::models::{
 };
 use crate::pool::TaskSet;
 use crate::retry::{Safety, Target};
+use crate::signed::{SignedKind, SignedRequest};
 use crate::transport::{Body, FileSlice, Request, Response};
 
 /// Parts of one file in flight at once (spec §12.1).
@@ -588,7 +589,7 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
 fn expiring(url: &PartUploadUrl) -> bool {
     SystemTime::now()
         .checked_add(RESIGN_MARGIN)
-        .is_some_and(|soon| url.is_expired_at(soon))
+        .is_some_and(|soon| url.signed.is_expired_at(soon))
 }
 
 /// The S2 request: the URL's method and headers verbatim, an exact `Content-Length`, the
@@ -599,19 +600,7 @@ fn part_request(
     offset: u64,
     len: u64,
 ) -> Result<Request, Error> {
-    let invalid = |message: String| Error::Operation {
-        operation: "upload part".into(),
-        message,
-    };
-    let put = super::SignedPut::new(
-        "part",
-        &url.url,
-        &url.redacted_url(),
-        url.http_method(),
-        url.headers.as_ref(),
-        len,
-    )
-    .map_err(invalid)?;
+    let put = SignedRequest::new(SignedKind::Part, &url.signed, Some(len))?;
     Ok(put.request(Body::File(FileSlice {
         path: path.to_owned(),
         offset,
@@ -645,12 +634,16 @@ fn completion(url: &PartUploadUrl, response: &Response) -> CompletePartRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::SignedUrl;
     use bytes::Bytes;
 
     fn url(names: &[&str], body: bool) -> PartUploadUrl {
         PartUploadUrl {
-            method: "PUT".into(),
-            url: "https://storage.example.com/p?sig=secret".into(),
+            signed: SignedUrl {
+                method: Some("PUT".into()),
+                url: "https://storage.example.com/p?sig=secret".into(),
+                ..Default::default()
+            },
             response_headers: names.iter().map(|s| (*s).to_owned()).collect(),
             response_body: body,
             ..Default::default()
@@ -677,7 +670,7 @@ mod tests {
     #[test]
     fn part_requests_carry_exact_length_and_verbatim_headers_only() {
         let mut u = url(&[], false);
-        u.headers = Some([("Content-Type".to_owned(), "video/mp4".to_owned())].into());
+        u.signed.headers = Some([("Content-Type".to_owned(), "video/mp4".to_owned())].into());
         let r = part_request(&u, std::path::Path::new("/f"), 10, 5).unwrap();
         assert_eq!(r.method(), http::Method::PUT);
         assert_eq!(r.headers()["content-length"], "5");
@@ -687,7 +680,7 @@ mod tests {
             Body::File(slice) => assert_eq!((slice.offset, slice.len), (10, 5)),
             other => panic!("{other:?}"),
         }
-        u.url = "not a url".into();
+        u.signed.url = "not a url".into();
         let err = part_request(&u, std::path::Path::new("/f"), 0, 1)
             .unwrap_err()
             .to_string();
@@ -701,9 +694,9 @@ mod tests {
             .unwrap()
             .as_millis() as i64;
         let mut u = url(&[], false);
-        u.expiry = crate::models::Timestamp::from_millis(now + 10_000);
+        u.signed.expiry = crate::models::Timestamp::from_millis(now + 10_000);
         assert!(expiring(&u));
-        u.expiry = crate::models::Timestamp::from_millis(now + 3_600_000);
+        u.signed.expiry = crate::models::Timestamp::from_millis(now + 3_600_000);
         assert!(!expiring(&u));
     }
 

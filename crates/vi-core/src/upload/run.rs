@@ -29,6 +29,7 @@ use crate::pool::{Pool, TaskSet};
 use crate::progress::ProgressEvent;
 use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
+use crate::signed::{SignedKind, SignedRequest};
 use crate::transport::{Body, FileSlice};
 
 /// A source, its name, and its spec or why it is skipped.
@@ -835,19 +836,12 @@ async fn put_file(
     spec: FileSpec,
     url: SignedUrl,
 ) -> std::result::Result<(), UploadFailure> {
-    let transfer_error = |message: String| UploadFailure::Transfer {
-        status: None,
-        message,
-    };
-    let put = super::SignedPut::new(
-        "upload",
-        &url.url,
-        &url.redacted_url(),
-        url.http_method(),
-        url.headers.as_ref(),
-        spec.size,
-    )
-    .map_err(transfer_error)?;
+    let put = SignedRequest::new(SignedKind::Upload, &url, Some(spec.size)).map_err(|e| {
+        UploadFailure::Transfer {
+            status: None,
+            message: e.to_string(),
+        }
+    })?;
     let body = match &spec.source {
         SpecSource::File(path) => Body::File(FileSlice {
             path: path.clone(),
