@@ -646,7 +646,6 @@ mod tests {
             },
             response_headers: names.iter().map(|s| (*s).to_owned()).collect(),
             response_body: body,
-            ..Default::default()
         }
     }
 
