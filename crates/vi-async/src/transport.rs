@@ -87,7 +87,10 @@ impl ReqwestTransport {
         let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
             TransportError::new(
                 TransportErrorKind::Other,
-                format!("{}: invalid URL: {e}", redact::request(&parts.method, &parts.uri)),
+                format!(
+                    "{}: invalid URL: {e}",
+                    redact::request(&parts.method, &parts.uri)
+                ),
             )
         })?;
         frame_body(&mut parts.headers, &parts.method, &body);

@@ -15,6 +15,6 @@ pub use crate::upload::{
 };
 pub use crate::{
     ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,
-    Error, ErrorKind, IngestionSessionId, ListAssetsOptions, NewDataset, OrganizationId, Page,
-    Result, SortOrder,
+    Error, ErrorKind, IngestionSessionId, ListAssetsOptions, Mismatch, NewDataset, OrganizationId,
+    Page, Result, SortOrder,
 };

@@ -91,6 +91,32 @@ impl<T> Attempt<T> {
         }
     }
 
+    /// A body that did not match what was declared for it: retried like a broken transfer,
+    /// reported as [`Error::Verification`] if the policy gives up.
+    pub(crate) fn mismatch(path: &std::path::Path, mismatch: crate::error::Mismatch) -> Self {
+        Attempt::Failed {
+            outcome: Outcome::Transport(crate::transport::TransportErrorKind::Interrupted),
+            error: Error::Verification {
+                path: path.to_path_buf(),
+                mismatch,
+            },
+        }
+    }
+
+    /// What one exchange came to: `accept` turns a 2xx response into the value; any other
+    /// status, or no response, is judged by the retry policy.
+    pub(crate) fn from_exchange(
+        operation: &str,
+        result: std::result::Result<Response, TransportError>,
+        accept: impl FnOnce(Response) -> Result<T>,
+    ) -> Self {
+        match result {
+            Ok(response) if response.status().is_success() => Attempt::Done(accept(response)),
+            Ok(response) => Attempt::from_response(operation, &response),
+            Err(e) => Attempt::from_transport(operation, e),
+        }
+    }
+
     /// No answer.
     pub(crate) fn from_transport(operation: &str, source: TransportError) -> Self {
         Attempt::Failed {
@@ -157,17 +183,15 @@ impl Core {
             *request.headers_mut() = config.auth_headers();
             async move {
                 match self.inner.transport.send(request).await {
-                    Ok(response) if response.status().is_success() => {
-                        Attempt::Done(endpoint.parse(&response))
-                    }
                     Ok(response)
-                        if attempt > 1 && endpoint.success_on_repeat(response.status()) =>
+                        if attempt > 1
+                            && !response.status().is_success()
+                            && endpoint.success_on_repeat(response.status()) =>
                     {
                         tracing::debug!(status = %response.status(), "a repeated attempt finds the work done");
                         Attempt::Done(endpoint.parse(&http::Response::new(Bytes::new())))
                     }
-                    Ok(response) => Attempt::from_response(operation, &response),
-                    Err(e) => Attempt::from_transport(operation, e),
+                    result => Attempt::from_exchange(operation, result, |r| endpoint.parse(&r)),
                 }
             }
         })

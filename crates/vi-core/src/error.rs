@@ -89,6 +89,24 @@ pub enum Error {
         message: String,
     },
 
+    /// Downloaded bytes did not match what the service declared for them; the partial
+    /// file was discarded.
+    #[error("{path}: {mismatch}")]
+    Verification {
+        /// The file that was being written.
+        path: PathBuf,
+        /// What did not match.
+        mismatch: Mismatch,
+    },
+
+    /// A bug in the SDK, such as a worker that panicked. The message says where; please
+    /// report it.
+    #[error("internal error: {message}")]
+    Internal {
+        /// Where it happened.
+        message: String,
+    },
+
     /// A listing handed back a page token it had already handed back.
     #[error("pagination stopped: {message}")]
     Pagination {
@@ -135,8 +153,59 @@ pub enum ErrorKind {
     Pagination,
     /// Cancelled by the caller.
     Cancelled,
+    /// Downloaded bytes did not match the declared size or checksum.
+    Verification,
+    /// A bug in the SDK (a worker panicked).
+    Internal,
     /// Anything else.
     Other,
+}
+
+/// How downloaded bytes differed from what the service declared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mismatch {
+    /// The body ended early.
+    Short {
+        /// Bytes the file holds.
+        received: u64,
+        /// Bytes it should hold.
+        expected: u64,
+    },
+    /// The body went on past the declared size.
+    Long {
+        /// Bytes the file holds.
+        received: u64,
+        /// Bytes it should hold.
+        expected: u64,
+    },
+    /// The CRC32C of the bytes is not the asset's.
+    Checksum {
+        /// The CRC32C of what arrived.
+        actual: u32,
+        /// The asset's CRC32C.
+        expected: u32,
+    },
+    /// The storage refused to continue the partial file (416), which was discarded.
+    ResumeRefused,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::Short { received, expected } => {
+                write!(f, "received {received} of {expected} bytes")
+            }
+            Mismatch::Long { received, expected } => {
+                write!(f, "received {received} bytes, expected {expected}")
+            }
+            Mismatch::Checksum { actual, expected } => write!(
+                f,
+                "CRC32C {actual:08x} does not match the asset's {expected:08x}"
+            ),
+            Mismatch::ResumeRefused => f.write_str("the partial file could not be continued"),
+        }
+    }
 }
 
 impl Error {
@@ -170,6 +239,8 @@ impl Error {
             Error::Operation { .. } => ErrorKind::OperationFailed,
             Error::Pagination { .. } => ErrorKind::Pagination,
             Error::Cancelled => ErrorKind::Cancelled,
+            Error::Verification { .. } => ErrorKind::Verification,
+            Error::Internal { .. } => ErrorKind::Internal,
         }
     }
 
@@ -202,7 +273,25 @@ impl Error {
                 TransportErrorKind::BodyRead | TransportErrorKind::BodyWrite
             ),
             Error::Api(api) => api.is_retryable(),
+            // The file is fetched again from the start.
+            Error::Verification { .. } => true,
             _ => false,
+        }
+    }
+
+    /// The failure itself: for [`Error::RetriesExhausted`], its last failure; otherwise
+    /// this error.
+    pub fn last(&self) -> &Error {
+        match self {
+            Error::RetriesExhausted { last, .. } => last.last(),
+            other => other,
+        }
+    }
+
+    /// An [`Error::Internal`] for a worker of `operation` that panicked.
+    pub fn panicked(operation: &str) -> Self {
+        Error::Internal {
+            message: format!("a worker of {operation} panicked"),
         }
     }
 }

@@ -38,7 +38,7 @@ pub use endpoints::{
     AssetSortBy, CountAssetsOptions, ListAssetsOptions, NewDataset, RenameTarget, SortOrder,
 };
 pub use engine::Core;
-pub use error::{ApiError, ApiErrorCode, Error, ErrorKind, Result};
+pub use error::{ApiError, ApiErrorCode, Error, ErrorKind, Mismatch, Result};
 pub use handles::{Assets, Datasets, Listing};
 pub use ids::{AssetId, DatasetId, IngestionSessionId, OrganizationId};
 pub use paging::{Cursor, Page};

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::runtime::Runtime;
 
@@ -305,5 +306,38 @@ mod tests {
             }
         });
         assert_eq!((oks, lost), (2, 1));
+    }
+}
+
+/// How a [`guarded`] piece of work ended.
+#[derive(Debug)]
+pub enum Guarded<T> {
+    /// It finished with this value.
+    Done(T),
+    /// It panicked; the panic was caught so that one bad unit cannot take a whole
+    /// transfer down. Report it as an internal error.
+    Panicked,
+    /// The token fired first and the work was dropped: aborted where the transport is
+    /// async; a blocking transport finishes the attempt under way.
+    Cancelled,
+}
+
+/// Runs `work` until it finishes, panics, or `cancel` (when given) fires.
+pub async fn guarded<T>(work: impl Future<Output = T>, cancel: Option<&CancelToken>) -> Guarded<T> {
+    use futures_util::FutureExt as _;
+    use futures_util::future::{Either, select};
+    let work = std::panic::AssertUnwindSafe(work).catch_unwind();
+    let finished = match cancel {
+        Some(token) => {
+            match select(std::pin::pin!(work), std::pin::pin!(token.cancelled())).await {
+                Either::Left((finished, _)) => finished,
+                Either::Right(_) => return Guarded::Cancelled,
+            }
+        }
+        None => work.await,
+    };
+    match finished {
+        Ok(value) => Guarded::Done(value),
+        Err(_) => Guarded::Panicked,
     }
 }

@@ -459,7 +459,10 @@ fn part_url_decodes_and_redacts() {
     assert_eq!(part.signed.http_method(), "PUT");
     assert_eq!(part.response_headers, ["ETag"]);
     assert!(!part.response_body);
-    assert_eq!(part.signed.headers.as_ref().unwrap()["Content-Type"], "video/mp4");
+    assert_eq!(
+        part.signed.headers.as_ref().unwrap()["Content-Type"],
+        "video/mp4"
+    );
     let debug = format!("{part:?}");
     assert!(
         !debug.contains("X-Amz-Signature") && !debug.contains("uploadId"),

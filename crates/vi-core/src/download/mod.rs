@@ -21,7 +21,8 @@
 //! Memory stays bounded by the concurrency, the page size and the I/O buffers, whatever
 //! the number or size of the files.
 
-mod fetch;
+mod asset;
+mod file;
 pub mod names;
 pub mod report;
 mod run;
@@ -33,7 +34,7 @@ use crate::endpoints::ListAssetsOptions;
 use crate::ids::AssetId;
 use crate::progress::{Progress, ProgressSink};
 
-pub use fetch::part_path;
+pub use file::part_path;
 pub use report::{
     DownloadFailure, DownloadReport, DownloadedFile, FailedDownload, SkippedDownload,
 };

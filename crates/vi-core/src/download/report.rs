@@ -67,12 +67,18 @@ pub enum DownloadFailure {
     /// The download was cancelled first; a partial `.part` file may remain and resumes
     /// next time.
     Cancelled,
+    /// A bug in the SDK stopped this download (a worker panicked); please report it.
+    Internal {
+        /// Where it happened.
+        message: String,
+    },
 }
 
 impl fmt::Display for DownloadFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DownloadFailure::NotFound => f.write_str("no such asset in this dataset"),
+            DownloadFailure::Internal { message } => write!(f, "internal error: {message}"),
             DownloadFailure::NoDownloadUrl => {
                 f.write_str("the service gave no download URL for this asset")
             }

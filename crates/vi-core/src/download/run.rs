@@ -1,40 +1,26 @@
 //! The download engine (see the module docs of [`crate::download`] for the flow).
 
 use std::collections::VecDeque;
-use std::io::Read;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use futures_util::future::{Either, select};
 use tracing::Instrument;
 
+use super::asset::{Outcome, download_one};
 use super::names::{NameAllocator, name_from_url};
-use super::report::{
-    DownloadFailure, DownloadReport, DownloadedFile, FailedDownload, SkippedDownload,
-};
-use super::{DownloadOptions, DownloadSelection, part_path};
+use super::report::{DownloadFailure, DownloadReport, DownloadedFile, FailedDownload};
+use super::{DownloadOptions, DownloadSelection};
 use crate::endpoints::{CountAssets, GetAsset, ListAssets, ListAssetsOptions};
-use crate::engine::{Attempt, Core};
+use crate::engine::Core;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AssetId, DatasetId};
-use crate::models::{Asset, SignedUrl};
+use crate::models::Asset;
 use crate::paging::Pager;
-use crate::pool::{Pool, TaskSet};
+use crate::pool::{Guarded, Pool, TaskSet, guarded};
 use crate::progress::{ProgressEvent, ProgressSink};
-use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
-use crate::transport::{Body, DownloadTarget, TransportError, TransportErrorKind};
 
 const OPERATION: &str = "download";
-
-/// What happened to one asset.
-enum Outcome {
-    Downloaded(DownloadedFile, u64),
-    Skipped(SkippedDownload),
-    Failed(FailedDownload),
-}
 
 /// The assets still to be handed out.
 enum Feed {
@@ -338,399 +324,21 @@ impl Core {
         let core = self.clone();
         async move {
             let filename = asset.filename.clone();
-            let work = AssertUnwindSafe(download_one(
-                core,
-                dataset,
-                id.clone(),
-                asset,
-                path,
-                overwrite,
-                progress,
-            ))
-            .catch_unwind();
+            let work = download_one(core, dataset, id.clone(), asset, path, overwrite, progress);
             // Dropping the transfer on cancellation aborts it where the transport is async;
-            // the `.part` file stays and resumes next time.
-            match select(Box::pin(work), Box::pin(cancel.cancelled())).await {
-                Either::Left((Ok(outcome), _)) => outcome,
-                Either::Left((Err(_), _)) => Outcome::Failed(FailedDownload {
-                    asset: id,
-                    filename: Some(filename),
-                    reason: DownloadFailure::Io {
-                        message: "internal error (a worker panicked)".into(),
-                    },
-                }),
-                Either::Right(_) => Outcome::Failed(FailedDownload {
-                    asset: id,
-                    filename: Some(filename),
-                    reason: DownloadFailure::Cancelled,
-                }),
-            }
-        }
-    }
-}
-
-/// The expected CRC32C of an asset, when its metadata gives one (hex, or base64 of the
-/// four big-endian bytes).
-fn expected_crc(asset: &Asset) -> Option<u32> {
-    let hash = &asset.metadata.hash;
-    if !hash.algorithm.eq_ignore_ascii_case("crc32c") {
-        return None;
-    }
-    let text = hash.contents.trim();
-    if text.len() == 8 {
-        if let Ok(v) = u32::from_str_radix(text, 16) {
-            return Some(v);
-        }
-    }
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()?;
-    Some(u32::from_be_bytes(bytes.try_into().ok()?))
-}
-
-/// CRC32C of a file, streamed.
-fn file_crc(path: &Path) -> std::io::Result<u32> {
-    let mut file = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut crc = 0u32;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(crc);
-        }
-        crc = crc32c::crc32c_append(crc, &buf[..n]);
-    }
-}
-
-/// Whether the file at `path` is a complete copy: same size, and same checksum if known.
-fn is_complete_copy(path: &Path, size: u64, crc: Option<u32>) -> std::io::Result<Option<bool>> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    if !meta.is_file() || meta.len() != size {
-        return Ok(Some(false));
-    }
-    match crc {
-        Some(expected) => Ok(Some(file_crc(path)? == expected)),
-        None => Ok(Some(true)),
-    }
-}
-
-fn length_of(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-/// Downloads one asset to `path` (see the module docs for the rules).
-async fn download_one(
-    core: Core,
-    dataset: DatasetId,
-    id: AssetId,
-    asset: Asset,
-    path: PathBuf,
-    overwrite: bool,
-    progress: ProgressSink,
-) -> Outcome {
-    let runtime = core.runtime().clone();
-    let size = asset.metadata.file_size;
-    let crc = expected_crc(&asset);
-    let filename = asset.filename.clone();
-    let fail = |reason: DownloadFailure| {
-        let text = reason.to_string();
-        progress.emit(ProgressEvent::FileFailed {
-            name: &filename,
-            reason: &text,
-        });
-        Outcome::Failed(FailedDownload {
-            asset: id.clone(),
-            filename: Some(filename.clone()),
-            reason,
-        })
-    };
-    let p = path.clone();
-    let existing = run_blocking(runtime.as_ref(), move || is_complete_copy(&p, size, crc)).await;
-    match existing {
-        Ok(Ok(Some(true))) if !overwrite => {
-            progress.emit(ProgressEvent::FileSkipped {
-                name: &filename,
-                reason: "already downloaded",
-            });
-            return Outcome::Skipped(SkippedDownload {
-                asset: id,
-                filename,
-                path,
-            });
-        }
-        Ok(Ok(Some(false))) if !overwrite => {
-            return fail(DownloadFailure::DifferentFileExists { path });
-        }
-        Ok(Err(e)) => {
-            return fail(DownloadFailure::Io {
-                message: format!("{}: {e}", path.display()),
-            });
-        }
-        Err(e) => {
-            return fail(DownloadFailure::Io {
-                message: e.to_string(),
-            });
-        }
-        _ => {}
-    }
-    let Some(url) = asset.download_url().cloned() else {
-        return fail(DownloadFailure::NoDownloadUrl);
-    };
-    let part = part_path(&path);
-    let (p, dest) = (part.clone(), path.clone());
-    // One look at the `.part`: if it already holds every byte (the earlier run died between
-    // its last write and the rename) it only needs checking and renaming; otherwise its
-    // length is where the transfer continues.
-    let part_state = run_blocking(runtime.as_ref(), move || -> std::io::Result<Option<u64>> {
-        let len = length_of(&p);
-        if len != size || size == 0 {
-            return Ok(Some(len));
-        }
-        if crc.is_some_and(|expected| file_crc(&p).ok() != Some(expected)) {
-            std::fs::remove_file(&p)?;
-            return Ok(Some(0));
-        }
-        std::fs::rename(&p, &dest)?;
-        Ok(None)
-    })
-    .await;
-    let resumed_from = match part_state {
-        Ok(Ok(Some(len))) => len,
-        Ok(Ok(None)) => {
-            progress.emit(ProgressEvent::FileFinished {
-                name: &filename,
-                size,
-                path: Some(&path),
-            });
-            return Outcome::Downloaded(
-                DownloadedFile {
-                    asset: id,
-                    filename: filename.clone(),
-                    path,
-                    size,
-                    resumed: true,
+            // the partial file stays and resumes next time.
+            let reason = match guarded(work, Some(&cancel)).await {
+                Guarded::Done(outcome) => return outcome,
+                Guarded::Panicked => DownloadFailure::Internal {
+                    message: "a download worker panicked".into(),
                 },
-                0,
-            );
-        }
-        // Unreadable or not renamable: the transfer below reports the real problem.
-        _ => 0,
-    };
-    progress.emit(ProgressEvent::FileStarted {
-        name: &filename,
-        size,
-    });
-    // Shared with each attempt: the URL in use (replaced when signed again) and the last
-    // verification problem, which names the failure better than the transport error.
-    let url = std::sync::Mutex::new(url);
-    let verification_problem = std::sync::Mutex::new(None::<String>);
-    let result = core
-        .retrying(Safety::Safe, Target::SignedDownload, true, |_, resign| {
-            let core = core.clone();
-            let runtime = runtime.clone();
-            let (dataset, id) = (dataset.clone(), id.clone());
-            let (part, path) = (part.clone(), path.clone());
-            let current = url.lock().map(|u| u.clone()).ok();
-            let problem = &verification_problem;
-            let url_slot = &url;
-            async move {
-                let Some(current) = current else {
-                    return Attempt::Done(Err(Error::Cancelled));
-                };
-                let signed = if resign {
-                    // The URL expired or was refused: ask the service for a fresh one.
-                    match core
-                        .execute(&GetAsset {
-                            dataset,
-                            asset: id,
-                            contents: true,
-                        })
-                        .await
-                    {
-                        Ok(fresh) => match fresh.download_url() {
-                            Some(u) => u.clone(),
-                            None => {
-                                return Attempt::Done(Err(Error::Operation {
-                                    operation: OPERATION.into(),
-                                    message: "the service gave no download URL".into(),
-                                }));
-                            }
-                        },
-                        Err(e) => return Attempt::Done(Err(e)),
-                    }
-                } else {
-                    current
-                };
-                if let Ok(mut slot) = url_slot.lock() {
-                    *slot = signed.clone();
-                }
-                attempt(&core, &runtime, &signed, &part, &path, size, crc, problem).await
-            }
-        })
-        .await;
-    match result {
-        Ok(resumed) => {
-            progress.emit(ProgressEvent::FileFinished {
-                name: &filename,
-                size,
-                path: Some(&path),
-            });
-            Outcome::Downloaded(
-                DownloadedFile {
-                    asset: id,
-                    filename: filename.clone(),
-                    path,
-                    size,
-                    resumed: resumed && resumed_from > 0,
-                },
-                size.saturating_sub(if resumed { resumed_from } else { 0 }),
-            )
-        }
-        Err(e) => {
-            let problem = verification_problem.into_inner().ok().flatten();
-            let reason = match (&e, problem) {
-                (Error::Io { .. }, _) => DownloadFailure::Io {
-                    message: e.to_string(),
-                },
-                (_, Some(message)) if e.status().is_none() => {
-                    DownloadFailure::Verification { message }
-                }
-                _ if e.kind() == ErrorKind::NotFound => DownloadFailure::NotFound,
-                _ => DownloadFailure::Transfer {
-                    status: e.status().map(|s| s.as_u16()),
-                    message: e.to_string(),
-                },
+                Guarded::Cancelled => DownloadFailure::Cancelled,
             };
-            fail(reason)
+            Outcome::Failed(FailedDownload {
+                asset: id,
+                filename: Some(filename),
+                reason,
+            })
         }
-    }
-}
-
-/// One GET of the signed URL into the `.part` file, continuing it when it already holds
-/// bytes; then verification and the rename. Returns whether the transfer continued a
-/// partial file.
-#[allow(clippy::too_many_arguments)]
-async fn attempt(
-    core: &Core,
-    runtime: &std::sync::Arc<dyn crate::runtime::Runtime>,
-    url: &SignedUrl,
-    part: &Path,
-    path: &Path,
-    size: u64,
-    crc: Option<u32>,
-    problem: &std::sync::Mutex<Option<String>>,
-) -> Attempt<bool> {
-    let uri: http::Uri = match url.url.parse() {
-        Ok(u) => u,
-        Err(_) => {
-            return Attempt::Done(Err(Error::invalid(
-                "signed URL",
-                format!("{} is not an absolute URL", url.redacted_url()),
-            )));
-        }
-    };
-    let p = part.to_path_buf();
-    let have = run_blocking(runtime.as_ref(), move || {
-        let len = length_of(&p);
-        // A part as long as the file or longer cannot be continued: start again.
-        if len >= size && len > 0 {
-            let _ = std::fs::remove_file(&p);
-            0
-        } else {
-            len
-        }
-    })
-    .await
-    .unwrap_or(0);
-    let mut request = http::Request::new(Body::Empty);
-    *request.uri_mut() = uri;
-    if have > 0 {
-        if let Ok(v) = http::HeaderValue::try_from(format!("bytes={have}-")) {
-            request.headers_mut().insert(http::header::RANGE, v);
-        }
-    }
-    let target = DownloadTarget {
-        path: part.to_path_buf(),
-        offset: have,
-    };
-    let head = match core.transport().download(request, target).await {
-        Ok(head) => head,
-        Err(e) => return Attempt::from_transport(OPERATION, e),
-    };
-    if head.status == http::StatusCode::RANGE_NOT_SATISFIABLE {
-        let p = part.to_path_buf();
-        let _ = run_blocking(runtime.as_ref(), move || std::fs::remove_file(p)).await;
-        return retry_fresh("the partial file could not be continued", problem);
-    }
-    if !head.status.is_success() {
-        let mut response = http::Response::new(head.error_body);
-        *response.status_mut() = head.status;
-        *response.headers_mut() = head.headers;
-        return Attempt::from_response(OPERATION, &response);
-    }
-    let resumed = head.status == http::StatusCode::PARTIAL_CONTENT;
-    let total = if resumed {
-        have + head.written
-    } else {
-        head.written
-    };
-    if total < size {
-        // Truncated: keep the bytes, the next attempt continues them.
-        set_problem(problem, format!("received {total} of {size} bytes"));
-        return Attempt::from_transport(
-            OPERATION,
-            TransportError::new(
-                TransportErrorKind::Interrupted,
-                format!("received {total} of {size} bytes"),
-            ),
-        );
-    }
-    let (p, dest) = (part.to_path_buf(), path.to_path_buf());
-    let checked = run_blocking(
-        runtime.as_ref(),
-        move || -> std::io::Result<Option<String>> {
-            if total > size {
-                std::fs::remove_file(&p)?;
-                return Ok(Some(format!("received {total} bytes, expected {size}")));
-            }
-            if let Some(expected) = crc {
-                let actual = file_crc(&p)?;
-                if actual != expected {
-                    std::fs::remove_file(&p)?;
-                    return Ok(Some(format!(
-                        "CRC32C {actual:08x} does not match the asset's {expected:08x}"
-                    )));
-                }
-            }
-            std::fs::rename(&p, &dest)?;
-            Ok(None)
-        },
-    )
-    .await;
-    match checked {
-        Ok(Ok(None)) => Attempt::Done(Ok(resumed)),
-        Ok(Ok(Some(message))) => retry_fresh(&message, problem),
-        Ok(Err(e)) => Attempt::Done(Err(Error::io(path.to_path_buf(), e))),
-        Err(e) => Attempt::Done(Err(e)),
-    }
-}
-
-/// A verification failure: the partial file was removed and the next attempt starts over.
-fn retry_fresh(message: &str, problem: &std::sync::Mutex<Option<String>>) -> Attempt<bool> {
-    set_problem(problem, message.to_owned());
-    Attempt::from_transport(
-        OPERATION,
-        TransportError::new(TransportErrorKind::Interrupted, message.to_owned()),
-    )
-}
-
-fn set_problem(slot: &std::sync::Mutex<Option<String>>, message: String) {
-    if let Ok(mut p) = slot.lock() {
-        *p = Some(message);
     }
 }

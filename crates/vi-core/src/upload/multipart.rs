@@ -484,9 +484,10 @@ struct Signing {
     url: Option<PartUploadUrl>,
     /// The last send was refused with 403: sign again first.
     resign: bool,
-    /// Signing (M2) failed: the error is the API's, not the storage's.
-    failed: bool,
 }
+
+/// M2 failed: the API's refusal to sign a part, told apart from the storage's answers.
+struct SigningFailed(Error);
 
 /// M2, S2 (retried, re-signed when needed), M3.
 async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
@@ -523,10 +524,9 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
                             s.url = Some(url);
                             s.resign = false;
                         }
-                        Err(e) => {
-                            lock(signing).failed = true;
-                            return Attempt::Done(Err(e));
-                        }
+                        // The API refused to sign: final for this part, and not the storage's
+                        // answer, so it is kept apart from the storage's errors.
+                        Err(e) => return Attempt::Done(Ok(Err(SigningFailed(e)))),
                     }
                 }
                 let Some(url) = lock(signing).url.clone() else {
@@ -536,33 +536,30 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
                     Ok(request) => request,
                     Err(e) => return Attempt::Done(Err(e)),
                 };
-                match job.core.transport().send(request).await {
-                    Ok(response) if response.status().is_success() => {
-                        Attempt::Done(Ok((response, url)))
-                    }
-                    Ok(response) => {
-                        if response.status() == http::StatusCode::FORBIDDEN {
-                            // Most likely an expired or refused signature: a fresh one may pass.
-                            lock(signing).resign = true;
-                        }
-                        Attempt::from_response(OPERATION, &response)
-                    }
-                    Err(e) => Attempt::from_transport(OPERATION, e),
+                let result = job.core.transport().send(request).await;
+                if result
+                    .as_ref()
+                    .is_ok_and(|r| r.status() == http::StatusCode::FORBIDDEN)
+                {
+                    // Most likely an expired or refused signature: a fresh one may pass.
+                    lock(signing).resign = true;
                 }
+                Attempt::from_exchange(OPERATION, result, |response| Ok(Ok((response, url))))
             }
         })
         .await;
     let (response, url) = match sent {
-        Ok(sent) => sent,
+        Ok(Ok(sent)) => sent,
+        Ok(Err(SigningFailed(e))) => {
+            return PartOutcome::Failed {
+                status: None,
+                message: e.to_string(),
+            };
+        }
         Err(Error::Cancelled) => return PartOutcome::Stopped,
         Err(e) => {
-            let status = if lock(&signing).failed {
-                None
-            } else {
-                e.status().map(|s| s.as_u16())
-            };
             return PartOutcome::Failed {
-                status,
+                status: e.status().map(|s| s.as_u16()),
                 message: e.to_string(),
             };
         }

@@ -70,6 +70,11 @@ pub enum UploadFailure {
     },
     /// The upload was cancelled before this file was taken in.
     Cancelled,
+    /// A bug in the SDK stopped this file's upload (a worker panicked); please report it.
+    Internal {
+        /// Where it happened.
+        message: String,
+    },
 }
 
 impl fmt::Display for UploadFailure {
@@ -78,6 +83,7 @@ impl fmt::Display for UploadFailure {
             UploadFailure::SessionNotCreated { message } => {
                 write!(f, "the ingestion session could not be created: {message}")
             }
+            UploadFailure::Internal { message } => write!(f, "internal error: {message}"),
             UploadFailure::NoUploadUrl => {
                 f.write_str("the service returned no upload URL for this file; upload it again")
             }

@@ -2,11 +2,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use futures_util::future::{Either, select};
 use tracing::Instrument;
 
@@ -25,7 +23,7 @@ use crate::ids::DatasetId;
 use crate::models::{
     CreateIngestionSessionRequest, IngestionRequestSpec, IngestionSession, SignedUrl,
 };
-use crate::pool::{Pool, TaskSet};
+use crate::pool::{Guarded, Pool, TaskSet, guarded};
 use crate::progress::ProgressEvent;
 use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
@@ -517,16 +515,10 @@ impl Upload {
             },
         };
         async move {
-            let result = AssertUnwindSafe(core.execute(&endpoint))
-                .catch_unwind()
-                .await
-                .map(|r| r.map(Box::new))
-                .unwrap_or_else(|_| {
-                    Err(Error::Operation {
-                        operation: "create ingestion session".into(),
-                        message: "internal error (a worker panicked)".into(),
-                    })
-                });
+            let result = match guarded(core.execute(&endpoint), None).await {
+                Guarded::Done(result) => result.map(Box::new),
+                _ => Err(Error::panicked("creating an ingestion session")),
+            };
             Done::Created { batch, result }
         }
     }
@@ -552,27 +544,19 @@ impl Upload {
             if let Some(target) = multipart {
                 // Not raced against cancellation: the flow watches the token itself, as it
                 // must abort the multipart upload on the service before it returns.
-                let result = AssertUnwindSafe(upload_multipart(core, target, spec, cancel))
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(UploadFailure::Transfer {
-                            status: None,
-                            message: "internal error (a worker panicked)".into(),
-                        })
-                    });
+                let result = match guarded(upload_multipart(core, target, spec, cancel), None).await
+                {
+                    Guarded::Done(result) => result,
+                    _ => Err(panicked()),
+                };
                 return Done::Sent { file, result };
             }
-            let put = AssertUnwindSafe(put_file(core, spec, url)).catch_unwind();
             // Racing the transfer against cancellation drops (aborts) it where the
             // transport is async; a blocking transfer finishes its current attempt.
-            let result = match select(Box::pin(put), Box::pin(cancel.cancelled())).await {
-                Either::Left((Ok(result), _)) => result,
-                Either::Left((Err(_), _)) => Err(UploadFailure::Transfer {
-                    status: None,
-                    message: "internal error (a worker panicked)".into(),
-                }),
-                Either::Right(_) => Err(UploadFailure::Cancelled),
+            let result = match guarded(put_file(core, spec, url), Some(&cancel)).await {
+                Guarded::Done(result) => result,
+                Guarded::Panicked => Err(panicked()),
+                Guarded::Cancelled => Err(UploadFailure::Cancelled),
             };
             Done::Sent { file, result }
         }
@@ -828,6 +812,13 @@ fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// A file whose upload worker panicked.
+fn panicked() -> UploadFailure {
+    UploadFailure::Internal {
+        message: "an upload worker panicked".into(),
+    }
+}
+
 /// PUTs one file to its signed URL: the headers the session gave, verbatim, an exact
 /// `Content-Length`, the body streamed from disk (re-opened on every attempt) or from
 /// memory, and no API credentials. Retries follow the policy for signed uploads.
@@ -855,13 +846,7 @@ async fn put_file(
         .retrying(Safety::Idempotent, Target::SignedUpload, false, |_, _| {
             let request = put.request(body.clone());
             let transport = core.transport().clone();
-            async move {
-                match transport.send(request).await {
-                    Ok(response) if response.status().is_success() => Attempt::Done(Ok(())),
-                    Ok(response) => Attempt::from_response(operation, &response),
-                    Err(e) => Attempt::from_transport(operation, e),
-                }
-            }
+            async move { Attempt::from_exchange(operation, transport.send(request).await, |_| Ok(())) }
         })
         .await;
     result.map_err(|e| UploadFailure::Transfer {

@@ -1,0 +1,178 @@
+//! One asset of a download: skip a complete copy, finish a partial file a killed run left
+//! complete, else fetch it into place ([`super::file`]), and say what happened.
+
+use std::path::PathBuf;
+
+use super::file::{
+    Expected, Source, expected_crc, fetch_into_place, file_crc, is_complete_copy, length_of,
+    part_path,
+};
+use super::report::{DownloadFailure, DownloadedFile, FailedDownload, SkippedDownload};
+use crate::engine::Core;
+use crate::error::{Error, ErrorKind};
+use crate::ids::{AssetId, DatasetId};
+use crate::models::Asset;
+use crate::progress::{ProgressEvent, ProgressSink};
+use crate::runtime::run_blocking;
+
+/// What happened to one asset.
+pub(super) enum Outcome {
+    /// Put in place; the second value is the bytes transferred for it.
+    Downloaded(DownloadedFile, u64),
+    Skipped(SkippedDownload),
+    Failed(FailedDownload),
+}
+
+/// Downloads one asset to `path` (see the module docs for the rules).
+pub(super) async fn download_one(
+    core: Core,
+    dataset: DatasetId,
+    id: AssetId,
+    asset: Asset,
+    path: PathBuf,
+    overwrite: bool,
+    progress: ProgressSink,
+) -> Outcome {
+    let runtime = core.runtime().clone();
+    let size = asset.metadata.file_size;
+    let crc = expected_crc(&asset);
+    let filename = asset.filename.clone();
+    let fail = |reason: DownloadFailure| {
+        let text = reason.to_string();
+        progress.emit(ProgressEvent::FileFailed {
+            name: &filename,
+            reason: &text,
+        });
+        Outcome::Failed(FailedDownload {
+            asset: id.clone(),
+            filename: Some(filename.clone()),
+            reason,
+        })
+    };
+    let p = path.clone();
+    let existing = run_blocking(runtime.as_ref(), move || is_complete_copy(&p, size, crc)).await;
+    match existing {
+        Ok(Ok(Some(true))) if !overwrite => {
+            progress.emit(ProgressEvent::FileSkipped {
+                name: &filename,
+                reason: "already downloaded",
+            });
+            return Outcome::Skipped(SkippedDownload {
+                asset: id,
+                filename,
+                path,
+            });
+        }
+        Ok(Ok(Some(false))) if !overwrite => {
+            return fail(DownloadFailure::DifferentFileExists { path });
+        }
+        Ok(Err(e)) => {
+            return fail(DownloadFailure::Io {
+                message: format!("{}: {e}", path.display()),
+            });
+        }
+        Err(e) => {
+            return fail(DownloadFailure::Io {
+                message: e.to_string(),
+            });
+        }
+        _ => {}
+    }
+    let Some(url) = asset.download_url().cloned() else {
+        return fail(DownloadFailure::NoDownloadUrl);
+    };
+    let part = part_path(&path);
+    let (p, dest) = (part.clone(), path.clone());
+    // One look at the `.part`: if it already holds every byte (the earlier run died between
+    // its last write and the rename) it only needs checking and renaming; otherwise its
+    // length is where the transfer continues.
+    let part_state = run_blocking(runtime.as_ref(), move || -> std::io::Result<Option<u64>> {
+        let len = length_of(&p);
+        if len != size || size == 0 {
+            return Ok(Some(len));
+        }
+        if crc.is_some_and(|expected| file_crc(&p).ok() != Some(expected)) {
+            std::fs::remove_file(&p)?;
+            return Ok(Some(0));
+        }
+        std::fs::rename(&p, &dest)?;
+        Ok(None)
+    })
+    .await;
+    let resumed_from = match part_state {
+        Ok(Ok(Some(len))) => len,
+        Ok(Ok(None)) => {
+            progress.emit(ProgressEvent::FileFinished {
+                name: &filename,
+                size,
+                path: Some(&path),
+            });
+            return Outcome::Downloaded(
+                DownloadedFile {
+                    asset: id,
+                    filename: filename.clone(),
+                    path,
+                    size,
+                    resumed: true,
+                },
+                0,
+            );
+        }
+        // Unreadable or not renamable: the transfer below reports the real problem.
+        _ => 0,
+    };
+    progress.emit(ProgressEvent::FileStarted {
+        name: &filename,
+        size,
+    });
+    let source = Source {
+        url,
+        asset: Some((dataset, id.clone())),
+    };
+    let expected = Expected {
+        size: Some(size),
+        crc,
+    };
+    match fetch_into_place(&core, source, &part, &path, expected).await {
+        Ok(fetched) => {
+            progress.emit(ProgressEvent::FileFinished {
+                name: &filename,
+                size,
+                path: Some(&path),
+            });
+            let resumed = fetched.resumed_from > 0 && resumed_from > 0;
+            Outcome::Downloaded(
+                DownloadedFile {
+                    asset: id,
+                    filename: filename.clone(),
+                    path,
+                    size,
+                    resumed,
+                },
+                size.saturating_sub(if fetched.resumed_from > 0 {
+                    resumed_from
+                } else {
+                    0
+                }),
+            )
+        }
+        Err(e) => fail(failure_of(&e)),
+    }
+}
+
+/// The report's reason for a download that failed for good.
+fn failure_of(error: &Error) -> DownloadFailure {
+    match error.last() {
+        Error::Io { .. } => DownloadFailure::Io {
+            message: error.to_string(),
+        },
+        Error::Verification { mismatch, .. } => DownloadFailure::Verification {
+            message: mismatch.to_string(),
+        },
+        _ if error.kind() == ErrorKind::NotFound => DownloadFailure::NotFound,
+        _ => DownloadFailure::Transfer {
+            status: error.status().map(|s| s.as_u16()),
+            message: error.to_string(),
+        },
+    }
+}

@@ -1,0 +1,347 @@
+//! One file: the single path every download takes (a dataset's assets, one chosen asset,
+//! a bare signed URL). Download into a partial file, verify, put in place:
+//!
+//! 1. GET the signed URL into the partial file, continuing it with `Range` when it holds
+//!    the start of the asset (the size must be known for that);
+//! 2. verify: the size (the asset's, else the response's `Content-Length`) and the CRC32C
+//!    when the asset gives one; a mismatch is an [`Error::Verification`] and the next
+//!    attempt starts over (or continues a short file);
+//! 3. rename into place, so the final name never holds a partial file.
+//!
+//! Transient failures are retried under the policy for signed downloads; a refused or
+//! expired URL is signed again when the caller says where a fresh one comes from.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::endpoints::GetAsset;
+use crate::engine::{Attempt, Core};
+use crate::error::{Error, Mismatch, Result};
+use crate::ids::{AssetId, DatasetId};
+use crate::models::{Asset, SignedUrl};
+use crate::retry::{Safety, Target};
+use crate::runtime::run_blocking;
+use crate::signed::{SignedKind, SignedRequest};
+use crate::transport::{Body, DownloadHead, DownloadTarget};
+
+const OPERATION: &str = "download";
+
+/// The partial-file path for a destination: the same name with `.part` appended.
+pub fn part_path(destination: &Path) -> PathBuf {
+    let mut name: OsString = destination
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".part");
+    destination.with_file_name(name)
+}
+
+/// What the finished file must be.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Expected {
+    /// Its size, when known beforehand (an asset's); only then can a partial file be
+    /// continued. Otherwise the response's `Content-Length` is checked.
+    pub size: Option<u64>,
+    /// Its CRC32C, when the asset gives one.
+    pub crc: Option<u32>,
+}
+
+/// Where a file comes from.
+pub(crate) struct Source {
+    /// The signed URL to start with.
+    pub url: SignedUrl,
+    /// The asset, when a refused or expired URL can be signed again by fetching it anew.
+    pub asset: Option<(DatasetId, AssetId)>,
+}
+
+/// A file put in place.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fetched {
+    /// The file's size.
+    pub size: u64,
+    /// The bytes of a partial file from an earlier attempt or run that were kept.
+    pub resumed_from: u64,
+}
+
+/// Downloads `source` to `destination` through `part`, verified, retried and re-signed as
+/// the policy allows.
+///
+/// # Errors
+/// The last failure once the policy gives up: an API error from the storage,
+/// [`Error::Verification`], a transport error, or [`Error::Io`] naming the file.
+pub(crate) async fn fetch_into_place(
+    core: &Core,
+    source: Source,
+    part: &Path,
+    destination: &Path,
+    expected: Expected,
+) -> Result<Fetched> {
+    let can_resign = source.asset.is_some();
+    let url = Mutex::new(source.url);
+    let asset = source.asset.as_ref();
+    core.retrying(
+        Safety::Safe,
+        Target::SignedDownload,
+        can_resign,
+        |_, resign| {
+            let url = &url;
+            async move {
+                if resign {
+                    if let Some((dataset, id)) = asset {
+                        match fresh_url(core, dataset, id).await {
+                            Ok(fresh) => *lock(url) = fresh,
+                            Err(e) => return Attempt::Done(Err(e)),
+                        }
+                    }
+                }
+                let current = lock(url).clone();
+                attempt(core, &current, part, destination, expected).await
+            }
+        },
+    )
+    .await
+}
+
+/// A fresh signed URL for an asset whose URL expired or was refused.
+async fn fresh_url(core: &Core, dataset: &DatasetId, id: &AssetId) -> Result<SignedUrl> {
+    let asset = core.execute(&GetAsset::new(dataset, id, true)).await?;
+    asset.download_url().cloned().ok_or_else(|| Error::Decode {
+        operation: OPERATION.into(),
+        message: format!("the service gave no download URL for asset {id}"),
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One GET into the partial file, then verification and the rename.
+async fn attempt(
+    core: &Core,
+    url: &SignedUrl,
+    part: &Path,
+    destination: &Path,
+    expected: Expected,
+) -> Attempt<Fetched> {
+    let signed = match SignedRequest::new(SignedKind::Download, url, None) {
+        Ok(signed) => signed,
+        Err(e) => return Attempt::Done(Err(e)),
+    };
+    let runtime = core.runtime().as_ref();
+    let have = match expected.size {
+        Some(size) => {
+            let p = part.to_path_buf();
+            run_blocking(runtime, move || continuable_length(&p, size))
+                .await
+                .unwrap_or(0)
+        }
+        None => 0,
+    };
+    let mut request = signed.request(Body::Empty);
+    if have > 0 {
+        if let Ok(range) = http::HeaderValue::try_from(format!("bytes={have}-")) {
+            request.headers_mut().insert(http::header::RANGE, range);
+        }
+    }
+    let target = DownloadTarget {
+        path: part.to_path_buf(),
+        offset: have,
+    };
+    let head = match core.transport().download(request, target).await {
+        Ok(head) => head,
+        Err(e) => return Attempt::from_transport(OPERATION, e),
+    };
+    if head.status == http::StatusCode::RANGE_NOT_SATISFIABLE {
+        let p = part.to_path_buf();
+        let _ = run_blocking(runtime, move || std::fs::remove_file(p)).await;
+        return Attempt::mismatch(destination, Mismatch::ResumeRefused);
+    }
+    if !head.status.is_success() {
+        return Attempt::from_response(OPERATION, &error_response(head));
+    }
+    let resumed = head.status == http::StatusCode::PARTIAL_CONTENT;
+    let received = if resumed {
+        have + head.written
+    } else {
+        head.written
+    };
+    let declared = expected
+        .size
+        .or_else(|| content_length(&head).map(|len| if resumed { have + len } else { len }));
+    if let Some(size) = declared.filter(|&size| received < size) {
+        // Short: keep the bytes; with a known size the next attempt continues them.
+        return Attempt::mismatch(
+            destination,
+            Mismatch::Short {
+                received,
+                expected: size,
+            },
+        );
+    }
+    let (p, dest, crc) = (part.to_path_buf(), destination.to_path_buf(), expected.crc);
+    let checked = run_blocking(runtime, move || finish(&p, &dest, received, declared, crc)).await;
+    match checked {
+        Ok(Ok(None)) => Attempt::Done(Ok(Fetched {
+            size: received,
+            resumed_from: if resumed { have } else { 0 },
+        })),
+        Ok(Ok(Some(mismatch))) => Attempt::mismatch(destination, mismatch),
+        Ok(Err(e)) => Attempt::Done(Err(Error::io(destination.to_path_buf(), e))),
+        Err(e) => Attempt::Done(Err(e)),
+    }
+}
+
+/// How much of the partial file can be continued: its length, or 0 (after removing it)
+/// when it is as long as the whole file or longer.
+fn continuable_length(part: &Path, size: u64) -> u64 {
+    let len = length_of(part);
+    if len >= size && len > 0 {
+        let _ = std::fs::remove_file(part);
+        0
+    } else {
+        len
+    }
+}
+
+/// Checks a complete-looking partial file and renames it into place; a mismatch removes
+/// it, so the next attempt starts over.
+fn finish(
+    part: &Path,
+    destination: &Path,
+    received: u64,
+    declared: Option<u64>,
+    crc: Option<u32>,
+) -> std::io::Result<Option<Mismatch>> {
+    if let Some(expected) = declared.filter(|&size| received > size) {
+        std::fs::remove_file(part)?;
+        return Ok(Some(Mismatch::Long { received, expected }));
+    }
+    if let Some(expected) = crc {
+        let actual = file_crc(part)?;
+        if actual != expected {
+            std::fs::remove_file(part)?;
+            return Ok(Some(Mismatch::Checksum { actual, expected }));
+        }
+    }
+    std::fs::rename(part, destination)?;
+    Ok(None)
+}
+
+/// The storage's error answer as a response, for the error and the policy.
+fn error_response(head: DownloadHead) -> http::Response<bytes::Bytes> {
+    let mut response = http::Response::new(head.error_body);
+    *response.status_mut() = head.status;
+    *response.headers_mut() = head.headers;
+    response
+}
+
+fn content_length(head: &DownloadHead) -> Option<u64> {
+    head.headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The expected CRC32C of an asset, when its metadata gives one (hex, or base64 of the
+/// four big-endian bytes).
+pub(crate) fn expected_crc(asset: &Asset) -> Option<u32> {
+    let hash = &asset.metadata.hash;
+    if !hash.algorithm.eq_ignore_ascii_case("crc32c") {
+        return None;
+    }
+    let text = hash.contents.trim();
+    if text.len() == 8 {
+        if let Ok(v) = u32::from_str_radix(text, 16) {
+            return Some(v);
+        }
+    }
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    Some(u32::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// CRC32C of a file, streamed.
+pub(crate) fn file_crc(path: &Path) -> std::io::Result<u32> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut crc = 0u32;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(crc);
+        }
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
+    }
+}
+
+/// Whether the file at `path` is a complete copy: same size, and same checksum if known.
+/// `None` when there is no file.
+pub(crate) fn is_complete_copy(
+    path: &Path,
+    size: u64,
+    crc: Option<u32>,
+) -> std::io::Result<Option<bool>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_file() || meta.len() != size {
+        return Ok(Some(false));
+    }
+    match crc {
+        Some(expected) => Ok(Some(file_crc(path)? == expected)),
+        None => Ok(Some(true)),
+    }
+}
+
+pub(crate) fn length_of(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+impl Core {
+    /// Downloads a signed URL to `destination` and returns the number of bytes written.
+    ///
+    /// The body goes to a partial file first and is renamed into place when its size
+    /// matches the response's `Content-Length`. Transient failures are retried with
+    /// backoff; a refused URL (403/400: tampered or expired) is final here, since a fresh
+    /// URL can only come from the asset.
+    ///
+    /// # Errors
+    /// [`Error::Api`] for an error status (e.g. 403 for an expired URL),
+    /// [`Error::Transport`] / [`Error::RetriesExhausted`] for network trouble,
+    /// [`Error::Verification`] when the body does not match its length,
+    /// [`Error::Io`] when the file cannot be written.
+    pub async fn download_url(&self, url: &SignedUrl, destination: &Path) -> Result<u64> {
+        // Checked before any file is touched.
+        SignedRequest::new(SignedKind::Download, url, None)?;
+        let destination = destination.to_path_buf();
+        let part = part_path(&destination);
+        if let Some(parent) = destination.parent().map(Path::to_path_buf) {
+            run_blocking(self.runtime().as_ref(), move || {
+                std::fs::create_dir_all(&parent).map_err(|e| Error::io(parent, e))
+            })
+            .await??;
+        }
+        let source = Source {
+            url: url.clone(),
+            asset: None,
+        };
+        let result = fetch_into_place(self, source, &part, &destination, Expected::default()).await;
+        if result.is_err() {
+            run_blocking(self.runtime().as_ref(), move || {
+                let _ = std::fs::remove_file(part);
+            })
+            .await?;
+        }
+        result.map(|fetched| fetched.size)
+    }
+}
