@@ -39,11 +39,17 @@ use crate::ids::OrganizationId;
 use crate::retry::RetryPolicy;
 
 mod file;
+mod http_options;
+mod resolve;
 mod secret;
 #[cfg(test)]
 mod tests;
 
 use file::ConfigFile;
+pub use http_options::HttpOptions;
+use resolve::{
+    FileKey, Resolved, Source, non_empty, parse_endpoint, parse_organization_id, resolve,
+};
 pub use secret::SecretKey;
 
 /// The API origin used when nothing else is configured.
@@ -449,198 +455,5 @@ impl<T: FromConfig> ConfigBuilder<T> {
             read_timeout,
             retry: self.retry.unwrap_or_default(),
         })
-    }
-}
-
-/// Trims a value; empty counts as unset.
-fn non_empty(value: Option<String>) -> Option<String> {
-    let value = value?;
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        None
-    } else if trimmed.len() == value.len() {
-        Some(value)
-    } else {
-        Some(trimmed.to_owned())
-    }
-}
-
-/// Where a value came from, for error messages.
-enum Source {
-    Builder(&'static str),
-    Env(&'static str),
-    File(PathBuf),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Builder(method) => write!(f, "passed to ConfigBuilder::{method}"),
-            Source::Env(name) => write!(f, "from {name}"),
-            Source::File(path) => write!(f, "from the config file {}", path.display()),
-        }
-    }
-}
-
-enum Resolved {
-    Found(String, Source),
-    /// Every source was tried; the text lists them.
-    Missing(String),
-}
-
-#[derive(Clone, Copy)]
-enum FileKey {
-    SecretKey,
-    OrganizationId,
-}
-
-impl FileKey {
-    fn json_key(self) -> &'static str {
-        match self {
-            FileKey::SecretKey => "secret_key",
-            FileKey::OrganizationId => "organization_id",
-        }
-    }
-
-    fn builder_method(self) -> &'static str {
-        match self {
-            FileKey::SecretKey => "secret_key",
-            FileKey::OrganizationId => "organization_id",
-        }
-    }
-}
-
-fn resolve(
-    explicit: Option<String>,
-    env_name: &'static str,
-    key: FileKey,
-    var: &dyn Fn(&str) -> Option<String>,
-    file: &mut ConfigFile,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Resolved, Error> {
-    if let Some(value) = non_empty(explicit) {
-        return Ok(Resolved::Found(
-            value,
-            Source::Builder(key.builder_method()),
-        ));
-    }
-    if let Some(value) = var(env_name) {
-        return Ok(Resolved::Found(value, Source::Env(env_name)));
-    }
-    let not_builder = format!(
-        "it was not passed to ConfigBuilder::{}, {env_name} is not set",
-        key.builder_method()
-    );
-    let Some(loaded) = file.load(env)? else {
-        return Ok(Resolved::Missing(format!(
-            "{not_builder}, and no config file was given"
-        )));
-    };
-    let value = match key {
-        FileKey::SecretKey => loaded.secret_key.clone(),
-        FileKey::OrganizationId => loaded.organization_id.clone(),
-    };
-    Ok(match value {
-        Some(value) => Resolved::Found(value, Source::File(loaded.path.clone())),
-        None => Resolved::Missing(format!(
-            "{not_builder}, and the config file {} has no \"{}\"",
-            loaded.path.display(),
-            key.json_key()
-        )),
-    })
-}
-
-fn parse_organization_id(value: String, source: &Source) -> Result<OrganizationId, Error> {
-    let id = OrganizationId::new(value).map_err(|err| {
-        let detail = match err {
-            Error::InvalidInput { message, .. } => message,
-            other => other.to_string(),
-        };
-        config_error(format!(
-            "the organization id ({source}) is malformed: {detail}"
-        ))
-    })?;
-    if !id.as_str().is_ascii() {
-        return Err(config_error(format!(
-            "the organization id ({source}) contains non-ASCII characters, which cannot be \
-             sent in the Organization-Id header; copy it again from the Vi web app \
-             (organization settings)"
-        )));
-    }
-    Ok(id)
-}
-
-/// Parses a base URL and keeps only its origin.
-fn parse_endpoint(value: &str, source: &str) -> Result<url::Url, Error> {
-    // Never echo a query string or fragment: they may carry credentials.
-    let shown = value.split(['?', '#']).next().unwrap_or_default();
-    let example = "give a full URL such as https://api.vi.datature.com/ or http://127.0.0.1:8080";
-    let url = url::Url::parse(value).map_err(|err| {
-        config_error(format!(
-            "the endpoint \"{shown}\" ({source}) is not a valid URL ({err}); {example}"
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(config_error(format!(
-            "the endpoint \"{shown}\" ({source}) uses the scheme \"{}\"; only http and https \
-             are supported ({example})",
-            url.scheme()
-        )));
-    }
-    let has_host = url.host_str().is_some_and(|h| !h.is_empty());
-    if !has_host {
-        return Err(config_error(format!(
-            "the endpoint \"{shown}\" ({source}) has no host; {example}"
-        )));
-    }
-    let origin = url.origin().ascii_serialization();
-    let endpoint = url::Url::parse(&format!("{origin}/")).map_err(|err| {
-        config_error(format!(
-            "the endpoint \"{shown}\" ({source}) has an unusable origin ({err}); {example}"
-        ))
-    })?;
-    if url.path() != "/" && !url.path().is_empty() {
-        tracing::warn!(
-            endpoint = %endpoint,
-            discarded_path = url.path(),
-            "the path of the configured endpoint is ignored: API paths are joined onto its origin"
-        );
-    }
-    Ok(endpoint)
-}
-
-/// What a transport needs to know to set up its HTTP stack; both facades build theirs
-/// from it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpOptions {
-    /// How long to wait for a connection (spec §1.5: 60 s).
-    pub connect_timeout: Duration,
-    /// How long to wait for data on an open connection (spec §1.5: 300 s).
-    pub read_timeout: Duration,
-    /// The `User-Agent` header sent with every request.
-    pub user_agent: String,
-    /// Idle connections kept per host (spec §1.5: 20).
-    pub pool_max_idle_per_host: usize,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        HttpOptions {
-            connect_timeout: Duration::from_secs(60),
-            read_timeout: Duration::from_secs(300),
-            user_agent: format!("vi-rs/{}", env!("CARGO_PKG_VERSION")),
-            pool_max_idle_per_host: 20,
-        }
-    }
-}
-
-impl From<&Config> for HttpOptions {
-    fn from(config: &Config) -> Self {
-        HttpOptions {
-            connect_timeout: config.connect_timeout,
-            read_timeout: config.read_timeout,
-            user_agent: config.user_agent.clone(),
-            ..HttpOptions::default()
-        }
     }
 }

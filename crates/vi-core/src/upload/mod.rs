@@ -30,6 +30,7 @@
 
 pub mod discover;
 pub mod multipart;
+mod parts;
 pub mod report;
 mod run;
 pub mod spec;

@@ -1,0 +1,41 @@
+//! [`HttpOptions`]: what a transport needs from the configuration to set up its HTTP stack.
+
+use std::time::Duration;
+
+use super::Config;
+
+/// What a transport needs to know to set up its HTTP stack; both facades build theirs
+/// from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// How long to wait for a connection (spec §1.5: 60 s).
+    pub connect_timeout: Duration,
+    /// How long to wait for data on an open connection (spec §1.5: 300 s).
+    pub read_timeout: Duration,
+    /// The `User-Agent` header sent with every request.
+    pub user_agent: String,
+    /// Idle connections kept per host (spec §1.5: 20).
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(300),
+            user_agent: format!("vi-rs/{}", env!("CARGO_PKG_VERSION")),
+            pool_max_idle_per_host: 20,
+        }
+    }
+}
+
+impl From<&Config> for HttpOptions {
+    fn from(config: &Config) -> Self {
+        HttpOptions {
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            user_agent: config.user_agent.clone(),
+            ..HttpOptions::default()
+        }
+    }
+}

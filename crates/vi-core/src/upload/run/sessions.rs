@@ -1,0 +1,133 @@
+//! Upload steps 4b and 6: cancelling the sessions left open, and waiting for the
+//! sessions that received files to take them in.
+
+use super::*;
+
+impl Upload {
+    /// Sends U3 for every session that still had files to send (all of them when
+    /// `all`), and marks their files cancelled: the service takes nothing in from a
+    /// cancelled session.
+    pub(super) async fn cancel_open_sessions(&mut self, all: bool) {
+        for b in 0..self.batches.len() {
+            let range = self.batches[b].files.clone();
+            let unfinished = range
+                .clone()
+                .any(|i| !matches!(self.states[i], FileState::Transferred));
+            let Some(session) = &self.batches[b].session else {
+                for i in range {
+                    if matches!(self.states[i], FileState::Pending) {
+                        self.states[i] = FileState::Failed(UploadFailure::Cancelled);
+                    }
+                }
+                continue;
+            };
+            if !(all || unfinished) {
+                continue;
+            }
+            if let Ok(id) = session.id() {
+                let endpoint = CancelIngestionSession {
+                    dataset: self.dataset.clone(),
+                    session: id,
+                };
+                // Best effort: the session times out on the service anyway.
+                if let Err(e) = self.core.execute(&endpoint).await {
+                    tracing::warn!(error = %e, "could not cancel an ingestion session");
+                }
+            }
+            for i in range {
+                if !matches!(self.states[i], FileState::Failed(_)) {
+                    self.states[i] = FileState::Failed(UploadFailure::Cancelled);
+                }
+            }
+        }
+    }
+
+    /// Step 6: polls each session that received files until it finishes, fails, or the
+    /// timeout passes. After a cancellation, looks once without waiting.
+    pub(super) async fn wait_for_sessions(&mut self, cancelled: bool) {
+        // Every created session is looked at at least once, so that the service's verdict on
+        // files whose transfer failed (e.g. ECORRUPT) reaches the report.
+        let live: Vec<usize> = (0..self.batches.len())
+            .filter(|&b| self.batches[b].session.is_some())
+            .collect();
+        if live.is_empty() {
+            return;
+        }
+        self.options.progress.emit(ProgressEvent::Waiting {
+            sessions: live.len(),
+        });
+        let runtime = self.core.runtime().clone();
+        let started = runtime.now();
+        let mut delay = Duration::from_millis(100);
+        let mut remaining = live;
+        loop {
+            let mut still = Vec::new();
+            for b in remaining {
+                let Some(id) = self.batches[b].session.as_ref().and_then(|s| s.id().ok()) else {
+                    continue;
+                };
+                let endpoint = GetIngestionSession {
+                    dataset: self.dataset.clone(),
+                    session: id,
+                };
+                match self.core.execute(&endpoint).await {
+                    Ok(session) => {
+                        let session = trimmed(session);
+                        let done = !self.options.wait
+                            || session.is_finished()
+                            || session.failure().is_some()
+                            || !self.sent_any(b)
+                            || self.accounted_for(b, &session);
+                        self.batches[b].session = Some(session);
+                        if !done {
+                            still.push(b);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "polling an ingestion session failed; will try again");
+                        still.push(b);
+                    }
+                }
+            }
+            remaining = still;
+            if remaining.is_empty() || cancelled || self.cancel.is_cancelled() {
+                return;
+            }
+            let elapsed = runtime.now().saturating_duration_since(started);
+            if let Some(timeout) = self.options.wait_timeout {
+                if elapsed >= timeout {
+                    return;
+                }
+                delay = delay.min(timeout - elapsed);
+            }
+            let sleep = runtime.sleep(delay);
+            if let Either::Right(_) = select(sleep, Box::pin(self.cancel.cancelled())).await {
+                return;
+            }
+            delay = (delay * 2).min(self.options.max_poll_interval);
+        }
+    }
+
+    pub(super) fn sent_any(&self, b: usize) -> bool {
+        self.batches[b]
+            .files
+            .clone()
+            .any(|i| matches!(self.states[i], FileState::Transferred))
+    }
+
+    /// True when the service has settled every file of batch `b` that we sent: its
+    /// succeeded count plus the sent files it reports as failed cover them all. The
+    /// session may still wait for files whose transfer failed (they time out on the
+    /// service), but nothing we sent is pending any more, so waiting longer tells nothing.
+    pub(super) fn accounted_for(&self, b: usize, session: &IngestionSession) -> bool {
+        let errors = session.failed_files();
+        let sent: Vec<&str> = self.batches[b]
+            .files
+            .clone()
+            .filter(|&i| matches!(self.states[i], FileState::Transferred))
+            .map(|i| self.planned[i].spec.filename.as_str())
+            .collect();
+        let rejected = sent.iter().filter(|n| errors.contains_key(**n)).count() as u64;
+        !sent.is_empty() && session.status.progress_count.succeeded + rejected >= sent.len() as u64
+    }
+}
