@@ -83,7 +83,19 @@ pub(crate) fn client(global: &Global) -> Result<vi_blocking::Client, CliError> {
     Ok(builder.build()?)
 }
 
+/// Logs to stderr: the SDK's own events at the level asked for (`-v` info, `-vv` debug,
+/// `-vvv` trace, or `RUST_LOG` when no `-v` is given), and only warnings and errors from
+/// every other crate. The HTTP and TLS libraries underneath (hyper, reqwest, ureq, rustls)
+/// log request heads and hex dumps of the bytes at debug and trace level, `Authorization`
+/// header and signed query strings included, so their chatter never reaches the terminal,
+/// whatever the verbosity or `RUST_LOG` says. The SDK itself never logs a key, a body or a
+/// query string.
 fn init_tracing(verbose: u8) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{FilterExt as _, LevelFilter, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -96,9 +108,23 @@ fn init_tracing(verbose: u8) {
     } else {
         tracing_subscriber::EnvFilter::new(default)
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let ours_or_warning =
+        filter_fn(|meta| is_ours(meta.target()) || *meta.level() <= LevelFilter::WARN);
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(verbose >= 2)
-        .try_init();
+        .with_span_events(if verbose >= 3 {
+            tracing_subscriber::fmt::format::FmtSpan::CLOSE
+        } else {
+            tracing_subscriber::fmt::format::FmtSpan::NONE
+        })
+        .with_filter(filter.and(ours_or_warning));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// True for the targets of this project's crates (`vi`, `vi_core`, `vi_async`, ...), whose
+/// logs hold no secrets.
+fn is_ours(target: &str) -> bool {
+    let root = target.split("::").next().unwrap_or(target);
+    root == "vi" || root.starts_with("vi_")
 }

@@ -182,7 +182,12 @@ impl Core {
             *request.uri_mut() = uri.clone();
             *request.headers_mut() = config.auth_headers();
             async move {
-                match self.inner.transport.send(request).await {
+                let result = self.inner.transport.send(request).await;
+                match &result {
+                    Ok(response) => tracing::debug!(attempt, status = %response.status(), "answered"),
+                    Err(e) => tracing::debug!(attempt, error = %e, "no answer"),
+                }
+                match result {
                     Ok(response)
                         if attempt > 1
                             && !response.status().is_success()
