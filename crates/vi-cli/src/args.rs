@@ -35,7 +35,9 @@ pub struct Cli {
 }
 
 /// Options every command accepts, before or after the command name.
-#[derive(Debug, Args)]
+///
+/// Its `Debug` never shows the secret key.
+#[derive(Args)]
 pub struct Global {
     /// API endpoint.
     #[arg(
@@ -75,6 +77,10 @@ pub struct Global {
         value_name = "PATH"
     )]
     pub config_file: Option<PathBuf>,
+    /// Allow a plain-http endpoint on another host (the secret key then crosses the
+    /// network unencrypted). Loopback endpoints, such as a local emulator, need no flag.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub allow_http: bool,
     /// Print machine-readable JSON on stdout.
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
@@ -88,6 +94,25 @@ pub struct Global {
     /// (those are left to the SDK, which then names the right source in its errors).
     #[arg(skip)]
     pub from_env: FromEnv,
+}
+
+impl std::fmt::Debug for Global {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Global")
+            .field("endpoint", &self.endpoint)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "dtvi_…(redacted)"),
+            )
+            .field("organization_id", &self.organization_id)
+            .field("config_file", &self.config_file)
+            .field("allow_http", &self.allow_http)
+            .field("json", &self.json)
+            .field("quiet", &self.quiet)
+            .field("verbose", &self.verbose)
+            .field("from_env", &self.from_env)
+            .finish()
+    }
 }
 
 /// Which global values came from environment variables rather than arguments.
@@ -384,5 +409,15 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret_key() {
+        use clap::Parser;
+        let key = format!("dtvi_{}", "k".repeat(98));
+        let cli = Cli::try_parse_from(["vi", "--secret-key", &key, "datasets", "list"]).unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains(&key[5..21]), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
     }
 }

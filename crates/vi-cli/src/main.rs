@@ -65,8 +65,9 @@ fn run(command: Command, global: &Global, out: &Output) -> Result<Exit, CliError
 /// Builds the blocking client from the options given on the command line; anything not
 /// given comes from the `DATATURE_VI_*` environment variables (read by the SDK).
 pub(crate) fn client(global: &Global) -> Result<vi_blocking::Client, CliError> {
-    let mut builder =
-        vi_blocking::Client::builder().user_agent(concat!("vi-cli/", env!("CARGO_PKG_VERSION")));
+    let mut builder = vi_blocking::Client::builder()
+        .user_agent(concat!("vi-cli/", env!("CARGO_PKG_VERSION")))
+        .allow_insecure_http(global.allow_http);
     let given = |value: &Option<String>, from_env: bool| value.clone().filter(|_| !from_env);
     if let Some(endpoint) = given(&global.endpoint, global.from_env.endpoint) {
         builder = builder.endpoint(endpoint);

@@ -101,3 +101,20 @@ fn no_verbosity_prints_the_key_or_a_signature() {
         }
     }
 }
+
+#[test]
+fn a_cleartext_endpoint_off_this_machine_is_refused_without_the_opt_in() {
+    let env = TestEnv::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_vi"))
+        .env_remove("RUST_LOG")
+        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
+        .env("DATATURE_VI_ORGANIZATION_ID", env.emulator.organization_id())
+        .args(["--endpoint", "http://192.0.2.10:8080", "datasets", "list"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("vi runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("--allow-http"), "{stderr}");
+    assert!(stderr.contains("unencrypted"), "{stderr}");
+}

@@ -48,7 +48,8 @@ mod tests;
 use file::ConfigFile;
 pub use http_options::HttpOptions;
 use resolve::{
-    FileKey, Resolved, Source, non_empty, parse_endpoint, parse_organization_id, resolve,
+    FileKey, Resolved, Source, non_empty, parse_endpoint, parse_organization_id, refuse_cleartext,
+    resolve,
 };
 pub use secret::SecretKey;
 
@@ -124,6 +125,9 @@ pub struct Config {
     pub read_timeout: Duration,
     /// How calls are retried.
     pub retry: RetryPolicy,
+    /// True when the caller allowed a plain-`http` endpoint on a host other than this
+    /// machine ([`ConfigBuilder::allow_insecure_http`]); signed URLs may then be `http` too.
+    pub allow_insecure_http: bool,
 }
 
 impl Config {
@@ -200,6 +204,7 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("retry", &self.retry)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
 }
@@ -221,6 +226,7 @@ pub struct ConfigBuilder<T = Config> {
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    allow_insecure_http: bool,
     target: PhantomData<fn() -> T>,
 }
 
@@ -251,6 +257,7 @@ impl<T> Clone for ConfigBuilder<T> {
             connect_timeout: self.connect_timeout,
             read_timeout: self.read_timeout,
             retry: self.retry.clone(),
+            allow_insecure_http: self.allow_insecure_http,
             target: PhantomData,
         }
     }
@@ -273,6 +280,7 @@ impl<T> fmt::Debug for ConfigBuilder<T> {
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("retry", &self.retry)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
 }
@@ -296,6 +304,7 @@ impl<T> ConfigBuilder<T> {
             connect_timeout: None,
             read_timeout: None,
             retry: None,
+            allow_insecure_http: false,
             target: PhantomData,
         }
     }
@@ -350,6 +359,15 @@ impl<T> ConfigBuilder<T> {
         self.retry = Some(policy);
         self
     }
+
+    /// Allows a plain-`http` endpoint on a host other than this machine. Off by default:
+    /// over `http` the secret key crosses the network in clear, so such an endpoint is
+    /// refused unless this is set. Loopback hosts (`localhost`, `127.0.0.0/8`, `::1`),
+    /// such as a local emulator, are always allowed.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
 }
 
 impl<T: FromConfig> ConfigBuilder<T> {
@@ -383,6 +401,7 @@ impl<T: FromConfig> ConfigBuilder<T> {
             (None, Some(url)) => parse_endpoint(&url, &format!("from {ENV_ENDPOINT}"))?,
             (None, None) => parse_endpoint(DEFAULT_ENDPOINT, "the default")?,
         };
+        refuse_cleartext(&endpoint, self.allow_insecure_http)?;
 
         let mut file = ConfigFile::new(self.config_file);
 
@@ -454,6 +473,7 @@ impl<T: FromConfig> ConfigBuilder<T> {
             connect_timeout,
             read_timeout,
             retry: self.retry.unwrap_or_default(),
+            allow_insecure_http: self.allow_insecure_http,
         })
     }
 }

@@ -167,3 +167,28 @@ pub(super) fn parse_endpoint(value: &str, source: &str) -> Result<url::Url, Erro
     }
     Ok(endpoint)
 }
+
+/// Refuses an `http` endpoint on a host other than this machine unless the caller opted in:
+/// the secret key would cross the network in clear.
+pub(super) fn refuse_cleartext(endpoint: &url::Url, allowed: bool) -> Result<(), Error> {
+    if endpoint.scheme() != "http" || allowed || is_loopback(endpoint) {
+        return Ok(());
+    }
+    Err(config_error(format!(
+        "the endpoint {} uses plain http on a host other than this machine, so the secret          key would cross the network unencrypted; use https, or opt in with          ConfigBuilder::allow_insecure_http(true) (`vi --allow-http`) if the network is          trusted",
+        endpoint.origin().ascii_serialization()
+    )))
+}
+
+/// True for `localhost` and loopback addresses.
+pub(super) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}

@@ -153,9 +153,12 @@ fn endpoint_precedence() {
     assert_eq!(c.endpoint.as_str(), DEFAULT_ENDPOINT);
 }
 
+/// A configuration for `url`; plain-http hosts off this machine are opted in, since these
+/// tests are about parsing (the refusal has its own test).
 fn with_endpoint(url: &str) -> Result<Config, Error> {
     ConfigBuilder::new()
         .endpoint(url)
+        .allow_insecure_http(true)
         .secret_key(key('a'))
         .organization_id("org")
         .build_with_env(&no_env)
@@ -489,4 +492,33 @@ fn other_validation() {
         .unwrap();
     assert_eq!(c.read_timeout, Duration::from_secs(5));
     assert_eq!(c.retry, RetryPolicy::none());
+}
+
+#[test]
+fn cleartext_endpoints_off_this_machine_need_an_opt_in() {
+    let env = env_of(&[]);
+    let with = |endpoint: &str, allow: bool| {
+        ConfigBuilder::new()
+            .endpoint(endpoint)
+            .secret_key(key('a'))
+            .organization_id("org-1")
+            .allow_insecure_http(allow)
+            .build_with_env(&env)
+    };
+    for local in [
+        "http://127.0.0.1:8080",
+        "http://localhost:9",
+        "http://[::1]:9",
+        "http://127.3.4.5",
+    ] {
+        assert!(with(local, false).is_ok(), "{local} is this machine");
+    }
+    for remote in ["http://10.0.0.7:8080", "http://api.example.com/"] {
+        let message = with(remote, false).unwrap_err().to_string();
+        assert!(message.contains("allow_insecure_http"), "{message}");
+        assert!(message.contains("unencrypted"), "{message}");
+        let config = with(remote, true).unwrap();
+        assert!(config.allow_insecure_http);
+    }
+    assert!(with("https://api.example.com/", false).is_ok());
 }
