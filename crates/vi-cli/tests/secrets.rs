@@ -108,7 +108,10 @@ fn a_cleartext_endpoint_off_this_machine_is_refused_without_the_opt_in() {
     let output = Command::new(env!("CARGO_BIN_EXE_vi"))
         .env_remove("RUST_LOG")
         .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
-        .env("DATATURE_VI_ORGANIZATION_ID", env.emulator.organization_id())
+        .env(
+            "DATATURE_VI_ORGANIZATION_ID",
+            env.emulator.organization_id(),
+        )
         .args(["--endpoint", "http://192.0.2.10:8080", "datasets", "list"])
         .timeout(Duration::from_secs(60))
         .output()

@@ -3,6 +3,7 @@
 //! never the API credentials (spec §1.4). A URL the service gave that cannot be used is a
 //! [`Error::Decode`] naming the redacted URL.
 
+use crate::config::Config;
 use crate::error::Error;
 use crate::models::SignedUrl;
 use crate::transport::{Body, Request};
@@ -40,10 +41,20 @@ impl SignedRequest {
     /// Checks the service's URL, method and headers for `kind`. `body_len` is the exact
     /// length of the body to send (uploads), `None` for a download.
     ///
+    /// Only `https` URLs are accepted, or `http` ones when the API endpoint itself is `http`
+    /// (a local emulator) or the caller allowed cleartext; and only the method the spec
+    /// gives each kind: `GET` to download, `PUT` to upload a file or a part (spec §6.7,
+    /// §6.8). Anything else is refused before a byte is sent.
+    ///
     /// # Errors
-    /// [`Error::Decode`] when the URL, the method or a header is unusable; the message
-    /// names the redacted URL, never its signature.
-    pub fn new(kind: SignedKind, url: &SignedUrl, body_len: Option<u64>) -> Result<Self, Error> {
+    /// [`Error::Decode`] when the URL, the method or a header is unusable or not allowed;
+    /// the message names the redacted URL, never its signature.
+    pub fn new(
+        kind: SignedKind,
+        url: &SignedUrl,
+        body_len: Option<u64>,
+        config: &Config,
+    ) -> Result<Self, Error> {
         let invalid = |what: String| Error::Decode {
             operation: kind.operation().to_owned(),
             message: format!("{what} (URL {})", url.redacted_url()),
@@ -52,15 +63,32 @@ impl SignedRequest {
             .url
             .parse()
             .map_err(|_| invalid("the signed URL is not a valid absolute URL".to_owned()))?;
-        if uri.scheme().is_none() || uri.host().is_none() {
+        if uri.host().is_none() {
             return Err(invalid("the signed URL is not absolute".to_owned()));
+        }
+        let cleartext_ok = config.endpoint.scheme() == "http" || config.allow_insecure_http;
+        match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if cleartext_ok => {}
+            Some(other) => {
+                return Err(invalid(format!(
+                    "the signed URL uses {other:?}; only https is accepted (http only when \
+                     the API endpoint is http or cleartext was allowed)"
+                )));
+            }
+            None => return Err(invalid("the signed URL is not absolute".to_owned())),
         }
         let method = match kind {
             SignedKind::Download => http::Method::GET,
             SignedKind::Upload | SignedKind::Part => {
                 let named = url.http_method();
-                http::Method::from_bytes(named.as_bytes())
-                    .map_err(|_| invalid(format!("the method {named:?} is not valid")))?
+                if !named.eq_ignore_ascii_case("PUT") {
+                    return Err(invalid(format!(
+                        "the service asked for method {named:?}; a {} is only sent with PUT",
+                        kind.operation()
+                    )));
+                }
+                http::Method::PUT
             }
         };
         let mut headers = http::HeaderMap::new();
@@ -91,5 +119,57 @@ impl SignedRequest {
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
         request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigBuilder;
+
+    fn config(endpoint: &str) -> Config {
+        ConfigBuilder::new()
+            .endpoint(endpoint)
+            .secret_key(format!("dtvi_{}", "k".repeat(98)))
+            .organization_id("org")
+            .build_with_env(&|_| None)
+            .unwrap()
+    }
+
+    fn url(raw: &str, method: Option<&str>) -> SignedUrl {
+        SignedUrl {
+            url: raw.to_owned(),
+            method: method.map(str::to_owned),
+            ..SignedUrl::default()
+        }
+    }
+
+    #[test]
+    fn only_https_or_the_endpoints_own_cleartext_and_only_the_kinds_method() {
+        let tls = config("https://api.example.com");
+        let local = config("http://127.0.0.1:9");
+        let https = url("https://store.example/o?sig=s", None);
+        let http = url("http://store.example/o?sig=s", None);
+        for kind in [SignedKind::Download, SignedKind::Upload, SignedKind::Part] {
+            assert!(SignedRequest::new(kind, &https, Some(1), &tls).is_ok());
+            assert!(SignedRequest::new(kind, &http, Some(1), &local).is_ok());
+            let refused = SignedRequest::new(kind, &http, Some(1), &tls).unwrap_err();
+            assert!(refused.to_string().contains("only https"), "{refused}");
+            assert!(!refused.to_string().contains("sig=s"), "{refused}");
+        }
+        let file = url("file:///etc/passwd", None);
+        assert!(SignedRequest::new(SignedKind::Download, &file, None, &local).is_err());
+        let get = url("https://store.example/o?sig=s", Some("GET"));
+        let refused = SignedRequest::new(SignedKind::Part, &get, Some(1), &tls).unwrap_err();
+        assert!(
+            refused.to_string().contains("only sent with PUT"),
+            "{refused}"
+        );
+        let put = url("https://store.example/o?sig=s", Some("put"));
+        let request = SignedRequest::new(SignedKind::Upload, &put, Some(3), &tls).unwrap();
+        let built = request.request(Body::Empty);
+        assert_eq!(built.method(), http::Method::PUT);
+        assert_eq!(built.headers()["content-length"], "3");
+        assert!(built.headers().get("authorization").is_none());
     }
 }

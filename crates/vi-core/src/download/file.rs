@@ -127,7 +127,7 @@ async fn attempt(
     destination: &Path,
     expected: Expected,
 ) -> Attempt<Fetched> {
-    let signed = match SignedRequest::new(SignedKind::Download, url, None) {
+    let signed = match SignedRequest::new(SignedKind::Download, url, None, core.config()) {
         Ok(signed) => signed,
         Err(e) => return Attempt::Done(Err(e)),
     };
@@ -322,7 +322,7 @@ impl Core {
     /// [`Error::Io`] when the file cannot be written.
     pub async fn download_url(&self, url: &SignedUrl, destination: &Path) -> Result<u64> {
         // Checked before any file is touched.
-        SignedRequest::new(SignedKind::Download, url, None)?;
+        SignedRequest::new(SignedKind::Download, url, None, self.config())?;
         let destination = destination.to_path_buf();
         let part = part_path(&destination);
         if let Some(parent) = destination.parent().map(Path::to_path_buf) {

@@ -411,7 +411,7 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
                 let Some(url) = lock(signing).url.clone() else {
                     return Attempt::Done(Err(Error::Cancelled));
                 };
-                let request = match part_request(&url, &job.path, offset, len) {
+                let request = match part_request(&url, &job.path, offset, len, job.core.config()) {
                     Ok(request) => request,
                     Err(e) => return Attempt::Done(Err(e)),
                 };
@@ -475,8 +475,9 @@ fn part_request(
     path: &std::path::Path,
     offset: u64,
     len: u64,
+    config: &crate::config::Config,
 ) -> Result<Request, Error> {
-    let put = SignedRequest::new(SignedKind::Part, &url.signed, Some(len))?;
+    let put = SignedRequest::new(SignedKind::Part, &url.signed, Some(len), config)?;
     Ok(put.request(Body::File(FileSlice {
         path: path.to_owned(),
         offset,

@@ -414,12 +414,11 @@ async fn put_file(
     spec: FileSpec,
     url: SignedUrl,
 ) -> std::result::Result<(), UploadFailure> {
-    let put = SignedRequest::new(SignedKind::Upload, &url, Some(spec.size)).map_err(|e| {
-        UploadFailure::Transfer {
+    let put = SignedRequest::new(SignedKind::Upload, &url, Some(spec.size), core.config())
+        .map_err(|e| UploadFailure::Transfer {
             status: None,
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let body = match &spec.source {
         SpecSource::File(path) => Body::File(FileSlice {
             path: path.clone(),
