@@ -1,0 +1,83 @@
+//! Helpers shared by the end-to-end tests of the `vi` command (`tests/cli_*.rs`): running
+//! `vi` against a test emulator with its credentials, reading its JSON or human output and
+//! exit code, and making datasets and images.
+#![allow(
+    dead_code,
+    reason = "every test file compiles this module but uses only some of the helpers"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use vi_testkit::{TestEnv, png, write_file};
+
+/// `vi` with the emulator's credentials in the environment, as a user would set them.
+pub fn vi(env: &TestEnv) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vi"));
+    cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
+        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
+        .env(
+            "DATATURE_VI_ORGANIZATION_ID",
+            env.emulator.organization_id(),
+        )
+        .env_remove("RUST_LOG")
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// Runs `vi --json ARGS`, expects exit code 0 and returns the parsed stdout.
+pub fn json(env: &TestEnv, args: &[&str]) -> Value {
+    json_with_code(env, args, 0)
+}
+
+pub fn json_with_code(env: &TestEnv, args: &[&str], code: i32) -> Value {
+    let output = vi(env).arg("--json").args(args).output().expect("vi runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "vi --json {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout of {args:?} is not JSON ({e}): {stdout}"))
+}
+
+/// Runs `vi ARGS` (human output), expects `code`, returns (stdout, stderr).
+pub fn human(env: &TestEnv, args: &[&str], code: i32) -> (String, String) {
+    let output = vi(env).args(args).output().expect("vi runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "vi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    (stdout, stderr)
+}
+
+pub fn create_dataset(env: &TestEnv, name: &str) -> String {
+    let dataset = json(env, &["datasets", "create", name]);
+    dataset["id"].as_str().expect("an id").to_owned()
+}
+
+/// Writes `n` distinct PNGs of different widths into `dir`; returns their paths.
+pub fn images(dir: &Path, n: u32) -> Vec<PathBuf> {
+    (0..n)
+        .map(|i| {
+            let path = dir.join(format!("img{i}.png"));
+            write_file(&path, &png(16 + i, 16, i));
+            path
+        })
+        .collect()
+}
+
+pub fn arr(value: &Value) -> &Vec<Value> {
+    value.as_array().expect("a JSON array")
+}
+
+pub fn s(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
