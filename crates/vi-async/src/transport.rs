@@ -26,7 +26,7 @@ use tokio_util::io::ReaderStream;
 use vi_core::redact;
 use vi_core::transport::{
     Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport,
-    TransportError, TransportErrorKind, check_resume, effective_target, frame_body,
+    TransportError, TransportErrorKind, effective_target, frame_body, open_partial,
 };
 
 /// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
@@ -348,35 +348,19 @@ fn write_error(path: &Path, error: &io::Error) -> TransportError {
     )
 }
 
-/// Opens the download target: truncated for offset 0, else cut to `offset` and positioned
-/// there (the file must already hold `offset` bytes).
+/// Opens the download target through [`open_partial`], on the blocking pool (opening,
+/// cutting and seeking a file are blocking calls).
 async fn open_target(target: &DownloadTarget) -> Result<tokio::fs::File, TransportError> {
-    let path = target.path.as_path();
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true);
-    if target.offset == 0 {
-        options.create(true).truncate(true);
-    }
-    let mut file = options
-        .open(path)
+    let target = target.clone();
+    let file = tokio::task::spawn_blocking(move || open_partial(&target))
         .await
-        .map_err(|e| write_error(path, &e))?;
-    if target.offset > 0 {
-        let len = file
-            .metadata()
-            .await
-            .map_err(|e| write_error(path, &e))?
-            .len();
-        if check_resume(path, len, target.offset)? {
-            file.set_len(target.offset)
-                .await
-                .map_err(|e| write_error(path, &e))?;
-        }
-        file.seek(SeekFrom::Start(target.offset))
-            .await
-            .map_err(|e| write_error(path, &e))?;
-    }
-    Ok(file)
+        .map_err(|e| {
+            TransportError::new(
+                TransportErrorKind::Other,
+                format!("opening the partial file did not finish: {e}"),
+            )
+        })??;
+    Ok(tokio::fs::File::from_std(file))
 }
 
 /// Streams a 2xx body into the target and makes it durable; returns the bytes written.

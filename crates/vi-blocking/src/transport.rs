@@ -22,7 +22,7 @@ use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 use vi_core::redact;
 use vi_core::transport::{
     BlockingTransport, Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request,
-    Response, TransportError, TransportErrorKind, check_resume, effective_target, frame_body,
+    Response, TransportError, TransportErrorKind, effective_target, frame_body, open_partial,
 };
 
 /// Read buffer for file bodies: large reads keep uploads fast.
@@ -330,28 +330,6 @@ fn write_error(path: &Path, error: &io::Error) -> TransportError {
     )
 }
 
-/// Opens the download target: truncated for offset 0, else cut to `offset` and positioned
-/// there (the file must already hold `offset` bytes).
-fn open_target(target: &DownloadTarget) -> Result<File, TransportError> {
-    let path = target.path.as_path();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if target.offset == 0 {
-        options.create(true).truncate(true);
-    }
-    let mut file = options.open(path).map_err(|e| write_error(path, &e))?;
-    if target.offset > 0 {
-        let len = file.metadata().map_err(|e| write_error(path, &e))?.len();
-        if check_resume(path, len, target.offset)? {
-            file.set_len(target.offset)
-                .map_err(|e| write_error(path, &e))?;
-        }
-        file.seek(SeekFrom::Start(target.offset))
-            .map_err(|e| write_error(path, &e))?;
-    }
-    Ok(file)
-}
-
 /// Streams a 2xx body into the target and makes it durable; returns the bytes written.
 ///
 /// A hand-written copy loop rather than `io::copy`, so a failed socket read (a transport
@@ -362,7 +340,7 @@ fn write_body(
     context: &str,
 ) -> Result<u64, TransportError> {
     let path = target.path.as_path();
-    let file = open_target(target)?;
+    let file = open_partial(target)?;
     let mut writer = BufWriter::with_capacity(DOWNLOAD_WRITE_BUFFER, file);
     let mut reader = body.into_reader();
     let mut buffer = vec![0u8; DOWNLOAD_READ_CHUNK];

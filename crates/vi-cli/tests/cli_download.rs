@@ -40,10 +40,11 @@ fn round_trip_upload_list_download_is_byte_identical() {
         let got = std::fs::read(folder.join(name)).expect("the downloaded file");
         assert_eq!(got, std::fs::read(file).unwrap(), "{name:?} differs");
     }
-    // No partial files left behind.
+    // No partial files left behind, nor their folder.
     for entry in std::fs::read_dir(&folder).unwrap() {
         let name = entry.unwrap().file_name();
         assert!(!name.to_string_lossy().ends_with(".part"), "{name:?}");
+        assert_ne!(name, vi_core::download::PARTIAL_DIR);
     }
 
     // Again: everything is already there.
@@ -151,8 +152,9 @@ fn a_download_killed_mid_transfer_leaves_no_partial_file_and_resumes() {
         .spawn()
         .unwrap();
     // Kill it (SIGKILL: no handler runs) once a partial file holds some bytes.
+    let partials = folder.join(vi_core::download::PARTIAL_DIR);
     let has_partial = || {
-        std::fs::read_dir(&folder).ok().is_some_and(|entries| {
+        std::fs::read_dir(&partials).ok().is_some_and(|entries| {
             entries.flatten().any(|e| {
                 e.file_name().to_string_lossy().ends_with(".part")
                     && e.metadata().is_ok_and(|m| m.len() > 0)
@@ -167,12 +169,11 @@ fn a_download_killed_mid_transfer_leaves_no_partial_file_and_resumes() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    // Whatever is under a final name is complete; the rest is in .part files.
-    let mut partial = 0;
+    // Whatever is under a final name is complete; the rest is in the partial-file folder.
+    let partial = std::fs::read_dir(&partials).unwrap().count();
     for entry in std::fs::read_dir(&folder).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".part") {
-            partial += 1;
+        if name == vi_core::download::PARTIAL_DIR {
             continue;
         }
         let (_, bytes) = originals.iter().find(|(n, _)| *n == name).unwrap();
@@ -197,10 +198,8 @@ fn a_download_killed_mid_transfer_leaves_no_partial_file_and_resumes() {
             "{name}"
         );
     }
-    let leftovers = std::fs::read_dir(&folder)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
-        .count();
-    assert_eq!(leftovers, 0);
+    assert!(
+        !partials.exists(),
+        "the partial-file folder is gone once everything is in place"
+    );
 }

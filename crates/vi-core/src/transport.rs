@@ -140,23 +140,85 @@ impl BodyReadFailure {
     }
 }
 
-/// Checks a partial file before a body is appended at `offset`: it must hold at least
-/// `offset` bytes. Returns true when it holds more and must first be cut to `offset`.
-/// Both transports call this, so resuming behaves the same in both facades.
+/// Opens the partial file a download writes, the same way in both transports: never
+/// through a symbolic link (a link planted at the partial file's path is refused, so a
+/// download can neither write nor truncate a file outside its folder), created and
+/// truncated for `offset` 0, else cut to `offset` and positioned there (the file must
+/// already hold `offset` bytes).
 ///
 /// # Errors
-/// [`TransportErrorKind::BodyWrite`] when the file is shorter than `offset`.
-pub fn check_resume(path: &std::path::Path, len: u64, offset: u64) -> Result<bool, TransportError> {
-    if len < offset {
+/// [`TransportErrorKind::BodyWrite`] naming the path: a link, a file shorter than `offset`,
+/// or any I/O failure.
+pub fn open_partial(target: &DownloadTarget) -> Result<std::fs::File, TransportError> {
+    use std::io::{Seek, SeekFrom};
+    let path = target.path.as_path();
+    let failed = |error: std::io::Error| {
+        let message = if is_link_refusal(&error) || is_link(path) {
+            format!(
+                "{} is a symbolic link; refusing to write a download through it (remove it \
+                 and run again)",
+                path.display()
+            )
+        } else {
+            format!("{}: {error}", path.display())
+        };
+        TransportError::new(TransportErrorKind::BodyWrite, message)
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if target.offset == 0 {
+        options.create(true);
+    }
+    no_follow(&mut options);
+    if !cfg!(unix) && is_link(path) {
+        return Err(failed(std::io::Error::other("a symbolic link")));
+    }
+    let mut file = options.open(path).map_err(failed)?;
+    // Truncated only once opened: the open above refused a link, so this never cuts
+    // another file.
+    let len = file.metadata().map_err(failed)?.len();
+    if len < target.offset {
         return Err(TransportError::new(
             TransportErrorKind::BodyWrite,
             format!(
-                "{}: the partial file holds {len} bytes, fewer than the resume offset {offset}",
-                path.display()
+                "{}: the partial file holds {len} bytes, fewer than the resume offset {}",
+                path.display(),
+                target.offset
             ),
         ));
     }
-    Ok(len > offset)
+    if len > target.offset {
+        file.set_len(target.offset).map_err(failed)?;
+    }
+    file.seek(SeekFrom::Start(target.offset)).map_err(failed)?;
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn no_follow(options: &mut std::fs::OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_NOFOLLOW);
+}
+
+#[cfg(not(unix))]
+fn no_follow(_options: &mut std::fs::OpenOptions) {}
+
+/// True when `open` failed because the final component is a link (`ELOOP` with
+/// `O_NOFOLLOW`).
+fn is_link_refusal(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        error.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
+}
+
+fn is_link(path: &std::path::Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// What a streamed download got back.

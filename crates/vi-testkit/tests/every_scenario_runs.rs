@@ -40,6 +40,7 @@ fn every_scenario_is_stamped_into_a_test() {
         ("calls.rs", "api_tests", "<F: Facade>"),
         ("uploads.rs", "upload_tests", "<F: Facade>"),
         ("downloads.rs", "download_tests", "<F: Facade>"),
+        ("hostile.rs", "hostile_tests", "<F: Facade>"),
         ("multipart.rs", "multipart_tests", "<F: Facade>"),
         (
             "transport.rs",

@@ -1,11 +1,11 @@
 //! One asset of a download: skip a complete copy, finish a partial file a killed run left
 //! complete, else fetch it into place ([`super::file`]), and say what happened.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::file::{
-    Expected, Source, expected_crc, fetch_into_place, file_crc, is_complete_copy, length_of,
-    part_path,
+    Expected, Source, asset_part_path, expected_crc, fetch_into_place, file_crc, is_complete_copy,
+    length_of,
 };
 use super::report::{DownloadFailure, DownloadedFile, FailedDownload, SkippedDownload};
 use crate::engine::Core;
@@ -81,7 +81,7 @@ pub(super) async fn download_one(
     let Some(url) = asset.download_url().cloned() else {
         return fail(DownloadFailure::NoDownloadUrl);
     };
-    let part = part_path(&path);
+    let part = asset_part_path(path.parent().unwrap_or(Path::new("")), &id);
     let (p, dest) = (part.clone(), path.clone());
     // One look at the `.part`: if it already holds every byte (the earlier run died between
     // its last write and the rename) it only needs checking and renaming; otherwise its

@@ -11,7 +11,6 @@
 //! Transient failures are retried under the policy for signed downloads; a refused or
 //! expired URL is signed again when the caller says where a fresh one comes from.
 
-use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -28,14 +27,55 @@ use crate::transport::{Body, DownloadHead, DownloadTarget};
 
 const OPERATION: &str = "download";
 
-/// The partial-file path for a destination: the same name with `.part` appended.
+/// The folder, inside a download folder, that holds the partial files. No asset's local
+/// name can be it or reach into it: local names never start with a dot (see [`super::names`]).
+pub const PARTIAL_DIR: &str = ".vi-partial";
+
+/// Where the partial file of `asset` lives while it downloads into `directory`: keyed by the
+/// asset id, so no other asset's name, whatever it is, can meet it.
+pub fn asset_part_path(directory: &Path, asset: &AssetId) -> PathBuf {
+    directory.join(PARTIAL_DIR).join(format!("{asset}.part"))
+}
+
+/// Where the partial file of a download to an explicit `destination` lives: in the
+/// partial-file folder beside it, keyed by the destination's name.
 pub fn part_path(destination: &Path) -> PathBuf {
-    let mut name: OsString = destination
+    let name = destination
         .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".part");
-    destination.with_file_name(name)
+        .unwrap_or_default()
+        .as_encoded_bytes();
+    let key = format!("file-{:08x}-{}.part", crc32c::crc32c(name), name.len());
+    let folder = destination.parent().unwrap_or(Path::new(""));
+    folder.join(PARTIAL_DIR).join(key)
+}
+
+/// Creates the partial-file folder that holds `part` if needed; a link in its place is
+/// refused, so partial files are never written outside the download folder.
+fn ensure_partial_dir(part: &Path) -> Result<()> {
+    let Some(folder) = part.parent() else {
+        return Ok(());
+    };
+    match std::fs::symlink_metadata(folder) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Error::io(
+            folder,
+            std::io::Error::other(
+                "is a link or a file where the SDK keeps partial downloads; remove it and run \
+                 again",
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir(folder) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => ensure_partial_dir(part),
+            Err(e) => Err(Error::io(folder, e)),
+        },
+        Err(e) => Err(Error::io(folder, e)),
+    }
+}
+
+/// Removes the partial-file folder of `directory` when nothing is left in it.
+pub(crate) fn tidy_partial_dir(directory: &Path) {
+    let _ = std::fs::remove_dir(directory.join(PARTIAL_DIR));
 }
 
 /// What the finished file must be.
@@ -78,6 +118,8 @@ pub(crate) async fn fetch_into_place(
     destination: &Path,
     expected: Expected,
 ) -> Result<Fetched> {
+    let p = part.to_path_buf();
+    run_blocking(core.runtime().as_ref(), move || ensure_partial_dir(&p)).await??;
     let can_resign = source.asset.is_some();
     let url = Mutex::new(source.url);
     let asset = source.asset.as_ref();
@@ -289,12 +331,13 @@ pub(crate) fn is_complete_copy(
     size: u64,
     crc: Option<u32>,
 ) -> std::io::Result<Option<bool>> {
-    let meta = match std::fs::metadata(path) {
+    let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    if !meta.is_file() || meta.len() != size {
+    // A link (even to a good copy) or anything but a regular file is not a copy.
+    if !meta.file_type().is_file() || meta.len() != size {
         return Ok(Some(false));
     }
     match crc {

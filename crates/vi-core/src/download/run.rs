@@ -7,6 +7,7 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::asset::{Outcome, download_one};
+use super::file::tidy_partial_dir;
 use super::names::{NameAllocator, name_from_url};
 use super::report::{DownloadFailure, DownloadReport, DownloadedFile, FailedDownload};
 use super::{DownloadOptions, DownloadSelection};
@@ -203,6 +204,8 @@ impl Core {
                 }
             }
         }
+        let dir = target_dir.clone();
+        let _ = run_blocking(runtime.as_ref(), move || tidy_partial_dir(&dir)).await;
         report.duration = runtime.now().saturating_duration_since(started);
         Ok(report)
     }
@@ -236,6 +239,9 @@ impl Core {
             ProgressSink::default(),
         )
         .await;
+        if let Some(folder) = destination.parent().map(Path::to_path_buf) {
+            let _ = run_blocking(self.runtime().as_ref(), move || tidy_partial_dir(&folder)).await;
+        }
         match outcome {
             Outcome::Downloaded(file, _) => Ok(file),
             Outcome::Skipped(s) => Err(Error::Operation {

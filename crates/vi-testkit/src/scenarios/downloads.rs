@@ -236,8 +236,8 @@ pub fn hostile_filenames_stay_inside_the_directory<F: Facade>(env: &TestEnv) {
     assert_eq!(again.skipped.len(), names.len(), "{}", again.summary());
 }
 
-/// A half `.part` is continued, a complete one is only checked and renamed, and a stale one
-/// with wrong bytes is caught by the checksum and fetched again.
+/// A half partial file is continued, a complete one is only checked and renamed, and a
+/// stale one with wrong bytes is caught by the checksum and fetched again.
 pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let big = crate::png(300, 200, 7);
@@ -250,9 +250,17 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
         )
         .unwrap();
     let dir = env.path("resume-out").join(ds.as_str());
-    std::fs::create_dir_all(&dir).unwrap();
+    let id = c
+        .assets()
+        .page(&ds, Default::default(), None)
+        .unwrap()
+        .items[0]
+        .id()
+        .unwrap();
+    let part = vi_core::download::asset_part_path(&dir, &id);
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     let half = big.len() / 2;
-    std::fs::write(dir.join("big.png.part"), &big[..half]).unwrap();
+    std::fs::write(&part, &big[..half]).unwrap();
     let report = c
         .assets()
         .download(&ds, &env.path("resume-out"), DownloadOptions::new())
@@ -261,12 +269,13 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
     assert!(report.downloaded[0].resumed);
     assert_eq!(report.bytes_downloaded, (big.len() - half) as u64);
     assert!(std::fs::read(dir.join("big.png")).unwrap() == big);
-    assert!(!dir.join("big.png.part").exists());
+    assert!(!part.exists());
 
-    // A .part holding every byte (the run died just before the rename) is only
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+    // A partial file holding every byte (the run died just before the rename) is only
     // checked and renamed: nothing is transferred.
     std::fs::remove_file(dir.join("big.png")).unwrap();
-    std::fs::write(dir.join("big.png.part"), &big).unwrap();
+    std::fs::write(&part, &big).unwrap();
     let report = c
         .assets()
         .download(&ds, &env.path("resume-out"), DownloadOptions::new())
@@ -275,13 +284,14 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
     assert!(report.downloaded[0].resumed);
     assert_eq!(report.bytes_downloaded, 0);
     assert!(std::fs::read(dir.join("big.png")).unwrap() == big);
-    assert!(!dir.join("big.png.part").exists());
+    assert!(!part.exists());
 
-    // A stale .part with wrong bytes is caught by the checksum and fetched again.
+    // A stale partial file with wrong bytes is caught by the checksum and fetched again.
     std::fs::remove_file(dir.join("big.png")).unwrap();
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     let mut wrong = big[..half].to_vec();
     wrong[10] ^= 0xff;
-    std::fs::write(dir.join("big.png.part"), &wrong).unwrap();
+    std::fs::write(&part, &wrong).unwrap();
     let report = c
         .assets()
         .download(&ds, &env.path("resume-out"), DownloadOptions::new())

@@ -16,6 +16,7 @@
 
 pub mod calls;
 pub mod downloads;
+pub mod hostile;
 pub mod multipart;
 pub mod transport;
 pub mod uploads;
@@ -152,5 +153,19 @@ macro_rules! __transport_tests {
                 $crate::scenarios::transport::$name(&$stack)
             }
         )+
+    };
+}
+
+/// One `#[test]` per scenario of [`hostile`] for facade `$facade`.
+#[macro_export]
+macro_rules! hostile_tests {
+    ($facade:ty) => {
+        #[cfg(unix)]
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), hostile:
+            a_link_at_a_partial_file_is_refused_and_nothing_outside_changes,
+        );
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), hostile:
+            assets_named_like_partial_files_never_meet,
+        );
     };
 }
