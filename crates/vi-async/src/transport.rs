@@ -25,8 +25,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 use vi_core::redact;
 use vi_core::transport::{
-    Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request, Response, Transport,
-    TransportError, TransportErrorKind, effective_target, frame_body, open_partial,
+    Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, MAX_API_BODY_BYTES, Request,
+    Response, Transport, TransportError, TransportErrorKind, effective_target, frame_body,
+    open_partial,
 };
 
 /// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
@@ -134,10 +135,7 @@ impl Transport for ReqwestTransport {
         let status = response.status();
         let version = response.version();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| map_error(e, &BodyReadFailure::default(), &context))?;
+        let body = read_capped(response, &context).await?;
         let mut out = http::Response::new(body);
         *out.status_mut() = status;
         *out.version_mut() = version;
@@ -325,6 +323,29 @@ impl Stream for FileStream {
     }
 }
 
+/// Reads a whole API body, refusing one longer than [`MAX_API_BODY_BYTES`] (decoded).
+async fn read_capped(
+    mut response: reqwest::Response,
+    context: &str,
+) -> Result<Bytes, TransportError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > MAX_API_BODY_BYTES {
+                    return Err(TransportError::new(
+                        TransportErrorKind::BodyTooLong,
+                        format!("{context}: the response body is over {MAX_API_BODY_BYTES} bytes"),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(error) => return Err(map_error(error, &BodyReadFailure::default(), context)),
+        }
+    }
+}
+
 /// Reads at most `limit` bytes of a body; best effort, since the status is what matters.
 async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Bytes {
     let mut prefix = Vec::new();
@@ -376,11 +397,18 @@ async fn write_body(
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
+                let room = target.room(written);
+                let take = room.map_or(chunk.len(), |room| chunk.len().min(room as usize));
                 writer
-                    .write_all(&chunk)
+                    .write_all(&chunk[..take])
                     .await
                     .map_err(|e| write_error(path, &e))?;
-                written += chunk.len() as u64;
+                written += take as u64;
+                if take < chunk.len() {
+                    // Past the declared size: stop reading, keep what fits.
+                    let _ = writer.flush().await;
+                    return Err(target.too_long());
+                }
             }
             Ok(None) => break,
             Err(error) => {

@@ -21,8 +21,9 @@ use bytes::Bytes;
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 use vi_core::redact;
 use vi_core::transport::{
-    BlockingTransport, Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, Request,
-    Response, TransportError, TransportErrorKind, effective_target, frame_body, open_partial,
+    BlockingTransport, Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice,
+    MAX_API_BODY_BYTES, Request, Response, TransportError, TransportErrorKind, effective_target,
+    frame_body, open_partial,
 };
 
 /// Read buffer for file bodies: large reads keep uploads fast.
@@ -119,9 +120,15 @@ impl BlockingTransport for UreqTransport {
         let (parts, mut body) = response.into_parts();
         let bytes = body
             .with_config()
-            .limit(u64::MAX)
+            .limit(MAX_API_BODY_BYTES)
             .read_to_vec()
-            .map_err(|e| map_error(&e, &context))?;
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => TransportError::new(
+                    TransportErrorKind::BodyTooLong,
+                    format!("{context}: the response body is over {MAX_API_BODY_BYTES} bytes"),
+                ),
+                other => map_error(&other, &context),
+            })?;
         Ok(fresh_response(&parts, Bytes::from(bytes)))
     }
 
@@ -356,10 +363,16 @@ fn write_body(
                 return Err(map_read_error(&error, context));
             }
         };
+        let take = target.room(written).map_or(n, |room| n.min(room as usize));
         writer
-            .write_all(&buffer[..n])
+            .write_all(&buffer[..take])
             .map_err(|e| write_error(path, &e))?;
-        written += n as u64;
+        written += take as u64;
+        if take < n {
+            // Past the declared size: stop reading, keep what fits.
+            let _ = writer.flush();
+            return Err(target.too_long());
+        }
     }
     let file = writer
         .into_inner()

@@ -89,6 +89,10 @@ pub fn frame_body(headers: &mut http::HeaderMap, method: &http::Method, body: &B
 /// A complete response: status, headers and the whole body (API responses are small).
 pub type Response = http::Response<Bytes>;
 
+/// The most bytes an API response body may hold (decoded): API answers are small, and a
+/// server sending more is refused instead of filling memory.
+pub const MAX_API_BODY_BYTES: u64 = 64 << 20;
+
 /// Where a streamed download writes its body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DownloadTarget {
@@ -98,6 +102,30 @@ pub struct DownloadTarget {
     /// the body appended. Any other 2xx body is the whole resource and rewrites the file
     /// from the start (see [`effective_target`]).
     pub offset: u64,
+    /// The most bytes the file may hold when done (the asset's declared size), counting
+    /// decoded bytes (gzip included). A body that would go past it is cut there and the
+    /// transfer fails with [`TransportErrorKind::BodyTooLong`]. `None`: no limit.
+    pub max_len: Option<u64>,
+}
+
+impl DownloadTarget {
+    /// How many more bytes may be written after `written` body bytes (`None`: any).
+    pub fn room(&self, written: u64) -> Option<u64> {
+        self.max_len
+            .map(|max| max.saturating_sub(self.offset).saturating_sub(written))
+    }
+
+    /// The error for a body that went past [`max_len`](Self::max_len).
+    pub fn too_long(&self) -> TransportError {
+        TransportError::new(
+            TransportErrorKind::BodyTooLong,
+            format!(
+                "{}: the server sent more than the {} bytes declared; the rest was not read",
+                self.path.display(),
+                self.max_len.unwrap_or_default()
+            ),
+        )
+    }
 }
 
 /// The target a transport actually writes for a response status: the requested offset for
@@ -253,6 +281,10 @@ pub enum TransportErrorKind {
     BodyWrite,
     /// The peer broke the HTTP protocol.
     Protocol,
+    /// The response body was longer than allowed (an API body over
+    /// [`MAX_API_BODY_BYTES`], or a download past its declared size); it was not read to
+    /// the end.
+    BodyTooLong,
     /// Anything else.
     Other,
 }
@@ -274,6 +306,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::BodyRead => "could not read the request body",
             TransportErrorKind::BodyWrite => "could not write the response body",
             TransportErrorKind::Protocol => "HTTP protocol error",
+            TransportErrorKind::BodyTooLong => "response body too long",
             TransportErrorKind::Other => "transport error",
         })
     }

@@ -12,6 +12,8 @@
 //!   `Range: bytes=N-` header.
 //! * `/redirect` (any method): `302 Found` to `/echo`.
 //! * `/slow` (any method): answers `late` after 3 seconds.
+//! * `GET /gzip/{len}`: `len` zero bytes, gzip-encoded (`Content-Encoding: gzip`): a
+//!   small body on the wire that decodes to a large one.
 //!
 //! [`truncated`] is a one-shot raw-TCP server that cuts its body short, and [`closed`] a
 //! URL where nothing listens.
@@ -72,6 +74,20 @@ async fn bytes(Path(len): Path<usize>, headers: HeaderMap) -> Response {
     }
 }
 
+async fn gzip(Path(len): Path<usize>) -> Response {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        encoder.write_all(&zeros[..n]).expect("in memory");
+        left -= n;
+    }
+    let body = encoder.finish().expect("in memory");
+    ([(header::CONTENT_ENCODING, "gzip")], body).into_response()
+}
+
 async fn slow() -> &'static str {
     tokio::time::sleep(Duration::from_secs(3)).await;
     "late"
@@ -94,6 +110,7 @@ pub fn base() -> &'static str {
                 any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/echo")]) }),
             )
             .route("/slow", any(slow))
+            .route("/gzip/{len}", get(gzip))
             .layer(DefaultBodyLimit::disable());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -23,7 +23,7 @@ use crate::models::{Asset, SignedUrl};
 use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
 use crate::signed::{SignedKind, SignedRequest};
-use crate::transport::{Body, DownloadHead, DownloadTarget};
+use crate::transport::{Body, DownloadHead, DownloadTarget, TransportErrorKind};
 
 const OPERATION: &str = "download";
 
@@ -192,9 +192,19 @@ async fn attempt(
     let target = DownloadTarget {
         path: part.to_path_buf(),
         offset: have,
+        max_len: expected.size,
     };
     let head = match core.transport().download(request, target).await {
         Ok(head) => head,
+        Err(e) if e.kind == TransportErrorKind::BodyTooLong => {
+            // More than the asset's size, whatever the encoding: the bytes are not the
+            // asset's. Start over.
+            let p = part.to_path_buf();
+            let _ = run_blocking(runtime, move || std::fs::remove_file(p)).await;
+            let expected = expected.size.unwrap_or_default();
+            let received = expected + 1;
+            return Attempt::mismatch(destination, Mismatch::Long { received, expected });
+        }
         Err(e) => return Attempt::from_transport(OPERATION, e),
     };
     if head.status == http::StatusCode::RANGE_NOT_SATISFIABLE {

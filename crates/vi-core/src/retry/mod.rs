@@ -384,6 +384,7 @@ fn plan_transport(safety: Safety, target: Target, kind: TransportErrorKind) -> P
         TransportErrorKind::Timeout
         | TransportErrorKind::Interrupted
         | TransportErrorKind::Protocol
+        | TransportErrorKind::BodyTooLong
         | TransportErrorKind::Other => {
             if safety.is_repeatable() {
                 Plan::again(Class::Other, None)

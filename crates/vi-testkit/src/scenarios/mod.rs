@@ -135,6 +135,7 @@ macro_rules! transport_tests {
             resume_answered_with_full_body_rewrites_from_start,
             truncated_download_is_interrupted_and_keeps_partial_bytes,
             error_status_download_writes_nothing,
+            bodies_past_their_cap_are_cut_gzip_included,
             runtime_inside_tokio_spawns_sleeps_and_runs_blocking_work,
             runtime_outside_tokio_runs_on_named_threads,
         );

@@ -280,6 +280,7 @@ pub fn download_writes_exact_bytes_and_resumes(stack: &TransportStack) {
     let target = DownloadTarget {
         path: path.clone(),
         offset: 0,
+        max_len: None,
     };
     let head = stack.wait(t.download(get(&url), target)).expect("download");
     assert_eq!(head.status, StatusCode::OK);
@@ -298,11 +299,44 @@ pub fn download_writes_exact_bytes_and_resumes(stack: &TransportStack) {
     let target = DownloadTarget {
         path: path.clone(),
         offset: 100_000,
+        max_len: None,
     };
     let head = stack.wait(t.download(resume, target)).expect("resume");
     assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(head.written, 200_000);
     assert_eq!(std::fs::read(&path).unwrap(), server::pattern(300_000));
+}
+
+/// An API body over the cap is refused (`BodyTooLong`), and a download stops at its
+/// declared size whatever the server sends, a gzip body decoding far past it included:
+/// the file never holds more than the declared bytes.
+pub fn bodies_past_their_cap_are_cut_gzip_included(stack: &TransportStack) {
+    let t = stack.transport();
+    let cap = vi_core::transport::MAX_API_BODY_BYTES;
+    let url = format!("{}/bytes/{}", server::base(), cap + 1);
+    let err = stack
+        .wait(t.send(get(&url)))
+        .expect_err("an over-long API body");
+    assert_eq!(err.kind, TransportErrorKind::BodyTooLong, "{err}");
+
+    let dir = temp_dir();
+    for url in [
+        format!("{}/bytes/300000?signature=SECRET", server::base()),
+        format!("{}/gzip/{}?signature=SECRET", server::base(), 50 << 20),
+    ] {
+        let path = dir.path().join("capped.bin");
+        let target = DownloadTarget {
+            path: path.clone(),
+            offset: 0,
+            max_len: Some(1000),
+        };
+        let err = stack
+            .wait(t.download(get(&url), target))
+            .expect_err("a body past the declared size");
+        assert_eq!(err.kind, TransportErrorKind::BodyTooLong, "{err}");
+        assert_hides_secret(&err);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 1000);
+    }
 }
 
 /// A resume offset past the end of the partial file is a `BodyWrite` error.
@@ -315,7 +349,11 @@ pub fn resume_past_end_of_partial_file_is_body_write(stack: &TransportStack) {
     resume
         .headers_mut()
         .insert("range", "bytes=50-".parse().unwrap());
-    let target = DownloadTarget { path, offset: 50 };
+    let target = DownloadTarget {
+        path,
+        offset: 50,
+        max_len: None,
+    };
     let err = stack
         .wait(stack.transport().download(resume, target))
         .unwrap_err();
@@ -331,6 +369,7 @@ pub fn resume_answered_with_full_body_rewrites_from_start(stack: &TransportStack
     let target = DownloadTarget {
         path: path.clone(),
         offset: 50,
+        max_len: None,
     };
     let head = stack
         .wait(stack.transport().download(get(&url), target))
@@ -348,6 +387,7 @@ pub fn truncated_download_is_interrupted_and_keeps_partial_bytes(stack: &Transpo
     let target = DownloadTarget {
         path: path.clone(),
         offset: 0,
+        max_len: None,
     };
     let err = stack
         .wait(stack.transport().download(get(&url), target))
@@ -367,6 +407,7 @@ pub fn error_status_download_writes_nothing(stack: &TransportStack) {
     let target = DownloadTarget {
         path: path.clone(),
         offset: 0,
+        max_len: None,
     };
     let head = stack
         .wait(stack.transport().download(get(&url), target))
