@@ -1,5 +1,6 @@
 //! Where output goes: results on stdout (tables or JSON), everything else on stderr.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
@@ -27,10 +28,11 @@ impl Output {
         !self.quiet && !self.json && std::io::stderr().is_terminal()
     }
 
-    /// One line of results on stdout.
+    /// One line of results on stdout. Control characters other than newlines and tabs
+    /// are escaped (JSON text has none: serde escapes them inside strings).
     pub fn line(&self, text: &str) -> Result<(), CliError> {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}")?;
+        writeln!(out, "{}", printable(text, true))?;
         out.flush()?;
         Ok(())
     }
@@ -38,6 +40,7 @@ impl Output {
     /// Several lines of results on stdout (the text ends with a newline or not).
     pub fn text(&self, text: &str) -> Result<(), CliError> {
         let mut out = std::io::stdout().lock();
+        let text = printable(text, true);
         out.write_all(text.as_bytes())?;
         if !text.ends_with('\n') {
             out.write_all(b"\n")?;
@@ -64,10 +67,10 @@ impl Output {
         }
     }
 
-    /// A line on stderr, always.
+    /// A line on stderr, always (control characters escaped as on stdout).
     pub fn error_line(&self, text: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{text}");
+        let _ = writeln!(err, "{}", printable(text, true));
     }
 }
 
@@ -143,7 +146,7 @@ impl Table {
     pub fn print(&mut self, out: &Output, rows: &[Vec<String>]) -> Result<(), CliError> {
         for row in rows {
             for (width, cell) in self.widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
+                *width = (*width).max(printable(cell, false).chars().count());
             }
         }
         let mut text = String::new();
@@ -166,6 +169,7 @@ impl Table {
         let last = row.len().saturating_sub(1);
         for (i, cell) in row.iter().enumerate() {
             let width = self.widths.get(i).copied().unwrap_or(0);
+            let cell = printable(cell, false);
             let pad = width.saturating_sub(cell.chars().count());
             if i > 0 {
                 line.push_str("  ");
@@ -173,10 +177,10 @@ impl Table {
             match self.align.get(i).copied().unwrap_or(Align::Left) {
                 Align::Right => {
                     line.extend(std::iter::repeat_n(' ', pad));
-                    line.push_str(cell);
+                    line.push_str(&cell);
                 }
                 Align::Left => {
-                    line.push_str(cell);
+                    line.push_str(&cell);
                     if i != last {
                         line.extend(std::iter::repeat_n(' ', pad));
                     }
@@ -201,7 +205,7 @@ pub fn print_fields(out: &Output, fields: &[(&str, String)]) -> Result<(), CliEr
         text.push_str(label);
         text.push(':');
         text.extend(std::iter::repeat_n(' ', pad + 1));
-        text.push_str(value);
+        text.push_str(&printable(value, false));
         text.push('\n');
     }
     out.text(&text)
@@ -210,4 +214,48 @@ pub fn print_fields(out: &Output, fields: &[(&str, String)]) -> Result<(), CliEr
 /// Bytes in binary units (`1.5 MiB`), as the SDK's summaries print them.
 pub fn human_bytes(bytes: u64) -> String {
     vi_core::upload::report::human_bytes(bytes)
+}
+
+/// Text from the service (file names, error messages) made safe for a terminal: control
+/// characters (ANSI escape sequences, carriage returns, and newlines unless
+/// `keep_newlines`) and the invisible characters that reorder text (bidirectional
+/// overrides and isolates) are shown escaped, as `\u{1b}`, so a server can neither restyle
+/// the terminal nor forge lines. JSON output does not go through here: it stays exact.
+pub fn printable(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(keep_newlines && (c == '\n' || c == '\t')))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn terminal_controls_from_the_service_are_escaped() {
+        assert_eq!(printable("cat.png", false), "cat.png");
+        assert_eq!(
+            printable("\u{1b}[31mred\u{1b}[0m.png", false),
+            "\\u{1b}[31mred\\u{1b}[0m.png"
+        );
+        assert_eq!(
+            printable("a\nDownload complete", false),
+            "a\\u{a}Download complete"
+        );
+        assert_eq!(printable("two\nlines\r", true), "two\nlines\\u{d}");
+        assert_eq!(printable("gnp.\u{202e}exe", false), "gnp.\\u{202e}exe");
+    }
 }

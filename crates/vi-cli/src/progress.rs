@@ -54,7 +54,7 @@ impl TransferBars {
 
     /// Prints a line above the bars.
     pub fn println(&self, text: &str) {
-        let _ = self.multi.println(text);
+        let _ = self.multi.println(crate::output::printable(text, false));
     }
 
     /// Removes the bars from the terminal.

@@ -245,3 +245,27 @@ fn get_url_prints_a_url_that_fetches_the_file() {
     let plain = json(&env, &["assets", "get", "--dataset", &ds, &id]);
     assert!(!plain.to_string().contains("signature="), "{plain}");
 }
+
+/// Names from the service reach a terminal escaped: an asset renamed to hold an ANSI escape
+/// sequence and a newline is listed with both shown as `\u{..}`, never raw; `--json` keeps
+/// the exact name.
+#[test]
+fn control_characters_from_the_service_are_escaped_in_human_output() {
+    let env = TestEnv::new();
+    let ds = create_dataset(&env, "controls");
+    let dir = env.path("c");
+    images(&dir, 1);
+    json(&env, &["assets", "upload", "--dataset", &ds, s(&dir)]);
+    let listed = json(&env, &["assets", "list", "--dataset", &ds, "--all"]);
+    let id = arr(&listed)[0]["assetId"].as_str().unwrap().to_owned();
+    let hostile = "\u{1b}[2J\u{1b}[31mred\nDownload complete.png";
+    json(&env, &["assets", "rename", "--dataset", &ds, &id, hostile]);
+
+    let (stdout, _) = human(&env, &["assets", "list", "--dataset", &ds, "--all"], 0);
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(!stdout.contains("\nDownload complete"), "{stdout:?}");
+    assert!(stdout.contains("\\u{1b}[31mred\\u{a}Download complete.png"), "{stdout:?}");
+
+    let exact = json(&env, &["assets", "list", "--dataset", &ds, "--all"]);
+    assert_eq!(arr(&exact)[0]["filename"], hostile);
+}

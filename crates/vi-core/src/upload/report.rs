@@ -307,7 +307,17 @@ pub(crate) fn list_some(out: &mut String, title: &str, lines: impl Iterator<Item
             let _ = writeln!(out, "{title}");
         }
         if shown < SUMMARY_LINES {
-            let _ = writeln!(out, "  {line}");
+            // One entry, one line: a name or reason from the service cannot break the
+            // summary into forged lines or restyle a terminal.
+            let mut safe = String::with_capacity(line.len());
+            for c in line.chars() {
+                if c.is_control() {
+                    safe.extend(c.escape_unicode());
+                } else {
+                    safe.push(c);
+                }
+            }
+            let _ = writeln!(out, "  {safe}");
             shown += 1;
         } else {
             more += 1;
