@@ -534,3 +534,48 @@ fn a_refused_download_url_is_signed_again_and_the_file_lands_verified() {
     assert_eq!(slept.len(), 1, "{slept:?}");
     assert!(slept[0] < Duration::from_secs(1), "{slept:?}");
 }
+
+/// A session whose upload URL names another host over plain http and the method GET (a
+/// server trying to point the client somewhere else): nothing is sent there, and the file
+/// fails with a reason that says why.
+#[test]
+fn an_upload_url_with_a_foreign_scheme_or_method_receives_no_request() {
+    let bytes = vi_testkit::png(6, 4, 2);
+    let mut session: serde_json::Value =
+        serde_json::from_str(&session_created(&[("cat.png", bytes.as_slice())])).unwrap();
+    for (method, url) in [
+        ("GET", "https://storage.example.test/upload/cat.png?X-Goog-Signature=SECRET"),
+        ("PUT", "http://127.0.0.1:9/upload/cat.png?X-Goog-Signature=SECRET"),
+    ] {
+        session["status"]["assets"][0]["upload"]["method"] = method.into();
+        session["status"]["assets"][0]["upload"]["url"] = url.into();
+        let created = json_text(session.clone());
+        let h = harness_answering(move |seen| {
+            if seen.method == http::Method::POST && !seen.uri.contains(":cancel") {
+                Step::ok(created.clone())
+            } else if seen.method == http::Method::GET {
+                Step::ok(session_finished(0))
+            } else {
+                Step::ok("{}")
+            }
+        });
+        let report = block(h.core.upload(
+            &DatasetId::new("ds1").unwrap(),
+            vec![("cat.png".to_owned(), bytes.clone())].into(),
+            vi_core::api::UploadOptions::new(),
+        ))
+        .unwrap();
+        assert_eq!(report.failed.len(), 1, "{}", report.summary());
+        let reason = report.failed[0].reason.to_string();
+        assert!(reason.contains("PUT") || reason.contains("https"), "{reason}");
+        assert!(!reason.contains("SECRET"), "{reason}");
+        for request in h.seen() {
+            assert!(
+                !request.uri.contains("/upload/cat.png"),
+                "a request reached the foreign URL: {} {}",
+                request.method,
+                request.uri
+            );
+        }
+    }
+}
