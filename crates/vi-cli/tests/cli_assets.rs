@@ -264,7 +264,10 @@ fn control_characters_from_the_service_are_escaped_in_human_output() {
     let (stdout, _) = human(&env, &["assets", "list", "--dataset", &ds, "--all"], 0);
     assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
     assert!(!stdout.contains("\nDownload complete"), "{stdout:?}");
-    assert!(stdout.contains("\\u{1b}[31mred\\u{a}Download complete.png"), "{stdout:?}");
+    assert!(
+        stdout.contains("\\u{1b}[31mred\\u{a}Download complete.png"),
+        "{stdout:?}"
+    );
 
     let exact = json(&env, &["assets", "list", "--dataset", &ds, "--all"]);
     assert_eq!(arr(&exact)[0]["filename"], hostile);

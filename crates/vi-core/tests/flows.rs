@@ -544,8 +544,14 @@ fn an_upload_url_with_a_foreign_scheme_or_method_receives_no_request() {
     let mut session: serde_json::Value =
         serde_json::from_str(&session_created(&[("cat.png", bytes.as_slice())])).unwrap();
     for (method, url) in [
-        ("GET", "https://storage.example.test/upload/cat.png?X-Goog-Signature=SECRET"),
-        ("PUT", "http://127.0.0.1:9/upload/cat.png?X-Goog-Signature=SECRET"),
+        (
+            "GET",
+            "https://storage.example.test/upload/cat.png?X-Goog-Signature=SECRET",
+        ),
+        (
+            "PUT",
+            "http://127.0.0.1:9/upload/cat.png?X-Goog-Signature=SECRET",
+        ),
     ] {
         session["status"]["assets"][0]["upload"]["method"] = method.into();
         session["status"]["assets"][0]["upload"]["url"] = url.into();
@@ -567,7 +573,10 @@ fn an_upload_url_with_a_foreign_scheme_or_method_receives_no_request() {
         .unwrap();
         assert_eq!(report.failed.len(), 1, "{}", report.summary());
         let reason = report.failed[0].reason.to_string();
-        assert!(reason.contains("PUT") || reason.contains("https"), "{reason}");
+        assert!(
+            reason.contains("PUT") || reason.contains("https"),
+            "{reason}"
+        );
         assert!(!reason.contains("SECRET"), "{reason}");
         for request in h.seen() {
             assert!(

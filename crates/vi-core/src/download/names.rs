@@ -4,54 +4,81 @@
 //! last path segment instead; we fall back to it, percent-decoded, only when the asset has
 //! no filename). Nothing a server sends can make us write outside the target directory:
 //!
-//! * separators (`/`, `\`), NUL, control characters and the characters Windows forbids
-//!   (`< > : " | ? *`) become `_`;
+//! * separators (`/`, `\`), NUL, control characters, the characters Windows forbids
+//!   (`< > : " | ? *`) and the invisible characters that reorder or hide text (bidi
+//!   overrides and isolates, zero-width characters) become `_`;
 //! * leading and trailing spaces and dots are removed, so `..`, `.` and `...` cannot name a
 //!   parent or the directory itself;
-//! * reserved device names (`CON`, `NUL`, `COM1`, … with or without an extension) get a
-//!   leading `_`;
-//! * names longer than 250 bytes are shortened, keeping the extension (the `.part` file
-//!   beside them must fit in the usual 255);
+//! * reserved device names (`CON`, `NUL`, `COM0`–`COM9`, `COM¹`–`COM³`, `LPT…`,
+//!   `CONIN$`, `CONOUT$`, … with or without an extension or trailing spaces, as in
+//!   `CON .png`) get a leading `_`;
+//! * names longer than 250 bytes are shortened, keeping the extension;
 //! * an empty result becomes `asset-<asset id>`.
 //!
 //! **Collisions.** Two assets can end up with the same local name: a name changed by the
 //! rules above (`a/b.png` → `a_b.png`) may meet a real `a_b.png`, and names differing only
 //! in case meet on case-insensitive file systems. The rule: an asset whose name had to be
-//! changed, or whose name (compared case-insensitively) is already taken in this run, gets
-//! its asset id appended before the extension: `a_b (as7f3k2m9x).png`. Unchanged, distinct
+//! changed, or whose name (compared case-insensitively and in Unicode normal form C, as
+//! macOS and Windows compare names) is already taken in this run, gets its asset id
+//! appended before the extension: `a_b (as7f3k2m9x).png`. Unchanged, distinct
 //! names are always kept as they are, so a later run finds the same files again.
 
 use std::collections::HashSet;
 
-/// The longest local name we hand out, in bytes: most file systems accept 255, and the
-/// `.part` file beside it needs 5 more.
-pub const MAX_NAME_BYTES: usize = 255 - ".part".len();
+/// The longest local name we hand out, in bytes (most file systems accept 255; a margin is
+/// kept for the collision suffix of a name that is already this long).
+pub const MAX_NAME_BYTES: usize = 250;
 
-const RESERVED: [&str; 22] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+/// Device names Windows reserves in every folder, whatever the extension.
+const RESERVED: [&str; 33] = [
+    "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$", "COM0", "COM1", "COM2", "COM3",
+    "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "COM¹", "COM²", "COM³", "LPT0", "LPT1", "LPT2",
+    "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³",
 ];
 
+/// True for characters replaced by `_`: separators, what Windows forbids, controls, and
+/// the invisible characters that reorder or hide text.
+fn unsafe_char(c: char) -> bool {
+    matches!(c, '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*')
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}'
+        )
+}
+
 /// Makes one path component out of a server-supplied name. Returns the safe name and
-/// whether it differs from the input.
+/// whether it differs from the input. Applying it to its own result changes nothing.
 pub fn sanitize(name: &str) -> (String, bool) {
     let replaced: String = name
         .chars()
-        .map(|c| match c {
-            '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
-            c if c.is_control() => '_',
-            c => c,
-        })
+        .map(|c| if unsafe_char(c) { '_' } else { c })
         .collect();
-    let trimmed = replaced.trim_matches(|c: char| c == ' ' || c == '.');
-    let mut safe = trimmed.to_owned();
-    let stem = safe.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let edges = |c: char| c == ' ' || c == '.';
+    let cut = shorten(replaced.trim_matches(edges), MAX_NAME_BYTES);
+    let mut safe = cut.trim_matches(edges).to_owned();
+    let stem = safe
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .to_uppercase();
     if RESERVED.contains(&stem.as_str()) {
         safe.insert(0, '_');
+        // The `_` may push a long name one byte over; the cut keeps its start.
+        safe = shorten(&safe, MAX_NAME_BYTES)
+            .trim_end_matches(edges)
+            .to_owned();
     }
-    let safe = shorten(&safe, MAX_NAME_BYTES);
     let changed = safe != name;
     (safe, changed)
+}
+
+/// How two local names are compared for collisions: case-insensitively, in Unicode normal
+/// form C (macOS and Windows treat such names as one file).
+fn collision_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    name.nfc().collect::<String>().to_lowercase()
 }
 
 /// Cuts `name` to at most `max` bytes on a character boundary, keeping a short extension.
@@ -96,15 +123,26 @@ impl NameAllocator {
         } else {
             safe
         };
-        let name = if changed || self.taken.contains(&safe.to_lowercase()) {
+        let name = if changed || self.taken.contains(&collision_key(&safe)) {
             let (stem, ext) = split_extension(&safe);
+            // Long "extensions" are not kept, as in `shorten`.
+            let (stem, ext) = if ext.len() <= 16 {
+                (stem, ext)
+            } else {
+                (&safe[..], "")
+            };
             let suffix = format!(" ({asset_id}){ext}");
             let stem = shorten(stem, MAX_NAME_BYTES.saturating_sub(suffix.len()));
-            format!("{stem}{suffix}")
+            let stem = stem.trim_end_matches([' ', '.']);
+            if stem.is_empty() {
+                format!("asset-{asset_id}{ext}")
+            } else {
+                format!("{stem}{suffix}")
+            }
         } else {
             safe
         };
-        self.taken.insert(name.to_lowercase());
+        self.taken.insert(collision_key(&name));
         name
     }
 }
@@ -161,6 +199,35 @@ mod tests {
         }
         assert_eq!(sanitize("../x.jpg").0, "_x.jpg");
         assert_eq!(sanitize("..").0, "");
+    }
+
+    #[test]
+    fn more_reserved_names_and_invisible_characters_are_defused() {
+        for reserved in [
+            "COM0.png",
+            "lpt0",
+            "CONIN$",
+            "conout$.txt",
+            "CON .png",
+            "COM¹.jpg",
+            "lpt³",
+        ] {
+            let (safe, changed) = sanitize(reserved);
+            assert!(changed && safe.starts_with('_'), "{reserved} -> {safe}");
+        }
+        assert_eq!(sanitize("gnp.\u{202e}exe.png").0, "gnp._exe.png");
+        assert_eq!(sanitize("a\u{200b}b.png").0, "a_b.png");
+    }
+
+    #[test]
+    fn names_equal_under_normalization_collide() {
+        let mut names = NameAllocator::new();
+        // "é" precomposed, then as "e" + combining acute: one file on macOS.
+        assert_eq!(names.allocate("caf\u{e9}.png", "id1"), "caf\u{e9}.png");
+        assert_eq!(
+            names.allocate("cafe\u{301}.png", "id2"),
+            "cafe\u{301} (id2).png"
+        );
     }
 
     #[test]
