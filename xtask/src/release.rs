@@ -667,18 +667,21 @@ fn license_copy_problem(ws: &Workspace, member: &Member) -> Option<String> {
 }
 
 fn check_rust_version(ws: &Workspace) -> Result<(), String> {
-    let declared: BTreeSet<&str> = ws
+    let all_declared: BTreeSet<&str> = ws
         .order
         .iter()
         .filter_map(|n| ws.member(n))
         .filter_map(|m| m.package["rust_version"].as_str())
         .collect();
-    let Some(&declared) = declared.iter().next() else {
+    if all_declared.len() > 1 {
+        return Err(format!(
+            "the publishable crates declare different rust-versions: {}",
+            all_declared.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let Some(&declared) = all_declared.iter().next() else {
         return Err("no publishable crate declares a rust-version".to_owned());
     };
-    if declared.len() > 1 {
-        return Err("the publishable crates declare different rust-versions".to_owned());
-    }
     let want = checks::parse_rust_version(declared)
         .ok_or(format!("rust-version {declared:?} is not a Rust version"))?;
 
