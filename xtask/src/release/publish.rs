@@ -183,4 +183,17 @@ mod tests {
         assert!(!index_lists(body, "0.2.0"));
         assert!(!index_lists("", "0.1.0"));
     }
+
+    /// Reads the real crates.io index: `cargo test -p xtask -- --ignored index_lookup`.
+    #[test]
+    #[ignore = "needs the network"]
+    fn index_lookup_against_crates_io() {
+        let agent = agent();
+        assert_eq!(on_index(&agent, "serde", "1.0.0"), Ok(true));
+        assert_eq!(on_index(&agent, "serde", "0.0.0-not-a-release"), Ok(false));
+        assert_eq!(
+            on_index(&agent, "vi-rs-no-such-crate-xtask", "0.1.0"),
+            Ok(false)
+        );
+    }
 }
