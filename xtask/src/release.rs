@@ -406,6 +406,15 @@ fn run(options: &Options) -> Result<(), String> {
         step("commit and tag");
         commit_and_tag(&root, version, &changed_files, &release_notes)?;
     }
+    // The packages were verified from the bumped but uncommitted tree; packaged again from
+    // the tagged commit (same files, no build), their .cargo_vcs_info.json names that commit
+    // as the ones `cargo publish` makes from it will, so the manifest's digests are of those.
+    let crate_files = if changed_files.is_empty() {
+        crate_files
+    } else {
+        step("packages of the tagged commit");
+        cargo_package(&ws, false, false)?
+    };
 
     step("vi binary and SHA256SUMS");
     let release_version = options
@@ -933,13 +942,24 @@ fn package_all(ws: &Workspace, dirty: bool, dry_run: bool) -> Result<Vec<PathBuf
         ));
     }
 
+    cargo_package(ws, dirty, true)
+}
+
+/// `cargo package` of every publishable crate (verified or not); returns the `.crate` files.
+fn cargo_package(ws: &Workspace, dirty: bool, verify: bool) -> Result<Vec<PathBuf>, String> {
+    let version = manifest::workspace_version(&read(&ws.root.join("Cargo.toml"))?)?;
     // One verified `cargo package` of all of them: cargo packages them in dependency order
     // and builds each from its packaged sources, with its workspace dependencies resolved to
     // their freshly packaged versions (a local overlay registry). CARGO_TARGET_DIR makes all
     // of these builds share the workspace's target directory instead of one each under
     // target/package/, so dependencies already built for the tests are reused.
     println!(
-        "\ncargo package (verified builds, dependency order: {})",
+        "\ncargo package ({}, dependency order: {})",
+        if verify {
+            "verified builds"
+        } else {
+            "not built again"
+        },
         ws.order.join(", ")
     );
     let mut cmd = Command::new(cargo());
@@ -948,6 +968,9 @@ fn package_all(ws: &Workspace, dirty: bool, dry_run: bool) -> Result<Vec<PathBuf
         .args(["package", "--locked"]);
     if dirty {
         cmd.arg("--allow-dirty");
+    }
+    if !verify {
+        cmd.arg("--no-verify");
     }
     for name in &ws.order {
         cmd.args(["--package", name]);
