@@ -451,9 +451,9 @@ fn run(options: &Options) -> Result<(), String> {
         println!(
             "\nnext: push the commit and the tag (git push --follow-tags){}",
             if options.publish {
-                ""
+                String::new()
             } else {
-                ", then publish: cargo xtask release VERSION --publish"
+                format!(", then publish: cargo xtask release {release_version} --publish")
             }
         );
     }
@@ -476,10 +476,11 @@ fn relative_list(root: &Path, paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// Puts files back as git has them (the tree was clean before the release wrote them).
+/// Puts files back as HEAD has them, in the index and the working tree (the tree was clean
+/// before the release wrote them).
 fn restore(root: &Path, paths: &[PathBuf]) {
     let mut cmd = Command::new("git");
-    cmd.current_dir(root).args(["checkout", "--"]);
+    cmd.current_dir(root).args(["checkout", "HEAD", "--"]);
     for p in paths {
         cmd.arg(p);
     }
@@ -1015,15 +1016,22 @@ fn commit_and_tag(
     for f in files {
         add.arg(f);
     }
-    output(&mut add)?;
     let message = format!(
         "Release {version}\n\nEvery crate at {version}; CHANGELOG.md's Unreleased section moved under {version}."
     );
-    output(
-        Command::new("git")
-            .current_dir(root)
-            .args(["commit", "--quiet", "-m", &message]),
-    )?;
+    let committed = output(&mut add).and_then(|_| {
+        output(
+            Command::new("git")
+                .current_dir(root)
+                .args(["commit", "--quiet", "-m", &message]),
+        )
+    });
+    if let Err(e) = committed {
+        restore(root, files);
+        return Err(format!(
+            "{e}\nnothing was committed; the version bump is undone"
+        ));
+    }
     let tag = format!("v{version}");
     let tag_message = format!("vi-rs {version}\n\n{notes}\n");
     output(Command::new("git").current_dir(root).args([
@@ -1033,7 +1041,12 @@ fn commit_and_tag(
         "--cleanup=verbatim",
         "-m",
         &tag_message,
-    ]))?;
+    ]))
+    .map_err(|e| {
+        format!(
+            "{e}\nthe release commit is made but not tagged: tag it with `git tag -a {tag}` and run the command again to build the artifacts"
+        )
+    })?;
     let log = git(root, &["log", "-1", "--format=%h %s"])?;
     println!("commit {}", log.trim());
     println!("tag {tag} (annotated)");
