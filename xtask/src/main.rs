@@ -9,10 +9,14 @@
 //!   emulators and compares the requests (see `interop/README.md`).
 //! * `bench [--files N] [--size-kib K] [--concurrency C]`: upload/download throughput and
 //!   peak RSS of both facades against a local emulator process (see `docs/benchmarks.md`).
+//! * `release --dry-run [VERSION]` / `release VERSION [--publish]`: release checks, verified
+//!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `vi`
+//!   binary with a SHA-256 manifest, and publishing (see `release.rs` and the README).
 
 mod bench;
 mod interop;
 mod interop_rust;
+mod release;
 
 use std::process::{Command, ExitCode};
 
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("deps-guard") => deps_guard(),
         Some("bench") => bench::main(&args[1..]),
+        Some("release") => release::main(&args[1..]),
         Some("interop") => interop::main(),
         // Internal: our SDK's half of `interop`, run by it as a child process.
         Some("interop-rust") => interop::rust_scenario(&args[1..]),
@@ -42,7 +47,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  bench        measure upload/download throughput and peak RSS of both facades (release build)"
+    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  bench        measure upload/download throughput and peak RSS of both facades (release build)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io"
 }
 
 /// The names of every package in `package`'s normal dependency tree.
