@@ -409,9 +409,10 @@ impl ApiError {
         }
     }
 
-    /// True for 408, 429 and 5xx.
+    /// True for 408, 429 and 5xx but 501 and 505 (which say the server cannot do the
+    /// request at all).
     pub fn is_retryable(&self) -> bool {
-        matches!(self.status.as_u16(), 408 | 429 | 500..=599)
+        matches!(self.status.as_u16(), 408 | 429 | 500 | 502..=504 | 506..=599)
     }
 
     fn hint(&self) -> &'static str {

@@ -5,8 +5,10 @@
 //! the endpoints. The pager never collects pages for the caller. Its rules:
 //!
 //! * an empty page that still carries a token does not end the listing;
-//! * a token seen twice, or more than [`MAX_PAGES`] pages, is an [`Error::Pagination`],
-//!   not an endless loop;
+//! * a token seen twice is an [`Error::Pagination`], not an endless loop. There is no cap
+//!   on the number of pages (the official client's 10,000-page limit would end any listing
+//!   of over 100,000 items at the default page size); the set of tokens seen grows with the
+//!   pages, a few dozen bytes each;
 //! * a failed page can be asked for again: the pager stays where it was, so a caller can
 //!   resume after an error (or later, from [`Pager::cursor`]).
 
@@ -19,9 +21,6 @@ use crate::error::{Error, Result};
 use crate::models::PageEnvelope;
 pub use crate::models::{Cursor, Page};
 use crate::runtime::BoxFuture;
-
-/// At most this many pages are fetched by one pager (the official client's limit).
-pub const MAX_PAGES: u32 = 10_000;
 
 /// A listing call with its cursor erased, so a pager is generic over the item only.
 trait PageQuery<T>: Send + Sync {
@@ -101,20 +100,11 @@ impl<T: Send + 'static> Pager<T> {
     ///
     /// # Errors
     /// Any error of the list call (the pager stays in place, so calling again retries the
-    /// same page), or [`Error::Pagination`] when the service repeats a token or the page
-    /// limit is reached (the listing then ends).
+    /// same page), or [`Error::Pagination`] when the service repeats a token (the listing
+    /// then ends).
     pub async fn next_page(&mut self) -> Option<Result<Page<T>>> {
         if self.finished {
             return None;
-        }
-        if self.pages >= MAX_PAGES {
-            self.finished = true;
-            return Some(Err(Error::Pagination {
-                message: format!(
-                    "{} returned more than {MAX_PAGES} pages; narrow the listing with a filter",
-                    self.query.operation()
-                ),
-            }));
         }
         let envelope = match self.query.fetch(&self.core).await {
             Ok(envelope) => envelope,

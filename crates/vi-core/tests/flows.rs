@@ -588,3 +588,32 @@ fn an_upload_url_with_a_foreign_scheme_or_method_receives_no_request() {
         }
     }
 }
+
+/// A listing of more than 10,000 pages (over 100,000 items at the default page size of 10)
+/// runs to its end: loops are caught by the repeated-token check, not by a page count.
+#[test]
+fn a_listing_of_more_than_ten_thousand_pages_runs_to_its_end() {
+    const PAGES: usize = 10_050;
+    let item = dataset_json("d");
+    let h = harness_answering(move |seen| {
+        let n: usize = seen
+            .uri
+            .split("p=t")
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .map_or(0, |n| n.parse().unwrap());
+        let next = if n + 1 < PAGES {
+            format!("\"t{}\"", n + 1)
+        } else {
+            "null".to_owned()
+        };
+        Step::ok(format!("{{\"items\":[{item}],\"nextPage\":{next}}}"))
+    });
+    let mut items = datasets_pager(&h, 10).into_items();
+    let mut count = 0;
+    while let Some(item) = block(items.next_item()) {
+        item.unwrap();
+        count += 1;
+    }
+    assert_eq!(count, PAGES);
+}

@@ -105,9 +105,11 @@ impl DownloadOptions {
         self
     }
 
-    /// The assets of this listing (filter, sort).
+    /// The assets of this listing (filter, sort). Its page size is not used: a download
+    /// lists [`page_size`](Self::page_size) assets per request (default
+    /// [`DEFAULT_PAGE_SIZE`]), so a listing built for display (10 per page) does not turn a
+    /// large download into thousands of list calls.
     pub fn listing(mut self, listing: ListAssetsOptions) -> Self {
-        self.page_size = listing.page_size;
         self.selection = DownloadSelection::Listing(listing);
         self
     }

@@ -19,7 +19,8 @@
 //! |---|---|---|---|
 //! | any | 2xx | accept | accept |
 //! | API | 429 | retry (429 budget, `Retry-After` honoured) | same |
-//! | API | 5xx, 408 | retry | fail |
+//! | any | 501, 505 (the server cannot do it at all) | fail | fail |
+//! | API | other 5xx, 408 | retry | fail |
 //! | API | other status (3xx, 4xx) | fail | fail |
 //! | API | connect error | retry | retry (nothing was sent) |
 //! | API | timeout, interrupted, protocol, other | retry | fail (the server may have acted) |
@@ -326,6 +327,12 @@ impl RetryPolicy {
             return Plan::Accept;
         }
         let code = status.as_u16();
+        // 501 Not Implemented and 505 HTTP Version Not Supported say the server cannot do
+        // this request at all: asking again gets the same answer.
+        let never_better = matches!(code, 501 | 505);
+        if never_better {
+            return Plan::Fail;
+        }
         let server_side = code == 408 || status.is_server_error();
         match target {
             Target::Api => {

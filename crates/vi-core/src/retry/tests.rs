@@ -75,6 +75,11 @@ fn decision_table() {
         (Unsafe, Api, status(500), K::Fail),
         (Unsafe, Api, status(503), K::Fail),
         (Unsafe, Api, status(408), K::Fail),
+        // 501 and 505: the server cannot do it at all, on every target.
+        (Safe, Api, status(501), K::Fail),
+        (Idempotent, Api, status(505), K::Fail),
+        (Idempotent, SignedUpload, status(501), K::Fail),
+        (Safe, SignedDownload, status(505), K::Fail),
         // API other statuses: fail.
         (Safe, Api, status(301), K::Fail),
         (Safe, Api, status(304), K::Fail),

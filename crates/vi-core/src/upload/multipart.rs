@@ -361,7 +361,7 @@ async fn send_part(job: Arc<PartJob>, part: u64) -> (u64, PartOutcome) {
 #[derive(Default)]
 struct Signing {
     url: Option<PartUploadUrl>,
-    /// The last send was refused with 403: sign again first.
+    /// The last send was refused with 403 or 400: sign again first.
     resign: bool,
 }
 
@@ -416,11 +416,14 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
                     Err(e) => return Attempt::Done(Err(e)),
                 };
                 let result = job.core.transport().send(request).await;
-                if result
-                    .as_ref()
-                    .is_ok_and(|r| r.status() == http::StatusCode::FORBIDDEN)
-                {
-                    // Most likely an expired or refused signature: a fresh one may pass.
+                if result.as_ref().is_ok_and(|r| {
+                    matches!(
+                        r.status(),
+                        http::StatusCode::FORBIDDEN | http::StatusCode::BAD_REQUEST
+                    )
+                }) {
+                    // Most likely an expired or refused signature (S3-style stores answer
+                    // 403, GCS-style 400): a fresh one may pass.
                     lock(signing).resign = true;
                 }
                 Attempt::from_exchange(OPERATION, result, |response| Ok(Ok((response, url))))
