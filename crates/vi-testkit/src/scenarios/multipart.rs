@@ -224,17 +224,26 @@ pub fn a_part_put_failing_twice_with_503_still_succeeds<F: Facade>(env: &Multipa
     assert_eq!(downloaded(env, &c, &ds, "retry.png"), big);
 }
 
-/// A 403 on a part PUT signs that part's URL again (one more M2).
+/// A 403 or 400 on a part PUT signs that part's URL again (one more M2).
 pub fn a_403_on_a_part_signs_its_url_again<F: Facade>(env: &MultipartEnv) {
     let c = F::connect(env);
-    let ds = new_dataset(&c, "multipart");
-    let (path, big) = big_file(env, "resign.png");
-    env.emulator
-        .inject(status_fault(FaultTarget::Upload, 403, 1));
-    let report = c.assets().upload(&ds, path.as_path(), options()).unwrap();
-    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
-    assert_eq!(env.count("POST", M2), parts_for(big.len() as u64) + 1);
-    assert_eq!(downloaded(env, &c, &ds, "resign.png"), big);
+    // S3-style stores refuse an expired signature with 403, GCS-style ones with 400.
+    for (round, status) in [403, 400].into_iter().enumerate() {
+        let ds = new_dataset(&c, "multipart");
+        let name = format!("resign{status}.png");
+        let (path, big) = big_file(env, &name);
+        let signed_before = env.count("POST", M2);
+        env.emulator
+            .inject(status_fault(FaultTarget::Upload, status, 1));
+        let report = c.assets().upload(&ds, path.as_path(), options()).unwrap();
+        assert_eq!(report.succeeded.len(), 1, "{status}: {}", report.summary());
+        assert_eq!(
+            env.count("POST", M2) - signed_before,
+            parts_for(big.len() as u64) + 1,
+            "round {round}: one part signed again after {status}"
+        );
+        assert_eq!(downloaded(env, &c, &ds, &name), big);
+    }
 }
 
 /// A failing multipart creation restarts the file; three failures in a row fail it.
