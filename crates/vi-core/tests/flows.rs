@@ -617,3 +617,64 @@ fn a_listing_of_more_than_ten_thousand_pages_runs_to_its_end() {
     }
     assert_eq!(count, PAGES);
 }
+
+/// The same session, still running: nothing taken in yet.
+fn session_running(files: usize) -> String {
+    let mut session: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/session_finished.json")).unwrap();
+    session["status"]["events"] = serde_json::json!([]);
+    session["status"]["conditions"] = serde_json::json!([
+        {"condition": "Started", "status": "Reached", "lastTransitionTime": 1732867200000i64}
+    ]);
+    session["status"]["progressCount"] =
+        serde_json::json!({"total": files, "succeeded": 0, "errored": 0});
+    json_text(session)
+}
+
+/// Answers a one-file upload: the session is created, the PUT lands, and every poll of the
+/// session gets `poll` (status, body).
+fn upload_harness(bytes: &[u8], poll: (u16, String)) -> Harness {
+    let created = session_created(&[("cat.png", bytes)]);
+    harness_answering(move |seen| match seen.method.as_str() {
+        "POST" => Step::ok(created.clone()),
+        "PUT" => Step::ok(""),
+        _ => Step::status(poll.0, poll.1.clone()),
+    })
+}
+
+/// A session poll refused for good (404: the session is gone; 401: the key was revoked) is
+/// not asked again and again: the upload returns at once with the file reported as
+/// processing.
+#[test]
+fn waiting_stops_at_a_permanent_refusal() {
+    let bytes = vi_testkit::png(6, 4, 3);
+    for status in [404, 401] {
+        let h = upload_harness(&bytes, (status, r#"{"message":"no"}"#.to_owned()));
+        let report = block(h.core.upload(
+            &DatasetId::new("ds1").unwrap(),
+            vec![("cat.png".to_owned(), bytes.clone())].into(),
+            vi_core::api::UploadOptions::new(),
+        ))
+        .unwrap();
+        assert_eq!(report.processing.len(), 1, "{status}: {}", report.summary());
+        let polls = h.seen().iter().filter(|s| s.method == "GET").count();
+        assert_eq!(polls, 1, "{status}: polled once, not retried");
+    }
+}
+
+/// A session that never finishes is waited for [`DEFAULT_WAIT_TIMEOUT`] by default (in
+/// virtual time here), then the upload returns with the file reported as processing.
+#[test]
+fn waiting_has_a_default_deadline() {
+    let bytes = vi_testkit::png(6, 4, 4);
+    let h = upload_harness(&bytes, (200, session_running(1)));
+    let report = block(h.core.upload(
+        &DatasetId::new("ds1").unwrap(),
+        vec![("cat.png".to_owned(), bytes.clone())].into(),
+        vi_core::api::UploadOptions::new(),
+    ))
+    .unwrap();
+    assert_eq!(report.processing.len(), 1, "{}", report.summary());
+    let waited: Duration = h.slept().into_iter().sum();
+    assert_eq!(waited, vi_core::upload::DEFAULT_WAIT_TIMEOUT);
+}

@@ -48,6 +48,12 @@ use crate::progress::{Progress, ProgressSink};
 pub use report::{FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile};
 pub use spec::SkipReason;
 
+/// How long an upload waits, by default, for the service to take the files in once they
+/// are sent: 30 minutes, far longer than the service needs for a full session (minutes),
+/// short enough that a stuck session does not hold a script forever. Files not finished by
+/// then are reported as processing; they may still finish on the service.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// The most files one ingestion session may declare (spec §6.4).
 pub const MAX_BATCH_SIZE: usize = 5000;
 /// The most sessions open at once (the service allows 5 per 5 minutes, spec §6.4).
@@ -216,8 +222,8 @@ pub struct UploadOptions {
     pub concurrency: usize,
     /// Wait until the service has taken the files in (default true).
     pub wait: bool,
-    /// Give up waiting after this long (default: wait as long as it takes); files not
-    /// finished by then are reported as processing.
+    /// Give up waiting after this long (default [`DEFAULT_WAIT_TIMEOUT`]; `None` waits as
+    /// long as it takes); files not finished by then are reported as processing.
     pub wait_timeout: Option<Duration>,
     /// Files per ingestion session, 1–5000 (default 5000).
     pub batch_size: usize,
@@ -242,7 +248,7 @@ impl Default for UploadOptions {
             overwrite: OverwriteMode::default(),
             concurrency: default_concurrency(),
             wait: true,
-            wait_timeout: None,
+            wait_timeout: Some(DEFAULT_WAIT_TIMEOUT),
             batch_size: MAX_BATCH_SIZE,
             max_sessions_in_flight: MAX_SESSIONS_IN_FLIGHT,
             max_poll_interval: Duration::from_secs(10),

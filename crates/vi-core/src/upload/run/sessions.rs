@@ -83,6 +83,12 @@ impl Upload {
                             still.push(b);
                         }
                     }
+                    // A permanent refusal (401, 403, 404: credentials revoked, session
+                    // gone) will not change by asking again: stop polling this session; its
+                    // files are reported as processing.
+                    Err(e) if !e.is_retryable() && !matches!(e, Error::RetriesExhausted { .. }) => {
+                        tracing::warn!(error = %e, "polling an ingestion session was refused; its files are reported as processing");
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "polling an ingestion session failed; will try again");
                         still.push(b);
