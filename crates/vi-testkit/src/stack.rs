@@ -55,6 +55,11 @@ impl TransportStack {
         }
     }
 
+    /// The stack's name: `reqwest` or `ureq`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// A transport with default options.
     pub fn transport(&self) -> Arc<dyn Transport> {
         self.transport_with(&HttpOptions::default())
