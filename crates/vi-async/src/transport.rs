@@ -418,10 +418,12 @@ async fn write_body(
             }
         }
     }
+    // Flushed to the OS, not forced to disk: see `vi_core::transport::Transport::download`
+    // for why no fsync is needed.
     writer.flush().await.map_err(|e| write_error(path, &e))?;
     writer
         .into_inner()
-        .sync_data()
+        .flush()
         .await
         .map_err(|e| write_error(path, &e))?;
     Ok(written)

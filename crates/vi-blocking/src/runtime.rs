@@ -21,6 +21,10 @@ use std::time::Duration;
 
 use vi_core::runtime::{BoxFuture, Runtime};
 
+/// How many times a new task looks for an idle worker (yielding in between) before it
+/// starts a thread.
+const SPIN_FOR_IDLE: usize = 64;
+
 /// How long an idle worker waits for a new task before its thread exits.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -87,10 +91,17 @@ fn workers() -> &'static Workers {
 
 impl Workers {
     fn run(&'static self, job: Job) {
-        let reserved = self
-            .idle
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+        // A worker that has just delivered its task's result is a few instructions away
+        // from idle (the waiter often wakes first and spawns the next task): give it a
+        // moment before starting a thread.
+        let reserved = (0..SPIN_FOR_IDLE).any(|attempt| {
+            if attempt > 0 {
+                std::thread::yield_now();
+            }
+            self.idle
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        });
         if reserved {
             let sent = self
                 .sender
@@ -145,9 +156,7 @@ impl Workers {
                     Err(RecvTimeoutError::Timeout) => {
                         let unreserved = self
                             .idle
-                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                                n.checked_sub(1)
-                            })
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                             .is_ok();
                         if unreserved {
                             return;
@@ -197,7 +206,8 @@ mod tests {
                 }));
             }
             for _ in 0..8 {
-                rx.recv_timeout(Duration::from_secs(30)).expect("every task runs");
+                rx.recv_timeout(Duration::from_secs(30))
+                    .expect("every task runs");
             }
             assert_eq!(done.load(Ordering::SeqCst), 8 * (round + 1));
         }
@@ -212,7 +222,8 @@ mod tests {
         let (tx, rx) = mpsc::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel::<()>();
         ThreadRuntime.spawn(Box::pin(async move {
-            rx.recv_timeout(Duration::from_secs(30)).expect("the other task ran");
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("the other task ran");
             let _ = done_tx.send(());
         }));
         ThreadRuntime.spawn(Box::pin(async move {

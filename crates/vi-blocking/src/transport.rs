@@ -70,7 +70,9 @@ impl UreqTransport {
             .max_redirects_will_error(false)
             .user_agent(options.user_agent.as_str())
             .tls_config(tls)
-            .timeout_resolve(Some(options.connect_timeout))
+            // No resolve timeout: with one, ureq starts a thread for every host lookup
+            // (measured: one per downloaded file). The system resolver's own timeouts
+            // bound a lookup, and the connect timeout bounds the connection.
             .timeout_connect(Some(options.connect_timeout))
             .timeout_per_read(Some(options.read_timeout))
             .timeout_per_write(Some(options.read_timeout))
@@ -374,9 +376,8 @@ fn write_body(
             return Err(target.too_long());
         }
     }
-    let file = writer
-        .into_inner()
-        .map_err(|e| write_error(path, e.error()))?;
-    file.sync_data().map_err(|e| write_error(path, &e))?;
+    // Flushed to the OS, not forced to disk: see `vi_core::transport::Transport::download`
+    // for why no fsync is needed.
+    writer.flush().map_err(|e| write_error(path, &e))?;
     Ok(written)
 }

@@ -341,7 +341,14 @@ pub trait Transport: Send + Sync + 'static {
     /// A [`TransportError`] when no complete response arrived; any HTTP status is `Ok`.
     async fn send(&self, request: Request) -> Result<Response, TransportError>;
 
-    /// Sends a request and streams a 2xx response body into `target`.
+    /// Sends a request and streams a 2xx response body into `target`, flushed to the
+    /// operating system when this returns.
+    ///
+    /// The file is not forced to disk (no `fsync`): a killed process loses nothing the OS
+    /// has, and after a power loss a file that did reach its final name with bytes missing
+    /// is caught by the next run, which checks every existing file's size and CRC32C
+    /// before skipping it. Forcing each file to disk cost more than the transfer itself
+    /// for small files (measured: 300 `fdatasync` calls, 0.15–0.55 s, for a 0.5 s download).
     ///
     /// # Errors
     /// A [`TransportError`] when no complete response arrived or the file could not be
