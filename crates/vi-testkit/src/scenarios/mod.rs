@@ -17,6 +17,7 @@
 pub mod calls;
 pub mod downloads;
 pub mod multipart;
+pub mod resume;
 pub mod transport;
 pub mod uploads;
 
@@ -56,10 +57,20 @@ macro_rules! api_tests {
     };
 }
 
-/// One `#[test]` per scenario of [`uploads`] for facade `$facade`.
+/// One `#[test]` per scenario of [`uploads`] and [`resume`] for facade `$facade`.
 #[macro_export]
 macro_rules! upload_tests {
     ($facade:ty) => {
+        $crate::__scenario_tests!(
+            $facade,
+            $crate::scenarios::resume::ResumeEnv::new(),
+            resume:
+            an_interrupted_upload_resumed_sends_only_what_is_missing,
+            a_changed_file_is_sent_again,
+            a_renamed_asset_is_not_matched,
+            ten_thousand_assets_are_compared_page_by_page,
+            a_dry_run_sends_nothing,
+        );
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), uploads:
             upload_one_file,
             upload_a_nested_folder_with_mixed_files,
