@@ -13,7 +13,7 @@
 //!    workers, in parallel, streaming each file once. Files that cannot be uploaded are
 //!    skipped with their reason. With [`UploadOptions::skip_existing`], the dataset is
 //!    listed once first and files it already holds (same name, size and CRC-32C) are
-//!    skipped as [`SkipReason::AlreadyPresent`] (see [`existing`](self::existing) for
+//!    skipped as [`SkipReason::AlreadyPresent`] (see [`existing`] for
 //!    the comparison); with [`UploadOptions::dry_run`], the upload stops here and reports
 //!    what it would send.
 //! 4. **Batches** of at most 5000 files, one ingestion session each, at most 5 sessions
