@@ -284,7 +284,9 @@ impl UploadReport {
         })
     }
 
-    /// A readable table of the numbers, then every failed and skipped file with its reason.
+    /// A readable table of the numbers, then every failed and skipped file with its reason
+    /// (files already present are counted, not listed; nor are the files a dry run would
+    /// send: they are in [`UploadReport::planned`]).
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let present = self.already_present().count();
@@ -373,25 +375,6 @@ impl UploadReport {
                 .iter()
                 .filter(|s| !is_present(&s.reason))
                 .map(|s| format!("{} ({}): {}", s.filename, s.source, s.reason)),
-        );
-        let replacing = |replaces: &Option<AssetId>| {
-            replaces
-                .as_ref()
-                .map(|a| format!(", replacing asset {a} (other content)"))
-                .unwrap_or_default()
-        };
-        list_some(
-            &mut out,
-            "Would send:",
-            self.planned.iter().map(|p| {
-                format!(
-                    "{} ({}, {}){}",
-                    p.filename,
-                    p.source,
-                    human_bytes(p.size),
-                    replacing(&p.replaces)
-                )
-            }),
         );
         out
     }
