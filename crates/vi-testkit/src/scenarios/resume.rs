@@ -1,6 +1,6 @@
 //! Uploads that resume ([`UploadOptions::skip_existing`]) and dry runs
 //! ([`UploadOptions::dry_run`]): plain functions over a [`ResumeEnv`], run by both
-//! facades through [`Facade`] (see [`crate::upload_tests!`]).
+//! facades through [`Facade`] (see [`crate::resume_tests!`]).
 //!
 //! The emulator records every request, so a scenario counts exactly what a run sent: the
 //! listing pages, the ingestion sessions and the file PUTs. It pages asset listings at
