@@ -1,3 +1,4 @@
 //! The shared upload scenarios, run against the async facade over real HTTP.
 
 vi_testkit::upload_tests!(vi_testkit::facade::AsyncFacade);
+vi_testkit::resume_tests!(vi_testkit::facade::AsyncFacade);

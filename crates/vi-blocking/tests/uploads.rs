@@ -1,3 +1,4 @@
 //! The shared upload scenarios, run against the blocking facade over real HTTP.
 
 vi_testkit::upload_tests!(vi_testkit::facade::BlockingFacade);
+vi_testkit::resume_tests!(vi_testkit::facade::BlockingFacade);

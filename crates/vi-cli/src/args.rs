@@ -10,7 +10,8 @@ Exit codes:
   1    the operation failed (API or network error)
   2    usage error (unknown flag, missing or invalid argument)
   3    configuration error (missing or malformed credentials, endpoint or config file)
-  4    finished, but some files failed, were skipped or are still processing
+  4    finished, but some files failed, were skipped (other than those already in the
+       dataset with --skip-existing) or are still processing
   5    not found (unknown dataset or asset)
   130  cancelled by Ctrl-C
 
@@ -297,6 +298,16 @@ pub struct UploadArgs {
     /// Files per ingestion session (1–5000).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=5000))]
     pub batch_size: Option<u64>,
+    /// List the dataset first and leave out files it already holds (same name, size and
+    /// CRC-32C; by size when the service gives no CRC-32C). Run an interrupted upload again
+    /// with this flag to send only what is missing. A file whose name is taken by other
+    /// content is sent and replaces that asset (see --overwrite-mode).
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Print what would be sent and what skipped, then stop without sending anything (no
+    /// ingestion session is created). With --skip-existing, the dataset is compared too.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// How failures end a session.

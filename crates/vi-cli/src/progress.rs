@@ -17,6 +17,9 @@ pub struct TransferBars {
     bytes: ProgressBar,
     done: Arc<Mutex<HashSet<String>>>,
     failed: Arc<Mutex<u64>>,
+    /// Upload files left out because the dataset already holds them (not printed one by
+    /// one: a resumed upload may skip thousands).
+    present: Arc<Mutex<u64>>,
     /// Downloads plan files that may then be skipped (already there): they count as done.
     skips_are_planned: bool,
     /// False when the plan gave no byte total: the total grows as files start.
@@ -47,6 +50,7 @@ impl TransferBars {
             bytes,
             done: Arc::default(),
             failed: Arc::default(),
+            present: Arc::default(),
             skips_are_planned,
             bytes_known: Arc::new(AtomicBool::new(true)),
         }
@@ -79,6 +83,20 @@ impl Progress for TransferBars {
                 self.files.set_length(files);
                 self.bytes.set_length(bytes);
                 self.bytes_known.store(bytes > 0, Ordering::Relaxed);
+            }
+            ProgressEvent::FileSkipped { reason, .. }
+                if reason.starts_with(vi_core::upload::spec::ALREADY_PRESENT) =>
+            {
+                let present = self
+                    .present
+                    .lock()
+                    .map(|mut n| {
+                        *n += 1;
+                        *n
+                    })
+                    .unwrap_or(0);
+                self.files
+                    .set_message(format!("({present} already in the dataset)"));
             }
             ProgressEvent::FileSkipped { name, reason } => {
                 if self.skips_are_planned {

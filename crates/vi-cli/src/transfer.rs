@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use vi_blocking::{
-    AssetId, DatasetId, DownloadFailure, DownloadOptions, DownloadReport, OverwriteMode, SourceRef,
-    UploadFailure, UploadFailureMode, UploadOptions, UploadReport,
+    AssetId, ComparedBy, DatasetId, DownloadFailure, DownloadOptions, DownloadReport,
+    OverwriteMode, SkipReason, SourceRef, UploadFailure, UploadFailureMode, UploadOptions,
+    UploadReport,
 };
 
 use crate::args::{DownloadArgs, FailureModeArg, Global, OverwriteModeArg, UploadArgs};
@@ -37,6 +38,8 @@ pub fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, C
             OverwriteModeArg::RemoveLinked => OverwriteMode::RemoveLinkedResources,
             OverwriteModeArg::KeepLinked => OverwriteMode::KeepLinkedResources,
         })
+        .skip_existing(args.skip_existing)
+        .dry_run(args.dry_run)
         .cancel_token(token);
     if let Some(n) = args.concurrency {
         options = options.concurrency(to_usize(n));
@@ -57,8 +60,14 @@ pub fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, C
     let report = result?;
     if out.json {
         out.json_value(&UploadJson::from(&report))?;
-    } else if !out.quiet || !report.is_success() {
-        out.text(&report.summary())?;
+    } else {
+        if report.dry_run {
+            // A dry run is asked for its list: every file, not the summary's first few.
+            out.text(&dry_run_lines(&report))?;
+        }
+        if !out.quiet || !report.is_success() {
+            out.text(&report.summary())?;
+        }
     }
     Ok(if report.cancelled {
         out.error_line(UPLOAD_CANCELLED);
@@ -125,6 +134,28 @@ pub fn download(args: DownloadArgs, global: &Global, out: &Output) -> Result<Exi
     })
 }
 
+/// One line per file of a dry run: what would be sent, then what would be left out.
+fn dry_run_lines(report: &UploadReport) -> String {
+    let mut out = String::new();
+    for p in &report.planned {
+        out.push_str(&format!(
+            "send {} ({}, {} bytes)",
+            p.filename, p.source, p.size
+        ));
+        if let Some(asset) = &p.replaces {
+            out.push_str(&format!(", replacing asset {asset}"));
+        }
+        out.push('\n');
+    }
+    for s in &report.skipped {
+        out.push_str(&format!(
+            "skip {} ({}): {}\n",
+            s.filename, s.source, s.reason
+        ));
+    }
+    out
+}
+
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
@@ -140,6 +171,20 @@ struct UploadedJson {
     source: String,
     size: u64,
     session_id: String,
+    /// The asset of the same name and other content it replaced (`--skip-existing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaced: Option<String>,
+}
+
+/// A file a dry run would send, in `--json` output.
+#[derive(Serialize)]
+struct PlannedJson {
+    filename: String,
+    source: String,
+    size: u64,
+    /// The asset of the same name and other content it would replace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaces: Option<String>,
 }
 
 /// A file that failed or was skipped, in `--json` output.
@@ -148,9 +193,16 @@ struct ProblemJson {
     filename: String,
     source: String,
     reason: String,
-    /// The service's ingestion error code, for files it rejected (e.g. `ECORRUPT`).
+    /// The service's ingestion error code, for files it rejected (e.g. `ECORRUPT`), or
+    /// the skip reason's code (e.g. `already_present`).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<String>,
+    /// The asset already holding this file (`already_present` skips).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asset_id: Option<String>,
+    /// How it was compared with that asset: `size_and_crc32c` or `size_only`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compared_by: Option<&'static str>,
 }
 
 /// The upload report in `--json` output.
@@ -170,6 +222,16 @@ struct UploadJson {
     success: bool,
     cancelled: bool,
     ignored_in_folders: u64,
+    /// Files skipped because the dataset already holds them.
+    already_present: usize,
+    /// Of those, how many were compared by size only.
+    compared_by_size_only: usize,
+    /// Assets listed for `--skip-existing` (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assets_listed: Option<u64>,
+    dry_run: bool,
+    /// What a dry run would send (empty otherwise).
+    planned: Vec<PlannedJson>,
 }
 
 impl From<&UploadReport> for UploadJson {
@@ -182,6 +244,7 @@ impl From<&UploadReport> for UploadJson {
                     source: source_text(&f.source),
                     size: f.size,
                     session_id: f.session.to_string(),
+                    replaced: f.replaced.as_ref().map(ToString::to_string),
                 })
                 .collect()
         };
@@ -200,6 +263,8 @@ impl From<&UploadReport> for UploadJson {
                         UploadFailure::Rejected { code } => Some(code.as_str().to_owned()),
                         _ => None,
                     },
+                    asset_id: None,
+                    compared_by: None,
                 })
                 .collect(),
             skipped: r
@@ -209,7 +274,19 @@ impl From<&UploadReport> for UploadJson {
                     filename: s.filename.clone(),
                     source: source_text(&s.source),
                     reason: s.reason.to_string(),
-                    code: None,
+                    code: Some(s.reason.code().to_owned()),
+                    asset_id: match &s.reason {
+                        SkipReason::AlreadyPresent { asset, .. } => Some(asset.to_string()),
+                        _ => None,
+                    },
+                    compared_by: match &s.reason {
+                        SkipReason::AlreadyPresent { compared_by, .. } => Some(match compared_by {
+                            ComparedBy::SizeAndCrc32c => "size_and_crc32c",
+                            ComparedBy::SizeOnly => "size_only",
+                            _ => "other",
+                        }),
+                        _ => None,
+                    },
                 })
                 .collect(),
             processing: uploaded(&r.processing),
@@ -221,6 +298,20 @@ impl From<&UploadReport> for UploadJson {
             success: r.is_success(),
             cancelled: r.cancelled,
             ignored_in_folders: r.ignored_in_folders,
+            already_present: r.already_present().count(),
+            compared_by_size_only: r.compared_by_size_only(),
+            assets_listed: r.assets_listed,
+            dry_run: r.dry_run,
+            planned: r
+                .planned
+                .iter()
+                .map(|p| PlannedJson {
+                    filename: p.filename.clone(),
+                    source: source_text(&p.source),
+                    size: p.size,
+                    replaces: p.replaces.as_ref().map(ToString::to_string),
+                })
+                .collect(),
         }
     }
 }

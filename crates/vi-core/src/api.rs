@@ -10,8 +10,8 @@ pub use crate::models;
 pub use crate::progress::{Progress, ProgressEvent};
 pub use crate::retry::RetryPolicy;
 pub use crate::upload::{
-    FailedFile, OverwriteMode, SkipReason, SkippedFile, SourceRef, UploadFailure,
-    UploadFailureMode, UploadOptions, UploadReport, UploadSources, UploadedFile,
+    ComparedBy, FailedFile, OverwriteMode, PlannedFile, SkipReason, SkippedFile, SourceRef,
+    UploadFailure, UploadFailureMode, UploadOptions, UploadReport, UploadSources, UploadedFile,
 };
 pub use crate::{
     ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,

@@ -301,23 +301,9 @@ fn content_length(head: &DownloadHead) -> Option<u64> {
 }
 
 /// The expected CRC32C of an asset, when its metadata gives one (hex, or base64 of the
-/// four big-endian bytes).
+/// four big-endian bytes; see [`crate::models::AssetHash::crc32c`]).
 pub(crate) fn expected_crc(asset: &Asset) -> Option<u32> {
-    let hash = &asset.metadata.hash;
-    if !hash.algorithm.eq_ignore_ascii_case("crc32c") {
-        return None;
-    }
-    let text = hash.contents.trim();
-    if text.len() == 8 {
-        if let Ok(v) = u32::from_str_radix(text, 16) {
-            return Some(v);
-        }
-    }
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()?;
-    Some(u32::from_be_bytes(bytes.try_into().ok()?))
+    asset.metadata.hash.crc32c()
 }
 
 /// CRC32C of a file, streamed.

@@ -198,6 +198,28 @@ pub struct AssetHash {
     pub contents: String,
 }
 
+impl AssetHash {
+    /// The CRC-32C this hash gives, when its algorithm is `crc32c` (any case) and its
+    /// contents decode: eight hex digits, or the base64 of the four big-endian bytes (the
+    /// form of cloud storage's `x-goog-hash`). `None` for any other algorithm or text.
+    pub fn crc32c(&self) -> Option<u32> {
+        if !self.algorithm.eq_ignore_ascii_case("crc32c") {
+            return None;
+        }
+        let text = self.contents.trim();
+        if text.len() == 8 {
+            if let Ok(v) = u32::from_str_radix(text, 16) {
+                return Some(v);
+            }
+        }
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()?;
+        Some(u32::from_be_bytes(bytes.try_into().ok()?))
+    }
+}
+
 /// Signed URLs for an asset's file and thumbnail.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

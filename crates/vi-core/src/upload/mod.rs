@@ -11,7 +11,11 @@
 //!    file's bytes under both names; we never do.)
 //! 3. **Specs** (size, MIME from the extension, content sniffing, CRC32C) on blocking
 //!    workers, in parallel, streaming each file once. Files that cannot be uploaded are
-//!    skipped with their reason.
+//!    skipped with their reason. With [`UploadOptions::skip_existing`], the dataset is
+//!    listed once first and files it already holds (same name, size and CRC-32C) are
+//!    skipped as [`SkipReason::AlreadyPresent`] (see [`existing`] for
+//!    the comparison); with [`UploadOptions::dry_run`], the upload stops here and reports
+//!    what it would send.
 //! 4. **Batches** of at most 5000 files, one ingestion session each, at most 5 sessions
 //!    open at once, and one transfer-concurrency limit across all of them.
 //! 5. **Transfers**: each file is PUT to its own signed URL (matched by filename, which is
@@ -29,6 +33,7 @@
 //! the sessions that still had files to send, and returns a report marked cancelled.
 
 pub mod discover;
+pub mod existing;
 pub mod multipart;
 mod parts;
 pub mod report;
@@ -45,8 +50,10 @@ use crate::cancel::CancelToken;
 use crate::models::{FailureMode, OnAssetOverwritten};
 use crate::progress::{Progress, ProgressSink};
 
-pub use report::{FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile};
-pub use spec::SkipReason;
+pub use report::{
+    FailedFile, PlannedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile,
+};
+pub use spec::{ComparedBy, SkipReason};
 
 /// How long an upload waits, by default, for the service to take the files in once they
 /// are sent: 30 minutes, far longer than the service needs for a full session (minutes),
@@ -239,6 +246,19 @@ pub struct UploadOptions {
     /// [`spec::MULTIPART_THRESHOLD`], 1 GiB). In-memory bytes never are, whatever their
     /// size. The CRC-32C cut-off stays at 1 GiB regardless.
     pub multipart_threshold: u64,
+    /// List the dataset first and leave out the files it already holds: same asset
+    /// filename, same size and same CRC-32C (by size alone when the service gives no
+    /// CRC-32C; the report says so). Each is reported as [`SkipReason::AlreadyPresent`]
+    /// with the asset's id. A file whose name is taken by other content is sent and
+    /// replaces that asset ([`UploadOptions::overwrite`] decides what happens to its
+    /// linked resources). Default false. This is how an interrupted upload is resumed:
+    /// run it again with this on, and only what is missing is sent.
+    pub skip_existing: bool,
+    /// Plan the upload (discover, check, compare with the dataset when
+    /// [`skip_existing`](Self::skip_existing) is on) and report what would be sent in
+    /// [`UploadReport::planned`], without sending anything: no ingestion session is
+    /// created. Default false.
+    pub dry_run: bool,
 }
 
 impl Default for UploadOptions {
@@ -255,6 +275,8 @@ impl Default for UploadOptions {
             progress: ProgressSink::default(),
             cancel: None,
             multipart_threshold: spec::MULTIPART_THRESHOLD,
+            skip_existing: false,
+            dry_run: false,
         }
     }
 }
@@ -329,6 +351,21 @@ impl UploadOptions {
     /// bytes are always sent in one request.
     pub fn multipart_threshold(mut self, bytes: u64) -> Self {
         self.multipart_threshold = bytes;
+        self
+    }
+
+    /// Leaves out files the dataset already holds (same name, size and CRC-32C), so that
+    /// running an interrupted upload again sends only what is missing; see
+    /// [`UploadOptions::skip_existing`](Self#structfield.skip_existing).
+    pub fn skip_existing(mut self, on: bool) -> Self {
+        self.skip_existing = on;
+        self
+    }
+
+    /// Reports what would be sent (and what skipped) without sending anything; see
+    /// [`UploadOptions::dry_run`](Self#structfield.dry_run).
+    pub fn dry_run(mut self, on: bool) -> Self {
+        self.dry_run = on;
         self
     }
 }

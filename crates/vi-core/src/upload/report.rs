@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::ids::{DatasetId, IngestionSessionId};
+use crate::ids::{AssetId, DatasetId, IngestionSessionId};
 use crate::models::{IngestionErrorCode, IngestionSession};
-use crate::upload::spec::SkipReason;
+use crate::upload::spec::{ComparedBy, SkipReason};
 
 /// Where an uploaded file came from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -38,6 +38,23 @@ pub struct UploadedFile {
     pub size: u64,
     /// The ingestion session that carried it.
     pub session: IngestionSessionId,
+    /// The asset of the same name and other content that it replaced, when
+    /// [`skip_existing`](crate::upload::UploadOptions::skip_existing) found one.
+    pub replaced: Option<AssetId>,
+}
+
+/// A file a dry run would send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// Where it comes from.
+    pub source: SourceRef,
+    /// Its asset filename in the dataset.
+    pub filename: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The asset of the same name and other content it would replace, when
+    /// [`skip_existing`](crate::upload::UploadOptions::skip_existing) found one.
+    pub replaces: Option<AssetId>,
 }
 
 /// Why a file failed.
@@ -125,7 +142,7 @@ pub struct SkippedFile {
 }
 
 /// The outcome of an upload: every input file appears in exactly one of `succeeded`,
-/// `failed`, `skipped` and `processing`.
+/// `failed`, `skipped`, `processing` and (for a dry run) `planned`.
 #[derive(Clone, Debug)]
 pub struct UploadReport {
     /// The dataset uploaded to.
@@ -134,7 +151,8 @@ pub struct UploadReport {
     pub succeeded: Vec<UploadedFile>,
     /// Files that failed, each with its reason.
     pub failed: Vec<FailedFile>,
-    /// Files left out before upload, each with its reason.
+    /// Files left out before upload, each with its reason (including those already in
+    /// the dataset, [`SkipReason::AlreadyPresent`]; see [`UploadReport::already_present`]).
     pub skipped: Vec<SkippedFile>,
     /// Files transferred that the service was still processing when the call returned
     /// (waiting was off, or timed out).
@@ -151,21 +169,57 @@ pub struct UploadReport {
     /// (spec §12.2). They are not inputs, so they are in none of the lists; the count is
     /// here so that nothing disappears without a word.
     pub ignored_in_folders: u64,
+    /// True for a dry run: nothing was sent, and the files that would have been are in
+    /// `planned`.
+    pub dry_run: bool,
+    /// Files a dry run would send (always empty when the upload really ran).
+    pub planned: Vec<PlannedFile>,
+    /// How many assets of the dataset were listed to find files already there, when
+    /// [`skip_existing`](crate::upload::UploadOptions::skip_existing) was on.
+    pub assets_listed: Option<u64>,
 }
 
 impl UploadReport {
     /// Every input file.
     pub fn total_files(&self) -> usize {
-        self.succeeded.len() + self.failed.len() + self.skipped.len() + self.processing.len()
+        self.succeeded.len()
+            + self.failed.len()
+            + self.skipped.len()
+            + self.processing.len()
+            + self.planned.len()
     }
 
-    /// Succeeded files as a percentage of all input files (0 when there were none).
+    /// The files left out because the dataset already holds them
+    /// ([`SkipReason::AlreadyPresent`]).
+    pub fn already_present(&self) -> impl Iterator<Item = &SkippedFile> {
+        self.skipped.iter().filter(|s| is_present(&s.reason))
+    }
+
+    /// How many of the files already present were compared by size only (the service gave
+    /// no CRC-32C for them, or they are over 1 GiB).
+    pub fn compared_by_size_only(&self) -> usize {
+        self.skipped
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.reason,
+                    SkipReason::AlreadyPresent {
+                        compared_by: ComparedBy::SizeOnly,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+
+    /// Files succeeded or already in the dataset, as a percentage of all input files (0
+    /// when there were none).
     pub fn success_rate(&self) -> f64 {
         let total = self.total_files();
         if total == 0 {
             0.0
         } else {
-            self.succeeded.len() as f64 * 100.0 / total as f64
+            (self.succeeded.len() + self.already_present().count()) as f64 * 100.0 / total as f64
         }
     }
 
@@ -174,9 +228,13 @@ impl UploadReport {
         self.processing.is_empty()
     }
 
-    /// True when every input file succeeded.
+    /// True when every input file succeeded or was already in the dataset (for a dry run:
+    /// when nothing would fail or be left out for a problem), and nothing was cancelled.
     pub fn is_success(&self) -> bool {
-        self.succeeded.len() == self.total_files() && !self.cancelled
+        !self.cancelled
+            && self.failed.is_empty()
+            && self.processing.is_empty()
+            && self.skipped.iter().all(|s| is_present(&s.reason))
     }
 
     /// The ids of the ingestion sessions.
@@ -208,10 +266,11 @@ impl UploadReport {
                 f.reason
             ));
         }
-        if let Some(s) = self.skipped.first() {
+        let mut skipped = self.skipped.iter().filter(|s| !is_present(&s.reason));
+        if let Some(s) = skipped.next() {
             problems.push(format!(
                 "{} skipped (first: {}: {})",
-                self.skipped.len(),
+                skipped.count() + 1,
                 s.filename,
                 s.reason
             ));
@@ -225,32 +284,63 @@ impl UploadReport {
         })
     }
 
-    /// A readable table of the numbers, then every failed and skipped file with its reason.
+    /// A readable table of the numbers, then every failed and skipped file with its reason
+    /// (files already present are counted, not listed; nor are the files a dry run would
+    /// send: they are in [`UploadReport::planned`]).
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let title = if self.cancelled {
+        let present = self.already_present().count();
+        let title = if self.dry_run {
+            "Dry run, nothing sent"
+        } else if self.cancelled {
             "Upload cancelled"
         } else if !self.is_complete() {
             "Upload sent, still processing"
-        } else if self.failed.is_empty() && self.skipped.is_empty() {
+        } else if self.is_success() {
             "Upload complete"
         } else {
             "Upload complete with problems"
         };
         let _ = writeln!(out, "{title} (dataset {})", self.dataset);
-        let rows = [
-            ("Total files", self.total_files().to_string()),
-            ("Succeeded", self.succeeded.len().to_string()),
-            ("Failed", self.failed.len().to_string()),
-            ("Skipped", self.skipped.len().to_string()),
-            ("Processing", self.processing.len().to_string()),
-            ("Success rate", format!("{:.1}%", self.success_rate())),
-            ("Uploaded", human_bytes(self.bytes_uploaded)),
-            ("Duration", format!("{:.1}s", self.duration.as_secs_f64())),
-            ("Sessions", self.sessions.len().to_string()),
-        ];
+        let mut rows = vec![("Total files", self.total_files().to_string())];
+        if self.dry_run {
+            rows.push(("Would send", self.planned.len().to_string()));
+            let bytes = self.planned.iter().map(|p| p.size).sum();
+            rows.push(("Would upload", human_bytes(bytes)));
+        } else {
+            rows.push(("Succeeded", self.succeeded.len().to_string()));
+            rows.push(("Failed", self.failed.len().to_string()));
+        }
+        rows.push(("Skipped", self.skipped.len().to_string()));
+        if self.assets_listed.is_some() || present > 0 {
+            rows.push(("  present", present.to_string()));
+        }
+        if !self.dry_run {
+            rows.extend([
+                ("Processing", self.processing.len().to_string()),
+                ("Success rate", format!("{:.1}%", self.success_rate())),
+                ("Uploaded", human_bytes(self.bytes_uploaded)),
+                ("Duration", format!("{:.1}s", self.duration.as_secs_f64())),
+                ("Sessions", self.sessions.len().to_string()),
+            ]);
+        }
         for (label, value) in rows {
             let _ = writeln!(out, "  {label:<13} {value:>10}");
+        }
+        if let Some(listed) = self.assets_listed {
+            let _ = writeln!(
+                out,
+                "Already in the dataset (compared with its {listed} assets), not sent again: \
+                 {present} files"
+            );
+            let by_size = self.compared_by_size_only();
+            if by_size > 0 {
+                let _ = writeln!(
+                    out,
+                    "  of which {by_size} compared by size only: the service gave no CRC-32C \
+                     for them (or they are over 1 GiB)"
+                );
+            }
         }
         if self.ignored_in_folders > 0 {
             let _ = writeln!(
@@ -283,6 +373,7 @@ impl UploadReport {
             "Skipped files:",
             self.skipped
                 .iter()
+                .filter(|s| !is_present(&s.reason))
                 .map(|s| format!("{} ({}): {}", s.filename, s.source, s.reason)),
         );
         out
@@ -293,6 +384,10 @@ impl fmt::Display for UploadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.summary())
     }
+}
+
+fn is_present(reason: &SkipReason) -> bool {
+    matches!(reason, SkipReason::AlreadyPresent { .. })
 }
 
 /// How many lines of one kind a summary lists before it says how many more there are.

@@ -13,9 +13,10 @@ mod sessions;
 mod tally;
 
 use super::discover::{DiscoveredFile, dedupe_names, discover};
+use super::existing::{Existing, Verdict};
 use super::multipart::{MultipartTarget, goes_multipart, upload_multipart};
 use super::report::{
-    FailedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile,
+    FailedFile, PlannedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile,
 };
 use super::spec::{FileSpec, SkipReason, SpecSource, spec_for_bytes, spec_for_file};
 use super::{MAX_BATCH_SIZE, MAX_SESSIONS_IN_FLIGHT, UploadInput, UploadOptions, UploadSources};
@@ -23,7 +24,7 @@ use crate::cancel::CancelToken;
 use crate::endpoints::{CancelIngestionSession, CreateIngestionSession, GetIngestionSession};
 use crate::engine::{Attempt, Core};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ids::DatasetId;
+use crate::ids::{AssetId, DatasetId};
 use crate::models::{
     CreateIngestionSessionRequest, IngestionRequestSpec, IngestionSession, SignedUrl,
 };
@@ -41,6 +42,8 @@ type SpecOutcome = (SourceRef, String, std::result::Result<FileSpec, SkipReason>
 struct Planned {
     spec: FileSpec,
     source: SourceRef,
+    /// The asset of the same name and other content it replaces (skip-existing only).
+    replaces: Option<AssetId>,
 }
 
 /// Where a planned file stands.
@@ -104,6 +107,8 @@ struct Upload {
     ignored_in_folders: u64,
     /// Files not even examined because the upload was cancelled first.
     cancelled_early: Vec<FailedFile>,
+    /// How many assets the skip-existing listing read (`None` when it was off).
+    assets_listed: Option<u64>,
 }
 
 impl Upload {
@@ -142,12 +147,18 @@ impl Upload {
             bytes_uploaded: 0,
             ignored_in_folders: 0,
             cancelled_early: Vec::new(),
+            assets_listed: None,
         })
     }
 
     async fn run(mut self, sources: UploadSources) -> Result<UploadReport> {
         let started = self.core.runtime().now();
         self.plan(sources).await?;
+        if self.options.dry_run {
+            let cancelled = self.cancel.is_cancelled();
+            let duration = self.core.runtime().now().saturating_duration_since(started);
+            return Ok(self.report(cancelled, duration));
+        }
         let fatal = self.transfer_all().await;
         if let Some(error) = fatal {
             self.cancel_open_sessions(true).await;

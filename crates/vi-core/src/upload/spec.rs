@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
+use crate::ids::AssetId;
 use crate::models::{AssetKind, AssetSpec};
 
 /// Files strictly larger than this (1 GiB) are declared without a CRC-32C (spec §6.3).
@@ -201,6 +202,10 @@ impl FileSpec {
     }
 }
 
+/// How the text of [`SkipReason::AlreadyPresent`] starts (for programs that tell these
+/// skips, which are not problems, from the others in progress events).
+pub const ALREADY_PRESENT: &str = "already in the dataset";
+
 /// Why a source is not uploaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -240,6 +245,35 @@ pub enum SkipReason {
         /// The source that is uploaded under that name.
         first: PathBuf,
     },
+    /// The dataset already holds an asset with this name and the same content, so the
+    /// file is not sent again ([`UploadOptions::skip_existing`](super::UploadOptions::skip_existing)).
+    AlreadyPresent {
+        /// The asset that holds this content.
+        asset: AssetId,
+        /// How the content was compared.
+        compared_by: ComparedBy,
+    },
+}
+
+/// How a local file was found to match an asset already in the dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ComparedBy {
+    /// Same name, same size and same CRC-32C.
+    SizeAndCrc32c,
+    /// Same name and same size only: the service gave no usable CRC-32C for the asset
+    /// (or the file is over [`CRC_SIZE_LIMIT`], whose CRC-32C is not computed), so a
+    /// changed file of exactly the same size would not be noticed.
+    SizeOnly,
+}
+
+impl fmt::Display for ComparedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ComparedBy::SizeAndCrc32c => "same size and CRC-32C",
+            ComparedBy::SizeOnly => "same size; compared by size only, no CRC-32C available",
+        })
+    }
 }
 
 impl SkipReason {
@@ -253,6 +287,7 @@ impl SkipReason {
             SkipReason::UnsupportedType { .. } => "unsupported_type",
             SkipReason::Unreadable { .. } => "unreadable",
             SkipReason::DuplicateName { .. } => "duplicate_name",
+            SkipReason::AlreadyPresent { .. } => "already_present",
         }
     }
 }
@@ -310,6 +345,10 @@ impl fmt::Display for SkipReason {
                 "{} has the same upload name and is uploaded instead, because names are \
                  unique within a dataset; rename this file to upload it too",
                 first.display()
+            ),
+            SkipReason::AlreadyPresent { asset, compared_by } => write!(
+                f,
+                "{ALREADY_PRESENT} as asset {asset} ({compared_by}); not sent again"
             ),
         }
     }

@@ -18,6 +18,7 @@ pub mod calls;
 pub mod downloads;
 pub mod hostile;
 pub mod multipart;
+pub mod resume;
 pub mod transport;
 pub mod uploads;
 
@@ -74,6 +75,24 @@ macro_rules! upload_tests {
             cancelling_halfway_stops_and_cancels_the_session,
             a_token_fired_before_the_upload_sends_nothing_and_loses_nothing,
             bad_upload_input_is_refused_before_sending,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`resume`] (skip-existing and dry runs) for facade
+/// `$facade`.
+#[macro_export]
+macro_rules! resume_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!(
+            $facade,
+            $crate::scenarios::resume::ResumeEnv::new(),
+            resume:
+            an_interrupted_upload_resumed_sends_only_what_is_missing,
+            a_changed_file_is_sent_again,
+            a_renamed_asset_is_not_matched,
+            ten_thousand_assets_are_compared_page_by_page,
+            a_dry_run_sends_nothing,
         );
     };
 }

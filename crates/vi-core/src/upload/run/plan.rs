@@ -1,4 +1,5 @@
-//! Upload steps 1–3: discover the files, check their names, build their specs.
+//! Upload steps 1–3: discover the files, check their names, build their specs, and (with
+//! skip-existing) leave out those the dataset already holds.
 
 use super::*;
 
@@ -61,6 +62,25 @@ impl Upload {
                 memory_kept.push((name, data));
             }
         }
+
+        // Skip-existing: list the dataset once, before any file is read, keeping only the
+        // assets named like one of ours (see `upload::existing`).
+        let existing =
+            if self.options.skip_existing && !taken.is_empty() && !self.cancel.is_cancelled() {
+                let wanted = |name: &str| taken.contains_key(name);
+                let listing = Existing::list(&self.core, &self.dataset, &wanted);
+                match select(Box::pin(listing), Box::pin(self.cancel.cancelled())).await {
+                    Either::Left((existing, _)) => {
+                        let existing = existing?;
+                        self.assets_listed = Some(existing.listed);
+                        Some(existing)
+                    }
+                    // Cancelled while listing: the spec step below stops at once too.
+                    Either::Right(_) => None,
+                }
+            } else {
+                None
+            };
 
         let file_count = files.len();
         // Who each candidate is, so that one not examined before a cancellation is still
@@ -147,10 +167,22 @@ impl Upload {
             };
             match spec {
                 Ok(spec) => {
+                    let replaces = match existing.as_ref().map(|e| e.compare(&spec)) {
+                        Some(Verdict::Present(reason)) => {
+                            self.skip(source, name, reason);
+                            continue;
+                        }
+                        Some(Verdict::Changed(asset)) => Some(asset),
+                        Some(Verdict::New) | None => None,
+                    };
                     if let Some(warning) = spec.size_warning() {
                         tracing::warn!(file = %name, "{warning}");
                     }
-                    self.planned.push(Planned { spec, source });
+                    self.planned.push(Planned {
+                        spec,
+                        source,
+                        replaces,
+                    });
                 }
                 Err(reason) => self.skip(source, name, reason),
             }

@@ -5,6 +5,9 @@ use super::*;
 impl Upload {
     /// Step 7: every planned file into exactly one bucket.
     pub(super) fn report(mut self, cancelled: bool, duration: Duration) -> UploadReport {
+        if self.options.dry_run {
+            return self.dry_run_report(cancelled, duration);
+        }
         let settled: Vec<bool> = (0..self.batches.len())
             .map(|b| {
                 self.batches[b].session.as_ref().is_some_and(|s| {
@@ -80,6 +83,7 @@ impl Upload {
                             filename,
                             size: p.spec.size,
                             session: id.clone(),
+                            replaced: p.replaces,
                         };
                         if settled {
                             succeeded.push(file);
@@ -107,6 +111,38 @@ impl Upload {
             duration,
             cancelled,
             ignored_in_folders: self.ignored_in_folders,
+            dry_run: false,
+            planned: Vec::new(),
+            assets_listed: self.assets_listed,
+        }
+    }
+
+    /// A dry run: every planned file is listed as what would be sent.
+    fn dry_run_report(self, cancelled: bool, duration: Duration) -> UploadReport {
+        let planned = self
+            .planned
+            .into_iter()
+            .map(|p| PlannedFile {
+                source: p.source,
+                filename: p.spec.filename,
+                size: p.spec.size,
+                replaces: p.replaces,
+            })
+            .collect();
+        UploadReport {
+            dataset: self.dataset,
+            succeeded: Vec::new(),
+            failed: self.cancelled_early,
+            skipped: self.skipped,
+            processing: Vec::new(),
+            sessions: Vec::new(),
+            bytes_uploaded: 0,
+            duration,
+            cancelled,
+            ignored_in_folders: self.ignored_in_folders,
+            dry_run: true,
+            planned,
+            assets_listed: self.assets_listed,
         }
     }
 }
