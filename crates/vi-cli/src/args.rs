@@ -247,7 +247,7 @@ pub enum AssetsCommand {
     },
     /// Download a dataset's assets (all, or those given with --asset) into a folder.
     ///
-    /// Files go to NAME.part first and are renamed when complete; files already present
+    /// Files go to DIR/DATASET/.vi-partial/ first and are renamed when complete; files already present
     /// and complete are skipped, and an interrupted download resumes next time.
     Download(DownloadArgs),
     /// Delete an asset.

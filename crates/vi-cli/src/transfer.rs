@@ -17,7 +17,7 @@ use crate::progress::TransferBars;
 
 const UPLOAD_CANCELLED: &str = "cancelled: the ingestion sessions were cancelled; files the \
     service had already taken in stay in the dataset, run the same upload again to finish";
-const DOWNLOAD_CANCELLED: &str = "cancelled: partial downloads are kept as .part files and \
+const DOWNLOAD_CANCELLED: &str = "cancelled: partial downloads are kept in .vi-partial/ and \
     resume next time you run the same download";
 
 /// Uploads files and folders.

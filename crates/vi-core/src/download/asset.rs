@@ -83,7 +83,7 @@ pub(super) async fn download_one(
     };
     let part = asset_part_path(path.parent().unwrap_or(Path::new("")), &id);
     let (p, dest) = (part.clone(), path.clone());
-    // One look at the `.part`: if it already holds every byte (the earlier run died between
+    // One look at the partial file: if it already holds every byte (the earlier run died between
     // its last write and the rename) it only needs checking and renaming; otherwise its
     // length is where the transfer continues.
     let part_state = run_blocking(runtime.as_ref(), move || -> std::io::Result<Option<u64>> {

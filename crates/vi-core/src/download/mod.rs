@@ -10,7 +10,8 @@
 //! 3. **Existing files**: a complete copy (same size, and same CRC32C when the asset gives
 //!    one) is skipped unless `overwrite` is set; a different file is replaced only with
 //!    `overwrite`, and reported as failed otherwise.
-//! 4. **Transfer**: the body streams to `<name>.part`; a `.part` left by an earlier run is
+//! 4. **Transfer**: the body streams to a partial file in `.vi-partial/<asset id>.part`
+//!    (where no asset name can reach, opened without following links); one left by an earlier run is
 //!    continued with a `Range` request when the server allows it, else restarted. The size
 //!    (and checksum when known) is verified, and only then is the file renamed into place,
 //!    so the final name never holds a partial file, whatever happens.
@@ -76,7 +77,7 @@ pub struct DownloadOptions {
     pub page_size: u32,
     /// Receives progress events.
     pub progress: ProgressSink,
-    /// Cancels the download when fired; `.part` files are kept and resume next time.
+    /// Cancels the download when fired; partial files are kept and resume next time.
     pub cancel: Option<CancelToken>,
 }
 

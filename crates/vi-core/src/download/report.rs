@@ -64,7 +64,7 @@ pub enum DownloadFailure {
         /// The error, as text, with the path.
         message: String,
     },
-    /// The download was cancelled first; a partial `.part` file may remain and resumes
+    /// The download was cancelled first; a partial file may remain and resumes
     /// next time.
     Cancelled,
     /// A bug in the SDK stopped this download (a worker panicked); please report it.

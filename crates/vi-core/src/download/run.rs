@@ -211,7 +211,7 @@ impl Core {
     }
 
     /// Downloads one asset to exactly `destination` (replacing what is there), through a
-    /// `.part` file, verified, with fresh URLs on expiry.
+    /// partial file, verified, with fresh URLs on expiry.
     ///
     /// # Errors
     /// An API error of kind `NotFound` for an unknown asset; transfer, verification or
