@@ -103,22 +103,26 @@ fn main() -> vi_blocking::Result<()> {
         .download(&dataset_id, &downloads, DownloadOptions::new())?;
     println!("\n{}", report.summary());
 
-    // 8. Find the large assets and the square ones with filters.
-    let large = "metadata.fileSize > 10000";
-    let square = "metadata.width == metadata.height";
-    let count_large = client
-        .assets()
-        .count(&dataset_id, CountAssetsOptions::new().filter(large))?;
-    println!("Large assets ({large}): {count_large}");
+    // 8. The large assets and the square ones, chosen here on the client as the official
+    //    walkthrough does: the service's `filter` syntax is its own, passed verbatim, and
+    //    this example must not depend on a guess about it.
+    let (mut large, mut square) = (0, Vec::new());
     for asset in client
         .assets()
-        .list(&dataset_id, ListAssetsOptions::new().filter(square))?
+        .list(&dataset_id, ListAssetsOptions::new().page_size(1000))?
     {
         let asset = asset?;
-        println!(
-            "Square: {} ({}x{})",
-            asset.filename, asset.metadata.width, asset.metadata.height
-        );
+        let m = &asset.metadata;
+        if m.file_size > 10_000 {
+            large += 1;
+        }
+        if m.width == m.height {
+            square.push(format!("{} ({}x{})", asset.filename, m.width, m.height));
+        }
+    }
+    println!("Large assets (over 10,000 bytes): {large}");
+    for found in &square {
+        println!("Square: {found}");
     }
     let total = client
         .assets()
