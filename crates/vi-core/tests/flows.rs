@@ -700,3 +700,65 @@ fn a_failed_reach_session_that_took_every_file_in_reports_them_succeeded() {
     assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
     assert!(report.failed.is_empty(), "{}", report.summary());
 }
+
+/// Runs a download of two assets whose second listing page fails `failures` times in a row
+/// (500), and returns the report.
+fn download_with_a_failing_second_page(failures: usize) -> vi_core::api::DownloadReport {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (vi_testkit::png(5, 5, 6), vi_testkit::png(6, 6, 7));
+    let mut second = asset_with_url("b.png", &b, "B");
+    second["assetId"] = "bs7f3k2m9x".into();
+    let first = json_text(serde_json::json!({
+        "items": [asset_with_url("a.png", &a, "A")], "nextPage": "t1"
+    }));
+    let last = json_text(serde_json::json!({"items": [second], "nextPage": null}));
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let h = harness_answering(move |seen| {
+        let uri = seen.uri.as_str();
+        if uri.ends_with("Signature=A") {
+            Step::ok(a.clone()).header("content-length", &a.len().to_string())
+        } else if uri.ends_with("Signature=B") {
+            Step::ok(b.clone()).header("content-length", &b.len().to_string())
+        } else if uri.contains("/assets:count") {
+            Step::ok(r#"{"count": 2}"#)
+        } else if uri.contains("p=t1") {
+            if failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures {
+                Step::status(500, r#"{"message":"listing broke"}"#)
+            } else {
+                Step::ok(last.clone())
+            }
+        } else if uri.contains("/assets?") {
+            Step::ok(first.clone())
+        } else {
+            panic!("unexpected request {uri}")
+        }
+    });
+    let report = block(h.core.download(
+        &DatasetId::new("ds1").unwrap(),
+        dir.path(),
+        vi_core::api::DownloadOptions::new().concurrency(1),
+    ))
+    .unwrap();
+    drop(dir);
+    report
+}
+
+/// A listing page that fails past one call's retries is asked for again: the download
+/// completes. One that keeps failing ends the download with a problem in the summary's
+/// title, never a "Download complete".
+#[test]
+fn a_failing_listing_page_is_asked_again_then_reported() {
+    let report = download_with_a_failing_second_page(6);
+    assert_eq!(report.downloaded.len(), 2, "{}", report.summary());
+    assert!(report.is_success(), "{}", report.summary());
+
+    let report = download_with_a_failing_second_page(1000);
+    assert_eq!(report.downloaded.len(), 1, "{}", report.summary());
+    assert!(!report.is_success());
+    assert_eq!(report.problems.len(), 1, "{}", report.summary());
+    assert!(
+        report.summary().starts_with("Download incomplete"),
+        "{}",
+        report.summary()
+    );
+}

@@ -177,6 +177,8 @@ impl DownloadReport {
         let mut out = String::new();
         let title = if self.cancelled {
             "Download cancelled"
+        } else if !self.problems.is_empty() {
+            "Download incomplete"
         } else if self.failed.is_empty() {
             "Download complete"
         } else {

@@ -23,6 +23,10 @@ use crate::runtime::run_blocking;
 
 const OPERATION: &str = "download";
 
+/// How many more times a failed listing page is asked for (after the retries of the list
+/// call itself) before the assets after it are given up and reported as a problem.
+const LISTING_ROUNDS: u32 = 3;
+
 /// The assets still to be handed out.
 enum Feed {
     Listing(Box<Pager<Asset>>),
@@ -126,6 +130,7 @@ impl Core {
         let mut names = NameAllocator::new();
         let mut set: TaskSet<Outcome> = TaskSet::new(runtime.clone());
         let mut first_page = true;
+        let mut page_failures = 0u32;
         loop {
             while !cancel.is_cancelled() && set.len() < options.concurrency {
                 if let Some(asset) = queue.pop_front() {
@@ -162,9 +167,18 @@ impl Core {
                 match pager.next_page().await {
                     Some(Ok(page)) => {
                         first_page = false;
+                        page_failures = 0;
                         queue.extend(page.items);
                     }
                     Some(Err(e)) if first_page => return Err(e),
+                    // A later page that failed after the call's own retries is asked for
+                    // again (the pager stays on it) a few times, with growing pauses,
+                    // before the rest of the listing is given up.
+                    Some(Err(e)) if page_failures < LISTING_ROUNDS => {
+                        page_failures += 1;
+                        tracing::warn!(error = %e, round = page_failures, "a listing page failed; asking again");
+                        runtime.sleep(Duration::from_secs(1 << page_failures)).await;
+                    }
                     Some(Err(e)) => {
                         // Later pages: keep what is done, say why the rest is missing.
                         tracing::warn!(error = %e, "listing stopped; the assets after this point were not downloaded");
