@@ -86,11 +86,24 @@ impl<T> Drop for ResultSlot<T> {
 /// A set of spawned tasks whose results come back in completion order. The caller decides
 /// when to spawn (e.g. only while fewer than a limit are in flight), which lets one loop
 /// drive heterogeneous work, such as session creation and transfers, under one limit.
+///
+/// Work started by a call ends with it: dropping the set (say, an upload future dropped by
+/// `tokio::time::timeout`) stops its running tasks at their next await point, which aborts
+/// their requests where the transport is async. A blocking transport finishes the request
+/// under way; nothing new starts.
 pub struct TaskSet<T> {
     runtime: Arc<dyn Runtime>,
     in_flight: usize,
     tx: mpsc::UnboundedSender<Option<T>>,
     rx: mpsc::UnboundedReceiver<Option<T>>,
+    /// Fired when the set is dropped.
+    dropped: CancelToken,
+}
+
+impl<T> Drop for TaskSet<T> {
+    fn drop(&mut self) {
+        self.dropped.cancel();
+    }
 }
 
 impl<T: Send + 'static> TaskSet<T> {
@@ -102,6 +115,7 @@ impl<T: Send + 'static> TaskSet<T> {
             in_flight: 0,
             tx,
             rx,
+            dropped: CancelToken::new(),
         }
     }
 
@@ -111,8 +125,13 @@ impl<T: Send + 'static> TaskSet<T> {
             tx: Some(self.tx.clone()),
         };
         self.in_flight += 1;
+        let dropped = self.dropped.clone();
         self.runtime.spawn(Box::pin(async move {
-            slot.fill(task.await);
+            // A task stopped by the set's drop, or one that panicked, reports nothing: its
+            // slot tells any waiter so.
+            if let Guarded::Done(value) = guarded(task, Some(&dropped)).await {
+                slot.fill(value);
+            }
         }));
     }
 
@@ -208,6 +227,35 @@ mod tests {
         }
         fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
             Box::pin(async move { std::thread::sleep(duration) })
+        }
+    }
+
+    #[test]
+    fn dropping_the_set_stops_its_running_tasks() {
+        /// Counts the tasks whose work was dropped.
+        struct Stopped(Arc<AtomicUsize>);
+        impl Drop for Stopped {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let mut set: TaskSet<()> = TaskSet::new(Arc::new(Threads));
+        for _ in 0..3 {
+            let guard = Stopped(stopped.clone());
+            set.spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+        }
+        drop(set);
+        let started = std::time::Instant::now();
+        while stopped.load(Ordering::SeqCst) < 3 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "tasks outlived their set"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
