@@ -49,6 +49,8 @@ pub use vi_core::config::HttpOptions;
 #[derive(Clone, Debug)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
+    /// How long bytes may stop moving, in either direction, before an exchange fails.
+    idle_timeout: std::time::Duration,
 }
 
 impl ReqwestTransport {
@@ -65,7 +67,9 @@ impl ReqwestTransport {
             .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
+            // No reqwest read timeout: its timer is not reset while a request body is being
+            // sent, so a large upload on a slow link would fail though bytes keep moving.
+            // `Watch` measures idleness in both directions instead.
             .pool_max_idle_per_host(options.pool_max_idle_per_host)
             .user_agent(options.user_agent.as_str())
             .build()
@@ -75,7 +79,10 @@ impl ReqwestTransport {
                     error_chain(&e.without_url())
                 ),
             })?;
-        Ok(ReqwestTransport { client })
+        Ok(ReqwestTransport {
+            client,
+            idle_timeout: options.read_timeout,
+        })
     }
 
     /// Turns a core request into a reqwest request; file bodies are opened here.
@@ -83,6 +90,7 @@ impl ReqwestTransport {
         &self,
         request: Request,
         failure: &BodyReadFailure,
+        watch: &Watch,
     ) -> Result<reqwest::Request, TransportError> {
         let (mut parts, body) = request.into_parts();
         let url = reqwest::Url::parse(&parts.uri.to_string()).map_err(|e| {
@@ -99,7 +107,7 @@ impl ReqwestTransport {
             Body::Empty => None,
             Body::Bytes(bytes) => Some(reqwest::Body::from(bytes)),
             Body::File(slice) => {
-                let stream = FileStream::open(&slice, failure.clone())
+                let stream = FileStream::open(&slice, failure.clone(), watch.clone())
                     .await
                     .map_err(|e| {
                         let context = redact::request(&parts.method, &parts.uri);
@@ -115,15 +123,22 @@ impl ReqwestTransport {
         Ok(out)
     }
 
-    /// Sends `request`, returning the response head with its body still unread.
-    async fn execute(&self, request: Request) -> Result<reqwest::Response, TransportError> {
+    /// Sends `request`, returning the response head with its body still unread, and the
+    /// watch that keeps timing the exchange while the body is read.
+    async fn execute(
+        &self,
+        request: Request,
+    ) -> Result<(reqwest::Response, Watch), TransportError> {
         let context = redact::request(request.method(), request.uri());
         let failure = BodyReadFailure::default();
-        let request = self.build(request, &failure).await?;
-        self.client
-            .execute(request)
-            .await
-            .map_err(|e| map_error(e, &failure, &context))
+        let watch = Watch::new(self.idle_timeout);
+        let request = self.build(request, &failure, &watch).await?;
+        match watch.guard(self.client.execute(request)).await {
+            Some(result) => result
+                .map(|response| (response, watch.clone()))
+                .map_err(|e| map_error(e, &failure, &context)),
+            None => Err(watch.stalled(&context)),
+        }
     }
 }
 
@@ -131,11 +146,11 @@ impl ReqwestTransport {
 impl Transport for ReqwestTransport {
     async fn send(&self, request: Request) -> Result<Response, TransportError> {
         let context = redact::request(request.method(), request.uri());
-        let response = self.execute(request).await?;
+        let (response, watch) = self.execute(request).await?;
         let status = response.status();
         let version = response.version();
         let headers = response.headers().clone();
-        let body = read_capped(response, &context).await?;
+        let body = read_capped(response, &context, &watch).await?;
         let mut out = http::Response::new(body);
         *out.status_mut() = status;
         *out.version_mut() = version;
@@ -149,11 +164,11 @@ impl Transport for ReqwestTransport {
         target: DownloadTarget,
     ) -> Result<DownloadHead, TransportError> {
         let context = redact::request(request.method(), request.uri());
-        let mut response = self.execute(request).await?;
+        let (mut response, watch) = self.execute(request).await?;
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
-            let error_body = read_prefix(&mut response, ERROR_BODY_LIMIT).await;
+            let error_body = read_prefix(&mut response, ERROR_BODY_LIMIT, &watch).await;
             return Ok(DownloadHead {
                 status,
                 headers,
@@ -162,13 +177,77 @@ impl Transport for ReqwestTransport {
             });
         }
         let target = effective_target(status, target);
-        let written = write_body(&mut response, &target, &context).await?;
+        let written = write_body(&mut response, &target, &context, &watch).await?;
         Ok(DownloadHead {
             status,
             headers,
             written,
             error_body: Bytes::new(),
         })
+    }
+}
+
+/// Times one exchange by progress, not in total: it fails only when no bytes have moved, in
+/// either direction, for the idle timeout. The request body stream touches it as each chunk
+/// goes out, and every response chunk read touches it too.
+#[derive(Clone, Debug)]
+struct Watch {
+    started: std::time::Instant,
+    /// Milliseconds from `started` to the last movement.
+    last: Arc<std::sync::atomic::AtomicU64>,
+    limit: std::time::Duration,
+}
+
+impl Watch {
+    fn new(limit: std::time::Duration) -> Self {
+        Watch {
+            started: std::time::Instant::now(),
+            last: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            limit,
+        }
+    }
+
+    /// Bytes moved now.
+    fn touch(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long nothing has moved.
+    fn idle(&self) -> std::time::Duration {
+        let last =
+            std::time::Duration::from_millis(self.last.load(std::sync::atomic::Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+
+    /// Runs `future` (touching the watch when it finishes), or `None` once nothing has
+    /// moved for the limit.
+    async fn guard<T>(&self, future: impl std::future::Future<Output = T>) -> Option<T> {
+        use futures_util::future::{Either, select};
+        let mut future = std::pin::pin!(future);
+        loop {
+            let left = self.limit.saturating_sub(self.idle());
+            if left.is_zero() {
+                return None;
+            }
+            match select(future.as_mut(), std::pin::pin!(tokio::time::sleep(left))).await {
+                Either::Left((value, _)) => {
+                    self.touch();
+                    return Some(value);
+                }
+                // Something may have moved meanwhile: look again.
+                Either::Right(_) => {}
+            }
+        }
+    }
+
+    /// The error for an exchange on which nothing moved for the limit.
+    fn stalled(&self, context: &str) -> TransportError {
+        TransportError::new(
+            TransportErrorKind::Timeout,
+            format!("{context}: no bytes moved for {:?}", self.limit),
+        )
     }
 }
 
@@ -259,10 +338,16 @@ struct FileStream {
     path: Arc<Path>,
     failure: BodyReadFailure,
     done: bool,
+    /// Told each time the HTTP library takes the next chunk: the previous one has gone out.
+    watch: Watch,
 }
 
 impl FileStream {
-    async fn open(slice: &FileSlice, failure: BodyReadFailure) -> Result<Self, TransportError> {
+    async fn open(
+        slice: &FileSlice,
+        failure: BodyReadFailure,
+        watch: Watch,
+    ) -> Result<Self, TransportError> {
         let read_error = |e: io::Error| {
             TransportError::new(
                 TransportErrorKind::BodyRead,
@@ -283,6 +368,7 @@ impl FileStream {
             path: Arc::from(slice.path.as_path()),
             failure,
             done: false,
+            watch,
         })
     }
 
@@ -304,6 +390,7 @@ impl Stream for FileStream {
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(chunk))) => {
+                self.watch.touch();
                 self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -327,10 +414,14 @@ impl Stream for FileStream {
 async fn read_capped(
     mut response: reqwest::Response,
     context: &str,
+    watch: &Watch,
 ) -> Result<Bytes, TransportError> {
     let mut body = Vec::new();
     loop {
-        match response.chunk().await {
+        let Some(next) = watch.guard(response.chunk()).await else {
+            return Err(watch.stalled(context));
+        };
+        match next {
             Ok(Some(chunk)) => {
                 if (body.len() + chunk.len()) as u64 > MAX_API_BODY_BYTES {
                     return Err(TransportError::new(
@@ -347,10 +438,13 @@ async fn read_capped(
 }
 
 /// Reads at most `limit` bytes of a body; best effort, since the status is what matters.
-async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Bytes {
+async fn read_prefix(response: &mut reqwest::Response, limit: usize, watch: &Watch) -> Bytes {
     let mut prefix = Vec::new();
     while prefix.len() < limit {
-        match response.chunk().await {
+        let Some(next) = watch.guard(response.chunk()).await else {
+            break;
+        };
+        match next {
             Ok(Some(chunk)) => {
                 let take = chunk.len().min(limit - prefix.len());
                 prefix.extend_from_slice(&chunk[..take]);
@@ -389,13 +483,19 @@ async fn write_body(
     response: &mut reqwest::Response,
     target: &DownloadTarget,
     context: &str,
+    watch: &Watch,
 ) -> Result<u64, TransportError> {
     let path = target.path.as_path();
     let file = open_target(target).await?;
     let mut writer = BufWriter::with_capacity(DOWNLOAD_WRITE_BUFFER, file);
     let mut written = 0u64;
     loop {
-        match response.chunk().await {
+        let Some(next) = watch.guard(response.chunk()).await else {
+            // Keep what arrived: core checks sizes and may resume from here.
+            let _ = writer.flush().await;
+            return Err(watch.stalled(context));
+        };
+        match next {
             Ok(Some(chunk)) => {
                 let room = target.room(written);
                 let take = room.map_or(chunk.len(), |room| chunk.len().min(room as usize));

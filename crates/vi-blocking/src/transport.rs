@@ -29,6 +29,9 @@ use vi_core::transport::{
 /// Read buffer for file bodies: large reads keep uploads fast.
 const FILE_READ_BUFFER: usize = 512 * 1024;
 
+/// The most bytes of a file body handed to ureq per read (see `FileReader::read`).
+const WRITE_STEP: usize = 64 * 1024;
+
 /// Write buffer for downloads.
 const DOWNLOAD_WRITE_BUFFER: usize = 512 * 1024;
 
@@ -314,7 +317,12 @@ impl Read for FileReader {
         if buf.is_empty() {
             return Ok(0);
         }
-        match self.inner.read(buf) {
+        // At most one step at a time: ureq writes what one read returns, and its write
+        // timeout applies to each write, so small steps make it an idle timeout (bytes
+        // stopped moving) rather than a limit on how long a large buffer takes to drain
+        // through a slow uplink.
+        let step = buf.len().min(WRITE_STEP);
+        match self.inner.read(&mut buf[..step]) {
             Ok(0) if self.remaining > 0 => Err(self.fail(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!(

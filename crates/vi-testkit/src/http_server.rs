@@ -149,6 +149,66 @@ pub fn truncated() -> String {
     format!("http://{addr}")
 }
 
+/// A raw-TCP server that reads each request body like a slow uplink: 128 KiB every 16 ms
+/// (about 8 MiB/s) through a small receive buffer, so the client's body is always moving
+/// and never idle for long, then answers `200` with the body's length. Returns its base
+/// URL.
+pub fn slow_sink() -> String {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket.set_recv_buffer_size(16 * 1024).expect("buffer");
+    let addr: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    socket.bind(&addr.into()).expect("bind");
+    socket.listen(8).expect("listen");
+    let listener: TcpListener = socket.into();
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let length: usize = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let mut left = length;
+                let mut chunk = vec![0u8; 128 * 1024];
+                while left > 0 {
+                    // One tick's worth (up to 128 KiB, in as many reads as the small
+                    // buffer needs), then a pause.
+                    let mut tick = left.min(chunk.len());
+                    while tick > 0 {
+                        match stream.read(&mut chunk[..tick]) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                tick -= n;
+                                left -= n;
+                            }
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(16));
+                }
+                let body = length.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
 /// A base URL on a port where nothing listens.
 pub fn closed() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -148,6 +148,7 @@ macro_rules! transport_tests {
             error_status_is_ok_with_body,
             redirects_are_not_followed,
             slow_response_times_out_without_secret,
+            a_body_slower_than_the_read_timeout_still_goes_through,
             truncated_body_is_interrupted,
             download_writes_exact_bytes_and_resumes,
             resume_past_end_of_partial_file_is_body_write,

@@ -275,6 +275,38 @@ pub fn slow_response_times_out_without_secret(stack: &TransportStack) {
     assert_hides_secret(&err);
 }
 
+/// Timeouts measure progress, not totals: a PUT whose body takes about three times the read
+/// timeout to go through a slow uplink succeeds, since bytes keep moving (the idle-response
+/// case is `slow_response_times_out_without_secret`).
+pub fn a_body_slower_than_the_read_timeout_still_goes_through(stack: &TransportStack) {
+    let options = HttpOptions {
+        read_timeout: Duration::from_secs(2),
+        ..HttpOptions::default()
+    };
+    let t = stack.transport_with(&options);
+    // About 6 s at the sink's 8 MiB/s: three times the read timeout. The client's socket
+    // buffers (up to 4 MiB) drain in about half a second once the last byte is written.
+    let body = server::pattern(48 << 20);
+    let (_dir, path) = temp_file(&body);
+    let url = format!("{}/upload?signature=SECRET", server::slow_sink());
+    let slice = FileSlice {
+        path,
+        offset: 0,
+        len: body.len() as u64,
+    };
+    let started = Instant::now();
+    let response = stack
+        .wait(t.send(request(Method::PUT, &url, Body::File(slice))))
+        .expect("a slow but moving upload is not a timeout");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.body().as_ref(), body.len().to_string().as_bytes());
+    assert!(
+        started.elapsed() > Duration::from_secs(4),
+        "the sink was slow enough to matter: {:?}",
+        started.elapsed()
+    );
+}
+
 /// A body cut short is an `Interrupted` error that hides the signed query.
 pub fn truncated_body_is_interrupted(stack: &TransportStack) {
     let url = format!("{}/x?signature=SECRET", server::truncated());
