@@ -1,5 +1,6 @@
 //! Shared server state: configuration, virtual clock, data, faults, signing.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -9,6 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Notify;
 
+use crate::chaos::{Chaos, Counters};
 use crate::config::EmulatorConfig;
 use crate::fault::{FaultKind, FaultQueue, RequestClass};
 use crate::state::{State, write_atomic};
@@ -33,6 +35,12 @@ pub(crate) struct App {
     flush_lock: Mutex<()>,
     pub(crate) dirty: Notify,
     pub(crate) recorder: Option<Mutex<std::fs::File>>,
+    /// Random faults (`fault_rate`, `fault_seed`).
+    pub(crate) chaos: Chaos,
+    /// Requests served, per class.
+    pub(crate) counters: Counters,
+    /// Creation instants (virtual ms) of the sessions inside the current limit window.
+    session_window: Mutex<VecDeque<i64>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -52,7 +60,9 @@ impl App {
         signing_key: Vec<u8>,
         recorder: Option<std::fs::File>,
     ) -> App {
+        let chaos = Chaos::new(config.fault_rate, config.fault_seed);
         App {
+            chaos,
             secret_key: state.secret_key.clone(),
             organization_id: state.organization_id.clone(),
             user: "emulator-user".to_owned(),
@@ -67,6 +77,8 @@ impl App {
             flush_lock: Mutex::new(()),
             dirty: Notify::new(),
             recorder: recorder.map(Mutex::new),
+            counters: Counters::default(),
+            session_window: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -166,5 +178,31 @@ impl App {
     pub(crate) fn url_expiry(&self) -> i64 {
         let ttl = i64::try_from(self.config.signed_url_ttl.as_millis()).unwrap_or(i64::MAX);
         self.now_ms().saturating_add(ttl)
+    }
+}
+
+impl App {
+    /// Spec §10.5: takes one session-creation slot, or returns how many seconds to
+    /// wait (for `Retry-After`) when the window is full.
+    pub(crate) fn take_session_slot(&self) -> Result<(), u32> {
+        let Some(limit) = self.config.session_limit else {
+            return Ok(());
+        };
+        let now = self.now_ms();
+        let window = i64::try_from(limit.window.as_millis()).unwrap_or(i64::MAX);
+        let mut slots = lock(&self.session_window);
+        while slots
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) >= window)
+        {
+            slots.pop_front();
+        }
+        if slots.len() < limit.sessions as usize {
+            slots.push_back(now);
+            return Ok(());
+        }
+        let oldest = slots.front().copied().unwrap_or(now);
+        let wait_ms = oldest.saturating_add(window).saturating_sub(now).max(1);
+        Err(u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX))
     }
 }

@@ -107,6 +107,7 @@
 mod api;
 mod app;
 mod body;
+mod chaos;
 mod config;
 mod error;
 mod fault;
@@ -115,6 +116,7 @@ mod query;
 mod record;
 mod render;
 mod server;
+mod shaping;
 mod state;
 mod storage;
 
@@ -126,7 +128,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use config::{EmulatorConfig, FailureModel};
+pub use chaos::Stats;
+pub use config::{EmulatorConfig, FailureModel, SessionLimit, Verdicts};
 pub use fault::{Fault, FaultKind, FaultTarget};
 
 use crate::app::App;
@@ -312,6 +315,11 @@ impl Emulator {
     /// Queues a fault for the next matching requests (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
         self.app.faults().push(fault);
+    }
+
+    /// Request counters so far (also served as JSON at `GET /_emulator/stats`).
+    pub fn stats(&self) -> Stats {
+        self.app.counters.snapshot()
     }
 
     /// Removes every queued fault.

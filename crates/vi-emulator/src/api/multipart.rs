@@ -12,6 +12,7 @@ use crate::body::{Obj, parse_object};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::{FileState, Multipart, MultipartState, Outcome, part_count};
+use crate::storage::part_reply_base64;
 
 pub(super) async fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> {
     let map = parse_object(bytes, false)?;
@@ -181,7 +182,7 @@ pub(super) fn part_url(
             "url": render::part_url(app, mp, part, expiry),
             "expiry": expiry,
             "responseHeaders": ["ETag"],
-            "responseBody": false,
+            "responseBody": app.config.part_response_body,
         })
     };
     app.mark_dirty();
@@ -199,7 +200,7 @@ pub(super) fn part_completion(
     let obj = Obj::new(&map, "");
     obj.only(&["responseHeaders", "responseBody"])?;
     let headers = obj.req_object("responseHeaders")?.string_map()?;
-    obj.opt_str_or_null("responseBody")?;
+    let response_body = obj.opt_str_or_null("responseBody")?;
     let now = app.now_ms();
     let value = {
         let mut state = app.state();
@@ -214,6 +215,33 @@ pub(super) fn part_completion(
             .find(|(k, _)| k.eq_ignore_ascii_case("etag"))
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
+        // Spec §6.8 step 3: the client sends "" when the part reply had no ETag. Whether
+        // the real service accepts that is not known; S3-style completions refuse a
+        // part without its ETag, so `require_part_etag` rejects it. The default keeps
+        // the lenient model (the Python SDK sends "" for a missing header).
+        if etag.is_empty() && app.config.require_part_etag {
+            return Err(ApiError::bad_request(format!(
+                "part {number} is registered without its ETag (responseHeaders.ETag is missing or empty)"
+            )));
+        }
+        // `responseBody: true` in M2: the body of the part reply must come back
+        // base64-encoded (standard alphabet, padded), present since it is non-empty.
+        if app.config.part_response_body {
+            let want = part_reply_base64(number, &part.etag());
+            match response_body {
+                Some(got) if got == want => {}
+                Some(_) => {
+                    return Err(ApiError::bad_request(format!(
+                        "\"responseBody\" of part {number} is not the base64 of the part reply body"
+                    )));
+                }
+                None => {
+                    return Err(ApiError::bad_request(format!(
+                        "\"responseBody\" of part {number} is missing (the part URL asked for it)"
+                    )));
+                }
+            }
+        }
         if !etag.is_empty() && etag != part.etag() {
             return Err(ApiError::bad_request(format!(
                 "ETag {etag} does not match the uploaded part {number} ({})",

@@ -115,6 +115,16 @@ pub(super) fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> 
     let value = {
         let mut state = app.state();
         let ds = dataset(&state, app, dsc)?;
+        // Spec §10.5: the optional sessions-per-window limit answers 429 with the
+        // seconds until a slot frees.
+        if let Err(wait) = app.take_session_slot() {
+            let mut err = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too many ingestion sessions were created in the current window",
+            );
+            err.retry_after = Some(wait);
+            return Err(err);
+        }
         let dataset_id = ds.id.clone();
         let mut id = format!("sess-{}", crate::ids::short_id());
         while state.sessions.contains_key(&id) {

@@ -12,6 +12,34 @@ use super::check_signature;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 
+/// The `Range` header, unless an `If-Range` names another version of the object
+/// (RFC 9110 §13.1.5): then the whole current object is sent with 200. `If-Range`
+/// holds a strong ETag (compared exactly; weak ones never match) or an HTTP date
+/// (matches the `Last-Modified` second exactly).
+fn range_if_current<'h>(
+    headers: &'h axum::http::HeaderMap,
+    etag: &str,
+    modified_ms: i64,
+) -> Option<&'h HeaderValue> {
+    let range = headers.get(header::RANGE)?;
+    let Some(condition) = headers.get(header::IF_RANGE) else {
+        return Some(range);
+    };
+    let condition = condition.to_str().ok()?.trim();
+    let current = if condition.starts_with('"') {
+        condition == etag
+    } else if condition.starts_with("W/") {
+        false
+    } else {
+        httpdate::parse_http_date(condition).is_ok_and(|date| {
+            date.duration_since(std::time::UNIX_EPOCH).is_ok_and(|d| {
+                i64::try_from(d.as_secs()).ok() == Some(modified_ms.div_euclid(1000))
+            })
+        })
+    };
+    current.then_some(range)
+}
+
 enum RangeSpec {
     Full,
     Partial(u64, u64),
@@ -101,7 +129,7 @@ pub(super) async fn get_download(
         Err(e) => return Err(e.into()),
     };
     let (status, start, len, range_header) =
-        match parse_range(parts.headers.get(header::RANGE), size) {
+        match parse_range(range_if_current(&parts.headers, &etag, modified), size) {
             RangeSpec::Full => (StatusCode::OK, 0, size, None),
             RangeSpec::Partial(s, e) => (
                 StatusCode::PARTIAL_CONTENT,

@@ -18,7 +18,7 @@ use download::get_download;
 use part::put_part;
 use upload::put_upload;
 
-pub(crate) use part::assemble_parts;
+pub(crate) use part::{assemble_parts, part_reply_base64};
 
 /// Answers one `/_storage/…` request.
 pub(crate) async fn handle(
@@ -119,8 +119,11 @@ pub(super) fn check_signature(app: &App, query: Option<&str>, resource: &[&str])
             .with("reason", "SignatureDoesNotMatch"));
     }
     if app.now_ms() > expires {
+        // 403 like S3, or 400 like GCS (`expired_status`, spec §7 step 9).
+        let status =
+            StatusCode::from_u16(app.config.expired_status).unwrap_or(StatusCode::FORBIDDEN);
         return Err(
-            ApiError::forbidden(format!("the signed URL expired at {expires} (ms)"))
+            ApiError::new(status, format!("the signed URL expired at {expires} (ms)"))
                 .with("reason", "ExpiredToken"),
         );
     }

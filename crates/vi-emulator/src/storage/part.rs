@@ -116,7 +116,11 @@ pub(super) async fn put_part(
         mp.generation += 1;
     }
     app.mark_dirty();
-    let mut response = StatusCode::OK.into_response();
+    let mut response = if app.config.part_response_body {
+        part_reply(number, &etag).into_response()
+    } else {
+        StatusCode::OK.into_response()
+    };
     if let Ok(v) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, v);
     }
@@ -166,4 +170,19 @@ pub(crate) async fn assemble_parts(
     Ok(verify_received(app, &tmp, file, len, crc, mp.force_corrupt)
         .await?
         .0)
+}
+
+/// Body of a part reply when part URLs ask for it (`part_response_body`): a small
+/// XML document naming the part, like the replies of S3-style stores.
+fn part_reply(number: u32, etag: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
+        etag.replace('"', "&quot;")
+    )
+}
+
+/// What M3 must send back as `responseBody` for a part reply.
+pub(crate) fn part_reply_base64(number: u32, etag: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(part_reply(number, etag))
 }

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use super::receive::{file_error, receive, verify_received};
 use super::{check_signature, content_length, drain, is_chunked, reject};
 use crate::app::App;
+use crate::config::Verdicts;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{FileState, Outcome, SessionFile};
 
@@ -18,6 +19,8 @@ enum Claim {
     /// The session already finished with this file received (CRC given): a retried
     /// PUT is answered idempotently.
     Replay(SessionFile, u32),
+    /// Deferred verdicts, the file already failed: take the bytes, answer 200.
+    Swallow,
 }
 
 /// The URL is signed for the headers listed in `upload.headers` (spec §6.7).
@@ -103,6 +106,7 @@ pub(super) async fn put_upload(
     let now = app.now_ms();
     let model = app.config.failure_model;
     let timeout = i64::try_from(app.config.missing_file_timeout.as_millis()).unwrap_or(i64::MAX);
+    let deferred = app.config.verdicts == Verdicts::Deferred;
     let claimed: ApiResult<Claim> = (|| {
         let mut state = app.state();
         let sid = state
@@ -137,6 +141,7 @@ pub(super) async fn put_upload(
         match &file.state {
             // A failed file stays failed: every later attempt gets the same answer, so
             // a client retrying the PUT sees a consistent per-file error.
+            FileState::Failed { .. } if deferred => Ok(Claim::Swallow),
             FileState::Failed { code } => Err(file_error(
                 code,
                 format!("{filename} has already failed with {code}"),
@@ -165,24 +170,30 @@ pub(super) async fn put_upload(
             }
             return replay(body, &file, length, crc).await;
         }
+        Claim::Swallow => return swallow(body).await,
     };
     if let Err(e) = check_content_type(parts, &file) {
         return reject(body, e).await;
     }
     if length != file.size {
-        drain(body).await;
+        let answer = if deferred {
+            swallow(body).await
+        } else {
+            drain(body).await;
+            Err(file_error(
+                "EBADSIZE",
+                format!(
+                    "Content-Length {length} differs from the declared size {} of {filename}",
+                    file.size
+                ),
+            ))
+        };
         let garbage =
             app.state()
                 .record_outcome(&sid, filename, Outcome::Failed("EBADSIZE"), now, model);
         app.delete_blobs(garbage).await;
         app.mark_dirty();
-        return Err(file_error(
-            "EBADSIZE",
-            format!(
-                "Content-Length {length} differs from the declared size {} of {filename}",
-                file.size
-            ),
-        ));
+        return answer;
     }
     let tmp = app.tmp_path();
     let (len, crc) = match receive(body, &tmp).await {
@@ -216,6 +227,9 @@ pub(super) async fn put_upload(
         } else {
             let result = match &outcome {
                 Outcome::Received { crc, .. } => Ok(*crc),
+                // Deferred verdicts: the storage took the bytes; the failure only
+                // shows in the session.
+                Outcome::Failed(_) if deferred => Ok(crc),
                 Outcome::Failed(code) => Err(file_error(code, message)),
             };
             (
@@ -226,10 +240,28 @@ pub(super) async fn put_upload(
     };
     app.delete_blobs(garbage).await;
     app.mark_dirty();
-    let crc = result?;
+    Ok(stored(result?))
+}
+
+/// The 200 of a stored upload, with the ETag of the bytes.
+fn stored(crc: u32) -> Response {
     let mut response = StatusCode::OK.into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{crc:08x}\"")) {
         response.headers_mut().insert(header::ETAG, v);
     }
-    Ok(response)
+    response
+}
+
+/// Deferred verdicts: takes the bytes like a storage service that checks nothing at
+/// PUT time, and answers 200; the session has the file's verdict.
+async fn swallow(body: Body) -> ApiResult<Response> {
+    let mut stream = body.into_data_stream();
+    let mut crc = 0u32;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(format!("the upload body could not be read: {e}"))
+        })?;
+        crc = crc32c::crc32c_append(crc, &chunk);
+    }
+    Ok(stored(crc))
 }
