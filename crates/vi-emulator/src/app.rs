@@ -8,14 +8,35 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::Notify;
 
 use crate::chaos::{Chaos, Counters};
 use crate::config::EmulatorConfig;
 use crate::fault::{FaultKind, FaultQueue, RequestClass};
-use crate::state::{State, write_atomic};
+use crate::state::State;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// The locked state; dropping it commits what changed.
+pub(crate) struct StateGuard<'a>(MutexGuard<'a, State>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.0
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        self.0.commit();
+    }
+}
 
 /// Everything a request handler needs.
 pub(crate) struct App {
@@ -23,8 +44,6 @@ pub(crate) struct App {
     /// `http://host:port`, no trailing slash: the origin of signed URLs.
     pub(crate) origin: String,
     pub(crate) data_dir: PathBuf,
-    /// Whether the state is written to `data_dir/state.json`.
-    pub(crate) persist: bool,
     pub(crate) secret_key: String,
     pub(crate) organization_id: String,
     pub(crate) user: String,
@@ -32,8 +51,6 @@ pub(crate) struct App {
     clock_offset_ms: AtomicI64,
     state: Mutex<State>,
     faults: Mutex<FaultQueue>,
-    flush_lock: Mutex<()>,
-    pub(crate) dirty: Notify,
     pub(crate) recorder: Option<Mutex<std::fs::File>>,
     /// Random faults (`fault_rate`, `fault_seed`).
     pub(crate) chaos: Chaos,
@@ -55,7 +72,6 @@ impl App {
         config: EmulatorConfig,
         origin: String,
         data_dir: PathBuf,
-        persist: bool,
         state: State,
         signing_key: Vec<u8>,
         recorder: Option<std::fs::File>,
@@ -69,13 +85,10 @@ impl App {
             config,
             origin,
             data_dir,
-            persist,
             signing_key,
             clock_offset_ms: AtomicI64::new(0),
             state: Mutex::new(state),
             faults: Mutex::new(FaultQueue::default()),
-            flush_lock: Mutex::new(()),
-            dirty: Notify::new(),
             recorder: recorder.map(Mutex::new),
             counters: Counters::default(),
             session_window: Mutex::new(VecDeque::new()),
@@ -95,8 +108,10 @@ impl App {
         self.clock_offset_ms.fetch_add(by_ms, Ordering::SeqCst);
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+    /// The state, locked. Everything changed while the guard is held is written to
+    /// the database in one transaction when it is dropped.
+    pub(crate) fn state(&self) -> StateGuard<'_> {
+        StateGuard(lock(&self.state))
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultQueue> {
@@ -110,23 +125,6 @@ impl App {
         path: &str,
     ) -> Option<FaultKind> {
         self.faults().take(class, method, path)
-    }
-
-    /// Schedules a write of the state (debounced by the flusher task).
-    pub(crate) fn mark_dirty(&self) {
-        if self.persist {
-            self.dirty.notify_one();
-        }
-    }
-
-    /// Writes the state now. Snapshots are serialized and written in order.
-    pub(crate) fn flush(&self) -> std::io::Result<()> {
-        if !self.persist {
-            return Ok(());
-        }
-        let _order = lock(&self.flush_lock);
-        let bytes = self.state().to_json()?;
-        write_atomic(&self.data_dir.join("state.json"), &bytes)
     }
 
     pub(crate) fn blob_path(&self, blob: &str) -> PathBuf {

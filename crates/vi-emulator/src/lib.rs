@@ -112,6 +112,7 @@ mod config;
 mod error;
 mod fault;
 mod ids;
+mod legacy;
 mod query;
 mod record;
 mod render;
@@ -119,6 +120,7 @@ mod server;
 mod shaping;
 mod state;
 mod storage;
+mod store;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -208,11 +210,8 @@ impl Emulator {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let mut state = if persist {
-            State::load(&data_dir.join("state.json"))?.unwrap_or_default()
-        } else {
-            State::default()
-        };
+        let mut state = State::open(persist.then_some(data_dir.as_path()))?;
+        state.touch_meta();
         if let Some(key) = &config.secret_key {
             state.secret_key = key.clone();
         } else if state.secret_key.is_empty() {
@@ -251,12 +250,12 @@ impl Emulator {
             config,
             url.clone(),
             data_dir,
-            persist,
             state,
             signing_key,
             recorder,
         ));
-        app.flush()?;
+        // Credentials are written now (the guard commits when dropped).
+        drop(app.state());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("vi-emulator")
@@ -317,6 +316,28 @@ impl Emulator {
         self.app.faults().push(fault);
     }
 
+    /// Creates a dataset named `name` with `count` generated assets, for
+    /// measurements and load tests: `seed-<n>.jpg` (n in upload order), image/jpeg,
+    /// 1000 bytes each, all served from one shared blob of zeros (so deleting one of
+    /// them breaks the others' downloads). Written in one transaction. Returns the
+    /// composite dataset id `{org}_{ds}`.
+    ///
+    /// # Errors
+    /// When the blob or the database cannot be written.
+    pub fn seed_assets(&self, name: &str, count: u64) -> std::io::Result<String> {
+        let bytes = vec![0u8; 1000];
+        let blob = ids::token();
+        std::fs::write(self.app.blob_path(&blob), &bytes)?;
+        let crc = crc32c::crc32c(&bytes);
+        let now = self.app.now_ms();
+        let mut state = self.app.state();
+        let owner = state.organization_id.clone();
+        let id = state
+            .seed_dataset(&owner, name, count, now, (&blob, 1000, crc))
+            .map_err(|e| std::io::Error::other(format!("cannot seed assets: {e}")))?;
+        Ok(format!("{}_{id}", self.app.organization_id))
+    }
+
     /// Request counters so far (also served as JSON at `GET /_emulator/stats`).
     pub fn stats(&self) -> Stats {
         self.app.counters.snapshot()
@@ -337,9 +358,7 @@ impl Emulator {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        if let Err(e) = self.app.flush() {
-            tracing::error!("cannot persist the emulator state: {e}");
-        }
+        // Every change is committed when made; nothing is pending here.
     }
 }
 

@@ -77,6 +77,10 @@ struct Args {
     /// Allow at most this many ingestion sessions per window (spec §10.5; 429 beyond).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     sessions_per_window: Option<u32>,
+    /// At start, create a dataset named "seeded" with this many generated assets
+    /// (1000-byte JPEG stand-ins sharing one blob), for measurements.
+    #[arg(long)]
+    seed_assets: Option<u64>,
     /// Length of the session window, in seconds.
     #[arg(long, default_value_t = 300)]
     session_window_secs: u64,
@@ -149,6 +153,16 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let seeded = match args.seed_assets {
+        Some(count) => match emulator.seed_assets("seeded", count) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                eprintln!("vi-emulator: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", emulator.url());
@@ -158,6 +172,9 @@ fn main() -> std::process::ExitCode {
         }
         let _ = writeln!(out, "organization id: {}", emulator.organization_id());
         let _ = writeln!(out, "data dir: {}", emulator.data_dir().display());
+        if let Some(id) = &seeded {
+            let _ = writeln!(out, "seeded dataset: {id}");
+        }
         let _ = writeln!(out, "export DATATURE_VI_API_ENDPOINT={}", emulator.url());
         if !key_given {
             let _ = writeln!(

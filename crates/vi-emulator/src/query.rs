@@ -142,6 +142,53 @@ pub(crate) fn decode_token(app: &App, fingerprint: &str, raw: &str) -> ApiResult
     Ok(token.o)
 }
 
+#[derive(Serialize, Deserialize)]
+struct KeyToken {
+    k: Vec<Value>,
+    q: String,
+    m: String,
+}
+
+fn key_mac(app: &App, fingerprint: &str, key: &[Value]) -> String {
+    let text = Value::Array(key.to_vec()).to_string();
+    let sig = app.sign(&["keyset", fingerprint, &text], 0);
+    sig.chars().take(16).collect()
+}
+
+/// An opaque keyset page token: base64url of `{sort key of the last item, query
+/// fingerprint, mac}`.
+pub(crate) fn encode_key_token(app: &App, fingerprint: &str, key: &[Value]) -> String {
+    let token = KeyToken {
+        k: key.to_vec(),
+        q: fingerprint.to_owned(),
+        m: key_mac(app, fingerprint, key),
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
+}
+
+/// Decodes a keyset token back into the sort key it continues after; unknown,
+/// tampered or mismatched tokens are a 400.
+pub(crate) fn decode_key_token(app: &App, fingerprint: &str, raw: &str) -> ApiResult<Vec<Value>> {
+    let invalid = || {
+        ApiError::bad_request(format!(
+            "query parameter \"p\" is not a valid page token: \"{raw}\""
+        ))
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(raw.trim_end_matches('=').as_bytes())
+        .map_err(|_| invalid())?;
+    let token: KeyToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if token.m != key_mac(app, &token.q, &token.k) {
+        return Err(invalid());
+    }
+    if token.q != fingerprint {
+        return Err(ApiError::bad_request(
+            "query parameter \"p\" belongs to a different query (same filters and sort are required)",
+        ));
+    }
+    Ok(token.k)
+}
+
 // ---------------------------------------------------------------------------
 // Filter language (documented in the crate docs).
 

@@ -221,19 +221,6 @@ fn cut_body(response: Response, full: u64, tail: Tail) -> Response {
     Response::from_parts(parts, Body::from_stream(head.chain(end)))
 }
 
-/// Writes the state shortly after each change (debounced).
-async fn flusher(app: Arc<App>) {
-    loop {
-        app.dirty.notified().await;
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        let app2 = Arc::clone(&app);
-        let result = tokio::task::spawn_blocking(move || app2.flush()).await;
-        if let Ok(Err(e)) = result {
-            tracing::error!("cannot persist the emulator state: {e}");
-        }
-    }
-}
-
 /// Serves one connection until it closes or the server stops.
 async fn connection(app: Arc<App>, stream: tokio::net::TcpStream, mut stop: watch::Receiver<bool>) {
     let service = hyper::service::service_fn(move |request| serve(Arc::clone(&app), request));
@@ -263,7 +250,6 @@ pub(crate) async fn run(
             return;
         }
     };
-    let flush_task = tokio::spawn(flusher(Arc::clone(&app)));
     let mut connections = tokio::task::JoinSet::new();
     let mut stop = shutdown.clone();
     loop {
@@ -294,10 +280,5 @@ pub(crate) async fn run(
         .is_err()
     {
         connections.abort_all();
-    }
-    flush_task.abort();
-    let app2 = Arc::clone(&app);
-    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || app2.flush()).await {
-        tracing::error!("cannot persist the emulator state: {e}");
     }
 }

@@ -1,23 +1,16 @@
-//! Assets: list, count, get, delete and rename (A1–A6).
+//! Assets: list, count, get, delete and rename (A1–A6), read from the database.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{asset_missing, dataset, dataset_missing, dataset_mut, ok, short_id};
+use super::{asset_missing, dataset, ok};
 use crate::app::App;
 use crate::body::{Obj, parse_object};
 use crate::error::{ApiError, ApiResult};
-use crate::query::{Filter, MetadataQuery, Query, decode_token, encode_token, parse_query};
+use crate::query::{Filter, MetadataQuery, Query, decode_key_token, encode_key_token, parse_query};
 use crate::render;
-
-const SORT_KEYS: [&str; 5] = [
-    "default",
-    "assetId",
-    "filename",
-    "lastModified.contents",
-    "metadata.fileSize",
-];
+use crate::store::Sort;
 
 /// Filters shared by list and count.
 struct Selection {
@@ -40,11 +33,20 @@ impl Selection {
         })
     }
 
+    /// Whether no filter was given (every asset is kept).
+    fn is_everything(q: &Query) -> bool {
+        q.get("filter").is_none_or(|f| f.trim().is_empty())
+            && q.get("metadataQuery").is_none_or(|m| m.trim().is_empty())
+    }
+
     fn keeps(&self, asset: &crate::state::Asset) -> bool {
         self.filter.matches(asset) && self.metadata.matches(&asset.custom_metadata, self.strict)
     }
 }
 
+/// A1: one page of a dataset's assets. Pages are keyset pages: the token carries the
+/// sort key of the last asset of the previous page (signed, bound to the query), so
+/// the cost of a page does not grow with its position.
 pub(super) fn list(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Response> {
     let q = parse_query(
         raw,
@@ -65,13 +67,13 @@ pub(super) fn list(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Respons
     let contents = q.flag("contents")?;
     let _page_after = q.flag("pageAfter")?; // accepted, no effect (meaning undocumented)
     let strict = q.flag("strictQuery")?;
-    let sort = q.get("sortBy").unwrap_or("default");
-    if !SORT_KEYS.contains(&sort) {
-        return Err(ApiError::bad_request(format!(
-            "query parameter \"sortBy\" must be one of {}, got \"{sort}\"",
-            SORT_KEYS.join(", ")
-        )));
-    }
+    let sort_name = q.get("sortBy").unwrap_or("default");
+    let sort = Sort::parse(sort_name).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "query parameter \"sortBy\" must be one of {}, got \"{sort_name}\"",
+            Sort::NAMES.join(", ")
+        ))
+    })?;
     let descending = match q.get("o") {
         None | Some("asc") | Some("a") => false,
         Some("desc") | Some("d") => true,
@@ -94,46 +96,38 @@ pub(super) fn list(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Respons
             "pageAfter",
         ],
     );
-    let offset = match q.get("p") {
-        Some(p) => decode_token(app, &fp, p)?,
-        None => 0,
+    let after = match q.get("p") {
+        Some(p) => Some(decode_key_token(app, &fp, p)?),
+        None => None,
     };
-    let state = app.state();
-    let ds = dataset(&state, app, dsc)?;
-    let mut assets: Vec<&crate::state::Asset> =
-        ds.assets.values().filter(|a| selection.keeps(a)).collect();
-    assets.sort_by(|a, b| {
-        let primary = match sort {
-            "assetId" => a.id.cmp(&b.id),
-            "filename" => a.filename.cmp(&b.filename),
-            "lastModified.contents" => a.contents_updated.cmp(&b.contents_updated),
-            "metadata.fileSize" => a.size.cmp(&b.size),
-            _ => (a.created, a.seq).cmp(&(b.created, b.seq)),
-        };
-        primary.then_with(|| a.id.cmp(&b.id))
-    });
-    if descending {
-        assets.reverse();
-    }
-    let items: Vec<Value> = assets
-        .into_iter()
-        .skip(offset)
-        .map(|a| render::asset(app, &ds.id, a, contents))
-        .collect();
     // Spec §13.6: s=1000 returns everything left in one page (the Python SDK cannot
     // follow nextPage for assets).
-    let size = if app.config.single_page_at_max_size && size == 1000 {
+    let limit = if app.config.single_page_at_max_size && size == 1000 {
         usize::MAX
     } else {
         size
     };
-    let total = items.len();
-    let take = size.min(total);
-    let slice: Vec<Value> = items.into_iter().take(take).collect();
-    let next = (take < total).then(|| encode_token(app, &fp, offset.saturating_add(take)));
-    ok(&json!({"items": slice, "nextPage": next}))
+    let state = app.state();
+    let ds = dataset(&state, app, dsc)?;
+    let page = state
+        .store()
+        .asset_page(&ds.id, sort, descending, after.as_deref(), limit, &|a| {
+            selection.keeps(a)
+        })?
+        .ok_or_else(|| ApiError::bad_request("query parameter \"p\" is not a valid page token"))?;
+    let next = match (page.more, page.items.last()) {
+        (true, Some(last)) => Some(encode_key_token(app, &fp, &sort.key(last))),
+        _ => None,
+    };
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|a| render::asset(app, &ds.id, a, contents))
+        .collect();
+    ok(&json!({"items": items, "nextPage": next}))
 }
 
+/// A2: how many assets match; without filters from the dataset's counter.
 pub(super) fn count(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Response> {
     let q = parse_query(
         raw,
@@ -143,7 +137,13 @@ pub(super) fn count(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Respon
     let selection = Selection::parse(&q, strict)?;
     let state = app.state();
     let ds = dataset(&state, app, dsc)?;
-    let count = ds.assets.values().filter(|a| selection.keeps(a)).count();
+    let count = if Selection::is_everything(&q) {
+        ds.asset_count
+    } else {
+        state
+            .store()
+            .count_assets(&ds.id, Some(&|a| selection.keeps(a)))?
+    };
     ok(&json!({"count": count}))
 }
 
@@ -174,6 +174,7 @@ pub(super) fn validate_filename(obj: &Obj<'_>, key: &str, name: &str) -> ApiResu
     Ok(())
 }
 
+/// A5/A6: renames an asset named by id or by filename; filenames stay unique.
 pub(super) fn rename(
     app: &App,
     dsc: &str,
@@ -186,40 +187,30 @@ pub(super) fn rename(
     let new_name = obj.req_str("filename")?;
     validate_filename(&obj, "filename", new_name)?;
     let now = app.now_ms();
-    let value = {
-        let mut state = app.state();
-        let ds = dataset_mut(&mut state, app, dsc)?;
-        let id = match target {
-            Target::Id(id) => {
-                if !ds.assets.contains_key(id) {
-                    return Err(asset_missing(id));
-                }
-                id.to_owned()
-            }
-            Target::Filename(f) => ds
-                .asset_by_filename(f)
-                .map(|a| a.id.clone())
-                .ok_or_else(|| ApiError::not_found(format!("no asset named \"{f}\"")))?,
-        };
-        if let Some(other) = ds.asset_by_filename(new_name) {
-            if other.id != id {
-                return Err(ApiError::conflict(format!(
-                    "another asset ({}) is already named \"{new_name}\"",
-                    other.id
-                )));
-            }
-        }
-        let ds_id = ds.id.clone();
-        let asset = ds.assets.get_mut(&id).ok_or_else(|| asset_missing(&id))?;
-        if asset.filename != new_name {
-            asset.filename = new_name.to_owned();
-            asset.updated = now;
-            asset.generation += 1;
-        }
-        render::asset(app, &ds_id, asset, false)
+    let mut state = app.state();
+    let ds_id = dataset(&state, app, dsc)?.id.clone();
+    let store = state.store();
+    let mut asset = match target {
+        Target::Id(id) => store.asset(&ds_id, id)?.ok_or_else(|| asset_missing(id))?,
+        Target::Filename(f) => store
+            .asset_by_filename(&ds_id, f)?
+            .ok_or_else(|| ApiError::not_found(format!("no asset named \"{f}\"")))?,
     };
-    app.mark_dirty();
-    ok(&value)
+    if let Some(other) = store.asset_by_filename(&ds_id, new_name)? {
+        if other.id != asset.id {
+            return Err(ApiError::conflict(format!(
+                "another asset ({}) is already named \"{new_name}\"",
+                other.id
+            )));
+        }
+    }
+    if asset.filename != new_name {
+        asset.filename = new_name.to_owned();
+        asset.updated = now;
+        asset.generation += 1;
+        state.update_asset(&ds_id, &asset)?;
+    }
+    ok(&render::asset(app, &ds_id, &asset, false))
 }
 
 /// A3: one asset, with a download URL when `contents=y`.
@@ -228,27 +219,23 @@ pub(super) fn get(app: &App, dsc: &str, asset: &str, raw: Option<&str>) -> ApiRe
     let contents = q.flag("contents")?;
     let state = app.state();
     let ds = dataset(&state, app, dsc)?;
-    let a = ds.assets.get(asset).ok_or_else(|| asset_missing(asset))?;
-    ok(&render::asset(app, &ds.id, a, contents))
+    let a = state
+        .store()
+        .asset(&ds.id, asset)?
+        .ok_or_else(|| asset_missing(asset))?;
+    ok(&render::asset(app, &ds.id, &a, contents))
 }
 
 /// A4: deletes an asset; success has an empty body (spec §5.4).
 pub(super) async fn delete(app: &App, dsc: &str, asset: &str) -> ApiResult<Response> {
+    let now = app.now_ms();
     let blob = {
         let mut state = app.state();
-        let id = short_id(app, dsc)?;
-        let ds = state
-            .datasets
-            .get_mut(&id)
-            .ok_or_else(|| dataset_missing(dsc))?;
-        let removed = ds
-            .assets
-            .remove(asset)
-            .ok_or_else(|| asset_missing(asset))?;
-        ds.updated = app.now_ms();
-        removed.blob
+        let ds_id = dataset(&state, app, dsc)?.id.clone();
+        state
+            .delete_asset(&ds_id, asset, now)?
+            .ok_or_else(|| asset_missing(asset))?
     };
     app.delete_blobs(vec![blob]).await;
-    app.mark_dirty();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -22,7 +22,7 @@ pub(super) fn list(app: &App, raw: Option<&str>, simple: bool) -> ApiResult<Resp
         None => 0,
     };
     let state = app.state();
-    let mut datasets: Vec<&Dataset> = state.datasets.values().collect();
+    let mut datasets: Vec<&Dataset> = state.datasets().values().collect();
     datasets.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     let items = datasets
         .into_iter()
@@ -114,20 +114,20 @@ pub(super) fn create(app: &App, bytes: &[u8]) -> ApiResult<Response> {
         let mut state = app.state();
         let id = match requested_id {
             Some(id) => {
-                if state.datasets.contains_key(id) {
+                if state.datasets().contains_key(id) {
                     return Err(ApiError::conflict(format!("dataset {id} already exists")));
                 }
                 id.to_owned()
             }
             None => {
                 let mut id = crate::ids::short_id();
-                while state.datasets.contains_key(&id) || state.delete_ops.contains_key(&id) {
+                while state.datasets().contains_key(&id) || state.delete_ops().contains_key(&id) {
                     id = crate::ids::short_id();
                 }
                 id
             }
         };
-        state.delete_ops.remove(&id);
+        state.remove_delete_op(&id);
         let ds = Dataset {
             id: id.clone(),
             name,
@@ -144,13 +144,12 @@ pub(super) fn create(app: &App, bytes: &[u8]) -> ApiResult<Response> {
             created: now,
             updated: now,
             generation: 1,
-            assets: BTreeMap::new(),
+            asset_count: 0,
         };
         let value = render::dataset(app, &ds);
-        state.datasets.insert(id, ds);
+        state.insert_dataset(ds);
         value
     };
-    app.mark_dirty();
     ok(&value)
 }
 
@@ -200,7 +199,6 @@ pub(super) fn patch(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> {
         ds.generation += 1;
         render::dataset(app, ds)
     };
-    app.mark_dirty();
     ok(&value)
 }
 
@@ -209,7 +207,7 @@ pub(super) async fn delete(app: &App, dsc: &str) -> ApiResult<Response> {
     let now = app.now_ms();
     let (value, garbage, multiparts) = {
         let mut state = app.state();
-        if !state.datasets.contains_key(&id) {
+        if !state.datasets().contains_key(&id) {
             return Err(dataset_missing(dsc));
         }
         let (garbage, multiparts) = state.remove_dataset(&id);
@@ -218,14 +216,13 @@ pub(super) async fn delete(app: &App, dsc: &str) -> ApiResult<Response> {
             created: now,
         };
         let value = render::delete_op(app, &op);
-        state.delete_ops.insert(id, op);
+        state.insert_delete_op(&id, op);
         (value, garbage, multiparts)
     };
     app.delete_blobs(garbage).await;
     for mp in multiparts {
         let _ = tokio::fs::remove_dir_all(app.part_dir(&mp)).await;
     }
-    app.mark_dirty();
     ok(&value)
 }
 
@@ -234,7 +231,7 @@ pub(super) fn get(app: &App, dsc: &str) -> ApiResult<Response> {
     let state = app.state();
     let id = short_id(app, dsc)?;
     let ds = state
-        .datasets
+        .datasets()
         .get(&id)
         .ok_or_else(|| dataset_missing(dsc))?;
     ok(&render::dataset(app, ds))
@@ -244,9 +241,9 @@ pub(super) fn get(app: &App, dsc: &str) -> ApiResult<Response> {
 pub(super) fn delete_operation(app: &App, dsc: &str) -> ApiResult<Response> {
     let id = short_id(app, dsc)?;
     let state = app.state();
-    match state.delete_ops.get(&id) {
+    match state.delete_ops().get(&id) {
         Some(op) => ok(&render::delete_op(app, op)),
-        None if state.datasets.contains_key(&id) => Err(ApiError::not_found(format!(
+        None if state.datasets().contains_key(&id) => Err(ApiError::not_found(format!(
             "dataset {dsc} has no deletion operation"
         ))),
         None => Err(dataset_missing(dsc)),

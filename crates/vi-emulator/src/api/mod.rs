@@ -136,7 +136,10 @@ fn short_id(app: &App, dsc: &str) -> ApiResult<String> {
 
 fn dataset<'s>(state: &'s crate::state::State, app: &App, dsc: &str) -> ApiResult<&'s Dataset> {
     let id = short_id(app, dsc)?;
-    state.datasets.get(&id).ok_or_else(|| dataset_missing(dsc))
+    state
+        .datasets()
+        .get(&id)
+        .ok_or_else(|| dataset_missing(dsc))
 }
 
 fn dataset_mut<'s>(
@@ -145,10 +148,7 @@ fn dataset_mut<'s>(
     dsc: &str,
 ) -> ApiResult<&'s mut Dataset> {
     let id = short_id(app, dsc)?;
-    state
-        .datasets
-        .get_mut(&id)
-        .ok_or_else(|| dataset_missing(dsc))
+    state.dataset_mut(&id).ok_or_else(|| dataset_missing(dsc))
 }
 
 /// Builds an envelope page of `items[offset..]`.

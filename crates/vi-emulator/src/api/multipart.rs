@@ -38,8 +38,7 @@ pub(super) async fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Resp
         };
         let garbage = state.refresh_session(&sid, now, timeout_ms(app), app.config.failure_model);
         let session = state
-            .sessions
-            .get_mut(&sid)
+            .session_mut(&sid)
             .ok_or_else(|| ApiError::not_found("ingestion session vanished"))?;
         if session.finished.is_some() {
             return Err(ApiError::conflict(format!(
@@ -77,16 +76,9 @@ pub(super) async fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Resp
         session.last_activity = now;
         // A fresh M1 for the same file supersedes an earlier, unfinished one (the
         // Python SDK restarts whole files from M1, spec §6.8 / §15 #29).
-        let mut superseded = Vec::new();
-        for mp in state.multiparts.values_mut() {
-            if mp.session == sid && mp.filename == filename && mp.state == MultipartState::Open {
-                mp.state = MultipartState::Aborted;
-                mp.updated = now;
-                superseded.push(mp.id.clone());
-            }
-        }
+        let superseded = state.abort_multiparts(&sid, Some(filename), now);
         let mut id = format!("mpu-{}", crate::ids::short_id());
-        while state.multiparts.contains_key(&id) {
+        while state.multiparts().contains_key(&id) {
             id = format!("mpu-{}", crate::ids::short_id());
         }
         let mp = Multipart {
@@ -106,14 +98,13 @@ pub(super) async fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Resp
             force_corrupt: false,
         };
         let value = render::multipart(app, &mp);
-        state.multiparts.insert(id, mp);
+        state.insert_multipart(mp);
         (value, garbage, superseded)
     };
     app.delete_blobs(garbage).await;
     for mp in superseded {
         let _ = tokio::fs::remove_dir_all(app.part_dir(&mp)).await;
     }
-    app.mark_dirty();
     ok(&value)
 }
 
@@ -126,7 +117,7 @@ fn open_multipart<'s>(
 ) -> ApiResult<&'s mut Multipart> {
     let ds_id = dataset(state, app, dsc)?.id.clone();
     let now = app.now_ms();
-    let sid = match state.multiparts.get(mp_id) {
+    let sid = match state.multiparts().get(mp_id) {
         Some(m) if m.dataset == ds_id => m.session.clone(),
         _ => {
             return Err(ApiError::not_found(format!(
@@ -140,8 +131,7 @@ fn open_multipart<'s>(
         let _ = std::fs::remove_file(app.blob_path(&blob));
     }
     let mp = state
-        .multiparts
-        .get_mut(mp_id)
+        .multipart_mut(mp_id)
         .ok_or_else(|| ApiError::not_found(format!("multipart upload {mp_id} not found")))?;
     match mp.state {
         MultipartState::Open => Ok(mp),
@@ -185,7 +175,6 @@ pub(super) fn part_url(
             "responseBody": app.config.part_response_body,
         })
     };
-    app.mark_dirty();
     ok(&value)
 }
 
@@ -253,7 +242,6 @@ pub(super) fn part_completion(
         mp.generation += 1;
         render::multipart(app, mp)
     };
-    app.mark_dirty();
     ok(&value)
 }
 
@@ -288,13 +276,13 @@ pub(super) async fn complete(
         mp.state = MultipartState::Completed;
         let mp = mp.clone();
         let finished = state
-            .sessions
+            .sessions()
             .get(&mp.session)
             .ok_or_else(|| ApiError::not_found("ingestion session not found"))?
             .finished
             .is_some();
         if finished {
-            if let Some(m) = state.multiparts.get_mut(mp_id) {
+            if let Some(m) = state.multipart_mut(mp_id) {
                 m.state = MultipartState::Aborted;
             }
             return Err(ApiError::conflict(format!(
@@ -303,7 +291,7 @@ pub(super) async fn complete(
             )));
         }
         let file = state
-            .sessions
+            .sessions()
             .get(&mp.session)
             .ok_or_else(|| ApiError::not_found("ingestion session not found"))?
             .files
@@ -317,7 +305,7 @@ pub(super) async fn complete(
     let outcome = match assembled {
         Ok(outcome) => outcome,
         Err(err) => {
-            if let Some(m) = app.state().multiparts.get_mut(mp_id) {
+            if let Some(m) = app.state().multipart_mut(mp_id) {
                 m.state = MultipartState::Open;
             }
             return Err(err);
@@ -328,7 +316,7 @@ pub(super) async fn complete(
     let (value, garbage) = {
         let mut state = app.state();
         let open = state
-            .sessions
+            .sessions()
             .get(&mp.session)
             .is_some_and(|s| s.finished.is_none());
         let garbage = if open {
@@ -346,8 +334,7 @@ pub(super) async fn complete(
             }
         };
         let m = state
-            .multiparts
-            .get_mut(mp_id)
+            .multipart_mut(mp_id)
             .ok_or_else(|| ApiError::not_found("multipart upload vanished"))?;
         m.updated = now;
         m.generation += 1;
@@ -355,7 +342,6 @@ pub(super) async fn complete(
         (render::multipart(app, m), garbage)
     };
     app.delete_blobs(garbage).await;
-    app.mark_dirty();
     // The completion itself succeeds; a size or CRC problem of the assembled file is
     // reported through the session (Error event), like the ingestion service would.
     ok(&value)
@@ -366,7 +352,7 @@ pub(super) async fn abort(app: &App, dsc: &str, mp_id: &str) -> ApiResult<Respon
     let value = {
         let mut state = app.state();
         let ds_id = dataset(&state, app, dsc)?.id.clone();
-        let mp = match state.multiparts.get_mut(mp_id) {
+        let mp = match state.multipart_mut(mp_id) {
             Some(m) if m.dataset == ds_id => m,
             _ => {
                 return Err(ApiError::not_found(format!(
@@ -391,6 +377,5 @@ pub(super) async fn abort(app: &App, dsc: &str, mp_id: &str) -> ApiResult<Respon
         render::multipart(app, mp)
     };
     let _ = tokio::fs::remove_dir_all(app.part_dir(mp_id)).await;
-    app.mark_dirty();
     ok(&value)
 }

@@ -127,7 +127,7 @@ pub(super) fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> 
         }
         let dataset_id = ds.id.clone();
         let mut id = format!("sess-{}", crate::ids::short_id());
-        while state.sessions.contains_key(&id) {
+        while state.sessions().contains_key(&id) {
             id = format!("sess-{}", crate::ids::short_id());
         }
         let finished = files.is_empty().then_some(crate::state::Finish {
@@ -153,10 +153,9 @@ pub(super) fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> 
             errors: Vec::new(),
         };
         let value = render::session(app, &session, true);
-        state.sessions.insert(id, session);
+        state.insert_session(session);
         value
     };
-    app.mark_dirty();
     ok(&value)
 }
 
@@ -170,7 +169,7 @@ where
     let (value, garbage) = {
         let mut state = app.state();
         let ds_id = dataset(&state, app, dsc)?.id.clone();
-        match state.sessions.get(sid) {
+        match state.sessions().get(sid) {
             Some(s) if s.dataset == ds_id => {}
             _ => {
                 return Err(ApiError::not_found(format!(
@@ -182,14 +181,13 @@ where
             state.refresh_session(sid, now, timeout_ms(app), app.config.failure_model);
         garbage.extend(f(&mut state, sid)?);
         let session = state
-            .sessions
+            .sessions()
             .get(sid)
             .ok_or_else(|| ApiError::not_found(format!("ingestion session {sid} not found")))?;
         (render::session(app, session, false), garbage)
     };
     app.delete_blobs(garbage).await;
     // Lazy timeouts or `f` may have changed the session.
-    app.mark_dirty();
     Ok(value)
 }
 
@@ -206,7 +204,7 @@ pub(super) async fn list(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<R
         let mut state = app.state();
         let ds_id = dataset(&state, app, dsc)?.id.clone();
         let mut ids: Vec<(i64, String)> = state
-            .sessions
+            .sessions()
             .values()
             .filter(|s| s.dataset == ds_id)
             .map(|s| (s.created, s.id.clone()))
@@ -223,13 +221,12 @@ pub(super) async fn list(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<R
         }
         let items: Vec<Value> = ids
             .iter()
-            .filter_map(|(_, id)| state.sessions.get(id))
+            .filter_map(|(_, id)| state.sessions().get(id))
             .map(|s| render::session(app, s, false))
             .collect();
         (items, garbage)
     };
     app.delete_blobs(garbage).await;
-    app.mark_dirty();
     ok(&page(app, items, offset, size, &fp, true))
 }
 

@@ -107,12 +107,15 @@ pub(super) async fn get_download(
     )?;
     let (path, size, mime, etag, modified) = {
         let state = app.state();
-        let asset = dsc
+        let short = dsc
             .strip_prefix(&app.organization_id)
             .and_then(|r| r.strip_prefix('_'))
-            .and_then(|short| state.datasets.get(short))
-            .and_then(|ds| ds.assets.get(asset_id))
-            .ok_or_else(|| ApiError::not_found("the object does not exist (asset deleted?)"))?;
+            .filter(|short| state.datasets().contains_key(*short));
+        let asset = match short {
+            Some(short) => state.store().asset(short, asset_id)?,
+            None => None,
+        }
+        .ok_or_else(|| ApiError::not_found("the object does not exist (asset deleted?)"))?;
         (
             app.blob_path(&asset.blob),
             asset.size,

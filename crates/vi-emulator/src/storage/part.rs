@@ -28,7 +28,7 @@ pub(super) async fn put_part(
     let claimed: ApiResult<(u32, u64)> = (|| {
         let mut state = app.state();
         let sid = state
-            .multiparts
+            .multiparts()
             .get(mp_id)
             .map(|m| m.session.clone())
             .ok_or_else(|| ApiError::not_found(format!("no multipart upload {mp_id}")))?;
@@ -36,11 +36,11 @@ pub(super) async fn put_part(
         for blob in garbage {
             let _ = std::fs::remove_file(app.blob_path(&blob));
         }
-        if let Some(s) = state.sessions.get_mut(&sid) {
+        if let Some(s) = state.session_mut(&sid) {
             s.last_activity = now;
         }
         let mp = state
-            .multiparts
+            .multiparts()
             .get(mp_id)
             .ok_or_else(|| ApiError::not_found(format!("no multipart upload {mp_id}")))?;
         if mp.state != MultipartState::Open {
@@ -100,7 +100,7 @@ pub(super) async fn put_part(
     let etag = part.etag();
     {
         let mut state = app.state();
-        let Some(mp) = state.multiparts.get_mut(mp_id) else {
+        let Some(mp) = state.multipart_mut(mp_id) else {
             return Err(ApiError::not_found(format!("no multipart upload {mp_id}")));
         };
         if mp.state != MultipartState::Open {
@@ -115,7 +115,6 @@ pub(super) async fn put_part(
         mp.updated = app.now_ms();
         mp.generation += 1;
     }
-    app.mark_dirty();
     let mut response = if app.config.part_response_body {
         part_reply(number, &etag).into_response()
     } else {

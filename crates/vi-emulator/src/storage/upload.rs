@@ -118,8 +118,7 @@ pub(super) async fn put_upload(
             let _ = std::fs::remove_file(app.blob_path(&blob));
         }
         let session = state
-            .sessions
-            .get_mut(&sid)
+            .session_mut(&sid)
             .ok_or_else(|| ApiError::not_found(format!("no upload target {ingestion}")))?;
         if session
             .finished
@@ -192,7 +191,6 @@ pub(super) async fn put_upload(
             app.state()
                 .record_outcome(&sid, filename, Outcome::Failed("EBADSIZE"), now, model);
         app.delete_blobs(garbage).await;
-        app.mark_dirty();
         return answer;
     }
     let tmp = app.tmp_path();
@@ -210,7 +208,7 @@ pub(super) async fn put_upload(
     let (garbage, result) = {
         let mut state = app.state();
         let open = state
-            .sessions
+            .sessions()
             .get(&sid)
             .is_some_and(|s| s.finished.is_none());
         if !open {
@@ -239,7 +237,6 @@ pub(super) async fn put_upload(
         }
     };
     app.delete_blobs(garbage).await;
-    app.mark_dirty();
     Ok(stored(result?))
 }
 
