@@ -48,6 +48,8 @@ struct Options {
     deferred: bool,
     /// Use debug builds (CI builds one profile only).
     debug: bool,
+    /// Transfers at once per client (`None`: the SDK's default).
+    concurrency: Option<u64>,
 }
 
 impl Default for Options {
@@ -67,6 +69,7 @@ impl Default for Options {
             facades: vec!["blocking".into(), "async".into()],
             deferred: false,
             debug: false,
+            concurrency: None,
         }
     }
 }
@@ -76,7 +79,7 @@ fn usage() -> &'static str {
      \x20      [--fault-seed S (1)] [--latency-ms MS (20)] [--bandwidth BYTES_PER_SEC (1000000)]\n\
      \x20      [--url-ttl-secs T (60)] [--expired-status 403|400] [--stall-ms MS (10000)]\n\
      \x20      [--read-timeout-secs T (5)] [--rounds R (3)] [--facades blocking,async]\n\
-     \x20      [--verdicts sync|deferred] [--debug]"
+     \x20      [--verdicts sync|deferred] [--concurrency C] [--debug]"
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -123,6 +126,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 }
             }
             "--verdicts" => o.deferred = value == "deferred",
+            "--concurrency" => o.concurrency = Some(num(value)?.max(1)),
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -243,7 +247,7 @@ fn run(o: &Options) -> Result<bool, String> {
     for facade in &o.facades {
         let dataset = create_dataset(&emu, facade)?;
         eprintln!("soak: {facade}: dataset {dataset}");
-        let (row, good) = upload_phase(
+        let (row, good, not_uploaded) = upload_phase(
             o,
             &emu,
             &client_bin,
@@ -255,7 +259,14 @@ fn run(o: &Options) -> Result<bool, String> {
             &mut reasons,
         )?;
         ok &= good;
+        progress(&row, &emu);
         rows.push(row);
+        // The dataset holds what was uploaded; that is what the download must bring.
+        let uploaded: Vec<String> = names
+            .iter()
+            .filter(|n| not_uploaded.binary_search(n).is_err())
+            .cloned()
+            .collect();
         let (row, good) = download_phase(
             o,
             &emu,
@@ -264,10 +275,11 @@ fn run(o: &Options) -> Result<bool, String> {
             facade,
             &dataset,
             &files_dir,
-            &names,
+            &uploaded,
             &mut reasons,
         )?;
         ok &= good;
+        progress(&row, &emu);
         rows.push(row);
     }
     let emulator_rss = peak_rss_kib(emu.child.0.id()).unwrap_or(0);
@@ -337,6 +349,25 @@ fn run(o: &Options) -> Result<bool, String> {
     let results = target.join("soak").join("results.md");
     let _ = std::fs::write(&results, &out);
     Ok(ok)
+}
+
+/// One finished phase, printed at once (a long soak shows its numbers as it goes).
+fn progress(r: &PhaseRow, emu: &EmulatorProcess) {
+    eprintln!(
+        "soak: {} {} done: {} files, {} rounds, {} failed in round 1, {} at the end, {:.1} s, {} requests, {} storage retries, {} faults, client peak {:.1} MiB, emulator peak {:.1} MiB",
+        r.facade,
+        r.phase,
+        r.files,
+        r.rounds,
+        r.failed_first,
+        r.failed_last,
+        r.seconds,
+        r.requests,
+        r.storage_retries,
+        r.faults,
+        r.client_rss_kib as f64 / 1024.0,
+        peak_rss_kib(emu.child.0.id()).unwrap_or(0) as f64 / 1024.0
+    );
 }
 
 /// Removes a directory tree when dropped.
@@ -493,6 +524,11 @@ fn run_client(
             "--read-timeout-secs",
             &o.read_timeout_secs.to_string(),
         ])
+        .args(
+            o.concurrency
+                .map(|c| vec!["--concurrency".to_owned(), c.to_string()])
+                .unwrap_or_default(),
+        )
         .env("DATATURE_VI_API_ENDPOINT", &emu.url)
         .env("DATATURE_VI_SECRET_KEY", &emu.key)
         .env("DATATURE_VI_ORGANIZATION_ID", &emu.org)
@@ -561,7 +597,7 @@ fn upload_phase(
     files_dir: &Path,
     names: &[String],
     reasons: &mut BTreeMap<String, u64>,
-) -> Result<(PhaseRow, bool), String> {
+) -> Result<(PhaseRow, bool, Vec<String>), String> {
     let before = stats(emu)?;
     let start = Instant::now();
     let mut ok = true;
@@ -682,6 +718,7 @@ fn upload_phase(
             client_rss_kib: rss,
         },
         ok,
+        pending,
     ))
 }
 
@@ -910,8 +947,9 @@ pub fn client_main(args: &[String]) -> ExitCode {
         .get("read-timeout-secs")
         .and_then(|t| t.parse().ok())
         .unwrap_or(5u64);
+    let concurrency: Option<usize> = map.get("concurrency").and_then(|c| c.parse().ok());
     let start = Instant::now();
-    let mut report = match client_run(facade, op, dataset, Path::new(path), timeout) {
+    let mut report = match client_run(facade, op, dataset, Path::new(path), timeout, concurrency) {
         Ok(v) => v,
         Err(e) => json!({"error": e}),
     };
@@ -932,7 +970,16 @@ fn client_run(
     dataset: &str,
     path: &Path,
     timeout: u64,
+    concurrency: Option<usize>,
 ) -> Result<Value, String> {
+    let upload_options = || match concurrency {
+        Some(c) => vi_blocking::UploadOptions::new().concurrency(c),
+        None => vi_blocking::UploadOptions::new(),
+    };
+    let download_options = || match concurrency {
+        Some(c) => vi_blocking::DownloadOptions::new().concurrency(c),
+        None => vi_blocking::DownloadOptions::new(),
+    };
     let config = vi_core::ConfigBuilder::default()
         .read_timeout(Duration::from_secs(timeout))
         .build()
@@ -943,7 +990,7 @@ fn client_run(
             let client = vi_blocking::Client::from_config(config).map_err(|e| e.to_string())?;
             let report = client
                 .assets()
-                .upload(&dataset, path, vi_blocking::UploadOptions::new())
+                .upload(&dataset, path, upload_options())
                 .map_err(|e| e.to_string())?;
             Ok(upload_json(&report))
         }
@@ -951,7 +998,7 @@ fn client_run(
             let client = vi_blocking::Client::from_config(config).map_err(|e| e.to_string())?;
             let report = client
                 .assets()
-                .download(&dataset, path, vi_blocking::DownloadOptions::new())
+                .download(&dataset, path, download_options())
                 .map_err(|e| e.to_string())?;
             Ok(download_json(&report))
         }
@@ -965,14 +1012,14 @@ fn client_run(
                 if op == "upload" {
                     let report = client
                         .assets()
-                        .upload(&dataset, path, vi_async::UploadOptions::new())
+                        .upload(&dataset, path, upload_options())
                         .await
                         .map_err(|e| e.to_string())?;
                     Ok(upload_json(&report))
                 } else {
                     let report = client
                         .assets()
-                        .download(&dataset, path, vi_async::DownloadOptions::new())
+                        .download(&dataset, path, download_options())
                         .await
                         .map_err(|e| e.to_string())?;
                     Ok(download_json(&report))
