@@ -50,6 +50,17 @@
 //! strings compare case-insensitively and values by their text form. `ruleQuery` is
 //! accepted and ignored; `pageAfter=y` is accepted and has no effect.
 //!
+//! # A real network, at scale
+//!
+//! [`EmulatorConfig`] (and the binary's flags) can add latency, pace storage bodies to
+//! a bandwidth, inject seeded random faults (5xx, 429, closed connections, truncated
+//! and stalled bodies), answer expired URLs with 400 instead of 403, defer per-file
+//! verdicts to the session, ask for part reply bodies, refuse empty part ETags and
+//! limit session creation per window. `GET /_emulator/stats` and [`Emulator::stats`]
+//! count requests. The state lives in SQLite (`state.db` under the data directory, in
+//! memory without one): assets are listed, sorted and counted from indexes with
+//! keyset pages, and every change is one transaction. See `docs/emulator.md`.
+//!
 //! # Modelling choices (where the specification leaves room)
 //!
 //! * Ids: short dataset and asset ids are 10 lowercase alphanumerics (never `_`);
@@ -57,8 +68,10 @@
 //! * Query strings are strict: unknown keys, repeated keys and malformed values
 //!   (e.g. `contents=true`; flags are `y` only, count's `strictQuery` is `y`/`n`) are
 //!   a 400 naming the key. `s` must be 1–1000 (spec §15 #28). Page tokens are opaque
-//!   base64url tokens bound (by an HMAC) to their offset and to a fingerprint of the
-//!   dataset, sort and filters; unknown, tampered or mismatched tokens are a 400.
+//!   base64url tokens bound (by an HMAC) to a fingerprint of the dataset, sort and
+//!   filters and to their position: for assets the sort key of the last asset of the
+//!   previous page (keyset paging), for datasets and sessions an offset; unknown,
+//!   tampered or mismatched tokens are a 400.
 //!   With [`EmulatorConfig::single_page_at_max_size`], `s=1000` returns every
 //!   remaining asset in one page (spec §13.6).
 //! * Sorting: `default` is upload order; ties break on `assetId`; `o` accepts
