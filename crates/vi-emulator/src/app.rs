@@ -9,10 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::chaos::{Chaos, Counters};
+use crate::chaos::Chaos;
 use crate::config::EmulatorConfig;
 use crate::fault::{FaultKind, FaultQueue, RequestClass};
 use crate::state::State;
+use crate::stats::Counters;
 
 type HmacSha256 = Hmac<Sha256>;
 

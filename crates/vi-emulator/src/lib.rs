@@ -132,6 +132,7 @@ mod render;
 mod server;
 mod shaping;
 mod state;
+mod stats;
 mod storage;
 mod store;
 
@@ -143,9 +144,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use chaos::Stats;
 pub use config::{EmulatorConfig, FailureModel, SessionLimit, Verdicts};
 pub use fault::{Fault, FaultKind, FaultTarget};
+pub use stats::Stats;
 
 use crate::app::App;
 use crate::state::State;
