@@ -124,6 +124,7 @@ mod chaos;
 mod config;
 mod error;
 mod fault;
+mod filter;
 mod ids;
 mod legacy;
 mod query;

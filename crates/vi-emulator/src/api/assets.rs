@@ -8,7 +8,8 @@ use super::{asset_missing, dataset, ok};
 use crate::app::App;
 use crate::body::{Obj, parse_object};
 use crate::error::{ApiError, ApiResult};
-use crate::query::{Filter, MetadataQuery, Query, decode_key_token, encode_key_token, parse_query};
+use crate::filter::{Filter, MetadataQuery};
+use crate::query::{Query, decode_key_token, encode_key_token, parse_query};
 use crate::render;
 use crate::store::Sort;
 
