@@ -234,7 +234,7 @@ fn run(o: &Options) -> Result<bool, String> {
     let work = target.join("soak").join(format!("run-{stamp}"));
     let files_dir = work.join("files");
     std::fs::create_dir_all(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?;
-    let _cleanup = RemoveOnDrop(work.clone());
+    let mut cleanup = RemoveOnDrop(Some(work.clone()));
     eprintln!("soak: generating {} files of {} KiB…", o.files, o.size_kib);
     let names = generate(&files_dir, o.files, o.size_kib)?;
 
@@ -345,6 +345,11 @@ fn run(o: &Options) -> Result<bool, String> {
         }
     }
     let _ = writeln!(out, "\nsoak: {}", if ok { "ok" } else { "FAILED" });
+    if !ok {
+        // The client reports (`<facade>-<op>-<round>.json`) explain what failed.
+        let _ = writeln!(out, "soak: kept {} for inspection", work.display());
+        cleanup.0 = None;
+    }
     print!("{out}");
     let results = target.join("soak").join("results.md");
     let _ = std::fs::write(&results, &out);
@@ -371,11 +376,13 @@ fn progress(r: &PhaseRow, emu: &EmulatorProcess) {
 }
 
 /// Removes a directory tree when dropped.
-struct RemoveOnDrop(PathBuf);
+struct RemoveOnDrop(Option<PathBuf>);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
