@@ -50,6 +50,9 @@ struct Options {
     debug: bool,
     /// Transfers at once per client (`None`: the SDK's default).
     concurrency: Option<u64>,
+    /// The emulator's `--missing-file-timeout-secs`: idle time after which the files
+    /// of a session that never arrived fail with ETIMEOUT.
+    missing_file_timeout_secs: u64,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             deferred: false,
             debug: false,
             concurrency: None,
+            missing_file_timeout_secs: 600,
         }
     }
 }
@@ -79,7 +83,8 @@ fn usage() -> &'static str {
      \x20      [--fault-seed S (1)] [--latency-ms MS (20)] [--bandwidth BYTES_PER_SEC (1000000)]\n\
      \x20      [--url-ttl-secs T (60)] [--expired-status 403|400] [--stall-ms MS (10000)]\n\
      \x20      [--read-timeout-secs T (5)] [--rounds R (3)] [--facades blocking,async]\n\
-     \x20      [--verdicts sync|deferred] [--concurrency C] [--debug]"
+     \x20      [--verdicts sync|deferred] [--concurrency C]\n\
+     \x20      [--missing-file-timeout-secs T (600)] [--debug]"
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -127,6 +132,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--verdicts" => o.deferred = value == "deferred",
             "--concurrency" => o.concurrency = Some(num(value)?.max(1)),
+            "--missing-file-timeout-secs" => o.missing_file_timeout_secs = num(value)?.max(1),
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -406,9 +412,10 @@ fn start_emulator(bin: &Path, data: &Path, o: &Options) -> Result<EmulatorProces
         o.expired_status.to_string(),
         "--fault-stall-ms".into(),
         o.stall_ms.to_string(),
-        // Files whose uploads the client gave up on fail soon, so waits end.
+        // Files whose uploads the client gave up on fail after this idle time, which
+        // also ends the client's wait for their session.
         "--missing-file-timeout-secs".into(),
-        "30".into(),
+        o.missing_file_timeout_secs.to_string(),
     ];
     if o.deferred {
         args.extend(["--verdicts".into(), "deferred".into()]);
