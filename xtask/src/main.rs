@@ -12,11 +12,16 @@
 //! * `release --dry-run [VERSION]` / `release VERSION [--publish]`: release checks, verified
 //!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `vi`
 //!   binary with a SHA-256 manifest, and publishing (see `release.rs` and the README).
+//! * `soak [--files N] [...]`: both facades move N files (default 20,000) through an
+//!   emulator process with random faults, latency, a bandwidth limit and short URL
+//!   lifetimes; every report must account for every file once and every byte is
+//!   compared (see `docs/emulator.md`).
 
 mod bench;
 mod interop;
 mod interop_rust;
 mod release;
+mod soak;
 
 use std::process::{Command, ExitCode};
 
@@ -33,6 +38,9 @@ fn main() -> ExitCode {
         Some("bench") => bench::main(&args[1..]),
         Some("release") => release::main(&args[1..]),
         Some("interop") => interop::main(),
+        Some("soak") => soak::main(&args[1..]),
+        // Internal: one client half of `soak`, run by it as a child process.
+        Some("soak-client") => soak::client_main(&args[1..]),
         // Internal: our SDK's half of `interop`, run by it as a child process.
         Some("interop-rust") => interop::rust_scenario(&args[1..]),
         Some(other) => {
@@ -47,7 +55,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  bench        measure upload/download throughput and peak RSS of both facades (release build)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io"
+    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  bench        measure upload/download throughput and peak RSS of both facades (release build)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
 }
 
 /// The names of every package in `package`'s normal dependency tree.

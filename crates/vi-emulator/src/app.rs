@@ -1,5 +1,6 @@
 //! Shared server state: configuration, virtual clock, data, faults, signing.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -7,13 +8,36 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::Notify;
 
+use crate::chaos::Chaos;
 use crate::config::EmulatorConfig;
 use crate::fault::{FaultKind, FaultQueue, RequestClass};
-use crate::state::{State, write_atomic};
+use crate::state::State;
+use crate::stats::Counters;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// The locked state; dropping it commits what changed.
+pub(crate) struct StateGuard<'a>(MutexGuard<'a, State>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.0
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        self.0.commit();
+    }
+}
 
 /// Everything a request handler needs.
 pub(crate) struct App {
@@ -21,8 +45,6 @@ pub(crate) struct App {
     /// `http://host:port`, no trailing slash: the origin of signed URLs.
     pub(crate) origin: String,
     pub(crate) data_dir: PathBuf,
-    /// Whether the state is written to `data_dir/state.json`.
-    pub(crate) persist: bool,
     pub(crate) secret_key: String,
     pub(crate) organization_id: String,
     pub(crate) user: String,
@@ -30,9 +52,13 @@ pub(crate) struct App {
     clock_offset_ms: AtomicI64,
     state: Mutex<State>,
     faults: Mutex<FaultQueue>,
-    flush_lock: Mutex<()>,
-    pub(crate) dirty: Notify,
     pub(crate) recorder: Option<Mutex<std::fs::File>>,
+    /// Random faults (`fault_rate`, `fault_seed`).
+    pub(crate) chaos: Chaos,
+    /// Requests served, per class.
+    pub(crate) counters: Counters,
+    /// Creation instants (virtual ms) of the sessions inside the current limit window.
+    session_window: Mutex<VecDeque<i64>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -47,26 +73,26 @@ impl App {
         config: EmulatorConfig,
         origin: String,
         data_dir: PathBuf,
-        persist: bool,
         state: State,
         signing_key: Vec<u8>,
         recorder: Option<std::fs::File>,
     ) -> App {
+        let chaos = Chaos::new(config.fault_rate, config.fault_seed);
         App {
+            chaos,
             secret_key: state.secret_key.clone(),
             organization_id: state.organization_id.clone(),
             user: "emulator-user".to_owned(),
             config,
             origin,
             data_dir,
-            persist,
             signing_key,
             clock_offset_ms: AtomicI64::new(0),
             state: Mutex::new(state),
             faults: Mutex::new(FaultQueue::default()),
-            flush_lock: Mutex::new(()),
-            dirty: Notify::new(),
             recorder: recorder.map(Mutex::new),
+            counters: Counters::default(),
+            session_window: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -83,8 +109,10 @@ impl App {
         self.clock_offset_ms.fetch_add(by_ms, Ordering::SeqCst);
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+    /// The state, locked. Everything changed while the guard is held is written to
+    /// the database in one transaction when it is dropped.
+    pub(crate) fn state(&self) -> StateGuard<'_> {
+        StateGuard(lock(&self.state))
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultQueue> {
@@ -98,23 +126,6 @@ impl App {
         path: &str,
     ) -> Option<FaultKind> {
         self.faults().take(class, method, path)
-    }
-
-    /// Schedules a write of the state (debounced by the flusher task).
-    pub(crate) fn mark_dirty(&self) {
-        if self.persist {
-            self.dirty.notify_one();
-        }
-    }
-
-    /// Writes the state now. Snapshots are serialized and written in order.
-    pub(crate) fn flush(&self) -> std::io::Result<()> {
-        if !self.persist {
-            return Ok(());
-        }
-        let _order = lock(&self.flush_lock);
-        let bytes = self.state().to_json()?;
-        write_atomic(&self.data_dir.join("state.json"), &bytes)
     }
 
     pub(crate) fn blob_path(&self, blob: &str) -> PathBuf {
@@ -166,5 +177,31 @@ impl App {
     pub(crate) fn url_expiry(&self) -> i64 {
         let ttl = i64::try_from(self.config.signed_url_ttl.as_millis()).unwrap_or(i64::MAX);
         self.now_ms().saturating_add(ttl)
+    }
+}
+
+impl App {
+    /// Spec §10.5: takes one session-creation slot, or returns how many seconds to
+    /// wait (for `Retry-After`) when the window is full.
+    pub(crate) fn take_session_slot(&self) -> Result<(), u32> {
+        let Some(limit) = self.config.session_limit else {
+            return Ok(());
+        };
+        let now = self.now_ms();
+        let window = i64::try_from(limit.window.as_millis()).unwrap_or(i64::MAX);
+        let mut slots = lock(&self.session_window);
+        while slots
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) >= window)
+        {
+            slots.pop_front();
+        }
+        if slots.len() < limit.sessions as usize {
+            slots.push_back(now);
+            return Ok(());
+        }
+        let oldest = slots.front().copied().unwrap_or(now);
+        let wait_ms = oldest.saturating_add(window).saturating_sub(now).max(1);
+        Err(u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX))
     }
 }

@@ -22,6 +22,31 @@ pub enum FailureModel {
     FailedReachOnFirstError,
 }
 
+/// When the per-file checks of a single upload (S1) are reported (`--verdicts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdicts {
+    /// The default: a size, CRC32C or decoding failure is the PUT's answer (400 with
+    /// `fileError`) and shows in the session at once.
+    #[default]
+    Synchronous,
+    /// Like the real storage: every complete PUT is answered 2xx and the file's
+    /// failure only shows later, in the session (U2 `Error` events and
+    /// `progressCount.errored`).
+    Deferred,
+}
+
+/// A limit on ingestion-session creation (spec §10.5: the official client states 5
+/// sessions per 5 minutes). Creations beyond `sessions` within any `window` (on the
+/// virtual clock) are answered 429 with a `Retry-After` until the oldest one leaves
+/// the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimit {
+    /// Sessions allowed per window.
+    pub sessions: u32,
+    /// Length of the sliding window.
+    pub window: Duration,
+}
+
 /// Settings of an [`Emulator`](crate::Emulator). Every field has a sensible default.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
@@ -59,6 +84,37 @@ pub struct EmulatorConfig {
     /// Origin used in signed URLs, e.g. `http://emulator:8080`. `None` uses the bound
     /// address (with an unspecified address such as `0.0.0.0` shown as `127.0.0.1`).
     pub public_url: Option<String>,
+    /// Delay added before the response head of every request, API and storage alike
+    /// (`--latency-ms`). Default zero.
+    pub latency: Duration,
+    /// Pace of each storage request body and response body, in bytes per second
+    /// (`--bandwidth`); `None` (the default) is unlimited. HTTP/1.1 carries one
+    /// request at a time, so this is also the rate of each connection.
+    pub bandwidth: Option<u64>,
+    /// Probability (0.0–1.0) that a request gets a random fault: 500, 502, 503, 429
+    /// with `Retry-After`, a connection closed before the response, a truncated
+    /// response body or a body that stalls (`--fault-rate`). Default 0.
+    pub fault_rate: f64,
+    /// Seed of the random faults (`--fault-seed`): the same seed and the same
+    /// request order give the same faults. Default 0.
+    pub fault_seed: u64,
+    /// How long a stalling body (random fault) pauses before the connection is
+    /// closed. Default 30 seconds.
+    pub fault_stall: Duration,
+    /// Status of a request to an expired signed URL (`--expired-status`): 403 (the
+    /// default, S3 style) or 400 (GCS style).
+    pub expired_status: u16,
+    /// When per-file checks of single uploads are reported (`--verdicts`).
+    pub verdicts: Verdicts,
+    /// M2 part URLs ask for the response body (`responseBody: true`, `--part-response-body`):
+    /// part PUTs answer with a small XML body and M3 must carry it, base64-encoded.
+    pub part_response_body: bool,
+    /// M3 rejects a missing or empty `ETag` (`--require-part-etag`), as S3-style
+    /// stores refuse to complete a part without one. Default off: an empty ETag is
+    /// accepted, which is what the Python SDK sends when the header is missing.
+    pub require_part_etag: bool,
+    /// Optional limit on ingestion-session creation (`--sessions-per-window`).
+    pub session_limit: Option<SessionLimit>,
 }
 
 impl Default for EmulatorConfig {
@@ -76,6 +132,16 @@ impl Default for EmulatorConfig {
             multipart_part_size: 64 * 1024 * 1024,
             record_to: None,
             public_url: None,
+            latency: Duration::ZERO,
+            bandwidth: None,
+            fault_rate: 0.0,
+            fault_seed: 0,
+            fault_stall: Duration::from_secs(30),
+            expired_status: 403,
+            verdicts: Verdicts::Synchronous,
+            part_response_body: false,
+            require_part_etag: false,
+            session_limit: None,
         }
     }
 }

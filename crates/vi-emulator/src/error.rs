@@ -119,3 +119,9 @@ impl From<std::io::Error> for ApiError {
         ApiError::internal(format!("storage error: {err}"))
     }
 }
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(err: rusqlite::Error) -> Self {
+        ApiError::internal(format!("database error: {err}"))
+    }
+}

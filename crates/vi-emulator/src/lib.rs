@@ -50,6 +50,17 @@
 //! strings compare case-insensitively and values by their text form. `ruleQuery` is
 //! accepted and ignored; `pageAfter=y` is accepted and has no effect.
 //!
+//! # A real network, at scale
+//!
+//! [`EmulatorConfig`] (and the binary's flags) can add latency, pace storage bodies to
+//! a bandwidth, inject seeded random faults (5xx, 429, closed connections, truncated
+//! and stalled bodies), answer expired URLs with 400 instead of 403, defer per-file
+//! verdicts to the session, ask for part reply bodies, refuse empty part ETags and
+//! limit session creation per window. `GET /_emulator/stats` and [`Emulator::stats`]
+//! count requests. The state lives in SQLite (`state.db` under the data directory, in
+//! memory without one): assets are listed, sorted and counted from indexes with
+//! keyset pages, and every change is one transaction. See `docs/emulator.md`.
+//!
 //! # Modelling choices (where the specification leaves room)
 //!
 //! * Ids: short dataset and asset ids are 10 lowercase alphanumerics (never `_`);
@@ -57,8 +68,10 @@
 //! * Query strings are strict: unknown keys, repeated keys and malformed values
 //!   (e.g. `contents=true`; flags are `y` only, count's `strictQuery` is `y`/`n`) are
 //!   a 400 naming the key. `s` must be 1–1000 (spec §15 #28). Page tokens are opaque
-//!   base64url tokens bound (by an HMAC) to their offset and to a fingerprint of the
-//!   dataset, sort and filters; unknown, tampered or mismatched tokens are a 400.
+//!   base64url tokens bound (by an HMAC) to a fingerprint of the dataset, sort and
+//!   filters and to their position: for assets the sort key of the last asset of the
+//!   previous page (keyset paging), for datasets and sessions an offset; unknown,
+//!   tampered or mismatched tokens are a 400.
 //!   With [`EmulatorConfig::single_page_at_max_size`], `s=1000` returns every
 //!   remaining asset in one page (spec §13.6).
 //! * Sorting: `default` is upload order; ties break on `assetId`; `o` accepts
@@ -107,16 +120,22 @@
 mod api;
 mod app;
 mod body;
+mod chaos;
 mod config;
 mod error;
 mod fault;
+mod filter;
 mod ids;
+mod legacy;
 mod query;
 mod record;
 mod render;
 mod server;
+mod shaping;
 mod state;
+mod stats;
 mod storage;
+mod store;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -126,8 +145,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use config::{EmulatorConfig, FailureModel};
+pub use config::{EmulatorConfig, FailureModel, SessionLimit, Verdicts};
 pub use fault::{Fault, FaultKind, FaultTarget};
+pub use stats::Stats;
 
 use crate::app::App;
 use crate::state::State;
@@ -205,11 +225,8 @@ impl Emulator {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let mut state = if persist {
-            State::load(&data_dir.join("state.json"))?.unwrap_or_default()
-        } else {
-            State::default()
-        };
+        let mut state = State::open(persist.then_some(data_dir.as_path()))?;
+        state.touch_meta();
         if let Some(key) = &config.secret_key {
             state.secret_key = key.clone();
         } else if state.secret_key.is_empty() {
@@ -248,12 +265,12 @@ impl Emulator {
             config,
             url.clone(),
             data_dir,
-            persist,
             state,
             signing_key,
             recorder,
         ));
-        app.flush()?;
+        // Credentials are written now (the guard commits when dropped).
+        drop(app.state());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("vi-emulator")
@@ -314,6 +331,33 @@ impl Emulator {
         self.app.faults().push(fault);
     }
 
+    /// Creates a dataset named `name` with `count` generated assets, for
+    /// measurements and load tests: `seed-<n>.jpg` (n in upload order), image/jpeg,
+    /// 1000 bytes each, all served from one shared blob of zeros (so deleting one of
+    /// them breaks the others' downloads). Written in one transaction. Returns the
+    /// composite dataset id `{org}_{ds}`.
+    ///
+    /// # Errors
+    /// When the blob or the database cannot be written.
+    pub fn seed_assets(&self, name: &str, count: u64) -> std::io::Result<String> {
+        let bytes = vec![0u8; 1000];
+        let blob = ids::token();
+        std::fs::write(self.app.blob_path(&blob), &bytes)?;
+        let crc = crc32c::crc32c(&bytes);
+        let now = self.app.now_ms();
+        let mut state = self.app.state();
+        let owner = state.organization_id.clone();
+        let id = state
+            .seed_dataset(&owner, name, count, now, (&blob, 1000, crc))
+            .map_err(|e| std::io::Error::other(format!("cannot seed assets: {e}")))?;
+        Ok(format!("{}_{id}", self.app.organization_id))
+    }
+
+    /// Request counters so far (also served as JSON at `GET /_emulator/stats`).
+    pub fn stats(&self) -> Stats {
+        self.app.counters.snapshot()
+    }
+
     /// Removes every queued fault.
     pub fn clear_faults(&self) {
         *self.app.faults() = fault::FaultQueue::default();
@@ -329,9 +373,7 @@ impl Emulator {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        if let Err(e) = self.app.flush() {
-            tracing::error!("cannot persist the emulator state: {e}");
-        }
+        // Every change is committed when made; nothing is pending here.
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use vi_emulator::{Emulator, EmulatorConfig, FailureModel};
+use vi_emulator::{Emulator, EmulatorConfig, FailureModel, SessionLimit, Verdicts};
 
 /// A local, faithful server of the Datature Vi asset and dataset API.
 #[derive(Debug, Parser)]
@@ -45,6 +45,60 @@ struct Args {
     /// Target part size of multipart uploads, in bytes.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     multipart_part_size: u64,
+    /// Milliseconds added before the response head of every request (API and storage).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Pace each storage request and response body to this many bytes per second.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    bandwidth: Option<u64>,
+    /// Probability (0 to 1) that a request gets a random fault: 500, 502, 503, 429 with
+    /// Retry-After, a connection closed before the response, a truncated or a stalled body.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    fault_rate: f64,
+    /// Seed of the random faults (same seed and request order, same faults).
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+    /// How long a stalled body (random fault) hangs before its connection is closed.
+    #[arg(long, default_value_t = 30_000)]
+    fault_stall_ms: u64,
+    /// Status of a request to an expired signed URL: 403 (S3 style) or 400 (GCS style).
+    #[arg(long, default_value_t = 403, value_parser = parse_expired_status)]
+    expired_status: u16,
+    /// When single uploads learn of a bad file: `sync` (the PUT fails) or `deferred`
+    /// (the PUT succeeds, the session reports the failure later).
+    #[arg(long, default_value = "sync", value_parser = ["sync", "deferred"])]
+    verdicts: String,
+    /// Part URLs ask for the part reply body (M2 `responseBody: true`); M3 must return it.
+    #[arg(long)]
+    part_response_body: bool,
+    /// M3 rejects a part registered with a missing or empty ETag.
+    #[arg(long)]
+    require_part_etag: bool,
+    /// Allow at most this many ingestion sessions per window (spec §10.5; 429 beyond).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    sessions_per_window: Option<u32>,
+    /// At start, create a dataset named "seeded" with this many generated assets
+    /// (1000-byte JPEG stand-ins sharing one blob), for measurements.
+    #[arg(long)]
+    seed_assets: Option<u64>,
+    /// Length of the session window, in seconds.
+    #[arg(long, default_value_t = 300)]
+    session_window_secs: u64,
+}
+
+fn parse_expired_status(raw: &str) -> Result<u16, String> {
+    match raw {
+        "403" => Ok(403),
+        "400" => Ok(400),
+        _ => Err(format!("expected 403 or 400, got {raw}")),
+    }
+}
+
+fn parse_probability(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("expected a probability between 0 and 1, got {raw}")),
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +127,23 @@ fn main() -> std::process::ExitCode {
             FailureModel::ReachedWithErrors
         },
         multipart_part_size: args.multipart_part_size.max(1),
+        latency: Duration::from_millis(args.latency_ms),
+        bandwidth: args.bandwidth,
+        fault_rate: args.fault_rate,
+        fault_seed: args.fault_seed,
+        fault_stall: Duration::from_millis(args.fault_stall_ms),
+        expired_status: args.expired_status,
+        verdicts: if args.verdicts == "deferred" {
+            Verdicts::Deferred
+        } else {
+            Verdicts::Synchronous
+        },
+        part_response_body: args.part_response_body,
+        require_part_etag: args.require_part_etag,
+        session_limit: args.sessions_per_window.map(|sessions| SessionLimit {
+            sessions,
+            window: Duration::from_secs(args.session_window_secs.max(1)),
+        }),
         ..EmulatorConfig::default()
     };
     let emulator = match Emulator::start_with(config) {
@@ -81,6 +152,16 @@ fn main() -> std::process::ExitCode {
             eprintln!("vi-emulator: cannot start: {e}");
             return std::process::ExitCode::FAILURE;
         }
+    };
+    let seeded = match args.seed_assets {
+        Some(count) => match emulator.seed_assets("seeded", count) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                eprintln!("vi-emulator: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => None,
     };
     {
         let mut out = std::io::stdout().lock();
@@ -91,6 +172,9 @@ fn main() -> std::process::ExitCode {
         }
         let _ = writeln!(out, "organization id: {}", emulator.organization_id());
         let _ = writeln!(out, "data dir: {}", emulator.data_dir().display());
+        if let Some(id) = &seeded {
+            let _ = writeln!(out, "seeded dataset: {id}");
+        }
         let _ = writeln!(out, "export DATATURE_VI_API_ENDPOINT={}", emulator.url());
         if !key_given {
             let _ = writeln!(
@@ -107,7 +191,22 @@ fn main() -> std::process::ExitCode {
         let _ = out.flush();
     }
     wait_for_signal();
+    let stats = emulator.stats();
     emulator.shutdown();
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "requests: {} (api {}, upload {}, download {}); faults: {} injected, {} random",
+            stats.requests,
+            stats.api_requests,
+            stats.upload_requests,
+            stats.download_requests,
+            stats.injected_faults,
+            stats.random_faults
+        );
+        let _ = out.flush();
+    }
     std::process::ExitCode::SUCCESS
 }
 

@@ -55,7 +55,7 @@ pub(crate) fn dataset(app: &App, ds: &Dataset) -> Value {
         "content": ds.content,
         "createDate": ds.created,
         "statistic": {
-            "assetTotal": ds.assets.len(),
+            "assetTotal": ds.asset_count,
             "annotationTotal": 0,
             "tagsCount": {},
             "assetAnnotated": 0,

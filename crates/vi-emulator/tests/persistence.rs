@@ -27,7 +27,7 @@ fn state_survives_a_restart() {
         emu.shutdown();
         (key, org, ds, id)
     };
-    assert!(dir.path().join("state.json").exists());
+    assert!(dir.path().join("state.db").exists());
 
     let emu = Emulator::start_with(config()).unwrap();
     assert_eq!(emu.secret_key(), key);
@@ -55,6 +55,85 @@ fn state_survives_a_restart() {
     assert_ne!(emu.secret_key(), key);
     let c = Client::new(&emu);
     c.get(&c.ds(&ds, "")).expect(200);
+}
+
+/// A data directory written by an emulator that kept its state in `state.json` is
+/// imported into the database once; a broken one is refused with a clear message.
+#[test]
+fn older_state_json_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = png(5, 4, 1);
+    std::fs::create_dir_all(dir.path().join("blobs")).unwrap();
+    std::fs::write(dir.path().join("blobs").join("blob1"), &data).unwrap();
+    let org = "0b6f4d0e-1111-4222-8333-944455556666";
+    let key = format!("dtvi_{}", "a".repeat(98));
+    let crc = crc32c::crc32c(&data);
+    let legacy = serde_json::json!({
+        "secret_key": key,
+        "organization_id": org,
+        "signing_key": "00112233445566778899aabbccddeeff",
+        "datasets": {"oldds00001": {
+            "id": "oldds00001", "name": "old", "owner": org, "description": null,
+            "dataset_type": "phrase-grounding", "content": "Image",
+            "localization": "Datature/Multi", "data_localization": "Datature/Multi",
+            "status": 0, "tags": {}, "attributes": {}, "preference": {},
+            "created": 1, "updated": 2, "generation": 1,
+            "assets": {"asset00001": {
+                "id": "asset00001", "filename": "old.png", "blob": "blob1",
+                "size": data.len(), "mime": "image/png", "kind": "Image",
+                "width": 5, "height": 4, "crc": crc, "custom_metadata": {"k": "v"},
+                "created": 1, "updated": 2, "contents_updated": 2, "generation": 1, "seq": 0
+            }}
+        }},
+        "delete_ops": {},
+        "sessions": {"sess-old0000001": {
+            "id": "sess-old0000001", "ingestion_id": "ingest-old", "dataset": "oldds00001",
+            "failure_mode": "FailAfterAll", "keep_linked": false, "spec_kind": "Upload",
+            "files": [{"filename": "old.png", "mime": "image/png", "size": data.len(),
+                       "crc32c": null, "custom_metadata": null, "kind": "Image",
+                       "state": {"Received": {"blob": "blob1", "width": 5, "height": 4, "crc": crc}}}],
+            "created": 1, "updated": 2, "last_activity": 2, "generation": 3,
+            "upload_expiry": 10, "errors": [],
+            "finished": {"reached": true, "reason": null, "message": null, "time": 2}
+        }},
+        "multiparts": {},
+        "next_seq": 1
+    });
+    std::fs::write(dir.path().join("state.json"), legacy.to_string()).unwrap();
+    let config = || EmulatorConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..EmulatorConfig::default()
+    };
+    for _ in 0..2 {
+        // Imported on the first start, read from the database on the second.
+        let emu = Emulator::start_with(config()).unwrap();
+        assert_eq!(emu.secret_key(), key);
+        assert!(dir.path().join("state.json.imported").exists());
+        assert!(!dir.path().join("state.json").exists());
+        let c = Client::new(&emu);
+        let d = c.get(&c.ds("oldds00001", "")).expect(200).json();
+        assert_eq!(d["statistic"]["assetTotal"], 1);
+        let a = c
+            .get(&c.ds("oldds00001", "/assets/asset00001?contents=y"))
+            .expect(200)
+            .json();
+        assert_eq!(a["metadata"]["customMetadata"]["k"], "v");
+        let url = a["contents"]["asset"]["url"].as_str().unwrap();
+        assert_eq!(c.get_plain(url, &[]).expect(200).body, data);
+        let s = c.session("oldds00001", "sess-old0000001");
+        assert_eq!(finished_status(&s), Some("Reached".to_owned()));
+        assert_eq!(s["status"]["progressCount"]["succeeded"], 1);
+    }
+
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(broken.path().join("state.json"), b"{not json").unwrap();
+    let err = Emulator::start_with(EmulatorConfig {
+        data_dir: Some(broken.path().to_path_buf()),
+        ..EmulatorConfig::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("state.json"), "{err}");
+    assert!(err.to_string().contains("older vi-emulator"), "{err}");
 }
 
 fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> (std::process::Child, Vec<String>) {

@@ -1,0 +1,68 @@
+//! Request counters, served at `GET /_emulator/stats`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Counters of what the server did, served at `GET /_emulator/stats` and by
+/// [`Emulator::stats`](crate::Emulator::stats).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    api: AtomicU64,
+    uploads: AtomicU64,
+    downloads: AtomicU64,
+    injected: AtomicU64,
+    random: AtomicU64,
+}
+
+/// A snapshot of the emulator's request counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Every request served (API and storage), faults included.
+    pub requests: u64,
+    /// Requests to the API.
+    pub api_requests: u64,
+    /// Signed upload requests (single PUTs and part PUTs).
+    pub upload_requests: u64,
+    /// Signed download requests.
+    pub download_requests: u64,
+    /// Requests hit by a targeted fault ([`Emulator::inject`](crate::Emulator::inject)).
+    pub injected_faults: u64,
+    /// Requests hit by a random fault (`fault_rate`).
+    pub random_faults: u64,
+}
+
+impl Counters {
+    pub(crate) fn count(&self, class: crate::fault::RequestClass) {
+        use crate::fault::RequestClass;
+        let counter = match class {
+            RequestClass::Api => &self.api,
+            RequestClass::Upload => &self.uploads,
+            RequestClass::Download => &self.downloads,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn injected(&self) {
+        self.injected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn random(&self) {
+        self.random.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let api = self.api.load(Ordering::Relaxed);
+        let uploads = self.uploads.load(Ordering::Relaxed);
+        let downloads = self.downloads.load(Ordering::Relaxed);
+        Stats {
+            requests: api + uploads + downloads,
+            api_requests: api,
+            upload_requests: uploads,
+            download_requests: downloads,
+            injected_faults: self.injected.load(Ordering::Relaxed),
+            random_faults: self.random.load(Ordering::Relaxed),
+        }
+    }
+}
