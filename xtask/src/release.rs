@@ -947,6 +947,36 @@ fn package_all(ws: &Workspace, dirty: bool, dry_run: bool) -> Result<Vec<PathBuf
 }
 
 /// `cargo package` of every publishable crate (verified or not); returns the `.crate` files.
+/// Removes the sources cargo unpacked from the local overlay registry of an earlier
+/// `cargo package` at this version (under `$CARGO_HOME/registry/src/-<hash>/`): cargo never
+/// unpacks a registry crate twice, so a second run at the same version would verify the
+/// first run's sources. crates.io's own directory is left alone.
+fn forget_unpacked_packages(ws: &Workspace, version: &str) -> Result<(), String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(home) = home else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        // Local registries get a directory named `-<hash>`; crates.io's is `index.…`.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for name in &ws.order {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.exists() {
+                std::fs::remove_dir_all(&unpacked)
+                    .map_err(|e| format!("cannot remove {}: {e}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn cargo_package(ws: &Workspace, dirty: bool, verify: bool) -> Result<Vec<PathBuf>, String> {
     let version = manifest::workspace_version(&read(&ws.root.join("Cargo.toml"))?)?;
     // One verified `cargo package` of all of them: cargo packages them in dependency order
@@ -963,6 +993,34 @@ fn cargo_package(ws: &Workspace, dirty: bool, verify: bool) -> Result<Vec<PathBu
         },
         ws.order.join(", ")
     );
+    // Packages of an earlier run at the same version (and their unpacked sources) would be
+    // taken for this one's: start from an empty target/package.
+    let stale = ws.target_dir.join("package");
+    if stale.exists() {
+        std::fs::remove_dir_all(&stale)
+            .map_err(|e| format!("cannot clear {}: {e}", stale.display()))?;
+    }
+    forget_unpacked_packages(ws, &version)?;
+    // Cargo treats a registry crate as immutable: a build of `vi-core 0.1.0` from the
+    // overlay registry of an earlier run would be reused for this run's different sources.
+    // Cleaning the publishable crates (only them; their dependencies stay built) makes the
+    // verification build what is packaged now.
+    let mut clean = Command::new(cargo());
+    clean
+        .current_dir(&ws.root)
+        .env("CARGO_TARGET_DIR", &ws.target_dir)
+        .arg("clean");
+    for name in &ws.order {
+        clean.args(["--package", name]);
+    }
+    let cleaned = clean
+        .status()
+        .map_err(|e| format!("could not run cargo clean: {e}"))?;
+    if !cleaned.success() {
+        return Err(format!(
+            "cargo clean of the publishable crates failed ({cleaned})"
+        ));
+    }
     let mut cmd = Command::new(cargo());
     cmd.current_dir(&ws.root)
         .env("CARGO_TARGET_DIR", &ws.target_dir)
