@@ -679,27 +679,6 @@ fn waiting_has_a_default_deadline() {
     assert_eq!(waited, vi_core::upload::DEFAULT_WAIT_TIMEOUT);
 }
 
-/// A session that ends `FailedReach` after counting every sent file as succeeded: the
-/// files are reported succeeded, not failed with the session's ending.
-#[test]
-fn a_failed_reach_session_that_took_every_file_in_reports_them_succeeded() {
-    let bytes = vi_testkit::png(6, 4, 5);
-    let mut ended: serde_json::Value = serde_json::from_str(&session_finished(1)).unwrap();
-    ended["status"]["conditions"] = serde_json::json!([
-        {"condition": "Finished", "status": "FailedReach", "reason": "Cancelled",
-         "lastTransitionTime": 1732867245200i64},
-        {"condition": "Started", "status": "Reached", "lastTransitionTime": 1732867200000i64}
-    ]);
-    let h = upload_harness(&bytes, (200, json_text(ended)));
-    let report = block(h.core.upload(
-        &DatasetId::new("ds1").unwrap(),
-        vec![("cat.png".to_owned(), bytes.clone())].into(),
-        vi_core::api::UploadOptions::new(),
-    ))
-    .unwrap();
-    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
-    assert!(report.failed.is_empty(), "{}", report.summary());
-}
 
 /// Runs a download of two assets whose second listing page fails `failures` times in a row
 /// (500), and returns the report.

@@ -10,11 +10,8 @@ impl Upload {
         }
         let settled: Vec<bool> = (0..self.batches.len())
             .map(|b| {
-                // A session that failed as a whole (FailedReach) may still have taken in
-                // the files it counted as succeeded: when its counts cover every file sent,
-                // those files are in, whatever the session's own ending.
                 self.batches[b].session.as_ref().is_some_and(|s| {
-                    (s.failure().is_none() && s.is_finished()) || self.accounted_for(b, s)
+                    s.failure().is_none() && (s.is_finished() || self.accounted_for(b, s))
                 })
             })
             .collect();
