@@ -679,7 +679,6 @@ fn waiting_has_a_default_deadline() {
     assert_eq!(waited, vi_core::upload::DEFAULT_WAIT_TIMEOUT);
 }
 
-
 /// Runs a download of two assets whose second listing page fails `failures` times in a row
 /// (500), and returns the report.
 fn download_with_a_failing_second_page(failures: usize) -> vi_core::api::DownloadReport {

@@ -133,7 +133,7 @@ impl App {
     }
 
     pub(crate) fn tmp_path(&self) -> PathBuf {
-        self.data_dir.join("tmp").join(crate::ids::token())
+        self.data_dir.join(TMP_DIR).join(crate::ids::token())
     }
 
     pub(crate) fn part_dir(&self, multipart: &str) -> PathBuf {
@@ -205,3 +205,6 @@ impl App {
         Err(u32::try_from((wait_ms + 999) / 1000).unwrap_or(u32::MAX))
     }
 }
+
+/// The folder under the data directory for bodies still being received; emptied at start.
+pub(crate) const TMP_DIR: &str = ".vi-emulator-tmp";

@@ -48,7 +48,9 @@ pub struct SessionLimit {
 }
 
 /// Settings of an [`Emulator`](crate::Emulator). Every field has a sensible default.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` never shows the secret key.
+#[derive(Clone)]
 pub struct EmulatorConfig {
     /// Interface to bind. Default `127.0.0.1`.
     pub host: String,
@@ -117,6 +119,38 @@ pub struct EmulatorConfig {
     pub session_limit: Option<SessionLimit>,
 }
 
+impl std::fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "dtvi_…(redacted)"),
+            )
+            .field("organization_id", &self.organization_id)
+            .field("signed_url_ttl", &self.signed_url_ttl)
+            .field("single_page_at_max_size", &self.single_page_at_max_size)
+            .field("failure_model", &self.failure_model)
+            .field("missing_file_timeout", &self.missing_file_timeout)
+            .field("multipart_part_size", &self.multipart_part_size)
+            .field("record_to", &self.record_to)
+            .field("public_url", &self.public_url)
+            .field("latency", &self.latency)
+            .field("bandwidth", &self.bandwidth)
+            .field("fault_rate", &self.fault_rate)
+            .field("fault_seed", &self.fault_seed)
+            .field("fault_stall", &self.fault_stall)
+            .field("expired_status", &self.expired_status)
+            .field("verdicts", &self.verdicts)
+            .field("part_response_body", &self.part_response_body)
+            .field("require_part_etag", &self.require_part_etag)
+            .field("session_limit", &self.session_limit)
+            .finish()
+    }
+}
+
 impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
@@ -143,5 +177,22 @@ impl Default for EmulatorConfig {
             require_part_etag: false,
             session_limit: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret_key() {
+        let key = format!("dtvi_{}", "s".repeat(98));
+        let config = EmulatorConfig {
+            secret_key: Some(key.clone()),
+            ..EmulatorConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(&key[5..21]), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
     }
 }

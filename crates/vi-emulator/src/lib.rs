@@ -216,11 +216,12 @@ impl Emulator {
                 (temp.path().to_path_buf(), Some(temp), false)
             }
         };
-        for sub in ["blobs", "parts", "tmp"] {
+        for sub in ["blobs", "parts", app::TMP_DIR] {
             std::fs::create_dir_all(data_dir.join(sub))?;
         }
-        // Leftovers of interrupted uploads.
-        if let Ok(entries) = std::fs::read_dir(data_dir.join("tmp")) {
+        // Leftovers of interrupted uploads, in a folder whose name is the emulator's own:
+        // a data directory that already had a `tmp` of the user's keeps it untouched.
+        if let Ok(entries) = std::fs::read_dir(data_dir.join(app::TMP_DIR)) {
             for entry in entries.flatten() {
                 let _ = std::fs::remove_file(entry.path());
             }

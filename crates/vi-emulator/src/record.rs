@@ -44,15 +44,19 @@ fn classify(key: &str, value: &str) -> &'static str {
 fn header_summary(headers: &HeaderMap) -> Map<String, Value> {
     let mut out = Map::new();
     if let Some(v) = headers.get(header::AUTHORIZATION) {
+        // Only a scheme word is kept ("Bearer"); a value without one (a bare key sent by
+        // mistake) is all credential, so nothing of it is recorded.
         let scheme = v
             .to_str()
             .ok()
+            .filter(|s| s.contains(char::is_whitespace))
             .and_then(|s| s.split_whitespace().next())
-            .unwrap_or("?");
-        out.insert(
-            "Authorization".into(),
-            json!(format!("{scheme} <redacted>")),
-        );
+            .filter(|w| w.len() <= 16 && w.chars().all(|c| c.is_ascii_alphabetic()));
+        let shown = match scheme {
+            Some(scheme) => format!("{scheme} <redacted>"),
+            None => "<redacted>".to_owned(),
+        };
+        out.insert("Authorization".into(), json!(shown));
     }
     if headers.contains_key("organization-id") {
         out.insert("Organization-Id".into(), json!("<present>"));
@@ -118,5 +122,24 @@ impl Record {
         });
         let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(file, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn an_authorization_value_is_never_recorded() {
+        for (value, shown) in [
+            ("Bearer dtvi_secret", "Bearer <redacted>"),
+            ("dtvi_secretwithoutscheme", "<redacted>"),
+            ("dtvi_a b", "<redacted>"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            let summary = header_summary(&headers);
+            assert_eq!(summary["Authorization"], json!(shown), "{value}");
+        }
     }
 }

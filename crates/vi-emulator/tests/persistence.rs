@@ -234,3 +234,20 @@ fn binary_prints_the_listening_line_first_and_serves() {
     assert_eq!(list["items"][0]["name"], "from the binary");
     terminate(&mut child);
 }
+
+/// A data directory that already holds a `tmp` folder of the user's keeps it: the emulator
+/// empties only its own folder of unfinished uploads.
+#[test]
+fn a_users_tmp_folder_in_the_data_directory_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("tmp").join("keep.txt");
+    std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+    std::fs::write(&mine, b"the user's").unwrap();
+    let config = EmulatorConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..EmulatorConfig::default()
+    };
+    drop(Emulator::start_with(config.clone()).unwrap());
+    drop(Emulator::start_with(config).unwrap());
+    assert_eq!(std::fs::read(&mine).unwrap(), b"the user's");
+}
