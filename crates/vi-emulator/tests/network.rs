@@ -281,3 +281,31 @@ fn binary_flags() {
         "{rest:?}"
     );
 }
+
+/// A request with wrong credentials is answered 401 from its head alone: the emulator does
+/// not read (up to 64 MiB of) a body for a caller who may not send one. The body here is
+/// announced but never sent, so only an answer before the body passes.
+#[test]
+fn wrong_credentials_are_refused_before_the_body_is_read() {
+    use std::io::{Read, Write};
+    let emulator = Emulator::start_with(EmulatorConfig::default()).unwrap();
+    let address = emulator.url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let path = format!("/workspaces/{}/datasets", emulator.organization_id());
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer dtvi_wrong\r\n\
+         Organization-Id: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 60000000\r\n\r\n",
+        emulator.organization_id()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = [0u8; 64];
+    let n = stream
+        .read(&mut answer)
+        .expect("an answer before any body byte");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+}

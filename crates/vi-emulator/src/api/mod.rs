@@ -57,6 +57,8 @@ async fn handle_inner(
     let path = parts.uri.path();
     let (route, template, org) = routes::resolve(&parts.method, path)?;
     rec.route = template.to_owned();
+    // Credentials first: a body is read (up to BODY_LIMIT) only for a caller who may send one.
+    auth::authenticate(app, &parts.headers, &org)?;
     let bytes = axum::body::to_bytes(body, BODY_LIMIT)
         .await
         .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
@@ -69,7 +71,6 @@ async fn handle_inner(
                 .unwrap_or_else(|_| json!("invalid-json")),
         )
     };
-    auth::authenticate(app, &parts.headers, &org)?;
     let raw_query = parts.uri.query();
     // Only listings and asset reads take a query string.
     if !matches!(
