@@ -117,6 +117,10 @@ pub struct EmulatorConfig {
     pub require_part_etag: bool,
     /// Optional limit on ingestion-session creation (`--sessions-per-window`).
     pub session_limit: Option<SessionLimit>,
+    /// How long a client may take to send a request head (`--header-timeout-secs`,
+    /// default 30 s): a client that trickles its headers is disconnected, as a real
+    /// front end would.
+    pub header_timeout: Duration,
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -147,6 +151,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("part_response_body", &self.part_response_body)
             .field("require_part_etag", &self.require_part_etag)
             .field("session_limit", &self.session_limit)
+            .field("header_timeout", &self.header_timeout)
             .finish()
     }
 }
@@ -176,6 +181,7 @@ impl Default for EmulatorConfig {
             part_response_body: false,
             require_part_etag: false,
             session_limit: None,
+            header_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -84,6 +84,9 @@ struct Args {
     /// Length of the session window, in seconds.
     #[arg(long, default_value_t = 300)]
     session_window_secs: u64,
+    /// Disconnect a client that takes longer than this to send a request head.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
 }
 
 fn parse_expired_status(raw: &str) -> Result<u16, String> {
@@ -144,6 +147,7 @@ fn main() -> std::process::ExitCode {
             sessions,
             window: Duration::from_secs(args.session_window_secs.max(1)),
         }),
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
         ..EmulatorConfig::default()
     };
     let emulator = match Emulator::start_with(config) {

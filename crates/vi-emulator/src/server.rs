@@ -223,9 +223,12 @@ fn cut_body(response: Response, full: u64, tail: Tail) -> Response {
 
 /// Serves one connection until it closes or the server stops.
 async fn connection(app: Arc<App>, stream: tokio::net::TcpStream, mut stop: watch::Receiver<bool>) {
+    let header_timeout = app.config.header_timeout;
     let service = hyper::service::service_fn(move |request| serve(Arc::clone(&app), request));
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
     tokio::select! {

@@ -309,3 +309,32 @@ fn wrong_credentials_are_refused_before_the_body_is_read() {
     let answer = String::from_utf8_lossy(&answer[..n]);
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
 }
+
+/// A client that trickles its request head (one header line, then nothing) is disconnected
+/// after the header timeout instead of holding a connection forever.
+#[test]
+fn a_client_that_trickles_its_head_is_disconnected() {
+    use std::io::{Read, Write};
+    let emulator = Emulator::start_with(EmulatorConfig {
+        header_timeout: Duration::from_millis(500),
+        ..EmulatorConfig::default()
+    })
+    .unwrap();
+    let address = emulator.url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .write_all(b"GET /workspaces HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    // Either an error status or a closed connection ends the read; a timeout does not.
+    let outcome = stream.read_to_end(&mut answer);
+    assert!(
+        outcome.is_ok(),
+        "the connection was not closed: {outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
