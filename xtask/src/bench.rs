@@ -107,17 +107,11 @@ impl Drop for RemoveOnDrop {
 }
 
 fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("xtask has no parent directory")?
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
+    let root = crate::repo_root();
+    let target = crate::target_dir(&root);
 
     // 1. Release build.
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cargo = crate::cargo();
     eprintln!("bench: building vi-emulator and bench_transfer (release)…");
     let status = Command::new(&cargo)
         .current_dir(&root)

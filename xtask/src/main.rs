@@ -23,7 +23,30 @@ mod interop_rust;
 mod release;
 mod soak;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+/// The repository's root: the folder above `xtask/`.
+pub(crate) fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The target directory builds of `root` go to: `CARGO_TARGET_DIR` (relative to `root`
+/// when relative), else `root/target`.
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root.join(p) })
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// The cargo that runs xtask (`CARGO`), else `cargo` from the path.
+pub(crate) fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
 
 /// Crates that must not appear in a package's normal dependency tree.
 const RULES: &[(&str, &[&str])] = &[
@@ -60,8 +83,7 @@ fn usage() -> &'static str {
 
 /// The names of every package in `package`'s normal dependency tree.
 fn dependency_names(package: &str) -> Result<Vec<String>, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
+    let output = Command::new(cargo())
         .args([
             "tree",
             "--edges",

@@ -22,6 +22,7 @@ mod manifest;
 mod package;
 mod publish;
 
+use crate::{cargo, repo_root};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -154,10 +155,6 @@ impl Workspace {
     }
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
 fn step(name: &str) {
     println!("\n== release: {name} ==");
 }
@@ -195,13 +192,6 @@ fn output(cmd: &mut Command) -> Result<String, String> {
 
 fn git(root: &Path, args: &[&str]) -> Result<String, String> {
     output(Command::new("git").current_dir(root).args(args))
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn load_workspace(root: &Path) -> Result<Workspace, String> {
@@ -951,16 +941,17 @@ fn package_all(ws: &Workspace, dirty: bool, dry_run: bool) -> Result<Vec<PathBuf
 /// `cargo package` at this version (under `$CARGO_HOME/registry/src/-<hash>/`): cargo never
 /// unpacks a registry crate twice, so a second run at the same version would verify the
 /// first run's sources. crates.io's own directory is left alone.
-fn forget_unpacked_packages(ws: &Workspace, version: &str) -> Result<(), String> {
+fn forget_unpacked_packages(ws: &Workspace, version: &str) -> Result<bool, String> {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
     let Some(home) = home else {
-        return Ok(());
+        return Ok(false);
     };
     let Ok(registries) = std::fs::read_dir(home.join("registry").join("src")) else {
-        return Ok(());
+        return Ok(false);
     };
+    let mut found = false;
     for registry in registries.flatten() {
         // Local registries get a directory named `-<hash>`; crates.io's is `index.…`.
         if !registry.file_name().to_string_lossy().starts_with('-') {
@@ -971,8 +962,30 @@ fn forget_unpacked_packages(ws: &Workspace, version: &str) -> Result<(), String>
             if unpacked.exists() {
                 std::fs::remove_dir_all(&unpacked)
                     .map_err(|e| format!("cannot remove {}: {e}", unpacked.display()))?;
+                found = true;
             }
         }
+    }
+    Ok(found)
+}
+
+/// `cargo clean` of the publishable crates only, in the shared target directory.
+fn clean_publishable(ws: &Workspace) -> Result<(), String> {
+    let mut clean = Command::new(cargo());
+    clean
+        .current_dir(&ws.root)
+        .env("CARGO_TARGET_DIR", &ws.target_dir)
+        .arg("clean");
+    for name in &ws.order {
+        clean.args(["--package", name]);
+    }
+    let cleaned = clean
+        .status()
+        .map_err(|e| format!("could not run cargo clean: {e}"))?;
+    if !cleaned.success() {
+        return Err(format!(
+            "cargo clean of the publishable crates failed ({cleaned})"
+        ));
     }
     Ok(())
 }
@@ -1000,26 +1013,14 @@ fn cargo_package(ws: &Workspace, dirty: bool, verify: bool) -> Result<Vec<PathBu
         std::fs::remove_dir_all(&stale)
             .map_err(|e| format!("cannot clear {}: {e}", stale.display()))?;
     }
-    forget_unpacked_packages(ws, &version)?;
     // Cargo treats a registry crate as immutable: a build of `vi-core 0.1.0` from the
     // overlay registry of an earlier run would be reused for this run's different sources.
-    // Cleaning the publishable crates (only them; their dependencies stay built) makes the
-    // verification build what is packaged now.
-    let mut clean = Command::new(cargo());
-    clean
-        .current_dir(&ws.root)
-        .env("CARGO_TARGET_DIR", &ws.target_dir)
-        .arg("clean");
-    for name in &ws.order {
-        clean.args(["--package", name]);
-    }
-    let cleaned = clean
-        .status()
-        .map_err(|e| format!("could not run cargo clean: {e}"))?;
-    if !cleaned.success() {
-        return Err(format!(
-            "cargo clean of the publishable crates failed ({cleaned})"
-        ));
+    // When an earlier run left packages behind, cleaning the publishable crates (only them;
+    // their dependencies stay built) makes the verification build what is packaged now.
+    // A first run (CI's fresh clone) has nothing to clean; packages that are not built
+    // again need none of it.
+    if verify && forget_unpacked_packages(ws, &version)? {
+        clean_publishable(ws)?;
     }
     let mut cmd = Command::new(cargo());
     cmd.current_dir(&ws.root)

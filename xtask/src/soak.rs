@@ -195,15 +195,9 @@ struct PhaseRow {
 }
 
 fn run(o: &Options) -> Result<bool, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("xtask has no parent directory")?
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let root = crate::repo_root();
+    let target = crate::target_dir(&root);
+    let cargo = crate::cargo();
     let profile = if o.debug { "debug" } else { "release" };
     eprintln!("soak: building vi-emulator and xtask ({profile})…");
     let mut build = vec![

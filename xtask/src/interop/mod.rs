@@ -30,29 +30,16 @@ mod report;
 mod scenario;
 mod venv;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+use crate::{repo_root, target_dir};
 use allowlist::{Allowed, Allowlist};
 use compare::compare;
 use recording::load_recording;
 use scenario::{run_scenario, with_emulator};
 use venv::{VI_SDK_VERSION, prepare_venv};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root.join(p) })
-        .unwrap_or_else(|| root.join("target"))
-}
 
 /// The last `lines` lines of a process's output.
 fn tail(bytes: &[u8], lines: usize) -> String {

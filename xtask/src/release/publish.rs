@@ -85,7 +85,7 @@ pub fn publish_all(
     version: &str,
 ) -> Result<Vec<String>, String> {
     let agent = agent();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cargo = crate::cargo();
     let mut published = Vec::new();
     for (i, name) in crates.iter().enumerate() {
         let stop = |why: String, published: &[String]| {
