@@ -1,11 +1,11 @@
 //! Where output goes: results on stdout (tables or JSON), everything else on stderr.
 
-use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
 use crate::exit::{CliError, Exit};
+pub use vi_core::redact::printable;
 
 /// The output settings of one run.
 #[derive(Debug, Clone, Copy)]
@@ -214,48 +214,4 @@ pub fn print_fields(out: &Output, fields: &[(&str, String)]) -> Result<(), CliEr
 /// Bytes in binary units (`1.5 MiB`), as the SDK's summaries print them.
 pub fn human_bytes(bytes: u64) -> String {
     vi_core::upload::report::human_bytes(bytes)
-}
-
-/// Text from the service (file names, error messages) made safe for a terminal: control
-/// characters (ANSI escape sequences, carriage returns, and newlines unless
-/// `keep_newlines`) and the invisible characters that reorder text (bidirectional
-/// overrides and isolates) are shown escaped, as `\u{1b}`, so a server can neither restyle
-/// the terminal nor forge lines. JSON output does not go through here: it stays exact.
-pub fn printable(text: &str, keep_newlines: bool) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        (c.is_control() && !(keep_newlines && (c == '\n' || c == '\t')))
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
-    };
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if unsafe_char(c) {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn terminal_controls_from_the_service_are_escaped() {
-        assert_eq!(printable("cat.png", false), "cat.png");
-        assert_eq!(
-            printable("\u{1b}[31mred\u{1b}[0m.png", false),
-            "\\u{1b}[31mred\\u{1b}[0m.png"
-        );
-        assert_eq!(
-            printable("a\nDownload complete", false),
-            "a\\u{a}Download complete"
-        );
-        assert_eq!(printable("two\nlines\r", true), "two\nlines\\u{d}");
-        assert_eq!(printable("gnp.\u{202e}exe", false), "gnp.\\u{202e}exe");
-    }
 }

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::file::{
-    Expected, Source, asset_part_path, expected_crc, fetch_into_place, file_crc, is_complete_copy,
-    length_of,
+    Expected, Source, asset_part_path, fetch_into_place, file_crc, is_complete_copy, length_of,
 };
 use super::report::{DownloadFailure, DownloadedFile, FailedDownload, SkippedDownload};
 use crate::engine::Core;
@@ -35,7 +34,7 @@ pub(super) async fn download_one(
 ) -> Outcome {
     let runtime = core.runtime().clone();
     let size = asset.metadata.file_size;
-    let crc = expected_crc(&asset);
+    let crc = asset.metadata.hash.crc32c();
     let filename = asset.filename.clone();
     let fail = |reason: DownloadFailure| {
         let text = reason.to_string();

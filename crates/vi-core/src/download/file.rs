@@ -19,7 +19,7 @@ use crate::endpoints::GetAsset;
 use crate::engine::{Attempt, Core};
 use crate::error::{Error, Mismatch, Result};
 use crate::ids::{AssetId, DatasetId};
-use crate::models::{Asset, SignedUrl};
+use crate::models::SignedUrl;
 use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
 use crate::signed::{SignedKind, SignedRequest};
@@ -298,12 +298,6 @@ fn content_length(head: &DownloadHead) -> Option<u64> {
         .ok()?
         .parse()
         .ok()
-}
-
-/// The expected CRC32C of an asset, when its metadata gives one (hex, or base64 of the
-/// four big-endian bytes; see [`crate::models::AssetHash::crc32c`]).
-pub(crate) fn expected_crc(asset: &Asset) -> Option<u32> {
-    asset.metadata.hash.crc32c()
 }
 
 /// CRC32C of a file, streamed.

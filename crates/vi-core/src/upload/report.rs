@@ -404,15 +404,7 @@ pub(crate) fn list_some(out: &mut String, title: &str, lines: impl Iterator<Item
         if shown < SUMMARY_LINES {
             // One entry, one line: a name or reason from the service cannot break the
             // summary into forged lines or restyle a terminal.
-            let mut safe = String::with_capacity(line.len());
-            for c in line.chars() {
-                if c.is_control() {
-                    safe.extend(c.escape_unicode());
-                } else {
-                    safe.push(c);
-                }
-            }
-            let _ = writeln!(out, "  {safe}");
+            let _ = writeln!(out, "  {}", crate::redact::printable(&line, false));
             shown += 1;
         } else {
             more += 1;
