@@ -88,17 +88,20 @@
 //!   `EBADSIZE`, a CRC32C mismatch (signed comparison) or an unreadable image header
 //!   with `ECORRUPT`; the reply is a 400 carrying `fileError`. A failed file is final:
 //!   later PUTs for it get the same 400 and `fileError` (so retries see one consistent
-//!   answer). Re-uploading a received file while the session is open replaces its
-//!   bytes; after the session finished, a PUT of the same bytes is answered 200
-//!   (idempotent retry) and different bytes 409. Uploads into a cancelled session: 409.
+//!   answer). A file is ingested (becomes an asset, counted in
+//!   `progressCount.succeeded`) the moment it is received; a later PUT of the same
+//!   bytes is answered 200 (an idempotent retry, nothing ingested again) and different
+//!   bytes 409. Uploads into a cancelled session: 409.
 //! * A session finishes as soon as no declared file is pending. Files that never
 //!   arrive fail with `ETIMEOUT` once the session has been idle for
 //!   [`EmulatorConfig::missing_file_timeout`] (checked lazily, on the virtual clock).
 //!   Terminal state per [`FailureModel`] (spec §6.9): with `FailAfterOne`, the first
-//!   failure marks every still-pending file `EUNKNOWN`. Received files become assets
-//!   when the session finishes (also under model (b)); a cancelled session (U3 →
-//!   `Finished`/`FailedReach`, reason `Cancelled`) creates none and refuses later
-//!   uploads with 409. Cancelling a finished session returns it unchanged.
+//!   failure marks every still-pending file `EUNKNOWN`. Files already received stay
+//!   assets (also under model (b)); a cancelled session (U3 → `Finished`/`FailedReach`,
+//!   reason `Cancelled`) creates no asset from a file not yet received and refuses later
+//!   uploads with 409 (spec §15 #27 says "creates no assets"; here files received
+//!   before the cancel were already ingested and stay). Cancelling a finished session
+//!   returns it unchanged.
 //! * The filename is the per-dataset asset key: an upload of an existing filename
 //!   replaces the bytes, keeps the asset id and bumps its generation;
 //!   `RemoveLinkedResource` resets custom metadata unless the new declaration has some.

@@ -13,6 +13,7 @@ pub(crate) struct Counters {
     downloads: AtomicU64,
     injected: AtomicU64,
     random: AtomicU64,
+    expired: AtomicU64,
 }
 
 /// A snapshot of the emulator's request counters.
@@ -31,6 +32,8 @@ pub struct Stats {
     pub injected_faults: u64,
     /// Requests hit by a random fault (`fault_rate`).
     pub random_faults: u64,
+    /// Signed-URL requests refused because their URL had expired (`signed_url_ttl`).
+    pub expired_urls: u64,
 }
 
 impl Counters {
@@ -52,6 +55,10 @@ impl Counters {
         self.random.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn expired(&self) {
+        self.expired.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let api = self.api.load(Ordering::Relaxed);
         let uploads = self.uploads.load(Ordering::Relaxed);
@@ -63,6 +70,7 @@ impl Counters {
             download_requests: downloads,
             injected_faults: self.injected.load(Ordering::Relaxed),
             random_faults: self.random.load(Ordering::Relaxed),
+            expired_urls: self.expired.load(Ordering::Relaxed),
         }
     }
 }

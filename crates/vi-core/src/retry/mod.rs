@@ -348,12 +348,23 @@ impl RetryPolicy {
             Target::SignedUpload => {
                 if code == 429 {
                     Plan::again(Class::RateLimited, retry_after)
-                } else if status.is_client_error() || status.is_server_error() {
-                    // Spec §10.3: any error status, e.g. a 403 for a bad signature.
+                } else if code == 408 || status.is_server_error() {
                     Plan::again(Class::Other, retry_after)
+                } else if code == 400 || code == 403 {
+                    // The official client repeats any error status on the same URL (spec
+                    // §10.3), but a refused signature (S3-style 403, GCS-style 400 when
+                    // expired) gets the same answer every time: only a fresh URL may pass.
+                    // Where none can be had here (a single PUT), the upload engine moves
+                    // the file to a fresh session; a 400 before the URL's expiry is the
+                    // storage's verdict on the file and is reported.
+                    Plan::Again {
+                        class: Class::Other,
+                        kind: AgainKind::Resign,
+                        retry_after: None,
+                    }
                 } else {
-                    // 1xx/3xx: a signed PUT is never redirected; sending it again would get
-                    // the same answer.
+                    // 404, 409...: the same answer every time. 1xx/3xx: a signed PUT is
+                    // never redirected.
                     Plan::Fail
                 }
             }

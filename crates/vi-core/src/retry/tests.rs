@@ -105,10 +105,11 @@ fn decision_table() {
         (Safe, Api, transport(T::BodyRead), K::Fail),
         (Idempotent, Api, transport(T::BodyRead), K::Fail),
         (Safe, Api, transport(T::BodyWrite), K::Fail),
-        // Signed upload: any error status, whatever safety the caller claims.
-        (Idempotent, SignedUpload, status(400), K::Retry),
-        (Idempotent, SignedUpload, status(403), K::Retry),
-        (Idempotent, SignedUpload, status(404), K::Retry),
+        // Signed upload: 408, 429 and 5xx again, whatever safety the caller claims; 400 and
+        // 403 only with a fresh URL; other statuses never.
+        (Idempotent, SignedUpload, status(400), K::Resign),
+        (Idempotent, SignedUpload, status(403), K::Resign),
+        (Idempotent, SignedUpload, status(404), K::Fail),
         (Idempotent, SignedUpload, status(408), K::Retry),
         (Idempotent, SignedUpload, status(429), K::Retry),
         (Idempotent, SignedUpload, status(500), K::Retry),
@@ -360,7 +361,7 @@ fn retry_after_honoured_and_capped() {
         decide(
             Safety::Idempotent,
             Target::SignedUpload,
-            &status_after(403, seven)
+            &status_after(500, seven)
         ),
         Decision::Retry { after: seven }
     );
@@ -429,9 +430,9 @@ fn signed_upload_uses_both_budgets() {
         ))
     };
     for _ in 0..3 {
-        assert_eq!(decide(&status(403)), K::Retry);
+        assert_eq!(decide(&status(503)), K::Retry);
     }
-    assert_eq!(decide(&status(403)), K::Fail);
+    assert_eq!(decide(&status(503)), K::Fail);
     assert_eq!(decide(&status(429)), K::Retry);
 }
 

@@ -16,13 +16,21 @@
 //!    skipped as [`SkipReason::AlreadyPresent`] (see [`existing`] for
 //!    the comparison); with [`UploadOptions::dry_run`], the upload stops here and reports
 //!    what it would send.
-//! 4. **Batches** of at most 5000 files, one ingestion session each, at most 5 sessions
-//!    open at once, and one transfer-concurrency limit across all of them.
+//! 4. **Sessions** of at most 5000 files, at most 5 open at once, one transfer-concurrency
+//!    limit across all of them. A session is opened only when the transfers already
+//!    queued are about to run out, and once the pace of the transfers and the lifetime of
+//!    the upload URLs are known, it carries no more files than go through in half that
+//!    lifetime: its URLs are used while they work, however slow the link or short the
+//!    URLs.
 //! 5. **Transfers**: each file is PUT to its own signed URL (matched by filename, which is
 //!    unique after step 2), streamed from disk with an exact `Content-Length` and the
 //!    headers the session gave, never with API credentials. Transient failures are
-//!    retried with backoff; a failed file fails alone. Files on disk of 1 GiB and more
-//!    ([`UploadOptions::multipart_threshold`]) go in parts instead (see [`multipart`]).
+//!    retried with backoff, and a file whose retries ran out is tried again later; a URL
+//!    past its expiry is never used, and a file whose URL expired or was refused (403, or
+//!    GCS-style 400 after expiry) moves to a fresh session instead of trying the dead URL
+//!    again (each file gets 3 such second chances). A failed file fails alone. Files on
+//!    disk of 1 GiB and more ([`UploadOptions::multipart_threshold`]) go in parts instead
+//!    (see [`multipart`]).
 //! 6. **Waiting** (optional, with an optional timeout) polls each session with backoff
 //!    until it finishes; per-file errors the service reports become failures.
 //! 7. **Report**: every input file lands in exactly one of succeeded, failed, skipped or

@@ -386,7 +386,7 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
     let signing = Mutex::new(Signing::default());
     let sent = job
         .core
-        .retrying(Safety::Idempotent, Target::SignedUpload, false, |_, _| {
+        .retrying(Safety::Idempotent, Target::SignedUpload, true, |_, _| {
             let (signing, sign) = (&signing, &sign);
             async move {
                 if job.stop.is_cancelled() {

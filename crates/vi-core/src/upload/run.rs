@@ -1,16 +1,18 @@
 //! The upload engine (see the module docs of [`crate::upload`] for the flow).
 
 use std::collections::{HashMap, VecDeque};
-use std::ops::Range;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
 use tracing::Instrument;
 
+mod pace;
 mod plan;
 mod sessions;
 mod tally;
+
+use pace::{MAX_SECOND_CHANCES, Next, Pace};
 
 use super::discover::{DiscoveredFile, dedupe_names, discover};
 use super::existing::{Existing, Verdict};
@@ -53,23 +55,41 @@ enum FileState {
     Failed(UploadFailure),
 }
 
-/// One batch and its session.
+/// One batch and its session. A file moved to a later session stays listed here; its
+/// current batch is `Upload::file_batch`.
 struct Batch {
-    files: Range<usize>,
+    files: Vec<usize>,
     session: Option<IngestionSession>,
+    /// Files of this batch not yet finished (sent, failed or moved on).
     outstanding: usize,
 }
+
+/// A transfer waiting for a worker: the file, its URL, and the local instant after
+/// which the URL is not used.
+type Transfer = (usize, SignedUrl, Option<Instant>);
 
 /// What a finished task reports.
 enum Done {
     Created {
         batch: usize,
+        /// When the creation was asked for (URL deadlines count from here).
+        requested: Instant,
         result: Result<Box<IngestionSession>>,
     },
     Sent {
-        file: usize,
-        result: std::result::Result<(), UploadFailure>,
+        transfer: Transfer,
+        result: std::result::Result<(), Failure>,
     },
+}
+
+/// Why a transfer task did not succeed.
+enum Failure {
+    /// The PUT failed: the engine decides between a fresh session, another try and a
+    /// failure ([`pace::after_failure`]).
+    Put(Error),
+    /// Nothing more to try (multipart flows, which retry on their own, cancellation,
+    /// panics).
+    Final(UploadFailure),
 }
 
 impl Core {
@@ -103,6 +123,15 @@ struct Upload {
     states: Vec<FileState>,
     skipped: Vec<SkippedFile>,
     batches: Vec<Batch>,
+    /// Each planned file's current batch (`None` while it waits for a session).
+    file_batch: Vec<Option<usize>>,
+    /// Files waiting for a session, in order (files moved out of a session go first).
+    queue: VecDeque<usize>,
+    /// How many second chances each file has had ([`MAX_SECOND_CHANCES`]).
+    chances: Vec<u8>,
+    /// Sessions created or being created that still have files to send.
+    open_sessions: usize,
+    pace: Pace,
     bytes_uploaded: u64,
     ignored_in_folders: u64,
     /// Files not even examined because the upload was cancelled first.
@@ -144,6 +173,11 @@ impl Upload {
             states: Vec::new(),
             skipped: Vec::new(),
             batches: Vec::new(),
+            file_batch: Vec::new(),
+            queue: VecDeque::new(),
+            chances: Vec::new(),
+            open_sessions: 0,
+            pace: Pace::default(),
             bytes_uploaded: 0,
             ignored_in_folders: 0,
             cancelled_early: Vec::new(),
@@ -176,77 +210,87 @@ impl Upload {
 
     /// Steps 4–5: sessions and transfers under one concurrency limit. Returns an error
     /// only when the dataset cannot be uploaded to at all and nothing was sent.
+    ///
+    /// A session is opened only when the transfers already queued are about to run out
+    /// (one creation at a time), so its URLs are used soon after they are issued; see
+    /// [`pace`] for its size and for files whose URL died.
     async fn transfer_all(&mut self) -> Option<Error> {
         let limit = self.options.concurrency;
-        let mut set: TaskSet<Done> = TaskSet::new(self.core.runtime().clone());
-        let mut pending: VecDeque<(usize, SignedUrl)> = VecDeque::new();
-        let mut next_batch = 0;
-        let mut open = 0;
+        let runtime = self.core.runtime().clone();
+        let mut set: TaskSet<Done> = TaskSet::new(runtime.clone());
+        let mut pending: VecDeque<Transfer> = VecDeque::new();
+        let mut creating = false;
         let mut fatal: Option<Error> = None;
         loop {
             if !self.cancel.is_cancelled() && fatal.is_none() {
-                while open < self.options.max_sessions_in_flight
-                    && next_batch < self.batches.len()
-                    && set.len() < limit
+                if !creating
+                    && !self.queue.is_empty()
+                    && self.open_sessions < self.options.max_sessions_in_flight
+                    && pending.len() <= limit
                 {
-                    set.spawn(self.create_task(next_batch));
-                    next_batch += 1;
-                    open += 1;
+                    let batch = self.next_batch(runtime.now());
+                    set.spawn(self.create_task(batch, runtime.now()));
+                    creating = true;
+                    self.open_sessions += 1;
                 }
-                while set.len() < limit {
-                    let Some((file, url)) = pending.pop_front() else {
+                // The session being created does not take a transfer's place.
+                while set.len() < limit + usize::from(creating) {
+                    let Some(transfer) = pending.pop_front() else {
                         break;
                     };
-                    let spec = &self.planned[file].spec;
+                    let now = runtime.now();
+                    let multipart = goes_multipart(
+                        &self.planned[transfer.0].spec,
+                        self.options.multipart_threshold,
+                    );
+                    if !multipart && transfer.2.is_some_and(|d| now >= d) {
+                        // Never sent on a URL past its deadline: a fresh session instead.
+                        self.second_chance(transfer.0, Next::Resign, None, &mut pending);
+                        continue;
+                    }
+                    let spec = &self.planned[transfer.0].spec;
                     self.options.progress.emit(ProgressEvent::FileStarted {
                         name: &spec.filename,
                         size: spec.size,
                     });
-                    set.spawn(self.transfer_task(file, url));
+                    self.pace.start(now);
+                    set.spawn(self.transfer_task(transfer));
                 }
             }
-            let Some(done) = set.next().await else { break };
+            let Some(done) = set.next().await else {
+                if self.queue.is_empty() || self.cancel.is_cancelled() || fatal.is_some() {
+                    break;
+                }
+                continue;
+            };
             let Ok(done) = done else {
                 // A task vanished (its runtime shut down); its file stays pending and is
                 // reported as failed below.
                 continue;
             };
             match done {
-                Done::Created { batch, result } => match result {
-                    Ok(session) => {
-                        let urls = self.accept_session(batch, *session);
-                        if self.batches[batch].outstanding == 0 {
-                            open -= 1;
+                Done::Created {
+                    batch,
+                    requested,
+                    result,
+                } => {
+                    creating = false;
+                    match result {
+                        Ok(session) => {
+                            let urls = self.accept_session(batch, requested, *session);
+                            if self.batches[batch].outstanding == 0 {
+                                self.open_sessions -= 1;
+                            }
+                            pending.extend(urls);
                         }
-                        pending.extend(urls);
-                    }
-                    Err(error) => {
-                        open -= 1;
-                        let nothing_sent = self.bytes_uploaded == 0
-                            && self.batches.iter().all(|b| b.session.is_none());
-                        let hopeless = matches!(
-                            error.kind(),
-                            ErrorKind::Authentication
-                                | ErrorKind::PermissionDenied
-                                | ErrorKind::NotFound
-                        );
-                        if hopeless && nothing_sent {
-                            fatal = Some(error);
-                            continue;
-                        }
-                        let message = error.to_string();
-                        for file in self.batches[batch].files.clone() {
-                            self.fail(
-                                file,
-                                UploadFailure::SessionNotCreated {
-                                    message: message.clone(),
-                                },
-                            );
+                        Err(error) => {
+                            self.open_sessions -= 1;
+                            fatal = self.session_not_created(batch, error);
                         }
                     }
-                },
-                Done::Sent { file, result } => {
-                    let batch = self.batch_of(file);
+                }
+                Done::Sent { transfer, result } => {
+                    let file = transfer.0;
                     match result {
                         Ok(()) => {
                             let spec = &self.planned[file].spec;
@@ -257,13 +301,18 @@ impl Upload {
                                 path: None,
                             });
                             self.states[file] = FileState::Transferred;
+                            self.pace.finish();
+                            self.release(file);
                         }
-                        Err(reason) => self.fail(file, reason),
-                    }
-                    let b = &mut self.batches[batch];
-                    b.outstanding -= 1;
-                    if b.outstanding == 0 {
-                        open -= 1;
+                        Err(Failure::Final(reason)) => {
+                            self.fail(file, reason);
+                            self.release(file);
+                        }
+                        Err(Failure::Put(error)) => {
+                            let expired = transfer.2.is_some_and(|d| runtime.now() >= d);
+                            let next = pace::after_failure(&error, expired);
+                            self.second_chance(file, next, Some((transfer, error)), &mut pending);
+                        }
                     }
                 }
             }
@@ -271,8 +320,116 @@ impl Upload {
         fatal
     }
 
-    fn batch_of(&self, file: usize) -> usize {
-        self.batches.partition_point(|b| b.files.end <= file)
+    /// Forms the next batch from the head of the queue, sized by [`Pace`].
+    fn next_batch(&mut self, now: Instant) -> usize {
+        let size = self
+            .pace
+            .batch_size(now, self.options.batch_size, self.options.concurrency);
+        let take = size.min(self.queue.len());
+        let files: Vec<usize> = self.queue.drain(..take).collect();
+        let batch = self.batches.len();
+        for &f in &files {
+            self.file_batch[f] = Some(batch);
+        }
+        self.batches.push(Batch {
+            files,
+            session: None,
+            outstanding: 0,
+        });
+        batch
+    }
+
+    /// A file of an open session is done with it (sent, failed, or moved on).
+    fn release(&mut self, file: usize) {
+        let Some(batch) = self.file_batch[file] else {
+            return;
+        };
+        let b = &mut self.batches[batch];
+        if b.outstanding == 0 {
+            return;
+        }
+        b.outstanding -= 1;
+        if b.outstanding == 0 {
+            self.open_sessions -= 1;
+        }
+    }
+
+    /// Gives a file whose transfer failed (or whose URL died unused) another chance:
+    /// a fresh session ([`Next::Resign`]) or a later try on the same URL
+    /// ([`Next::Resend`]), at most [`MAX_SECOND_CHANCES`] times; otherwise fails it with
+    /// the error, if any.
+    fn second_chance(
+        &mut self,
+        file: usize,
+        next: Next,
+        failed: Option<(Transfer, Error)>,
+        pending: &mut VecDeque<Transfer>,
+    ) {
+        if next == Next::Fail || self.chances[file] >= MAX_SECOND_CHANCES {
+            let reason = match failed {
+                Some((_, e)) => UploadFailure::Transfer {
+                    status: e.status().map(|s| s.as_u16()),
+                    message: e.to_string(),
+                },
+                None => UploadFailure::Transfer {
+                    status: None,
+                    message: format!(
+                        "its upload URL expired {MAX_SECOND_CHANCES} times before it could be sent; upload it again"
+                    ),
+                },
+            };
+            self.fail(file, reason);
+            self.release(file);
+            return;
+        }
+        self.chances[file] += 1;
+        let name = &self.planned[file].spec.filename;
+        match (next, failed) {
+            (Next::Resend, Some((transfer, _))) => {
+                tracing::debug!(file = %name, "the transfer failed after its retries; sending it again later");
+                pending.push_back(transfer);
+            }
+            _ => {
+                tracing::debug!(file = %name, "its upload URL is no longer usable; moving it to a fresh session");
+                self.release(file);
+                self.file_batch[file] = None;
+                self.queue.push_front(file);
+            }
+        }
+    }
+
+    /// A session could not be created. Returns the error that stops the whole upload when
+    /// the dataset cannot be uploaded to at all and nothing was sent. Otherwise a
+    /// transient failure sends the batch's files back to the queue (each file a few times
+    /// at most), and any other failure fails them.
+    fn session_not_created(&mut self, batch: usize, error: Error) -> Option<Error> {
+        let nothing_sent =
+            self.bytes_uploaded == 0 && self.batches.iter().all(|b| b.session.is_none());
+        let hopeless = matches!(
+            error.kind(),
+            ErrorKind::Authentication | ErrorKind::PermissionDenied | ErrorKind::NotFound
+        );
+        if hopeless && nothing_sent {
+            return Some(error);
+        }
+        let transient = matches!(error, Error::RetriesExhausted { .. }) || error.is_retryable();
+        let message = error.to_string();
+        let files = self.batches[batch].files.clone();
+        for &file in files.iter().rev() {
+            if transient && self.chances[file] < MAX_SECOND_CHANCES {
+                self.chances[file] += 1;
+                self.file_batch[file] = None;
+                self.queue.push_front(file);
+            } else {
+                self.fail(
+                    file,
+                    UploadFailure::SessionNotCreated {
+                        message: message.clone(),
+                    },
+                );
+            }
+        }
+        None
     }
 
     fn fail(&mut self, file: usize, reason: UploadFailure) {
@@ -289,31 +446,32 @@ impl Upload {
     fn accept_session(
         &mut self,
         batch: usize,
+        requested: Instant,
         session: IngestionSession,
-    ) -> Vec<(usize, SignedUrl)> {
-        let range = self.batches[batch].files.clone();
-        let by_name: HashMap<&str, usize> = range
-            .clone()
-            .map(|i| (self.planned[i].spec.filename.as_str(), i))
+    ) -> Vec<Transfer> {
+        let files = self.batches[batch].files.clone();
+        let mut unmatched: HashMap<&str, usize> = files
+            .iter()
+            .map(|&i| (self.planned[i].spec.filename.as_str(), i))
             .collect();
         let mut transfers = Vec::new();
-        let mut matched = vec![false; range.len()];
         for entry in session.status.assets.iter().flatten() {
-            match by_name.get(entry.metadata.filename.as_str()) {
-                Some(&file) if !matched[file - range.start] => {
-                    matched[file - range.start] = true;
-                    transfers.push((file, entry.upload.clone()));
+            match unmatched.remove(entry.metadata.filename.as_str()) {
+                Some(file) => {
+                    let deadline = pace::deadline(requested, &session, &entry.upload);
+                    self.pace.lifetime(requested, deadline);
+                    transfers.push((file, entry.upload.clone(), deadline));
                 }
-                _ => tracing::warn!(
+                None => tracing::warn!(
                     file = %entry.metadata.filename,
                     "the session returned an upload URL for a file this batch did not declare; ignored"
                 ),
             }
         }
-        for (offset, was_matched) in matched.iter().enumerate() {
-            if !was_matched {
-                self.fail(range.start + offset, UploadFailure::NoUploadUrl);
-            }
+        let mut unmatched: Vec<usize> = unmatched.into_values().collect();
+        unmatched.sort_unstable();
+        for file in unmatched {
+            self.fail(file, UploadFailure::NoUploadUrl);
         }
         self.options.progress.emit(ProgressEvent::SessionCreated {
             session: &session.asset_ingestion_session_id,
@@ -328,12 +486,13 @@ impl Upload {
     fn create_task(
         &self,
         batch: usize,
+        requested: Instant,
     ) -> impl std::future::Future<Output = Done> + Send + 'static {
         let core = self.core.clone();
         let assets = self.batches[batch]
             .files
-            .clone()
-            .map(|i| self.planned[i].spec.to_asset_spec())
+            .iter()
+            .map(|&i| self.planned[i].spec.to_asset_spec())
             .collect();
         let endpoint = CreateIngestionSession {
             dataset: self.dataset.clone(),
@@ -351,24 +510,27 @@ impl Upload {
                 Guarded::Done(result) => result.map(Box::new),
                 _ => Err(Error::panicked("creating an ingestion session")),
             };
-            Done::Created { batch, result }
+            Done::Created {
+                batch,
+                requested,
+                result,
+            }
         }
     }
 
     fn transfer_task(
         &self,
-        file: usize,
-        url: SignedUrl,
+        transfer: Transfer,
     ) -> impl std::future::Future<Output = Done> + Send + 'static {
         let core = self.core.clone();
+        let file = transfer.0;
         let spec = self.planned[file].spec.clone();
         let cancel = self.cancel.clone();
         let multipart =
             goes_multipart(&spec, self.options.multipart_threshold).then(|| MultipartTarget {
                 dataset: self.dataset.clone(),
-                ingestion_id: self.batches[self.batch_of(file)]
-                    .session
-                    .as_ref()
+                ingestion_id: self.file_batch[file]
+                    .and_then(|b| self.batches[b].session.as_ref())
                     .map(|s| s.ingestion_id.clone())
                     .unwrap_or_default(),
             });
@@ -378,19 +540,20 @@ impl Upload {
                 // must abort the multipart upload on the service before it returns.
                 let result = match guarded(upload_multipart(core, target, spec, cancel), None).await
                 {
-                    Guarded::Done(result) => result,
-                    _ => Err(panicked()),
+                    Guarded::Done(result) => result.map_err(Failure::Final),
+                    _ => Err(Failure::Final(panicked())),
                 };
-                return Done::Sent { file, result };
+                return Done::Sent { transfer, result };
             }
             // Racing the transfer against cancellation drops (aborts) it where the
             // transport is async; a blocking transfer finishes its current attempt.
-            let result = match guarded(put_file(core, spec, url), Some(&cancel)).await {
+            let put = put_file(core, spec, transfer.1.clone());
+            let result = match guarded(put, Some(&cancel)).await {
                 Guarded::Done(result) => result,
-                Guarded::Panicked => Err(panicked()),
-                Guarded::Cancelled => Err(UploadFailure::Cancelled),
+                Guarded::Panicked => Err(Failure::Final(panicked())),
+                Guarded::Cancelled => Err(Failure::Final(UploadFailure::Cancelled)),
             };
-            Done::Sent { file, result }
+            Done::Sent { transfer, result }
         }
     }
 }
@@ -420,15 +583,13 @@ fn panicked() -> UploadFailure {
 /// PUTs one file to its signed URL: the headers the session gave, verbatim, an exact
 /// `Content-Length`, the body streamed from disk (re-opened on every attempt) or from
 /// memory, and no API credentials. Retries follow the policy for signed uploads.
-async fn put_file(
-    core: Core,
-    spec: FileSpec,
-    url: SignedUrl,
-) -> std::result::Result<(), UploadFailure> {
+async fn put_file(core: Core, spec: FileSpec, url: SignedUrl) -> std::result::Result<(), Failure> {
     let put = SignedRequest::new(SignedKind::Upload, &url, Some(spec.size), core.config())
-        .map_err(|e| UploadFailure::Transfer {
-            status: None,
-            message: e.to_string(),
+        .map_err(|e| {
+            Failure::Final(UploadFailure::Transfer {
+                status: None,
+                message: e.to_string(),
+            })
         })?;
     let body = match &spec.source {
         SpecSource::File(path) => Body::File(FileSlice {
@@ -446,8 +607,5 @@ async fn put_file(
             async move { Attempt::from_exchange(operation, transport.send(request).await, |_| Ok(())) }
         })
         .await;
-    result.map_err(|e| UploadFailure::Transfer {
-        status: e.status().map(|s| s.as_u16()),
-        message: e.to_string(),
-    })
+    result.map_err(Failure::Put)
 }

@@ -1,12 +1,13 @@
-//! The ingestion state machine: lazy timeouts, per-file outcomes, finishing a
-//! session (received files become assets), cancellation.
+//! The ingestion state machine: lazy timeouts, per-file outcomes (a received file
+//! becomes an asset at once), finishing a session, cancellation.
 
 use std::collections::BTreeMap;
 
 use serde_json::Map;
 
 use super::{
-    Asset, ErrorEvent, FileState, Finish, Garbage, Outcome, Session, SessionFile, State, logged,
+    Asset, CANCELLED, ErrorEvent, FileState, Finish, Garbage, Outcome, Session, SessionFile, State,
+    logged,
 };
 use crate::config::FailureModel;
 
@@ -52,6 +53,13 @@ impl State {
     }
 
     /// Records the outcome of one file of an open session and advances the session.
+    ///
+    /// A received file becomes an asset at once, so that `progressCount.succeeded`
+    /// always counts files that exist as assets: a client that stops waiting once the
+    /// counter covers what it sent, and then lists the dataset, finds them all. (The
+    /// alternative, assets made only when the whole session settles, leaves a session
+    /// whose client gave up on one file holding every other file back until that file
+    /// times out.)
     pub(crate) fn record_outcome(
         &mut self,
         session_id: &str,
@@ -61,25 +69,29 @@ impl State {
         model: FailureModel,
     ) -> Garbage {
         let mut garbage = Vec::new();
-        let Some(session) = self.sessions.get_mut(session_id) else {
+        let found = self.sessions.get(session_id).and_then(|session| {
+            session
+                .files
+                .iter()
+                .position(|f| f.filename == filename)
+                .map(|i| (i, session.files[i].state.clone()))
+        });
+        let Some((index, previous)) = found else {
             if let Outcome::Received { blob, .. } = outcome {
                 garbage.push(blob);
             }
             return garbage;
         };
-        let fail_after_one = session.failure_mode == "FailAfterOne";
-        let Some(index) = session.files.iter().position(|f| f.filename == filename) else {
+        if matches!(previous, FileState::Received { .. }) {
+            // Already an asset: ingestion of a good file is not undone, and not done
+            // twice (the storage answers such retries without calling here).
             if let Outcome::Received { blob, .. } = outcome {
                 garbage.push(blob);
             }
             return garbage;
-        };
+        }
         self.dirty.sessions.insert(session_id.to_owned());
         self.dirty.files.insert((session_id.to_owned(), index));
-        let file = &mut session.files[index];
-        if let FileState::Received { blob, .. } = &file.state {
-            garbage.push(blob.clone());
-        }
         match outcome {
             Outcome::Received {
                 blob,
@@ -87,19 +99,35 @@ impl State {
                 height,
                 crc,
             } => {
+                let Some(session) = self.sessions.get_mut(session_id) else {
+                    return vec![blob];
+                };
+                let file = &mut session.files[index];
                 file.state = FileState::Received {
+                    blob: blob.clone(),
+                    width,
+                    height,
+                    crc,
+                };
+                let file = file.clone();
+                let (dataset, keep_linked) = (session.dataset.clone(), session.keep_linked);
+                let received = Received {
                     blob,
                     width,
                     height,
                     crc,
                 };
+                garbage.extend(self.ingest(&dataset, keep_linked, &file, received, now));
             }
             Outcome::Failed(code) => {
-                file.state = FileState::Failed { code: code.into() };
+                let Some(session) = self.sessions.get_mut(session_id) else {
+                    return garbage;
+                };
+                session.files[index].state = FileState::Failed { code: code.into() };
                 let mut files = BTreeMap::new();
                 files.insert(filename.to_owned(), code.to_owned());
                 session.errors.push(ErrorEvent { files, time: now });
-                if fail_after_one {
+                if session.failure_mode == "FailAfterOne" {
                     // FailAfterOne: stop accepting further files (spec §15 #7).
                     let mut rest = BTreeMap::new();
                     for other in &mut session.files {
@@ -120,18 +148,18 @@ impl State {
                 }
             }
         }
-        session.last_activity = now;
-        Self::bump_session(session, now);
+        if let Some(session) = self.sessions.get_mut(session_id) {
+            session.last_activity = now;
+            Self::bump_session(session, now);
+        }
         garbage.extend(self.settle(session_id, now, model));
         garbage
     }
 
-    /// Finishes a session whose files are all received or failed, turning received
-    /// files into assets.
+    /// Finishes a session whose files are all received (already assets) or failed.
     fn settle(&mut self, session_id: &str, now: i64, model: FailureModel) -> Garbage {
-        let mut garbage = Vec::new();
         let Some(session) = self.sessions.get_mut(session_id) else {
-            return garbage;
+            return Vec::new();
         };
         if session.finished.is_some()
             || session
@@ -139,12 +167,14 @@ impl State {
                 .iter()
                 .any(|f| matches!(f.state, FileState::Pending))
         {
-            return garbage;
+            return Vec::new();
         }
         let any_failed = session
             .files
             .iter()
             .any(|f| matches!(f.state, FileState::Failed { .. }));
+        // Model (b) fails the session, but the files it received stay assets: ingestion
+        // of a good file is not undone because another file failed.
         let failed_reach = model == FailureModel::FailedReachOnFirstError
             && session.failure_mode == "FailAfterOne"
             && any_failed;
@@ -165,34 +195,8 @@ impl State {
         });
         Self::bump_session(session, now);
         self.dirty.sessions.insert(session_id.to_owned());
-        let received: Vec<(SessionFile, String, u64, u64, u32)> = session
-            .files
-            .iter()
-            .filter_map(|f| match &f.state {
-                FileState::Received {
-                    blob,
-                    width,
-                    height,
-                    crc,
-                } => Some((f.clone(), blob.clone(), *width, *height, *crc)),
-                _ => None,
-            })
-            .collect();
-        let dataset = session.dataset.clone();
-        let keep_linked = session.keep_linked;
         self.abort_multiparts(session_id, None, now);
-        // Received files become assets, also in model (b): ingestion of a good file is
-        // not undone because another file failed.
-        for (file, blob, width, height, crc) in received {
-            let received = Received {
-                blob,
-                width,
-                height,
-                crc,
-            };
-            garbage.extend(self.ingest(&dataset, keep_linked, &file, received, now));
-        }
-        garbage
+        Vec::new()
     }
 
     /// Creates or overwrites the asset named `file.filename`. Overwriting keeps the
@@ -277,24 +281,25 @@ impl State {
         garbage
     }
 
-    /// Cancels an open session: `Finished`/`FailedReach` with reason `Cancelled`,
-    /// received bytes discarded, open multipart uploads aborted.
+    /// Cancels an open session: `Finished`/`FailedReach` with reason `Cancelled`, open
+    /// multipart uploads aborted, later uploads refused (409).
+    ///
+    /// Spec §15 #27 recommends that a cancelled session "creates no assets". Files are
+    /// ingested as they arrive here (see [`State::record_outcome`]), so a cancel creates
+    /// no asset from any file not yet received, and does not remove the assets of files
+    /// already received and counted as succeeded: a counter that once said "succeeded"
+    /// never turns out to have been wrong.
     pub(crate) fn cancel_session(&mut self, session_id: &str, now: i64) -> Garbage {
-        let mut garbage = Vec::new();
+        let garbage = Vec::new();
         let Some(session) = self.sessions.get_mut(session_id) else {
             return garbage;
         };
         if session.finished.is_some() {
             return garbage;
         }
-        for file in &mut session.files {
-            if let FileState::Received { blob, .. } = &file.state {
-                garbage.push(blob.clone());
-            }
-        }
         session.finished = Some(Finish {
             reached: false,
-            reason: Some("Cancelled".into()),
+            reason: Some(CANCELLED.into()),
             message: Some("the ingestion session was cancelled".into()),
             time: now,
         });

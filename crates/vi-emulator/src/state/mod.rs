@@ -385,13 +385,9 @@ impl State {
             .map(|s| s.id.clone())
             .collect();
         for sid in sessions {
-            if let Some(session) = self.sessions.remove(&sid) {
+            // Received files are assets; their blobs went with the dataset's assets.
+            if self.sessions.remove(&sid).is_some() {
                 self.dirty.sessions.insert(sid);
-                for file in session.files {
-                    if let FileState::Received { blob, .. } = file.state {
-                        garbage.push(blob);
-                    }
-                }
             }
         }
         let multiparts: Vec<String> = self

@@ -81,6 +81,16 @@ pub(crate) struct Finish {
     pub(crate) time: i64,
 }
 
+/// The `reason` of a session ended by U3 (spec §15 #27).
+pub(crate) const CANCELLED: &str = "Cancelled";
+
+impl Finish {
+    /// True when the session was ended by a cancel (U3).
+    pub(crate) fn cancelled(&self) -> bool {
+        self.reason.as_deref() == Some(CANCELLED)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ErrorEvent {
     pub(crate) files: BTreeMap<String, String>,

@@ -10,14 +10,14 @@ use super::{check_signature, content_length, drain, is_chunked, reject};
 use crate::app::App;
 use crate::config::Verdicts;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{FileState, Outcome, SessionFile};
+use crate::state::{FileState, Finish, Outcome, SessionFile};
 
 /// What an S1 PUT may do with its file.
 enum Claim {
     /// The session is open: receive the bytes.
     Open(String, SessionFile),
-    /// The session already finished with this file received (CRC given): a retried
-    /// PUT is answered idempotently.
+    /// The file was already received (CRC given): a retried PUT is answered
+    /// idempotently.
     Replay(SessionFile, u32),
     /// Deferred verdicts, the file already failed: take the bytes, answer 200.
     Swallow,
@@ -120,11 +120,7 @@ pub(super) async fn put_upload(
         let session = state
             .session_mut(&sid)
             .ok_or_else(|| ApiError::not_found(format!("no upload target {ingestion}")))?;
-        if session
-            .finished
-            .as_ref()
-            .is_some_and(|f| f.reason.as_deref() == Some("Cancelled"))
-        {
+        if session.finished.as_ref().is_some_and(Finish::cancelled) {
             return Err(ApiError::conflict(format!(
                 "ingestion session {sid} was cancelled; no more uploads are accepted"
             )));
@@ -145,9 +141,10 @@ pub(super) async fn put_upload(
                 code,
                 format!("{filename} has already failed with {code}"),
             )),
-            FileState::Received { crc, .. } if session.finished.is_some() => {
-                Ok(Claim::Replay(file.clone(), *crc))
-            }
+            // Received means ingested (an asset exists): a retried PUT (its first
+            // answer was lost) is answered like the first, whether or not the session
+            // has finished, and ingests nothing again.
+            FileState::Received { crc, .. } => Ok(Claim::Replay(file.clone(), *crc)),
             _ if session.finished.is_some() => Err(ApiError::conflict(format!(
                 "ingestion session {sid} is finished; no more uploads are accepted"
             ))),

@@ -15,6 +15,7 @@ use vi_core::{DatasetId, ErrorKind, ListAssetsOptions};
 
 use crate::facade::{AssetOps, Facade, new_dataset};
 use crate::{Fault, FaultKind, FaultTarget, TestEnv, status_fault};
+use vi_emulator::{EmulatorConfig, FailureModel};
 
 /// The dataset's assets as (filename, size), sorted, read through the API.
 fn listed<F: Facade>(c: &F, ds: &DatasetId) -> Vec<(String, u64)> {
@@ -272,6 +273,72 @@ pub fn more_files_than_one_batch<F: Facade>(env: &TestEnv) {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
+/// A PUT whose URL the storage refuses (403, as for an expired or bad signature) is not
+/// tried again on that URL: the file moves to a fresh session and arrives.
+pub fn a_refused_upload_url_moves_the_file_to_a_fresh_session<F: Facade>(env: &TestEnv) {
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
+    let bytes = crate::png(6, 6, 9);
+    let path = env.path("refused.png");
+    crate::write_file(&path, &bytes);
+    env.emulator
+        .inject(status_fault(FaultTarget::Upload, 403, 1));
+    let before = env.emulator.stats();
+    let report = c
+        .assets()
+        .upload(&ds, path.as_path(), UploadOptions::new())
+        .unwrap();
+    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
+    assert_eq!(
+        report.sessions.len(),
+        2,
+        "a second session for the refused file"
+    );
+    assert_ne!(
+        report.succeeded[0].session,
+        report.sessions[0].id().unwrap()
+    );
+    let after = env.emulator.stats();
+    assert_eq!(
+        after.upload_requests - before.upload_requests,
+        2,
+        "one PUT per URL"
+    );
+    assert_eq!(fetch(env, &c, &ds, "refused.png"), bytes);
+}
+
+/// 12,000 files and upload URLs that live 3 seconds: sessions are opened as their files
+/// can start and sized to what goes through while their URLs live; a file whose URL ran
+/// out moves to a fresh session. Every file arrives, and no PUT reaches the storage with
+/// an expired URL. (Before: 5 sessions of 5000 URLs at once, and a crawl of PUTs on dead
+/// URLs after the first few thousand files.)
+pub fn twelve_thousand_files_with_three_second_urls<F: Facade>(_: &TestEnv) {
+    const FILES: usize = 12_000;
+    let env = &TestEnv::with(EmulatorConfig {
+        signed_url_ttl: std::time::Duration::from_secs(3),
+        ..EmulatorConfig::default()
+    });
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
+    let root = env.path("twelve");
+    let bytes = crate::png(2, 2, 1);
+    for i in 0..FILES {
+        crate::write_file(&root.join(format!("t{i:05}.png")), &bytes);
+    }
+    let report = c
+        .assets()
+        .upload(&ds, root.as_path(), UploadOptions::new())
+        .unwrap();
+    assert_eq!(report.succeeded.len(), FILES, "{}", report.summary());
+    assert_eq!(report.total_files(), FILES);
+    assert_eq!(
+        env.emulator.stats().expired_urls,
+        0,
+        "a PUT reached an expired URL"
+    );
+    assert_eq!(listed(&c, &ds).len(), FILES);
+}
+
 /// A signed PUT answered 503 twice is retried and the file arrives intact.
 pub fn a_put_that_fails_twice_with_503_then_succeeds<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
@@ -289,21 +356,28 @@ pub fn a_put_that_fails_twice_with_503_then_succeeds<F: Facade>(env: &TestEnv) {
     assert_eq!(fetch(env, &c, &ds, "retry.png"), bytes);
 }
 
-/// A PUT failing for good (500) fails that file only, with a reason that names the status
-/// and no signed URL.
+/// A PUT failing for good (500 on its 4 attempts, and again on each of its 3 second
+/// chances) fails that file only, with a reason that names the status and no signed URL.
 pub fn a_put_failing_for_good_fails_that_file_only<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
     crate::write_file(&env.path("two/a.png"), &crate::png(8, 8, 1));
     crate::write_file(&env.path("two/b.png"), &crate::png(8, 8, 2));
+    // a.png (sent first) goes through untouched; every attempt at b.png fails.
+    env.emulator.inject(Fault {
+        target: FaultTarget::Upload,
+        kind: FaultKind::Delay(std::time::Duration::ZERO),
+        times: 1,
+    });
     env.emulator
-        .inject(status_fault(FaultTarget::Upload, 500, 4));
+        .inject(status_fault(FaultTarget::Upload, 500, 16));
     let options = UploadOptions::new()
         .concurrency(1)
         .failure_mode(UploadFailureMode::FailAfterAll);
     let report = c.assets().upload(&ds, env.path("two"), options).unwrap();
     assert_eq!(report.failed.len(), 1, "{}", report.summary());
     assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
+    assert_eq!(report.failed[0].filename, "b.png");
     assert!(
         matches!(
             report.failed[0].reason,
@@ -318,6 +392,66 @@ pub fn a_put_failing_for_good_fails_that_file_only<F: Facade>(env: &TestEnv) {
     assert!(
         !report.failed[0].reason.to_string().contains("signature"),
         "no signed URL in reasons"
+    );
+    // The file the service took in is an asset when the call returns, although its
+    // session still waits for the file that never arrived.
+    let names: Vec<String> = listed(&c, &ds).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec![report.succeeded[0].filename.clone()]);
+}
+
+/// Under failure model (b) a `FailAfterOne` session ends `FailedReach` once a file
+/// fails; the files the service had already taken in (and counted succeeded) are
+/// reported succeeded, and exactly those are assets. The others are reported with the
+/// service's reasons.
+pub fn files_taken_in_before_a_failed_reach_are_reported_succeeded<F: Facade>(_: &TestEnv) {
+    let env = &TestEnv::with(EmulatorConfig {
+        failure_model: FailureModel::FailedReachOnFirstError,
+        ..EmulatorConfig::default()
+    });
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
+    let root = env.path("reach");
+    for i in 0..4 {
+        crate::write_file(&root.join(format!("r{i}.png")), &crate::png(5, 5, i));
+    }
+    // The first two uploads go through untouched, the third is found corrupt.
+    env.emulator.inject(Fault {
+        target: FaultTarget::Upload,
+        kind: FaultKind::Delay(std::time::Duration::ZERO),
+        times: 2,
+    });
+    env.emulator.inject(Fault {
+        target: FaultTarget::Upload,
+        kind: FaultKind::CorruptUploadCheck,
+        times: 1,
+    });
+    let options = UploadOptions::new().concurrency(1);
+    let report = c.assets().upload(&ds, root.as_path(), options).unwrap();
+    assert_eq!(report.sessions.len(), 1);
+    assert!(
+        report.sessions[0].failure().is_some(),
+        "the session ended FailedReach"
+    );
+    let mut succeeded: Vec<String> = report
+        .succeeded
+        .iter()
+        .map(|f| f.filename.clone())
+        .collect();
+    succeeded.sort();
+    assert_eq!(succeeded, ["r0.png", "r1.png"], "{}", report.summary());
+    assert_eq!(report.failed.len(), 2, "{}", report.summary());
+    for f in &report.failed {
+        assert!(
+            matches!(f.reason, UploadFailure::Rejected { .. }),
+            "{}: {:?}",
+            f.filename,
+            f.reason
+        );
+    }
+    let names: Vec<String> = listed(&c, &ds).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names, succeeded,
+        "the report names exactly the assets that exist"
     );
 }
 
@@ -369,8 +503,9 @@ pub fn without_waiting_files_are_reported_processing_or_done<F: Facade>(env: &Te
     assert!(report.summary().contains("Processing"));
 }
 
-/// Cancelling after four of ten files stops the upload, cancels the session (no assets)
-/// and reports every file as cancelled.
+/// Cancelling after four of ten files stops the upload and cancels the session: the
+/// files the service had taken in before the cancel are reported succeeded and are
+/// assets; every other file is reported cancelled and is not.
 pub fn cancelling_halfway_stops_and_cancels_the_session<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
@@ -395,19 +530,30 @@ pub fn cancelling_halfway_stops_and_cancels_the_session<F: Facade>(env: &TestEnv
     let report = c.assets().upload(&ds, root.as_path(), options).unwrap();
     assert!(report.cancelled);
     assert_eq!(report.total_files(), 10);
-    assert_eq!(report.succeeded.len(), 0, "{}", report.summary());
-    assert_eq!(report.failed.len(), 10);
+    assert_eq!(report.succeeded.len() + report.failed.len(), 10);
     assert!(
         report
             .failed
             .iter()
-            .all(|f| f.reason == UploadFailure::Cancelled)
+            .all(|f| f.reason == UploadFailure::Cancelled),
+        "{}",
+        report.summary()
     );
     let sent = finished.load(Ordering::SeqCst);
     assert!((4..10).contains(&sent), "stopped early: {sent}");
-    assert!(
-        listed(&c, &ds).is_empty(),
-        "a cancelled session creates no assets"
+    assert!(report.succeeded.len() <= sent, "{}", report.summary());
+    assert!(!report.failed.is_empty(), "{}", report.summary());
+    let mut assets: Vec<String> = listed(&c, &ds).into_iter().map(|(n, _)| n).collect();
+    let mut succeeded: Vec<String> = report
+        .succeeded
+        .iter()
+        .map(|f| f.filename.clone())
+        .collect();
+    assets.sort();
+    succeeded.sort();
+    assert_eq!(
+        assets, succeeded,
+        "the report names exactly the assets that exist"
     );
     assert!(report.summary().contains("cancelled"));
 }

@@ -187,17 +187,12 @@ impl Upload {
                 Err(reason) => self.skip(source, name, reason),
             }
         }
-        self.states = self.planned.iter().map(|_| FileState::Pending).collect();
-        let mut start = 0;
-        while start < self.planned.len() {
-            let end = (start + self.options.batch_size).min(self.planned.len());
-            self.batches.push(Batch {
-                files: start..end,
-                session: None,
-                outstanding: 0,
-            });
-            start = end;
-        }
+        // Batches are formed as sessions are opened (see `pace`).
+        let n = self.planned.len();
+        self.states = (0..n).map(|_| FileState::Pending).collect();
+        self.file_batch = vec![None; n];
+        self.chances = vec![0; n];
+        self.queue = (0..n).collect();
         self.options.progress.emit(ProgressEvent::Planned {
             files: self.planned.len() as u64,
             bytes: self.planned.iter().map(|p| p.spec.size).sum(),

@@ -5,20 +5,17 @@ use super::*;
 
 impl Upload {
     /// Sends U3 for every session that still had files to send (all of them when
-    /// `all`), and marks their files cancelled: the service takes nothing in from a
-    /// cancelled session.
+    /// `all`), and marks the files not yet sent cancelled. Files already sent keep their
+    /// state: the last look at the session (step 6) tells whether the service had taken
+    /// them in before the cancel (it counts them succeeded) or drops them with the
+    /// session (spec §15 #27).
     pub(super) async fn cancel_open_sessions(&mut self, all: bool) {
         for b in 0..self.batches.len() {
-            let range = self.batches[b].files.clone();
-            let unfinished = range
-                .clone()
-                .any(|i| !matches!(self.states[i], FileState::Transferred));
+            let files = self.files_of(b);
+            let unfinished = files
+                .iter()
+                .any(|&i| !matches!(self.states[i], FileState::Transferred));
             let Some(session) = &self.batches[b].session else {
-                for i in range {
-                    if matches!(self.states[i], FileState::Pending) {
-                        self.states[i] = FileState::Failed(UploadFailure::Cancelled);
-                    }
-                }
                 continue;
             };
             if !(all || unfinished) {
@@ -34,12 +31,23 @@ impl Upload {
                     tracing::warn!(error = %e, "could not cancel an ingestion session");
                 }
             }
-            for i in range {
-                if !matches!(self.states[i], FileState::Failed(_)) {
-                    self.states[i] = FileState::Failed(UploadFailure::Cancelled);
-                }
+        }
+        // Every file not sent, whether its session exists or not, is cancelled.
+        for state in &mut self.states {
+            if matches!(state, FileState::Pending) {
+                *state = FileState::Failed(UploadFailure::Cancelled);
             }
         }
+    }
+
+    /// The files whose current session is batch `b` (files moved on are not).
+    pub(super) fn files_of(&self, b: usize) -> Vec<usize> {
+        self.batches[b]
+            .files
+            .iter()
+            .copied()
+            .filter(|&i| self.file_batch[i] == Some(b))
+            .collect()
     }
 
     /// Step 6: polls each session that received files until it finishes, fails, or the
@@ -115,21 +123,21 @@ impl Upload {
     }
 
     pub(super) fn sent_any(&self, b: usize) -> bool {
-        self.batches[b]
-            .files
-            .clone()
+        self.files_of(b)
+            .into_iter()
             .any(|i| matches!(self.states[i], FileState::Transferred))
     }
 
     /// True when the service has settled every file of batch `b` that we sent: its
     /// succeeded count plus the sent files it reports as failed cover them all. The
-    /// session may still wait for files whose transfer failed (they time out on the
-    /// service), but nothing we sent is pending any more, so waiting longer tells nothing.
+    /// session may still wait for files whose transfer failed or that moved to another
+    /// session (they time out on the service), but nothing we sent is pending any more,
+    /// so waiting longer tells nothing.
     pub(super) fn accounted_for(&self, b: usize, session: &IngestionSession) -> bool {
         let errors = session.failed_files();
-        let sent: Vec<&str> = self.batches[b]
-            .files
-            .clone()
+        let sent: Vec<&str> = self
+            .files_of(b)
+            .into_iter()
             .filter(|&i| matches!(self.states[i], FileState::Transferred))
             .map(|i| self.planned[i].spec.filename.as_str())
             .collect();

@@ -1,6 +1,10 @@
 //! Upload step 7: every planned file into exactly one bucket of the report.
 
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::ids::IngestionSessionId;
+use crate::models::IngestionErrorCode;
 
 impl Upload {
     /// Step 7: every planned file into exactly one bucket.
@@ -8,98 +12,108 @@ impl Upload {
         if self.options.dry_run {
             return self.dry_run_report(cancelled, duration);
         }
+        // A file we sent is settled when its session finished well, or when the
+        // service's own counters cover every file we sent, whatever the session's end:
+        // a session that ends `FailedReach` (FailAfterOne after another file failed, or
+        // a cancel) keeps the files it had already taken in and counted (spec §6.9).
         let settled: Vec<bool> = (0..self.batches.len())
             .map(|b| {
                 self.batches[b].session.as_ref().is_some_and(|s| {
-                    s.failure().is_none() && (s.is_finished() || self.accounted_for(b, s))
+                    (s.failure().is_none() && s.is_finished()) || self.accounted_for(b, s)
                 })
             })
             .collect();
-        let batches = std::mem::take(&mut self.batches);
+        // What each session says, once per session.
+        struct Verdicts {
+            errors: BTreeMap<String, IngestionErrorCode>,
+            id: Option<IngestionSessionId>,
+            failure: Option<String>,
+        }
+        let verdicts: Vec<Verdicts> = self
+            .batches
+            .iter()
+            .map(|b| {
+                let session = b.session.as_ref();
+                Verdicts {
+                    errors: session.map(|s| s.failed_files()).unwrap_or_default(),
+                    id: session.and_then(|s| s.id().ok()),
+                    failure: session.and_then(|s| s.failure()).map(|c| {
+                        format!(
+                            "{}{}",
+                            c.reason.as_deref().unwrap_or(&c.condition),
+                            c.message
+                                .as_deref()
+                                .map(|m| format!(": {m}"))
+                                .unwrap_or_default()
+                        )
+                    }),
+                }
+            })
+            .collect();
         let mut succeeded = Vec::new();
         let mut failed = std::mem::take(&mut self.cancelled_early);
         let mut processing = Vec::new();
-        let mut sessions = Vec::new();
-        let mut states = self.states.into_iter();
-        let mut planned = self.planned.into_iter();
-        for (batch, settled) in batches.into_iter().zip(settled) {
-            let session = batch.session;
-            let errors = session
-                .as_ref()
-                .map(|s| s.failed_files())
-                .unwrap_or_default();
-            let session_id = session.as_ref().and_then(|s| s.id().ok());
-            let failure = session.as_ref().and_then(|s| s.failure()).map(|c| {
-                format!(
-                    "{}{}",
-                    c.reason.as_deref().unwrap_or(&c.condition),
-                    c.message
-                        .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                )
-            });
-            for _ in batch.files {
-                let (Some(p), Some(state)) = (planned.next(), states.next()) else {
-                    break;
-                };
-                let filename = p.spec.filename.clone();
-                let reason = match state {
-                    // The service's verdict on a file it received says more than the
-                    // transfer error that followed it (e.g. a retry refused after ECORRUPT).
-                    FileState::Failed(UploadFailure::Transfer { .. })
-                        if errors.contains_key(&filename) =>
-                    {
-                        errors
-                            .get(&filename)
-                            .map(|code| UploadFailure::Rejected { code: code.clone() })
-                    }
-                    FileState::Failed(reason) => Some(reason),
-                    FileState::Pending => Some(UploadFailure::Transfer {
-                        status: None,
-                        message: "the transfer was interrupted before it finished".into(),
-                    }),
-                    FileState::Transferred => {
-                        if let Some(code) = errors.get(&filename) {
-                            Some(UploadFailure::Rejected { code: code.clone() })
-                        } else if settled {
-                            None
-                        } else {
-                            failure
-                                .clone()
-                                .map(|message| UploadFailure::SessionFailed { message })
-                        }
-                    }
-                };
-                match (reason, &session_id) {
-                    (Some(reason), _) => failed.push(FailedFile {
-                        source: p.source,
-                        filename,
-                        reason,
-                    }),
-                    (None, Some(id)) => {
-                        let file = UploadedFile {
-                            source: p.source,
-                            filename,
-                            size: p.spec.size,
-                            session: id.clone(),
-                            replaced: p.replaces,
-                        };
-                        if settled {
-                            succeeded.push(file);
-                        } else {
-                            processing.push(file);
-                        }
-                    }
-                    (None, None) => failed.push(FailedFile {
-                        source: p.source,
-                        filename,
-                        reason: UploadFailure::NoUploadUrl,
-                    }),
+        let file_batch = std::mem::take(&mut self.file_batch);
+        let planned = std::mem::take(&mut self.planned);
+        let states = std::mem::take(&mut self.states);
+        for ((p, state), batch) in planned.into_iter().zip(states).zip(file_batch) {
+            let filename = p.spec.filename.clone();
+            let verdict = batch.map(|b| (&verdicts[b], settled[b]));
+            let error = verdict.and_then(|(v, _)| v.errors.get(&filename));
+            let reason = match state {
+                // The service's verdict on a file it received says more than the
+                // transfer error that followed it (e.g. a retry refused after ECORRUPT).
+                FileState::Failed(UploadFailure::Transfer { .. }) if error.is_some() => {
+                    error.map(|code| UploadFailure::Rejected { code: code.clone() })
                 }
+                FileState::Failed(reason) => Some(reason),
+                FileState::Pending => Some(UploadFailure::Transfer {
+                    status: None,
+                    message: "the transfer was interrupted before it finished".into(),
+                }),
+                FileState::Transferred => match (error, verdict) {
+                    (Some(code), _) => Some(UploadFailure::Rejected { code: code.clone() }),
+                    (None, Some((_, true))) | (None, None) => None,
+                    (None, Some((v, false))) => v
+                        .failure
+                        .clone()
+                        .map(|message| UploadFailure::SessionFailed { message }),
+                },
+            };
+            match (
+                reason,
+                verdict.and_then(|(v, s)| v.id.clone().map(|id| (id, s))),
+            ) {
+                (Some(reason), _) => failed.push(FailedFile {
+                    source: p.source,
+                    filename,
+                    reason,
+                }),
+                (None, Some((session, settled))) => {
+                    let file = UploadedFile {
+                        source: p.source,
+                        filename,
+                        size: p.spec.size,
+                        session,
+                        replaced: p.replaces,
+                    };
+                    if settled {
+                        succeeded.push(file);
+                    } else {
+                        processing.push(file);
+                    }
+                }
+                (None, None) => failed.push(FailedFile {
+                    source: p.source,
+                    filename,
+                    reason: UploadFailure::NoUploadUrl,
+                }),
             }
-            sessions.extend(session);
         }
+        let sessions: Vec<IngestionSession> = std::mem::take(&mut self.batches)
+            .into_iter()
+            .filter_map(|b| b.session)
+            .collect();
         UploadReport {
             dataset: self.dataset,
             succeeded,
