@@ -21,7 +21,10 @@ use super::report::{
     FailedFile, PlannedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile,
 };
 use super::spec::{FileSpec, SkipReason, SpecSource, spec_for_bytes, spec_for_file};
-use super::{MAX_BATCH_SIZE, MAX_SESSIONS_IN_FLIGHT, UploadInput, UploadOptions, UploadSources};
+use super::{
+    MAX_BATCH_SIZE, MAX_SESSIONS_IN_FLIGHT, UploadFailureMode, UploadInput, UploadOptions,
+    UploadSources,
+};
 use crate::cancel::CancelToken;
 use crate::endpoints::{CancelIngestionSession, CreateIngestionSession, GetIngestionSession};
 use crate::engine::{Attempt, Core};
@@ -79,6 +82,11 @@ enum Done {
     Sent {
         transfer: Transfer,
         result: std::result::Result<(), Failure>,
+    },
+    /// A look at a session while its files are being sent.
+    Polled {
+        batch: usize,
+        result: Result<Box<IngestionSession>>,
     },
 }
 
@@ -220,6 +228,7 @@ impl Upload {
         let mut set: TaskSet<Done> = TaskSet::new(runtime.clone());
         let mut pending: VecDeque<Transfer> = VecDeque::new();
         let mut creating = false;
+        let mut polling: Vec<usize> = Vec::new();
         let mut fatal: Option<Error> = None;
         loop {
             if !self.cancel.is_cancelled() && fatal.is_none() {
@@ -289,6 +298,13 @@ impl Upload {
                         }
                     }
                 }
+                Done::Polled { batch, result } => {
+                    polling.retain(|&b| b != batch);
+                    match result {
+                        Ok(session) => self.drop_given_up(batch, *session, &mut pending),
+                        Err(e) => tracing::debug!(error = %e, "looking at a session failed"),
+                    }
+                }
                 Done::Sent { transfer, result } => {
                     let file = transfer.0;
                     match result {
@@ -311,7 +327,20 @@ impl Upload {
                         Err(Failure::Put(error)) => {
                             let expired = transfer.2.is_some_and(|d| runtime.now() >= d);
                             let next = pace::after_failure(&error, expired);
+                            let verdict = next == Next::Fail
+                                && error.status() == Some(http::StatusCode::BAD_REQUEST);
+                            let batch = self.file_batch[file];
                             self.second_chance(file, next, Some((transfer, error)), &mut pending);
+                            // FailAfterOne: the service gives up on the rest of the session
+                            // after a file's failure; look, so as not to send them.
+                            if let Some(b) = batch.filter(|b| {
+                                verdict
+                                    && self.options.failure_mode == UploadFailureMode::FailAfterOne
+                                    && !polling.contains(b)
+                            }) {
+                                polling.push(b);
+                                set.spawn(self.poll_task(b));
+                            }
                         }
                     }
                 }
@@ -439,6 +468,65 @@ impl Upload {
             reason: &text,
         });
         self.states[file] = FileState::Failed(reason);
+    }
+
+    /// Leaves out the queued transfers of batch `b` that the session already reports
+    /// failed (under `FailAfterOne`, every file after the first failure): each is
+    /// reported with the service's reason instead of being sent for nothing.
+    fn drop_given_up(
+        &mut self,
+        b: usize,
+        session: IngestionSession,
+        pending: &mut VecDeque<Transfer>,
+    ) {
+        let errors = session.failed_files();
+        if errors.is_empty() {
+            return;
+        }
+        let mut kept = VecDeque::with_capacity(pending.len());
+        let mut dropped = 0usize;
+        for transfer in pending.drain(..) {
+            let file = transfer.0;
+            let code = (self.file_batch[file] == Some(b))
+                .then(|| errors.get(&self.planned[file].spec.filename))
+                .flatten();
+            match code {
+                Some(code) => {
+                    let reason = UploadFailure::Rejected { code: code.clone() };
+                    self.fail(file, reason);
+                    self.release(file);
+                    dropped += 1;
+                }
+                None => kept.push_back(transfer),
+            }
+        }
+        *pending = kept;
+        if dropped > 0 {
+            tracing::info!(session = %session.asset_ingestion_session_id, files = dropped, "the service gave up on these files after another failed (FailAfterOne); not sending them");
+        }
+        self.batches[b].session = Some(trimmed(session));
+    }
+
+    fn poll_task(&self, batch: usize) -> impl std::future::Future<Output = Done> + Send + 'static {
+        let core = self.core.clone();
+        let endpoint = self.batches[batch]
+            .session
+            .as_ref()
+            .and_then(|s| s.id().ok())
+            .map(|session| GetIngestionSession {
+                dataset: self.dataset.clone(),
+                session,
+            });
+        async move {
+            let result = match endpoint {
+                Some(endpoint) => match guarded(core.execute(&endpoint), None).await {
+                    Guarded::Done(result) => result.map(Box::new),
+                    _ => Err(Error::panicked("looking at an ingestion session")),
+                },
+                None => Err(Error::invalid("session", "the batch has no session")),
+            };
+            Done::Polled { batch, result }
+        }
     }
 
     /// Matches the session's upload URLs to the batch's files by filename (unique within

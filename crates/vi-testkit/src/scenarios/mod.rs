@@ -74,6 +74,7 @@ macro_rules! upload_tests {
             a_put_failing_for_good_fails_that_file_only,
             files_taken_in_before_a_failed_reach_are_reported_succeeded,
             a_corrupted_body_is_rejected_by_the_service,
+            files_the_service_gave_up_on_are_not_sent,
             without_waiting_files_are_reported_processing_or_done,
             cancelling_halfway_stops_and_cancels_the_session,
             a_token_fired_before_the_upload_sends_nothing_and_loses_nothing,

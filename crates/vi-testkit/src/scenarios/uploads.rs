@@ -36,6 +36,31 @@ fn listed<F: Facade>(c: &F, ds: &DatasetId) -> Vec<(String, u64)> {
     out
 }
 
+/// Lets the next `untouched` uploads through, then has the storage find the one after
+/// them corrupt (`ECORRUPT`).
+fn corrupt_upload_after(env: &TestEnv, untouched: u32) {
+    env.emulator.inject(Fault {
+        target: FaultTarget::Upload,
+        kind: FaultKind::Delay(std::time::Duration::ZERO),
+        times: untouched,
+    });
+    env.emulator.inject(Fault {
+        target: FaultTarget::Upload,
+        kind: FaultKind::CorruptUploadCheck,
+        times: 1,
+    });
+}
+
+/// Writes `count` distinct small PNGs `<prefix><i>.png` into folder `name` of the test
+/// directory and returns the folder.
+fn small_pngs(env: &TestEnv, name: &str, prefix: &str, count: u32) -> std::path::PathBuf {
+    let root = env.path(name);
+    for i in 0..count {
+        crate::write_file(&root.join(format!("{prefix}{i}.png")), &crate::png(5, 5, i));
+    }
+    root
+}
+
 /// Downloads the asset named `name` and returns its bytes.
 fn fetch<F: Facade>(env: &TestEnv, c: &F, ds: &DatasetId, name: &str) -> Vec<u8> {
     let page = c
@@ -410,21 +435,9 @@ pub fn files_taken_in_before_a_failed_reach_are_reported_succeeded<F: Facade>(_:
     });
     let c = F::connect(env);
     let ds = new_dataset(&c, "uploads");
-    let root = env.path("reach");
-    for i in 0..4 {
-        crate::write_file(&root.join(format!("r{i}.png")), &crate::png(5, 5, i));
-    }
+    let root = small_pngs(env, "reach", "r", 4);
     // The first two uploads go through untouched, the third is found corrupt.
-    env.emulator.inject(Fault {
-        target: FaultTarget::Upload,
-        kind: FaultKind::Delay(std::time::Duration::ZERO),
-        times: 2,
-    });
-    env.emulator.inject(Fault {
-        target: FaultTarget::Upload,
-        kind: FaultKind::CorruptUploadCheck,
-        times: 1,
-    });
+    corrupt_upload_after(env, 2);
     let options = UploadOptions::new().concurrency(1);
     let report = c.assets().upload(&ds, root.as_path(), options).unwrap();
     assert_eq!(report.sessions.len(), 1);
@@ -453,6 +466,33 @@ pub fn files_taken_in_before_a_failed_reach_are_reported_succeeded<F: Facade>(_:
         names, succeeded,
         "the report names exactly the assets that exist"
     );
+}
+
+/// Under `FailAfterOne` (the default) the service gives up on the rest of a session once
+/// a file fails. The engine looks at the session after such a failure and does not send
+/// the files it gave up on; each is reported with the service's reason (`EUNKNOWN`).
+pub fn files_the_service_gave_up_on_are_not_sent<F: Facade>(env: &TestEnv) {
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
+    let root = small_pngs(env, "given-up", "g", 8);
+    // g0 goes through, g1 is found corrupt.
+    corrupt_upload_after(env, 1);
+    let before = env.emulator.stats();
+    let report = c
+        .assets()
+        .upload(&ds, root.as_path(), UploadOptions::new().concurrency(1))
+        .unwrap();
+    let puts = env.emulator.stats().upload_requests - before.upload_requests;
+    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
+    assert_eq!(report.failed.len(), 7, "{}", report.summary());
+    // g0, g1, and at most the one transfer started while the session was being looked at.
+    assert!(puts <= 3, "{puts} PUTs for 8 files");
+    let unknown = report
+        .failed
+        .iter()
+        .filter(|f| matches!(&f.reason, UploadFailure::Rejected { code } if code.as_str() == "EUNKNOWN"))
+        .count();
+    assert_eq!(unknown, 6, "{}", report.summary());
 }
 
 /// A body the service finds corrupt is reported failed (ECORRUPT) and creates no asset.
