@@ -95,6 +95,8 @@ enum Failure {
     /// The PUT failed: the engine decides between a fresh session, another try and a
     /// failure ([`pace::after_failure`]).
     Put(Error),
+    /// The URL's deadline passed before the next attempt could start.
+    Expired,
     /// Nothing more to try (multipart flows, which retry on their own, cancellation,
     /// panics).
     Final(UploadFailure),
@@ -323,6 +325,9 @@ impl Upload {
                         Err(Failure::Final(reason)) => {
                             self.fail(file, reason);
                             self.release(file);
+                        }
+                        Err(Failure::Expired) => {
+                            self.second_chance(file, Next::Resign, None, &mut pending);
                         }
                         Err(Failure::Put(error)) => {
                             let expired = transfer.2.is_some_and(|d| runtime.now() >= d);
@@ -635,7 +640,7 @@ impl Upload {
             }
             // Racing the transfer against cancellation drops (aborts) it where the
             // transport is async; a blocking transfer finishes its current attempt.
-            let put = put_file(core, spec, transfer.1.clone());
+            let put = put_file(core, spec, transfer.1.clone(), transfer.2);
             let result = match guarded(put, Some(&cancel)).await {
                 Guarded::Done(result) => result,
                 Guarded::Panicked => Err(Failure::Final(panicked())),
@@ -671,7 +676,14 @@ fn panicked() -> UploadFailure {
 /// PUTs one file to its signed URL: the headers the session gave, verbatim, an exact
 /// `Content-Length`, the body streamed from disk (re-opened on every attempt) or from
 /// memory, and no API credentials. Retries follow the policy for signed uploads.
-async fn put_file(core: Core, spec: FileSpec, url: SignedUrl) -> std::result::Result<(), Failure> {
+/// No attempt starts after the URL's `deadline`: the file then ends [`Failure::Expired`]
+/// (a retry after a backoff would otherwise reach the storage with a dead URL).
+async fn put_file(
+    core: Core,
+    spec: FileSpec,
+    url: SignedUrl,
+    deadline: Option<Instant>,
+) -> std::result::Result<(), Failure> {
     let put = SignedRequest::new(SignedKind::Upload, &url, Some(spec.size), core.config())
         .map_err(|e| {
             Failure::Final(UploadFailure::Transfer {
@@ -690,10 +702,20 @@ async fn put_file(core: Core, spec: FileSpec, url: SignedUrl) -> std::result::Re
     let operation = "upload";
     let result = core
         .retrying(Safety::Idempotent, Target::SignedUpload, false, |_, _| {
+            let expired = deadline.is_some_and(|d| core.runtime().now() >= d);
             let request = put.request(body.clone());
             let transport = core.transport().clone();
-            async move { Attempt::from_exchange(operation, transport.send(request).await, |_| Ok(())) }
+            async move {
+                if expired {
+                    return Attempt::Done(Ok(false));
+                }
+                Attempt::from_exchange(operation, transport.send(request).await, |_| Ok(true))
+            }
         })
         .await;
-    result.map_err(Failure::Put)
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Failure::Expired),
+        Err(e) => Err(Failure::Put(e)),
+    }
 }

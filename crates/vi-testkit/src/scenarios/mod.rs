@@ -69,6 +69,7 @@ macro_rules! upload_tests {
             same_filename_in_two_folders_is_never_mixed_up,
             more_files_than_one_batch,
             a_refused_upload_url_moves_the_file_to_a_fresh_session,
+            a_retry_never_reaches_an_expired_url,
             twelve_thousand_files_with_three_second_urls,
             a_put_that_fails_twice_with_503_then_succeeds,
             a_put_failing_for_good_fails_that_file_only,

@@ -332,6 +332,50 @@ pub fn a_refused_upload_url_moves_the_file_to_a_fresh_session<F: Facade>(env: &T
     assert_eq!(fetch(env, &c, &ds, "refused.png"), bytes);
 }
 
+/// A retry that would start after the URL's expiry (here a 503 asking to wait 3 s on a
+/// URL that lives 2 s) is not sent to the dead URL: the file moves to a fresh session.
+pub fn a_retry_never_reaches_an_expired_url<F: Facade>(_: &TestEnv) {
+    let env = &TestEnv::with(EmulatorConfig {
+        signed_url_ttl: std::time::Duration::from_secs(2),
+        ..EmulatorConfig::default()
+    });
+    // Retry-After is honoured up to `max_delay`.
+    let patient = vi_core::retry::RetryPolicy {
+        max_delay: std::time::Duration::from_secs(5),
+        ..crate::fast_retries()
+    };
+    let config = env.config_builder().retry_policy(patient);
+    let c = F::from_config(config.build_with_env(&|_| None).unwrap()).unwrap();
+    let ds = new_dataset(&c, "uploads");
+    let bytes = crate::png(4, 4, 4);
+    let path = env.path("late.png");
+    crate::write_file(&path, &bytes);
+    env.emulator.inject(Fault {
+        target: FaultTarget::Upload,
+        kind: FaultKind::Status {
+            status: 503,
+            retry_after: Some(3),
+        },
+        times: 1,
+    });
+    let report = c
+        .assets()
+        .upload(&ds, path.as_path(), UploadOptions::new())
+        .unwrap();
+    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
+    assert_eq!(
+        report.sessions.len(),
+        2,
+        "a fresh session for the late retry"
+    );
+    assert_eq!(
+        env.emulator.stats().expired_urls,
+        0,
+        "a retry reached an expired URL"
+    );
+    assert_eq!(fetch(env, &c, &ds, "late.png"), bytes);
+}
+
 /// 12,000 files and upload URLs that live 3 seconds: sessions are opened as their files
 /// can start and sized to what goes through while their URLs live; a file whose URL ran
 /// out moves to a fresh session. Every file arrives, and no PUT reaches the storage with
