@@ -298,38 +298,40 @@ pub fn more_files_than_one_batch<F: Facade>(env: &TestEnv) {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
-/// A PUT whose URL the storage refuses (403, as for an expired or bad signature) is not
-/// tried again on that URL: the file moves to a fresh session and arrives.
-pub fn a_refused_upload_url_moves_the_file_to_a_fresh_session<F: Facade>(env: &TestEnv) {
-    let c = F::connect(env);
-    let ds = new_dataset(&c, "uploads");
+/// Uploads one file after `fault`, expects it to arrive through a second session (its
+/// first URL given up), and returns how many PUTs it took.
+fn arrives_through_a_fresh_session<F: Facade>(c: &F, env: &TestEnv, fault: Fault) -> u64 {
+    let ds = new_dataset(c, "uploads");
     let bytes = crate::png(6, 6, 9);
-    let path = env.path("refused.png");
+    let path = env.path("moved.png");
     crate::write_file(&path, &bytes);
-    env.emulator
-        .inject(status_fault(FaultTarget::Upload, 403, 1));
+    env.emulator.inject(fault);
     let before = env.emulator.stats();
     let report = c
         .assets()
         .upload(&ds, path.as_path(), UploadOptions::new())
         .unwrap();
+    let after = env.emulator.stats();
     assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
-    assert_eq!(
-        report.sessions.len(),
-        2,
-        "a second session for the refused file"
-    );
+    assert_eq!(report.sessions.len(), 2, "a second session for the file");
     assert_ne!(
         report.succeeded[0].session,
         report.sessions[0].id().unwrap()
     );
-    let after = env.emulator.stats();
     assert_eq!(
-        after.upload_requests - before.upload_requests,
-        2,
-        "one PUT per URL"
+        after.expired_urls, before.expired_urls,
+        "a PUT reached an expired URL"
     );
-    assert_eq!(fetch(env, &c, &ds, "refused.png"), bytes);
+    assert_eq!(fetch(env, c, &ds, "moved.png"), bytes);
+    after.upload_requests - before.upload_requests
+}
+
+/// A PUT whose URL the storage refuses (403, as for an expired or bad signature) is not
+/// tried again on that URL: the file moves to a fresh session and arrives.
+pub fn a_refused_upload_url_moves_the_file_to_a_fresh_session<F: Facade>(env: &TestEnv) {
+    let c = F::connect(env);
+    let puts = arrives_through_a_fresh_session(&c, env, status_fault(FaultTarget::Upload, 403, 1));
+    assert_eq!(puts, 2, "one PUT per URL");
 }
 
 /// A retry that would start after the URL's expiry (here a 503 asking to wait 3 s on a
@@ -346,34 +348,15 @@ pub fn a_retry_never_reaches_an_expired_url<F: Facade>(_: &TestEnv) {
     };
     let config = env.config_builder().retry_policy(patient);
     let c = F::from_config(config.build_with_env(&|_| None).unwrap()).unwrap();
-    let ds = new_dataset(&c, "uploads");
-    let bytes = crate::png(4, 4, 4);
-    let path = env.path("late.png");
-    crate::write_file(&path, &bytes);
-    env.emulator.inject(Fault {
+    let late = Fault {
         target: FaultTarget::Upload,
         kind: FaultKind::Status {
             status: 503,
             retry_after: Some(3),
         },
         times: 1,
-    });
-    let report = c
-        .assets()
-        .upload(&ds, path.as_path(), UploadOptions::new())
-        .unwrap();
-    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
-    assert_eq!(
-        report.sessions.len(),
-        2,
-        "a fresh session for the late retry"
-    );
-    assert_eq!(
-        env.emulator.stats().expired_urls,
-        0,
-        "a retry reached an expired URL"
-    );
-    assert_eq!(fetch(env, &c, &ds, "late.png"), bytes);
+    };
+    assert_eq!(arrives_through_a_fresh_session(&c, env, late), 2);
 }
 
 /// 12,000 files and upload URLs that live 3 seconds: sessions are opened as their files
