@@ -1,11 +1,6 @@
 //! Dataset calls D1–D5 (spec §4).
 
-use http::Method;
-
-use super::{
-    ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, dataset_path, parse_json,
-    workspace_path,
-};
+use super::{ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, parse_json, table};
 use crate::error::{Error, Result};
 use crate::ids::{DatasetId, OrganizationId};
 use crate::models::Cursor;
@@ -37,20 +32,19 @@ impl Endpoint for ListDatasets {
     type Output = PageEnvelope<Dataset>;
 
     fn operation(&self) -> &'static str {
-        "list datasets"
+        table::LIST_DATASETS.name
     }
 
     fn safety(&self) -> Safety {
-        Safety::Safe
+        table::LIST_DATASETS.safety
     }
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let size = check_page_size(self.page_size)?;
-        Ok(
-            ApiRequest::new(Method::GET, format!("{}/datasets", workspace_path(org)))
-                .query_opt("p", self.cursor.as_ref().map(Cursor::as_str))
-                .query("s", size.to_string()),
-        )
+        Ok(table::LIST_DATASETS
+            .request(&[org.as_str()])
+            .query_opt("p", self.cursor.as_ref().map(Cursor::as_str))
+            .query("s", size.to_string()))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -69,18 +63,16 @@ impl Endpoint for GetDataset {
     type Output = Dataset;
 
     fn operation(&self) -> &'static str {
-        "get dataset"
+        table::GET_DATASET.name
     }
 
     fn safety(&self) -> Safety {
-        Safety::Safe
+        table::GET_DATASET.safety
     }
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::GET,
-            dataset_path(org, &self.dataset),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::GET_DATASET.request(&[org.as_str(), &dsc]))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -157,11 +149,11 @@ impl Endpoint for CreateDataset {
     type Output = Dataset;
 
     fn operation(&self) -> &'static str {
-        "create dataset"
+        table::CREATE_DATASET.name
     }
 
     fn safety(&self) -> Safety {
-        Safety::Unsafe
+        table::CREATE_DATASET.safety
     }
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
@@ -193,7 +185,7 @@ impl Endpoint for CreateDataset {
                 .clone()
                 .map(|attributes| crate::models::DatasetMetadataInput { attributes }),
         };
-        ApiRequest::new(Method::POST, format!("{}/datasets", workspace_path(org))).json(&body)
+        table::CREATE_DATASET.request(&[org.as_str()]).json(&body)
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -212,18 +204,16 @@ impl Endpoint for DeleteDataset {
     type Output = DeletedDataset;
 
     fn operation(&self) -> &'static str {
-        "delete dataset"
+        table::DELETE_DATASET.name
     }
 
     fn safety(&self) -> Safety {
-        Safety::Idempotent
+        table::DELETE_DATASET.safety
     }
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::DELETE,
-            dataset_path(org, &self.dataset),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::DELETE_DATASET.request(&[org.as_str(), &dsc]))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -242,18 +232,16 @@ impl Endpoint for GetDatasetDeletion {
     type Output = DeletedDataset;
 
     fn operation(&self) -> &'static str {
-        "get dataset deletion"
+        table::GET_DATASET_DELETION.name
     }
 
     fn safety(&self) -> Safety {
-        Safety::Safe
+        table::GET_DATASET_DELETION.safety
     }
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::GET,
-            format!("{}/deleteOperation", dataset_path(org, &self.dataset)),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::GET_DATASET_DELETION.request(&[org.as_str(), &dsc]))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
