@@ -7,8 +7,9 @@
 //! 2. Starts a vi-emulator in this process with one seeded dataset, so generated requests
 //!    reach real resources: the `org` and `dsc` path parameters are pinned to the
 //!    emulator's organization and that dataset (everything else is generated).
-//! 3. Runs `schemathesis run` with every check: no 5xx, every status documented, every
-//!    body and header within its schema, invalid input rejected, valid input accepted.
+//! 3. Runs `schemathesis run` (examples, coverage, fuzzing and stateful phases) with the
+//!    checks of [`CHECKS`]: no 5xx, every status documented, every body and header within
+//!    its schema.
 //!
 //! What the first runs found and what was fixed is listed in `docs/api-fuzz.md`.
 
@@ -20,6 +21,13 @@ use vi_emulator::Emulator;
 
 use crate::codegen::{DOCUMENT, validate};
 use crate::{repo_root, target_dir};
+
+/// What must hold for every response: no 5xx, a documented status, a body and headers
+/// within the schema, the documented content type. (Schemathesis's data-acceptance
+/// checks are left out: they flag the emulator's deliberate strictness and leniency on
+/// points the specification leaves open; see `docs/api-fuzz.md`.)
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+response_schema_conformance,response_headers_conformance";
 
 struct Options {
     max_examples: u32,
@@ -113,10 +121,13 @@ fn fuzz(
         .arg("run")
         .arg(root.join(DOCUMENT))
         .args(["--url", emulator.url().trim_end_matches('/')])
-        .args(["--checks", "all"])
+        .args(["--checks", CHECKS])
         .args(["--max-examples", &options.max_examples.to_string()])
         .args(["--seed", &options.seed.to_string()])
         .args(["--workers", "1"])
+        // Deleting the seeded dataset would leave every later operation nothing to reach
+        // (the dataset calls are covered by the conformance test of vi-emulator).
+        .args(["--exclude-operation-id", "deleteDataset"])
         .args(["--request-timeout", "10"])
         .arg("-H")
         .arg(format!("Authorization: Bearer {}", emulator.secret_key()))

@@ -15,7 +15,7 @@ use oas3::spec::{ObjectOrReference, ObjectSchema, Schema};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::doc::{Doc, description, ext_str, ext_strings};
+use super::doc::{Doc, description, ext_str, ext_strings, inline};
 use super::names::{doc_attrs, serde_camel, snake_case, variant_name};
 use super::types::{RustType, Traits, ref_name, rust_type};
 
@@ -27,35 +27,23 @@ pub(super) struct Needs {
     pub(super) btree_map: bool,
 }
 
-/// The properties of an object schema (with `allOf`, those of its inline parts).
-pub(super) fn fields_of(
-    doc: &Doc,
-    name: &str,
-    schema: &ObjectSchema,
-) -> Result<Vec<(String, Schema)>, String> {
+/// The properties of an object schema (with `allOf`, those of its inline parts too).
+pub(super) fn fields_of(schema: &ObjectSchema) -> Vec<(String, Schema)> {
     let mut out: Vec<(String, Schema)> = schema
         .properties
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    for part in &schema.all_of {
-        if let Schema::Object(inner) = part {
-            if let ObjectOrReference::Object(o) = inner.as_ref() {
-                out.extend(fields_of(doc, name, o)?);
-            }
-        }
+    for part in schema.all_of.iter().filter_map(inline) {
+        out.extend(fields_of(part));
     }
-    Ok(out)
+    out
 }
 
 fn required_of(schema: &ObjectSchema) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = schema.required.iter().cloned().collect();
-    for part in &schema.all_of {
-        if let Schema::Object(inner) = part {
-            if let ObjectOrReference::Object(o) = inner.as_ref() {
-                out.extend(required_of(o));
-            }
-        }
+    for part in schema.all_of.iter().filter_map(inline) {
+        out.extend(required_of(part));
     }
     out
 }
@@ -210,7 +198,7 @@ fn structure(
     if let Some(field) = ext_str(&schema.extensions, "rust-flatten") {
         fields.push(flattened(doc, traits, needs, name, schema, field)?);
     }
-    for (wire, property) in fields_of(doc, name, schema)? {
+    for (wire, property) in fields_of(schema) {
         let ty = rust_type(doc, traits, &property).map_err(|e| format!("{name}.{wire}: {e}"))?;
         let rust_name = schema
             .extensions
@@ -300,10 +288,10 @@ fn flattened(
         .iter()
         .find(|p| matches!(p, Schema::Object(o) if matches!(o.as_ref(), ObjectOrReference::Ref { .. })))
         .ok_or_else(|| format!("{name}: x-rust-flatten without a $ref in allOf"))?;
-    if let Schema::Object(o) = part {
-        if let ObjectOrReference::Ref { ref_path, .. } = o.as_ref() {
-            ref_name(ref_path)?;
-        }
+    if let Schema::Object(o) = part
+        && let ObjectOrReference::Ref { ref_path, .. } = o.as_ref()
+    {
+        ref_name(ref_path)?;
     }
     let ty = rust_type(doc, traits, part)?;
     needs.imports.extend(ty.imports.iter().cloned());
@@ -329,7 +317,7 @@ fn field(
     required: bool,
     strict: bool,
 ) -> Result<Field, String> {
-    let object = super::doc::inline(property);
+    let object = inline(property);
     let ident = format_ident!("{}", rust_name);
     let docs = doc_attrs(
         description(property).unwrap_or(""),
@@ -362,7 +350,7 @@ fn field(
     let mut extra = None;
     if !strict {
         match default.and_then(serde_json::Value::as_str) {
-            Some(text) if !ty.nullable => {
+            Some(text) if !ty.nullable && !text.is_empty() => {
                 // A string default: a function serde calls, also used by `Default`.
                 let function = format!("default_{}_{}", snake_case(owner), rust_name);
                 args.push(quote!(default = #function));

@@ -88,7 +88,7 @@ impl Traits {
         } else {
             let mut eq = true;
             let mut copy = true;
-            for (field, property) in &super::models::fields_of(doc, name, schema)? {
+            for (field, property) in &super::models::fields_of(schema) {
                 let ty =
                     rust_type(doc, self, property).map_err(|e| format!("{name}.{field}: {e}"))?;
                 eq &= ty.eq;
