@@ -83,6 +83,10 @@ fn run(options: &Options) -> Result<(), String> {
     validate::run(&root)?;
     let python = validate::api_venv(&root)?;
     let out = target_dir(&root).join("api-fuzz");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .map_err(|e| format!("cannot clean {}: {e}", out.display()))?;
+    }
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
     let emulator = Emulator::start().map_err(|e| format!("cannot start vi-emulator: {e}"))?;
