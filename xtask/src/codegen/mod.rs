@@ -157,3 +157,69 @@ fn check(root: &Path) -> Result<(), String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of the repository's document under a fresh folder, edited by `edit`.
+    fn edited_root(name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("vi-codegen-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("api")).unwrap();
+        let text = std::fs::read_to_string(crate::repo_root().join(DOCUMENT)).unwrap();
+        std::fs::write(root.join(DOCUMENT), edit(text)).unwrap();
+        root
+    }
+
+    fn file<'a>(files: &'a [(PathBuf, String)], name: &str) -> &'a str {
+        &files
+            .iter()
+            .find(|(path, _)| path.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} is generated"))
+            .1
+    }
+
+    #[test]
+    fn the_checked_in_files_are_what_the_document_gives() {
+        let root = crate::repo_root();
+        for (path, text) in generate(&root).unwrap() {
+            assert!(text.starts_with(HEADER), "{}", path.display());
+            let checked_in = std::fs::read_to_string(root.join(&path)).unwrap();
+            assert!(
+                checked_in == text,
+                "{} is stale: run cargo xtask codegen",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn a_changed_field_changes_the_model_and_the_table() {
+        let original = generate(&crate::repo_root()).unwrap();
+        let root = edited_root("edit", |text| {
+            text.replacen(
+                "        generation:\n          type: integer\n          format: int64\n",
+                "        generation:\n          type: integer\n          minimum: 0\n",
+                1,
+            )
+            .replacen("x-vi-safety: idempotent", "x-vi-safety: unsafe", 1)
+        });
+        let changed = generate(&root).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        let (before, after) = (file(&original, "wire.rs"), file(&changed, "wire.rs"));
+        assert!(before.contains("pub generation: i64,"), "{before}");
+        assert!(after.contains("pub generation: u64,"), "{after}");
+        let table = file(&changed, "table.rs");
+        assert_ne!(file(&original, "table.rs"), table);
+    }
+
+    #[test]
+    fn documents_the_generator_cannot_express_are_refused() {
+        let root = edited_root("bad", |text| {
+            text.replacen("x-vi-safety: safe", "x-vi-safety: maybe", 1)
+        });
+        let error = generate(&root).err().unwrap_or_default();
+        std::fs::remove_dir_all(&root).unwrap();
+        assert!(error.contains("x-vi-safety"), "{error}");
+    }
+}

@@ -161,13 +161,7 @@ pub struct ListAssets {
 impl Endpoint for ListAssets {
     type Output = PageEnvelope<Asset>;
 
-    fn operation(&self) -> &'static str {
-        table::LIST_ASSETS.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::LIST_ASSETS.safety
-    }
+    from_table!(LIST_ASSETS);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let o = &self.options;
@@ -263,13 +257,7 @@ pub struct CountAssets {
 impl Endpoint for CountAssets {
     type Output = u64;
 
-    fn operation(&self) -> &'static str {
-        table::COUNT_ASSETS.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::COUNT_ASSETS.safety
-    }
+    from_table!(COUNT_ASSETS);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let o = &self.options;
@@ -315,13 +303,7 @@ impl GetAsset {
 impl Endpoint for GetAsset {
     type Output = Asset;
 
-    fn operation(&self) -> &'static str {
-        table::GET_ASSET.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::GET_ASSET.safety
-    }
+    from_table!(GET_ASSET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
@@ -348,13 +330,7 @@ pub struct DeleteAsset {
 impl Endpoint for DeleteAsset {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        table::DELETE_ASSET.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::DELETE_ASSET.safety
-    }
+    from_table!(DELETE_ASSET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);

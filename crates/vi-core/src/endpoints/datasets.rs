@@ -31,13 +31,7 @@ impl Default for ListDatasets {
 impl Endpoint for ListDatasets {
     type Output = PageEnvelope<Dataset>;
 
-    fn operation(&self) -> &'static str {
-        table::LIST_DATASETS.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::LIST_DATASETS.safety
-    }
+    from_table!(LIST_DATASETS);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let size = check_page_size(self.page_size)?;
@@ -62,13 +56,7 @@ pub struct GetDataset {
 impl Endpoint for GetDataset {
     type Output = Dataset;
 
-    fn operation(&self) -> &'static str {
-        table::GET_DATASET.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::GET_DATASET.safety
-    }
+    from_table!(GET_DATASET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
@@ -148,13 +136,7 @@ pub struct CreateDataset {
 impl Endpoint for CreateDataset {
     type Output = Dataset;
 
-    fn operation(&self) -> &'static str {
-        table::CREATE_DATASET.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::CREATE_DATASET.safety
-    }
+    from_table!(CREATE_DATASET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let d = &self.dataset;
@@ -203,13 +185,7 @@ pub struct DeleteDataset {
 impl Endpoint for DeleteDataset {
     type Output = DeletedDataset;
 
-    fn operation(&self) -> &'static str {
-        table::DELETE_DATASET.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::DELETE_DATASET.safety
-    }
+    from_table!(DELETE_DATASET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
@@ -231,13 +207,7 @@ pub struct GetDatasetDeletion {
 impl Endpoint for GetDatasetDeletion {
     type Output = DeletedDataset;
 
-    fn operation(&self) -> &'static str {
-        table::GET_DATASET_DELETION.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::GET_DATASET_DELETION.safety
-    }
+    from_table!(GET_DATASET_DELETION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);

@@ -18,13 +18,7 @@ pub struct CreateIngestionSession {
 impl Endpoint for CreateIngestionSession {
     type Output = IngestionSession;
 
-    fn operation(&self) -> &'static str {
-        table::CREATE_INGESTION_SESSION.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::CREATE_INGESTION_SESSION.safety
-    }
+    from_table!(CREATE_INGESTION_SESSION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
@@ -50,13 +44,7 @@ pub struct GetIngestionSession {
 impl Endpoint for GetIngestionSession {
     type Output = IngestionSession;
 
-    fn operation(&self) -> &'static str {
-        table::GET_INGESTION_SESSION.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::GET_INGESTION_SESSION.safety
-    }
+    from_table!(GET_INGESTION_SESSION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
@@ -80,13 +68,7 @@ pub struct CancelIngestionSession {
 impl Endpoint for CancelIngestionSession {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        table::CANCEL_INGESTION_SESSION.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::CANCEL_INGESTION_SESSION.safety
-    }
+    from_table!(CANCEL_INGESTION_SESSION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);

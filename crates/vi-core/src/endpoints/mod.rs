@@ -15,6 +15,19 @@
 //! suffixes sent literally. Queries follow spec §1.6: form encoding, flags sent as `y` and
 //! omitted when false, unset values omitted.
 
+/// The `operation` and `safety` of an [`Endpoint`] impl, from its row of [`table`].
+macro_rules! from_table {
+    ($op:ident) => {
+        fn operation(&self) -> &'static str {
+            super::table::$op.name
+        }
+
+        fn safety(&self) -> Safety {
+            super::table::$op.safety
+        }
+    };
+}
+
 mod assets;
 mod datasets;
 mod ingestion;

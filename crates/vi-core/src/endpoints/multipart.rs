@@ -27,13 +27,7 @@ pub struct CreateMultipartUpload {
 impl Endpoint for CreateMultipartUpload {
     type Output = MultipartUpload;
 
-    fn operation(&self) -> &'static str {
-        table::CREATE_MULTIPART_UPLOAD.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::CREATE_MULTIPART_UPLOAD.safety
-    }
+    from_table!(CREATE_MULTIPART_UPLOAD);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
@@ -61,13 +55,7 @@ pub struct GetPartUploadUrl {
 impl Endpoint for GetPartUploadUrl {
     type Output = PartUploadUrl;
 
-    fn operation(&self) -> &'static str {
-        table::GET_PART_UPLOAD_URL.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::GET_PART_UPLOAD_URL.safety
-    }
+    from_table!(GET_PART_UPLOAD_URL);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let (dsc, part) = (self.dataset.composite(org), self.part.to_string());
@@ -98,13 +86,7 @@ pub struct CompletePart {
 impl Endpoint for CompletePart {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        table::COMPLETE_PART.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::COMPLETE_PART.safety
-    }
+    from_table!(COMPLETE_PART);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let (dsc, part) = (self.dataset.composite(org), self.part.to_string());
@@ -131,13 +113,7 @@ pub struct CompleteMultipartUpload {
 impl Endpoint for CompleteMultipartUpload {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        table::COMPLETE_MULTIPART_UPLOAD.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::COMPLETE_MULTIPART_UPLOAD.safety
-    }
+    from_table!(COMPLETE_MULTIPART_UPLOAD);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
@@ -161,13 +137,7 @@ pub struct AbortMultipartUpload {
 impl Endpoint for AbortMultipartUpload {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        table::ABORT_MULTIPART_UPLOAD.name
-    }
-
-    fn safety(&self) -> Safety {
-        table::ABORT_MULTIPART_UPLOAD.safety
-    }
+    from_table!(ABORT_MULTIPART_UPLOAD);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let dsc = self.dataset.composite(org);
