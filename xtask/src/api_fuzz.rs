@@ -1,5 +1,5 @@
-//! `cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N]`: Schemathesis
-//! against a local vi-emulator, from `api/vi.openapi.yaml`.
+//! `cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]`:
+//! Schemathesis against a local vi-emulator, from `api/vi.openapi.yaml`.
 //!
 //! 1. Checks the document (`openapi-spec-validator`, like `codegen --validate`); both
 //!    tools come pinned from `api/requirements.txt` into `target/api-venv`. When PyPI
@@ -30,6 +30,8 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 response_schema_conformance,response_headers_conformance";
 
 struct Options {
+    /// Run every Schemathesis check, data acceptance included (exploration, not CI).
+    all_checks: bool,
     max_examples: u32,
     max_time: Option<u32>,
     seed: u64,
@@ -37,6 +39,7 @@ struct Options {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
+        all_checks: false,
         max_examples: 25,
         max_time: None,
         seed: 1,
@@ -53,9 +56,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--max-examples" => options.max_examples = u32::try_from(value()?).unwrap_or(u32::MAX),
             "--max-time" => options.max_time = Some(u32::try_from(value()?).unwrap_or(u32::MAX)),
             "--seed" => options.seed = value()?,
+            "--all-checks" => options.all_checks = true,
             other => {
                 return Err(format!(
-                    "unknown option {other}\nusage: cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N]"
+                    "unknown option {other}\nusage: cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]"
                 ));
             }
         }
@@ -125,7 +129,7 @@ fn fuzz(
         .arg("run")
         .arg(root.join(DOCUMENT))
         .args(["--url", emulator.url().trim_end_matches('/')])
-        .args(["--checks", CHECKS])
+        .args(["--checks", if options.all_checks { "all" } else { CHECKS }])
         .args(["--max-examples", &options.max_examples.to_string()])
         .args(["--seed", &options.seed.to_string()])
         .args(["--workers", "1"])
