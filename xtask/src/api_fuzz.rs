@@ -84,8 +84,8 @@ pub fn main(args: &[String]) -> ExitCode {
 fn run(options: &Options) -> Result<(), String> {
     let started = Instant::now();
     let root = repo_root();
-    validate::run(&root)?;
     let python = validate::api_venv(&root)?;
+    validate::check(&python, &root)?;
     let out = target_dir(&root).join("api-fuzz");
     if out.exists() {
         std::fs::remove_dir_all(&out)

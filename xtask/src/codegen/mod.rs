@@ -55,28 +55,20 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let doc = Doc::load(&root.join(DOCUMENT))?;
     let mut needs = models::Needs::default();
     let model_items = models::generate(&doc, &mut needs)?;
-    let mut imports = vec![quote!(
-        use serde::{Deserialize, Serialize};
-    )];
+    let mut imports = Vec::new();
     if needs.btree_map {
-        imports.insert(
-            0,
-            quote!(
-                use std::collections::BTreeMap;
-            ),
-        );
+        imports.push(quote!(
+            use std::collections::BTreeMap;
+        ));
     }
-    if model_items
-        .iter()
-        .any(|i| i.to_string().contains("fmt :: Display"))
-    {
-        imports.insert(
-            imports.len() - 1,
-            quote!(
-                use std::fmt;
-            ),
-        );
+    if needs.fmt {
+        imports.push(quote!(
+            use std::fmt;
+        ));
     }
+    imports.push(quote!(
+        use serde::{Deserialize, Serialize};
+    ));
     if needs.crc32c {
         imports.push(quote!(
             use super::common::crc32c_lenient;

@@ -25,6 +25,8 @@ pub(super) struct Needs {
     pub(super) imports: BTreeSet<String>,
     pub(super) crc32c: bool,
     pub(super) btree_map: bool,
+    /// A string enum was generated (its `Display` needs `std::fmt`).
+    pub(super) fmt: bool,
 }
 
 /// The properties of an object schema (with `allOf`, those of its inline parts too).
@@ -57,6 +59,7 @@ pub(super) fn generate(doc: &Doc, needs: &mut Needs) -> Result<Vec<TokenStream>,
             continue;
         }
         let item = if !schema.enum_values.is_empty() {
+            needs.fmt = true;
             string_enum(name, schema)?
         } else if !schema.properties.is_empty() || !schema.all_of.is_empty() {
             structure(doc, &mut traits, needs, name, schema)?

@@ -34,11 +34,15 @@ pub(crate) fn api_venv(root: &Path) -> Result<PathBuf, String> {
     )
 }
 
-/// Validates the document; fails with the validator's message.
+/// Validates the document (installing the tools when needed).
 pub(crate) fn run(root: &Path) -> Result<(), String> {
-    let python = api_venv(root)?;
+    check(&api_venv(root)?, root)
+}
+
+/// Validates the document with the venv's `python`; fails with the validator's message.
+pub(crate) fn check(python: &Path, root: &Path) -> Result<(), String> {
     let document = root.join(DOCUMENT);
-    let output = Command::new(&python)
+    let output = Command::new(python)
         .args(["-m", "openapi_spec_validator"])
         .arg(&document)
         .output()
