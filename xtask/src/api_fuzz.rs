@@ -124,7 +124,9 @@ fn fuzz(
         options.seed
     );
     let mut cmd = Command::new(python);
-    cmd.args(["-m", "schemathesis.cli", "--config-file"])
+    // Schemathesis keeps a cache (`.schemathesis/`) in its working folder: under target/.
+    cmd.current_dir(out)
+        .args(["-m", "schemathesis.cli", "--config-file"])
         .arg(&config)
         .arg("run")
         .arg(root.join(DOCUMENT))
