@@ -7,6 +7,10 @@
 //! * `interop`: wire compatibility with the official Python client: runs the same scenario
 //!   with vi-sdk (from PyPI, in `target/interop-venv`) and with our SDK against recording
 //!   emulators and compares the requests (see `interop/README.md`).
+//! * `codegen [--check | --validate]`: vi-core's wire models and endpoint table from the
+//!   OpenAPI document `api/vi.openapi.yaml` (see `codegen/mod.rs`).
+//! * `api-fuzz [--max-examples N] [--max-time SECS]`: Schemathesis against a local
+//!   emulator from the document (see `api_fuzz.rs`).
 //! * `bench [--files N] [--size-kib K] [--concurrency C]`: upload/download throughput and
 //!   peak RSS of both facades against a local emulator process (see `docs/benchmarks.md`).
 //! * `release --dry-run [VERSION]` / `release VERSION [--publish]`: release checks, verified
@@ -17,9 +21,12 @@
 //!   lifetimes; every report must account for every file once and every byte is
 //!   compared (see `docs/emulator.md`).
 
+mod api_fuzz;
 mod bench;
+mod codegen;
 mod interop;
 mod interop_rust;
+mod pyenv;
 mod release;
 mod soak;
 
@@ -59,6 +66,8 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("deps-guard") => deps_guard(),
         Some("bench") => bench::main(&args[1..]),
+        Some("codegen") => codegen::main(&args[1..]),
+        Some("api-fuzz") => api_fuzz::main(&args[1..]),
         Some("release") => release::main(&args[1..]),
         Some("interop") => interop::main(),
         Some("soak") => soak::main(&args[1..]),
@@ -78,7 +87,9 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  bench        measure upload/download throughput and peak RSS of both facades (release build)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
+    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  codegen      [--check | --validate]: write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check: fail when the checked-in files differ; --validate: check the document is valid OpenAPI 3.1)
+  api-fuzz     [--max-examples N] [--max-time SECS] [--seed N]: Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml
+  bench        measure upload/download throughput and peak RSS of both facades (release build)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
 }
 
 /// The names of every package in `package`'s normal dependency tree.

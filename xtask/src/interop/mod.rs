@@ -41,13 +41,6 @@ use recording::load_recording;
 use scenario::{run_scenario, with_emulator};
 use venv::{VI_SDK_VERSION, prepare_venv};
 
-/// The last `lines` lines of a process's output.
-fn tail(bytes: &[u8], lines: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 /// Entry point of `cargo xtask interop`.
 pub fn main() -> ExitCode {
     match run() {

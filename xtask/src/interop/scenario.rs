@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use vi_emulator::{Emulator, EmulatorConfig};
 
-use super::tail;
+use crate::pyenv::tail;
 
 /// The most a scenario may take (the official client polls sessions without a timeout).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(240);

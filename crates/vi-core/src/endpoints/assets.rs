@@ -1,11 +1,6 @@
 //! Asset calls A1–A6 (spec §5).
 
-use http::Method;
-
-use super::{
-    ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, dataset_path, encode_segment,
-    parse_json,
-};
+use super::{ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, parse_json, table};
 use crate::error::{Error, Result};
 use crate::ids::{AssetId, DatasetId, OrganizationId};
 use crate::models::Cursor;
@@ -166,13 +161,7 @@ pub struct ListAssets {
 impl Endpoint for ListAssets {
     type Output = PageEnvelope<Asset>;
 
-    fn operation(&self) -> &'static str {
-        "list assets"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Safe
-    }
+    from_table!(LIST_ASSETS);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let o = &self.options;
@@ -181,20 +170,19 @@ impl Endpoint for ListAssets {
             Some((by, order)) => (Some(by.as_str()), Some(order.as_str())),
             None => (None, None),
         };
-        Ok(ApiRequest::new(
-            Method::GET,
-            format!("{}/assets", dataset_path(org, &self.dataset)),
-        )
-        .query_opt("p", self.cursor.as_ref().map(Cursor::as_str))
-        .query("s", size.to_string())
-        .query_opt("sortBy", sort_by)
-        .query_opt("o", order)
-        .query_opt("filter", o.filter.as_deref())
-        .flag("contents", o.contents)
-        .query_opt("metadataQuery", o.metadata_query.as_deref())
-        .query_opt("ruleQuery", o.rule_query.as_deref())
-        .flag("pageAfter", o.page_after)
-        .flag("strictQuery", o.strict_query))
+        let dsc = self.dataset.composite(org);
+        Ok(table::LIST_ASSETS
+            .request(&[org.as_str(), &dsc])
+            .query_opt("p", self.cursor.as_ref().map(Cursor::as_str))
+            .query("s", size.to_string())
+            .query_opt("sortBy", sort_by)
+            .query_opt("o", order)
+            .query_opt("filter", o.filter.as_deref())
+            .flag("contents", o.contents)
+            .query_opt("metadataQuery", o.metadata_query.as_deref())
+            .query_opt("ruleQuery", o.rule_query.as_deref())
+            .flag("pageAfter", o.page_after)
+            .flag("strictQuery", o.strict_query))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -269,27 +257,20 @@ pub struct CountAssets {
 impl Endpoint for CountAssets {
     type Output = u64;
 
-    fn operation(&self) -> &'static str {
-        "count assets"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Safe
-    }
+    from_table!(COUNT_ASSETS);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let o = &self.options;
-        Ok(ApiRequest::new(
-            Method::GET,
-            format!("{}/assets:count", dataset_path(org, &self.dataset)),
-        )
-        .query_opt("filter", o.filter.as_deref())
-        .query_opt("metadataQuery", o.metadata_query.as_deref())
-        .query_opt("ruleQuery", o.rule_query.as_deref())
-        .query_opt(
-            "strictQuery",
-            o.strict_query.map(|on| if on { "y" } else { "n" }),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::COUNT_ASSETS
+            .request(&[org.as_str(), &dsc])
+            .query_opt("filter", o.filter.as_deref())
+            .query_opt("metadataQuery", o.metadata_query.as_deref())
+            .query_opt("ruleQuery", o.rule_query.as_deref())
+            .query_opt(
+                "strictQuery",
+                o.strict_query.map(|on| if on { "y" } else { "n" }),
+            ))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -322,24 +303,13 @@ impl GetAsset {
 impl Endpoint for GetAsset {
     type Output = Asset;
 
-    fn operation(&self) -> &'static str {
-        "get asset"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Safe
-    }
+    from_table!(GET_ASSET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::GET,
-            format!(
-                "{}/assets/{}",
-                dataset_path(org, &self.dataset),
-                encode_segment(self.asset.as_str())
-            ),
-        )
-        .flag("contents", self.contents))
+        let dsc = self.dataset.composite(org);
+        Ok(table::GET_ASSET
+            .request(&[org.as_str(), &dsc, self.asset.as_str()])
+            .flag("contents", self.contents))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -360,23 +330,11 @@ pub struct DeleteAsset {
 impl Endpoint for DeleteAsset {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        "delete asset"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Idempotent
-    }
+    from_table!(DELETE_ASSET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::DELETE,
-            format!(
-                "{}/assets/{}",
-                dataset_path(org, &self.dataset),
-                encode_segment(self.asset.as_str())
-            ),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::DELETE_ASSET.request(&[org.as_str(), &dsc, self.asset.as_str()]))
     }
 
     fn parse(&self, _response: &Response) -> Result<Self::Output> {
@@ -409,15 +367,25 @@ pub enum RenameTarget {
     Filename(String),
 }
 
+impl RenameAsset {
+    /// A5 when addressed by id, A6 when addressed by filename.
+    fn op(&self) -> &'static super::Operation {
+        match self.target {
+            RenameTarget::Id(_) => &table::RENAME_ASSET,
+            RenameTarget::Filename(_) => &table::RENAME_ASSET_BY_FILENAME,
+        }
+    }
+}
+
 impl Endpoint for RenameAsset {
     type Output = Asset;
 
     fn operation(&self) -> &'static str {
-        "rename asset"
+        self.op().name
     }
 
     fn safety(&self) -> Safety {
-        Safety::Unsafe
+        self.op().safety
     }
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
@@ -427,18 +395,19 @@ impl Endpoint for RenameAsset {
                 "it is empty; give the asset a name such as frame_001.jpg",
             ));
         }
-        let base = dataset_path(org, &self.dataset);
-        let path = match &self.target {
-            RenameTarget::Id(id) => format!("{base}/assets/{}/name", encode_segment(id.as_str())),
+        let current = match &self.target {
+            RenameTarget::Id(id) => id.as_str(),
             RenameTarget::Filename(name) => {
                 if name.is_empty() {
                     return Err(Error::invalid("current filename", "it is empty"));
                 }
-                format!("{base}/assetFiles/{}/name", encode_segment(name))
+                name.as_str()
             }
         };
+        let dsc = self.dataset.composite(org);
         // The body key is `filename`; the service rejects `name` (spec §5.5).
-        ApiRequest::new(Method::POST, path).json(&RenameAssetRequest {
+        let request: ApiRequest = self.op().request(&[org.as_str(), &dsc, current]);
+        request.json(&RenameAssetRequest {
             filename: self.new_filename.clone(),
         })
     }
@@ -455,5 +424,63 @@ impl super::PagedEndpoint for ListAssets {
     }
     fn set_cursor(&mut self, cursor: Option<Cursor>) {
         self.cursor = cursor;
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    /// Every query key a builder sends is one the document lists for the call, and every
+    /// flag is sent as `y`.
+    #[test]
+    fn builders_send_only_the_documented_query_keys() {
+        let org = OrganizationId::new("o").unwrap();
+        let dataset = DatasetId::new("d").unwrap();
+        let full = ListAssetsOptions::new()
+            .filter("f")
+            .sort(AssetSortBy::FileSize, SortOrder::Descending)
+            .with_contents(true)
+            .metadata_query("m")
+            .rule_query("r")
+            .strict_query(true)
+            .page_after(true);
+        let list = ListAssets {
+            dataset: dataset.clone(),
+            options: full.clone(),
+            cursor: Some(Cursor::new("t")),
+        };
+        let count = CountAssets {
+            dataset: dataset.clone(),
+            options: CountAssetsOptions::from(&full),
+        };
+        let asset = AssetId::new("a").unwrap();
+        let get = GetAsset::new(&dataset, &asset, true);
+        let checks: [(&dyn Fn() -> ApiRequest, &super::super::Operation); 3] = [
+            (&|| list.request(&org).unwrap(), &table::LIST_ASSETS),
+            (&|| count.request(&org).unwrap(), &table::COUNT_ASSETS),
+            (&|| get.request(&org).unwrap(), &table::GET_ASSET),
+        ];
+        for (build, op) in checks {
+            let request = build();
+            assert_eq!(request.method, op.http_method());
+            for (key, value) in &request.query {
+                assert!(op.query.contains(key), "{}: {key} is not documented", op.id);
+                if op.flags.contains(key) {
+                    assert_eq!(value, "y", "{}: flag {key}", op.id);
+                }
+            }
+        }
+        // List sends every documented key when every option is set.
+        let sent: Vec<&str> = list
+            .request(&org)
+            .unwrap()
+            .query
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        for key in table::LIST_ASSETS.query {
+            assert!(sent.contains(key), "list assets never sends {key}");
+        }
     }
 }

@@ -1,11 +1,6 @@
 //! Dataset calls D1–D5 (spec §4).
 
-use http::Method;
-
-use super::{
-    ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, dataset_path, parse_json,
-    workspace_path,
-};
+use super::{ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, parse_json, table};
 use crate::error::{Error, Result};
 use crate::ids::{DatasetId, OrganizationId};
 use crate::models::Cursor;
@@ -36,21 +31,14 @@ impl Default for ListDatasets {
 impl Endpoint for ListDatasets {
     type Output = PageEnvelope<Dataset>;
 
-    fn operation(&self) -> &'static str {
-        "list datasets"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Safe
-    }
+    from_table!(LIST_DATASETS);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let size = check_page_size(self.page_size)?;
-        Ok(
-            ApiRequest::new(Method::GET, format!("{}/datasets", workspace_path(org)))
-                .query_opt("p", self.cursor.as_ref().map(Cursor::as_str))
-                .query("s", size.to_string()),
-        )
+        Ok(table::LIST_DATASETS
+            .request(&[org.as_str()])
+            .query_opt("p", self.cursor.as_ref().map(Cursor::as_str))
+            .query("s", size.to_string()))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -68,19 +56,11 @@ pub struct GetDataset {
 impl Endpoint for GetDataset {
     type Output = Dataset;
 
-    fn operation(&self) -> &'static str {
-        "get dataset"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Safe
-    }
+    from_table!(GET_DATASET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::GET,
-            dataset_path(org, &self.dataset),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::GET_DATASET.request(&[org.as_str(), &dsc]))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -156,13 +136,7 @@ pub struct CreateDataset {
 impl Endpoint for CreateDataset {
     type Output = Dataset;
 
-    fn operation(&self) -> &'static str {
-        "create dataset"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Unsafe
-    }
+    from_table!(CREATE_DATASET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
         let d = &self.dataset;
@@ -193,7 +167,7 @@ impl Endpoint for CreateDataset {
                 .clone()
                 .map(|attributes| crate::models::DatasetMetadataInput { attributes }),
         };
-        ApiRequest::new(Method::POST, format!("{}/datasets", workspace_path(org))).json(&body)
+        table::CREATE_DATASET.request(&[org.as_str()]).json(&body)
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -211,19 +185,11 @@ pub struct DeleteDataset {
 impl Endpoint for DeleteDataset {
     type Output = DeletedDataset;
 
-    fn operation(&self) -> &'static str {
-        "delete dataset"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Idempotent
-    }
+    from_table!(DELETE_DATASET);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::DELETE,
-            dataset_path(org, &self.dataset),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::DELETE_DATASET.request(&[org.as_str(), &dsc]))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -241,19 +207,11 @@ pub struct GetDatasetDeletion {
 impl Endpoint for GetDatasetDeletion {
     type Output = DeletedDataset;
 
-    fn operation(&self) -> &'static str {
-        "get dataset deletion"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Safe
-    }
+    from_table!(GET_DATASET_DELETION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::GET,
-            format!("{}/deleteOperation", dataset_path(org, &self.dataset)),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::GET_DATASET_DELETION.request(&[org.as_str(), &dsc]))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {

@@ -1,22 +1,10 @@
 //! Ingestion-session calls U1–U3 (spec §6.5, §6.9, §6.10).
 
-use http::Method;
-
-use super::{ApiRequest, Endpoint, Safety, dataset_path, encode_segment, parse_json};
+use super::{ApiRequest, Endpoint, Safety, parse_json, table};
 use crate::error::Result;
 use crate::ids::{DatasetId, IngestionSessionId, OrganizationId};
 use crate::models::{CreateIngestionSessionRequest, IngestionSession};
 use crate::transport::Response;
-
-/// The asset source every upload goes through: class, provider, id (spec §2.2).
-pub const ASSET_SOURCE: &str = "managed/datature/default";
-
-fn sessions_path(org: &OrganizationId, dataset: &DatasetId) -> String {
-    format!(
-        "{}/assetSources/{ASSET_SOURCE}/assetIngestionSessions",
-        dataset_path(org, dataset)
-    )
-}
 
 /// U1: declares the files of one batch and gets a signed upload URL for each.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,17 +18,13 @@ pub struct CreateIngestionSession {
 impl Endpoint for CreateIngestionSession {
     type Output = IngestionSession;
 
-    fn operation(&self) -> &'static str {
-        "create ingestion session"
-    }
-
-    fn safety(&self) -> Safety {
-        // Repeating it could create a second session (spec §6.5).
-        Safety::Unsafe
-    }
+    from_table!(CREATE_INGESTION_SESSION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        ApiRequest::new(Method::POST, sessions_path(org, &self.dataset)).json(&self.body)
+        let dsc = self.dataset.composite(org);
+        table::CREATE_INGESTION_SESSION
+            .request(&[org.as_str(), &dsc])
+            .json(&self.body)
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -60,23 +44,11 @@ pub struct GetIngestionSession {
 impl Endpoint for GetIngestionSession {
     type Output = IngestionSession;
 
-    fn operation(&self) -> &'static str {
-        "get ingestion session"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Safe
-    }
+    from_table!(GET_INGESTION_SESSION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::GET,
-            format!(
-                "{}/{}",
-                sessions_path(org, &self.dataset),
-                encode_segment(self.session.as_str())
-            ),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::GET_INGESTION_SESSION.request(&[org.as_str(), &dsc, self.session.as_str()]))
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -96,23 +68,11 @@ pub struct CancelIngestionSession {
 impl Endpoint for CancelIngestionSession {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        "cancel ingestion session"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Unsafe
-    }
+    from_table!(CANCEL_INGESTION_SESSION);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::POST,
-            format!(
-                "{}/{}:cancel",
-                sessions_path(org, &self.dataset),
-                encode_segment(self.session.as_str())
-            ),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::CANCEL_INGESTION_SESSION.request(&[org.as_str(), &dsc, self.session.as_str()]))
     }
 
     fn parse(&self, _response: &Response) -> Result<Self::Output> {

@@ -6,31 +6,13 @@
 //! connection failures (spec §6.8, "Retries, per request"). The abort is a DELETE and is
 //! repeated like any idempotent call.
 
-use http::Method;
-
-use super::ingestion::ASSET_SOURCE;
-use super::{ApiRequest, Endpoint, Safety, dataset_path, encode_segment, parse_json};
+use super::{ApiRequest, Endpoint, Safety, parse_json, table};
 use crate::error::Result;
 use crate::ids::{DatasetId, OrganizationId};
 use crate::models::{
     CompletePartRequest, CreateMultipartUploadRequest, MultipartUpload, PartUploadUrl,
 };
 use crate::transport::Response;
-
-fn uploads_path(org: &OrganizationId, dataset: &DatasetId) -> String {
-    format!(
-        "{}/assetSources/{ASSET_SOURCE}/multipartUploads",
-        dataset_path(org, dataset)
-    )
-}
-
-fn upload_path(org: &OrganizationId, dataset: &DatasetId, upload: &str) -> String {
-    format!("{}/{}", uploads_path(org, dataset), encode_segment(upload))
-}
-
-fn part_path(org: &OrganizationId, dataset: &DatasetId, upload: &str, part: u64) -> String {
-    format!("{}/parts/{part}", upload_path(org, dataset, upload))
-}
 
 /// M1: starts a multipart upload of one file declared in an ingestion session; the answer
 /// carries the upload id and the number of parts the server chose.
@@ -45,16 +27,13 @@ pub struct CreateMultipartUpload {
 impl Endpoint for CreateMultipartUpload {
     type Output = MultipartUpload;
 
-    fn operation(&self) -> &'static str {
-        "create multipart upload"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Unsafe
-    }
+    from_table!(CREATE_MULTIPART_UPLOAD);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        ApiRequest::new(Method::POST, uploads_path(org, &self.dataset)).json(&self.body)
+        let dsc = self.dataset.composite(org);
+        table::CREATE_MULTIPART_UPLOAD
+            .request(&[org.as_str(), &dsc])
+            .json(&self.body)
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -76,20 +55,13 @@ pub struct GetPartUploadUrl {
 impl Endpoint for GetPartUploadUrl {
     type Output = PartUploadUrl;
 
-    fn operation(&self) -> &'static str {
-        "get part upload URL"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Unsafe
-    }
+    from_table!(GET_PART_UPLOAD_URL);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        ApiRequest::new(
-            Method::POST,
-            part_path(org, &self.dataset, &self.upload, self.part),
-        )
-        .json(&serde_json::Map::new())
+        let (dsc, part) = (self.dataset.composite(org), self.part.to_string());
+        table::GET_PART_UPLOAD_URL
+            .request(&[org.as_str(), &dsc, &self.upload, &part])
+            .json(&serde_json::Map::new())
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
@@ -114,23 +86,13 @@ pub struct CompletePart {
 impl Endpoint for CompletePart {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        "complete part"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Unsafe
-    }
+    from_table!(COMPLETE_PART);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        ApiRequest::new(
-            Method::POST,
-            format!(
-                "{}/completion",
-                part_path(org, &self.dataset, &self.upload, self.part)
-            ),
-        )
-        .json(&self.body)
+        let (dsc, part) = (self.dataset.composite(org), self.part.to_string());
+        table::COMPLETE_PART
+            .request(&[org.as_str(), &dsc, &self.upload, &part])
+            .json(&self.body)
     }
 
     fn parse(&self, _response: &Response) -> Result<Self::Output> {
@@ -151,22 +113,11 @@ pub struct CompleteMultipartUpload {
 impl Endpoint for CompleteMultipartUpload {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        "complete multipart upload"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Unsafe
-    }
+    from_table!(COMPLETE_MULTIPART_UPLOAD);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::POST,
-            format!(
-                "{}/completion",
-                upload_path(org, &self.dataset, &self.upload)
-            ),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::COMPLETE_MULTIPART_UPLOAD.request(&[org.as_str(), &dsc, &self.upload]))
     }
 
     fn parse(&self, _response: &Response) -> Result<Self::Output> {
@@ -186,19 +137,11 @@ pub struct AbortMultipartUpload {
 impl Endpoint for AbortMultipartUpload {
     type Output = ();
 
-    fn operation(&self) -> &'static str {
-        "abort multipart upload"
-    }
-
-    fn safety(&self) -> Safety {
-        Safety::Idempotent
-    }
+    from_table!(ABORT_MULTIPART_UPLOAD);
 
     fn request(&self, org: &OrganizationId) -> Result<ApiRequest> {
-        Ok(ApiRequest::new(
-            Method::DELETE,
-            upload_path(org, &self.dataset, &self.upload),
-        ))
+        let dsc = self.dataset.composite(org);
+        Ok(table::ABORT_MULTIPART_UPLOAD.request(&[org.as_str(), &dsc, &self.upload]))
     }
 
     fn parse(&self, _response: &Response) -> Result<Self::Output> {
@@ -216,6 +159,7 @@ mod tests {
     use super::*;
     use crate::models::MultipartUploadSpec;
     use bytes::Bytes;
+    use http::Method;
     use serde_json::{Value, json};
 
     const ORG: &str = "5c1d7e2a-93f4-4b8e-a6d1-0e2f4a6b8c90";

@@ -1,47 +1,12 @@
 //! Assets (spec §5): the asset object, its count and the rename body.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::common::Timestamp;
-use super::signed_url::SignedUrl;
+use super::wire::{Asset, AssetHash, SignedUrl};
 use crate::error::Error;
 use crate::ids::{AssetId, DatasetId};
-
-/// One file in a dataset (spec §5.6).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Asset {
-    /// The asset id.
-    pub asset_id: String,
-    /// The composite dataset id `{organization}_{dataset}`; see [`Asset::dataset`].
-    pub dataset_id: String,
-    /// The organization (workspace) id.
-    #[serde(default)]
-    pub workspace_id: String,
-    /// The file name, unique within the dataset.
-    pub filename: String,
-    /// The type tag (free-form).
-    #[serde(default)]
-    pub kind: String,
-    /// Who owns the asset.
-    #[serde(default)]
-    pub owner: String,
-    /// Size, dimensions, status and other details.
-    #[serde(default)]
-    pub metadata: AssetMetadata,
-    /// The API path of this asset.
-    #[serde(default)]
-    pub self_link: String,
-    /// The version tag.
-    #[serde(default)]
-    pub etag: String,
-    /// Signed download URLs, present when they were requested (`contents=y`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contents: Option<AssetContents>,
-}
 
 impl Asset {
     /// The short id of the asset's dataset.
@@ -66,138 +31,6 @@ impl Asset {
     }
 }
 
-/// Details of an asset. Every key is required by the spec; all default here.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssetMetadata {
-    /// Generation tags of the stored file and thumbnail.
-    #[serde(default)]
-    pub generations: AssetGenerations,
-    /// Who inserted the asset.
-    #[serde(default)]
-    pub inserted_by: String,
-    /// Annotation counts.
-    #[serde(default)]
-    pub annotations: AssetAnnotations,
-    /// Number of frames (1 for images).
-    #[serde(default)]
-    pub frames: u64,
-    /// Cohorts the asset belongs to.
-    #[serde(default)]
-    pub cohorts: Vec<String>,
-    /// Size in bytes.
-    #[serde(default)]
-    pub file_size: u64,
-    /// Height in pixels.
-    #[serde(default)]
-    pub height: u64,
-    /// Width in pixels.
-    #[serde(default)]
-    pub width: u64,
-    /// The MIME type, e.g. `image/jpeg`.
-    #[serde(default)]
-    pub mime_type: String,
-    /// Where the asset came from (free-form).
-    #[serde(default)]
-    pub source: String,
-    /// Processing status (free-form).
-    #[serde(default)]
-    pub status: String,
-    /// Upload status (free-form; `completed` when uploaded).
-    #[serde(default)]
-    pub upload_status: String,
-    /// Visibility (free-form).
-    #[serde(default)]
-    pub visibility: String,
-    /// User-defined values (any JSON).
-    #[serde(default)]
-    pub user_defined: BTreeMap<String, serde_json::Value>,
-    /// Custom metadata values.
-    #[serde(default)]
-    pub custom_metadata: BTreeMap<String, CustomValue>,
-    /// Pixel dimensions.
-    #[serde(default)]
-    pub dimensions: Dimensions,
-    /// Pixel aspect ratio (integers).
-    #[serde(default)]
-    pub pixel_ratio: Dimensions,
-    /// Number of comments.
-    #[serde(default)]
-    pub comments: u64,
-    /// Number of custom metadata entries.
-    #[serde(default)]
-    pub custom_metadata_count: u64,
-    /// Checksum of the contents.
-    #[serde(default)]
-    pub hash: AssetHash,
-    /// How the contents arrived (free-form).
-    #[serde(default)]
-    pub contents_from: String,
-    /// Per-frame change counters.
-    #[serde(default)]
-    pub frames_change: BTreeMap<String, i64>,
-    /// When the asset was created.
-    #[serde(default)]
-    pub time_created: Timestamp,
-    /// When the asset last changed.
-    #[serde(default)]
-    pub last_updated: Timestamp,
-    /// When the file contents last changed.
-    #[serde(default)]
-    pub contents_last_updated: Timestamp,
-}
-
-/// Generation tags of an asset's stored objects.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssetGenerations {
-    /// Generation of the file.
-    #[serde(default)]
-    pub asset: String,
-    /// Generation of the thumbnail.
-    #[serde(default)]
-    pub thumbnail: String,
-}
-
-/// Annotation counts of an asset.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssetAnnotations {
-    /// Annotations per tag.
-    #[serde(default)]
-    pub with_tag: BTreeMap<String, i64>,
-    /// All annotations.
-    #[serde(default)]
-    pub total: i64,
-}
-
-/// Height, width and optional depth; used for pixel dimensions and pixel ratio.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Dimensions {
-    /// Height.
-    #[serde(default)]
-    pub height: u64,
-    /// Width.
-    #[serde(default)]
-    pub width: u64,
-    /// Depth, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub depth: Option<u64>,
-}
-
-/// A checksum of an asset's contents.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssetHash {
-    /// The algorithm, e.g. `crc32c`.
-    #[serde(default)]
-    pub algorithm: String,
-    /// The checksum as text.
-    #[serde(default)]
-    pub contents: String,
-}
-
 impl AssetHash {
     /// The CRC-32C this hash gives, when its algorithm is `crc32c` (any case) and its
     /// contents decode: eight hex digits, or the base64 of the four big-endian bytes (the
@@ -218,18 +51,6 @@ impl AssetHash {
             .ok()?;
         Some(u32::from_be_bytes(bytes.try_into().ok()?))
     }
-}
-
-/// Signed URLs for an asset's file and thumbnail.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssetContents {
-    /// Download URL of the file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub asset: Option<SignedUrl>,
-    /// Download URL of the thumbnail.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thumbnail: Option<SignedUrl>,
 }
 
 /// A custom metadata value: a boolean, an integer, a float or a string.
@@ -285,14 +106,6 @@ impl From<&str> for CustomValue {
     fn from(value: &str) -> Self {
         CustomValue::String(value.to_owned())
     }
-}
-
-/// The body of the rename-asset calls (spec §5.5). The key is `filename`, not `name`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RenameAssetRequest {
-    /// The new file name.
-    pub filename: String,
 }
 
 /// The answer of the count-assets call (spec §5.2): `{"count": n}` or a bare `n`.

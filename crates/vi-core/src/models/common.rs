@@ -1,10 +1,11 @@
 //! Shared building blocks: timestamps, resource metadata and status conditions (spec §3).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize};
+
+use super::wire::{ConditionStatus, ResourceCondition};
 
 /// An instant on the wire: whole milliseconds since the Unix epoch, UTC (spec §1.7).
 ///
@@ -95,62 +96,6 @@ impl fmt::Display for Timestamp {
         }
         f.write_str("Z")
     }
-}
-
-/// Bookkeeping every server resource carries (spec §3.1).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceMetadata {
-    /// When the resource was created.
-    #[serde(default)]
-    pub time_created: Timestamp,
-    /// When the resource last changed.
-    #[serde(default)]
-    pub last_updated: Timestamp,
-    /// A counter the server bumps on every change.
-    #[serde(default)]
-    pub generation: i64,
-    /// Free-form string attributes.
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
-}
-
-wire_enum! {
-    /// Whether a [`ResourceCondition`] has been met (spec §3.2).
-    ///
-    /// The default, used when a condition has no `status` key, is `Waiting`: such a
-    /// condition counts neither as met nor as failed.
-    #[derive(Default)]
-    pub enum ConditionStatus {
-        /// Not met yet.
-        #[default]
-        Waiting = "Waiting",
-        /// Met.
-        Reached = "Reached",
-        /// Can no longer be met: the operation failed.
-        FailedReach = "FailedReach",
-    }
-}
-
-/// One step of a long-running operation, e.g. `Started` or `Finished` (spec §3.2).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceCondition {
-    /// The condition's name; `Started` and `Finished` are the known ones.
-    #[serde(default)]
-    pub condition: String,
-    /// Whether it has been met.
-    #[serde(default)]
-    pub status: ConditionStatus,
-    /// When `status` last changed.
-    #[serde(default)]
-    pub last_transition_time: Timestamp,
-    /// A short machine-readable reason, when the server gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// A human-readable explanation, when the server gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
 }
 
 impl ResourceCondition {

@@ -1,18 +1,5 @@
 //! Error response bodies (spec §9.1).
 
-use serde::{Deserialize, Serialize};
-
-/// The JSON body of an error answer. Only these two keys are read; others are ignored.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// The human-readable message (preferred).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// An error name or message, used when `message` is missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
 /// The longest raw-body excerpt put in a message, in bytes.
 const MAX_RAW_LEN: usize = 500;
 

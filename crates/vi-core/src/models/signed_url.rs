@@ -8,25 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
-
-use super::common::Timestamp;
-
-/// A time-limited URL for downloading or uploading one object.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignedUrl {
-    /// The absolute URL, signature included. Treat as a secret.
-    pub url: String,
-    /// When the URL stops working.
-    pub expiry: Timestamp,
-    /// Headers the client must send with the request (uploads), verbatim.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<BTreeMap<String, String>>,
-    /// The HTTP method to use (`PUT` for uploads), when the server names one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-}
+use super::wire::SignedUrl;
 
 impl SignedUrl {
     /// The URL without its query string (which holds the signature): scheme, host and

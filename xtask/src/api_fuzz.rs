@@ -1,0 +1,166 @@
+//! `cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]`:
+//! Schemathesis against a local vi-emulator, from `api/vi.openapi.yaml`.
+//!
+//! 1. Checks the document (`openapi-spec-validator`, like `codegen --validate`); both
+//!    tools come pinned from `api/requirements.txt` into `target/api-venv`. When PyPI
+//!    cannot be reached the run fails and says so.
+//! 2. Starts a vi-emulator in this process with one seeded dataset, so generated requests
+//!    reach real resources: the `org` and `dsc` path parameters are pinned to the
+//!    emulator's organization and that dataset (everything else is generated).
+//! 3. Runs `schemathesis run` (examples, coverage, fuzzing and stateful phases) with the
+//!    checks of [`CHECKS`]: no 5xx, every status documented, every body and header within
+//!    its schema.
+//!
+//! What the first runs found and what was fixed is listed in `docs/api-fuzz.md`.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use vi_emulator::Emulator;
+
+use crate::codegen::{DOCUMENT, validate};
+use crate::{repo_root, target_dir};
+
+/// What must hold for every response: no 5xx, a documented status, a body and headers
+/// within the schema, the documented content type. (Schemathesis's data-acceptance
+/// checks are left out: they flag the emulator's deliberate strictness and leniency on
+/// points the specification leaves open; see `docs/api-fuzz.md`.)
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+response_schema_conformance,response_headers_conformance";
+
+struct Options {
+    /// Run every Schemathesis check, data acceptance included (exploration, not CI).
+    all_checks: bool,
+    max_examples: u32,
+    max_time: Option<u32>,
+    seed: u64,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        all_checks: false,
+        max_examples: 25,
+        max_time: None,
+        seed: 1,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{flag} needs a value"))?
+                .parse::<u64>()
+                .map_err(|e| format!("{flag}: {e}"))
+        };
+        match flag.as_str() {
+            "--max-examples" => options.max_examples = u32::try_from(value()?).unwrap_or(u32::MAX),
+            "--max-time" => options.max_time = Some(u32::try_from(value()?).unwrap_or(u32::MAX)),
+            "--seed" => options.seed = value()?,
+            "--all-checks" => options.all_checks = true,
+            other => {
+                return Err(format!(
+                    "unknown option {other}\nusage: cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]"
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// Entry point of `cargo xtask api-fuzz`.
+pub fn main(args: &[String]) -> ExitCode {
+    match parse(args).and_then(|o| run(&o)) {
+        Ok(()) => {
+            println!("api-fuzz: PASS");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("api-fuzz: FAILED: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let started = Instant::now();
+    let root = repo_root();
+    let python = validate::api_venv(&root)?;
+    validate::check(&python, &root)?;
+    let out = target_dir(&root).join("api-fuzz");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .map_err(|e| format!("cannot clean {}: {e}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+
+    let emulator = Emulator::start().map_err(|e| format!("cannot start vi-emulator: {e}"))?;
+    let result = fuzz(&python, &root, &out, &emulator, options);
+    emulator.shutdown();
+    println!("api-fuzz: {:.1}s in all", started.elapsed().as_secs_f64());
+    result
+}
+
+fn fuzz(
+    python: &Path,
+    root: &Path,
+    out: &Path,
+    emulator: &Emulator,
+    options: &Options,
+) -> Result<(), String> {
+    let dataset = emulator
+        .seed_assets("fuzz", 3)
+        .map_err(|e| format!("cannot seed the emulator: {e}"))?;
+    let config = out.join("schemathesis.toml");
+    // TOML basic strings: the values are ids and a generated key (no quotes or escapes).
+    let text = format!(
+        "# Written by cargo xtask api-fuzz for one run.\n[parameters]\n\"path.org\" = \"{}\"\n\"path.dsc\" = \"{dataset}\"\n",
+        emulator.organization_id()
+    );
+    std::fs::write(&config, text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    println!(
+        "\n== api-fuzz: Schemathesis against vi-emulator at {} (max {} examples per operation, seed {}) ==",
+        emulator.url(),
+        options.max_examples,
+        options.seed
+    );
+    let mut cmd = Command::new(python);
+    // Schemathesis keeps a cache (`.schemathesis/`) in its working folder: under target/.
+    cmd.current_dir(out)
+        .args(["-m", "schemathesis.cli", "--config-file"])
+        .arg(&config)
+        .arg("run")
+        .arg(root.join(DOCUMENT))
+        .args(["--url", emulator.url().trim_end_matches('/')])
+        .args(["--checks", if options.all_checks { "all" } else { CHECKS }])
+        .args(["--max-examples", &options.max_examples.to_string()])
+        .args(["--seed", &options.seed.to_string()])
+        .args(["--workers", "1"])
+        // Deleting the seeded dataset would leave every later operation nothing to reach
+        // (the dataset calls are covered by the conformance test of vi-emulator).
+        .args(["--exclude-operation-id", "deleteDataset"])
+        .args(["--request-timeout", "10"])
+        .arg("-H")
+        .arg(format!("Authorization: Bearer {}", emulator.secret_key()))
+        .arg("-H")
+        .arg(format!("Organization-Id: {}", emulator.organization_id()))
+        .arg("--report")
+        .arg("junit")
+        .arg("--report-dir")
+        .arg(out)
+        .env("SCHEMATHESIS_HOOKS", "")
+        .env("NO_COLOR", "1");
+    if let Some(secs) = options.max_time {
+        cmd.args(["--max-time", &secs.to_string()]);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run schemathesis: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "Schemathesis found problems ({status}); the emulator and {DOCUMENT} disagree (report in {})",
+            out.display()
+        ))
+    }
+}
