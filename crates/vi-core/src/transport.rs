@@ -223,13 +223,13 @@ pub fn open_partial(target: &DownloadTarget) -> Result<std::fs::File, TransportE
 }
 
 #[cfg(unix)]
-fn no_follow(options: &mut std::fs::OpenOptions) {
+pub(crate) fn no_follow(options: &mut std::fs::OpenOptions) {
     use std::os::unix::fs::OpenOptionsExt;
     options.custom_flags(libc::O_NOFOLLOW);
 }
 
 #[cfg(not(unix))]
-fn no_follow(_options: &mut std::fs::OpenOptions) {}
+pub(crate) fn no_follow(_options: &mut std::fs::OpenOptions) {}
 
 /// True when `open` failed because the final component is a link (`ELOOP` with
 /// `O_NOFOLLOW`).
@@ -245,7 +245,7 @@ fn is_link_refusal(error: &std::io::Error) -> bool {
     }
 }
 
-fn is_link(path: &std::path::Path) -> bool {
+pub(crate) fn is_link(path: &std::path::Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::file::{
-    Expected, Source, asset_part_path, fetch_into_place, file_crc, is_complete_copy, length_of,
+    Expected, Source, asset_part_path, content_version, fetch_into_place, file_crc, forget_version,
+    is_complete_copy, length_of, version_of_part,
 };
 use super::report::{DownloadFailure, DownloadedFile, FailedDownload, SkippedDownload};
 use crate::engine::Core;
@@ -85,8 +86,20 @@ pub(super) async fn download_one(
     // One look at the partial file: if it already holds every byte (the earlier run died between
     // its last write and the rename) it only needs checking and renaming; otherwise its
     // length is where the transfer continues.
+    let version = content_version(&asset);
     let part_state = run_blocking(runtime.as_ref(), move || -> std::io::Result<Option<u64>> {
         let len = length_of(&p);
+        if len == 0 {
+            return Ok(Some(0));
+        }
+        if !crate::transport::is_link(&p) && version_of_part(&p) != Some(version) {
+            // Started for another version of the asset's content (or by an SDK that did
+            // not note versions): nothing in it can be trusted. (A link there is left for
+            // the transport to refuse, loudly.)
+            std::fs::remove_file(&p)?;
+            forget_version(&p);
+            return Ok(Some(0));
+        }
         if len != size || size == 0 {
             return Ok(Some(len));
         }
@@ -95,6 +108,7 @@ pub(super) async fn download_one(
             return Ok(Some(0));
         }
         std::fs::rename(&p, &dest)?;
+        forget_version(&p);
         Ok(None)
     })
     .await;
@@ -131,6 +145,7 @@ pub(super) async fn download_one(
     let expected = Expected {
         size: Some(size),
         crc,
+        version: Some(version),
     };
     match fetch_into_place(&core, source, &part, &path, expected).await {
         Ok(fetched) => {

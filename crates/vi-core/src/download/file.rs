@@ -86,6 +86,64 @@ pub(crate) struct Expected {
     pub size: Option<u64>,
     /// Its CRC32C, when the asset gives one.
     pub crc: Option<u32>,
+    /// Which version of the content it is ([`version_of`]): a partial file is continued
+    /// only when it was started for this same version.
+    pub version: Option<u64>,
+}
+
+/// A number that changes when an asset's content changes: its CRC32C when the service
+/// gives one, else a digest of its content generation, content time and size. A partial
+/// download is continued only when the version noted beside it
+/// ([`part_version_path`]) is the asset's current one.
+pub fn content_version(asset: &crate::models::Asset) -> u64 {
+    let m = &asset.metadata;
+    match m.hash.crc32c() {
+        Some(crc) => (1 << 32) | u64::from(crc),
+        None => {
+            let key = format!(
+                "{}:{}:{}",
+                m.generations.asset,
+                m.contents_last_updated.as_millis(),
+                m.file_size
+            );
+            (2 << 32) | u64::from(crc32c::crc32c(key.as_bytes()))
+        }
+    }
+}
+
+/// Where the version ([`content_version`], 16 hex digits) a partial file was started for
+/// is noted: beside it, as `<partial file>.version`.
+pub fn part_version_path(part: &Path) -> PathBuf {
+    let mut name = part.as_os_str().to_owned();
+    name.push(".version");
+    PathBuf::from(name)
+}
+
+/// The version `part` was started for, if it says.
+pub(crate) fn version_of_part(part: &Path) -> Option<u64> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    crate::transport::no_follow(&mut options);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut options.open(part_version_path(part)).ok()?, &mut text)
+        .ok()?;
+    u64::from_str_radix(text.trim(), 16).ok()
+}
+
+/// Notes that `part` is being started for `version` (never through a link).
+fn start_version(part: &Path, version: u64) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    crate::transport::no_follow(&mut options);
+    std::io::Write::write_all(
+        &mut options.open(part_version_path(part))?,
+        format!("{version:016x}").as_bytes(),
+    )
+}
+
+/// Forgets the version of a partial file that was put in place or removed.
+pub(crate) fn forget_version(part: &Path) {
+    let _ = std::fs::remove_file(part_version_path(part));
 }
 
 /// Where a file comes from.
@@ -177,9 +235,27 @@ async fn attempt(
     let have = match expected.size {
         Some(size) => {
             let p = part.to_path_buf();
-            run_blocking(runtime, move || continuable_length(&p, size))
-                .await
-                .unwrap_or(0)
+            run_blocking(runtime, move || {
+                let mut have = continuable_length(&p, size);
+                // A partial file of another version of the content is not continued:
+                // its bytes and the new ones would not make one file.
+                if let Some(version) = expected.version {
+                    // (A link there is left for the transport to refuse, loudly.)
+                    if have > 0
+                        && !crate::transport::is_link(&p)
+                        && version_of_part(&p) != Some(version)
+                    {
+                        let _ = std::fs::remove_file(&p);
+                        have = 0;
+                    }
+                    if have == 0 {
+                        let _ = start_version(&p, version);
+                    }
+                }
+                have
+            })
+            .await
+            .unwrap_or(0)
         }
         None => 0,
     };
@@ -280,6 +356,7 @@ fn finish(
         }
     }
     std::fs::rename(part, destination)?;
+    forget_version(part);
     Ok(None)
 }
 

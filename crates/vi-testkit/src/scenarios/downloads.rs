@@ -236,8 +236,9 @@ pub fn hostile_filenames_stay_inside_the_directory<F: Facade>(env: &TestEnv) {
     assert_eq!(again.skipped.len(), names.len(), "{}", again.summary());
 }
 
-/// A half partial file is continued, a complete one is only checked and renamed, and a
-/// stale one with wrong bytes is caught by the checksum and fetched again.
+/// A half partial file is continued, a complete one is only checked and renamed, a stale
+/// one with wrong bytes is caught by the checksum and fetched again, and one started for
+/// an older version of the asset is not continued.
 pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let big = crate::png(300, 200, 7);
@@ -250,17 +251,24 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
         )
         .unwrap();
     let dir = env.path("resume-out").join(ds.as_str());
-    let id = c
+    let asset = c
         .assets()
         .page(&ds, Default::default(), None)
         .unwrap()
-        .items[0]
-        .id()
-        .unwrap();
+        .items
+        .remove(0);
+    let id = asset.id().unwrap();
     let part = vi_core::download::asset_part_path(&dir, &id);
-    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+    // What a killed run leaves: the partial file and the version it was started for.
+    let leave_partial = |bytes: &[u8]| {
+        std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+        std::fs::write(&part, bytes).unwrap();
+        let version = vi_core::download::content_version(&asset);
+        let note = vi_core::download::part_version_path(&part);
+        std::fs::write(note, format!("{version:016x}")).unwrap();
+    };
     let half = big.len() / 2;
-    std::fs::write(&part, &big[..half]).unwrap();
+    leave_partial(&big[..half]);
     let report = c
         .assets()
         .download(&ds, &env.path("resume-out"), DownloadOptions::new())
@@ -271,11 +279,10 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
     assert!(std::fs::read(dir.join("big.png")).unwrap() == big);
     assert!(!part.exists());
 
-    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     // A partial file holding every byte (the run died just before the rename) is only
     // checked and renamed: nothing is transferred.
     std::fs::remove_file(dir.join("big.png")).unwrap();
-    std::fs::write(&part, &big).unwrap();
+    leave_partial(&big);
     let report = c
         .assets()
         .download(&ds, &env.path("resume-out"), DownloadOptions::new())
@@ -288,16 +295,40 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
 
     // A stale partial file with wrong bytes is caught by the checksum and fetched again.
     std::fs::remove_file(dir.join("big.png")).unwrap();
-    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     let mut wrong = big[..half].to_vec();
     wrong[10] ^= 0xff;
-    std::fs::write(&part, &wrong).unwrap();
+    leave_partial(&wrong);
     let report = c
         .assets()
         .download(&ds, &env.path("resume-out"), DownloadOptions::new())
         .unwrap();
     assert_eq!(report.downloaded.len(), 1, "{}", report.summary());
     assert!(std::fs::read(dir.join("big.png")).unwrap() == big);
+
+    // The asset is replaced by other content after a run died: its partial file belongs
+    // to the old version and is not continued (one GET of the whole new file, no range).
+    std::fs::remove_file(dir.join("big.png")).unwrap();
+    leave_partial(&big[..half]);
+    let other = crate::png(300, 200, 8);
+    c.assets()
+        .upload(
+            &ds,
+            vec![("big.png".to_owned(), other.clone())],
+            UploadOptions::new(),
+        )
+        .unwrap();
+    let before = env.emulator.stats().download_requests;
+    let report = c
+        .assets()
+        .download(&ds, &env.path("resume-out"), DownloadOptions::new())
+        .unwrap();
+    assert_eq!(report.downloaded.len(), 1, "{}", report.summary());
+    assert!(!report.downloaded[0].resumed);
+    assert_eq!(report.bytes_downloaded, other.len() as u64);
+    assert_eq!(env.emulator.stats().download_requests - before, 1);
+    assert!(std::fs::read(dir.join("big.png")).unwrap() == other);
+    assert!(!part.exists());
+    assert!(!vi_core::download::part_version_path(&part).exists());
 }
 
 /// An expired URL is refused (403) but `download_asset` signs a fresh one; truncated bodies
