@@ -50,3 +50,72 @@ fn operations_run_inside_spawned_tasks_on_both_runtime_flavours() {
         });
     }
 }
+
+/// An upload whose future is dropped (here by a timeout) stops its transfers and cancels
+/// the session that still had files to send, in the background; an immediate rerun with
+/// `skip_existing` then leaves every file in the dataset exactly once, intact.
+#[test]
+fn a_dropped_upload_cancels_its_session_and_a_rerun_completes_it() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let env = vi_testkit::TestEnv::with(vi_testkit::EmulatorConfig {
+        bandwidth: Some(40_000),
+        record_to: Some(log.path().to_owned()),
+        ..Default::default()
+    });
+    let files: Vec<(String, Vec<u8>)> = (0..12)
+        .map(|i| (format!("d{i:02}.png"), vi_testkit::noisy_png(40, 40, i)))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = Client::from_config(env.config()).unwrap();
+    runtime.block_on(async {
+        let ds = client
+            .datasets()
+            .create("dropped")
+            .await
+            .unwrap()
+            .id()
+            .unwrap();
+        let assets = client.assets();
+        let upload = assets.upload(&ds, files.clone(), UploadOptions::new().concurrency(2));
+        let timed_out = tokio::time::timeout(std::time::Duration::from_millis(300), upload).await;
+        assert!(timed_out.is_err(), "the upload should still be running");
+        // The cancel goes out in the background.
+        let mut cancelled = false;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            cancelled = vi_testkit::scenarios::multipart::read_log(log.path())
+                .iter()
+                .any(|r| r.method == "POST" && r.route.contains("cancel") && r.status == 200);
+            if cancelled {
+                break;
+            }
+        }
+        assert!(cancelled, "the dropped upload's session was cancelled");
+
+        let again = client
+            .assets()
+            .upload(&ds, files.clone(), UploadOptions::new().skip_existing(true))
+            .await
+            .unwrap();
+        assert!(again.failed.is_empty(), "{}", again.summary());
+        assert_eq!(again.succeeded.len() + again.skipped.len(), files.len());
+        let mut listed: Vec<(String, u64)> = client
+            .assets()
+            .page(&ds, ListAssetsOptions::new().page_size(100), None)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|a| (a.filename, a.metadata.file_size))
+            .collect();
+        listed.sort();
+        let expected: Vec<(String, u64)> = files
+            .iter()
+            .map(|(n, b)| (n.clone(), b.len() as u64))
+            .collect();
+        assert_eq!(listed, expected);
+    });
+}

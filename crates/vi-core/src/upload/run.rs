@@ -142,6 +142,10 @@ struct Upload {
     /// Sessions created or being created that still have files to send.
     open_sessions: usize,
     pace: Pace,
+    /// Set once the run has cancelled or waited for its sessions; until then, dropping
+    /// the upload (its future dropped, e.g. by a timeout) cancels the sessions that still
+    /// had files to send.
+    settled: bool,
     bytes_uploaded: u64,
     ignored_in_folders: u64,
     /// Files not even examined because the upload was cancelled first.
@@ -188,6 +192,7 @@ impl Upload {
             chances: Vec::new(),
             open_sessions: 0,
             pace: Pace::default(),
+            settled: false,
             bytes_uploaded: 0,
             ignored_in_folders: 0,
             cancelled_early: Vec::new(),
@@ -206,6 +211,7 @@ impl Upload {
         let fatal = self.transfer_all().await;
         if let Some(error) = fatal {
             self.cancel_open_sessions(true).await;
+            self.settled = true;
             return Err(error);
         }
         let cancelled = self.cancel.is_cancelled();
@@ -213,6 +219,8 @@ impl Upload {
             self.options.progress.emit(ProgressEvent::Cancelling);
             self.cancel_open_sessions(false).await;
         }
+        // From here on every session has all the files it will get.
+        self.settled = true;
         self.wait_for_sessions(cancelled).await;
         let duration = self.core.runtime().now().saturating_duration_since(started);
         Ok(self.report(cancelled, duration))
@@ -648,6 +656,42 @@ impl Upload {
             };
             Done::Sent { transfer, result }
         }
+    }
+}
+
+impl Drop for Upload {
+    /// An upload dropped before its end (its future dropped by a timeout or a `select!`)
+    /// has already stopped its transfers (their task set aborts them). Its sessions that
+    /// still had files to send are cancelled here, best effort and in the background, so
+    /// the service does not keep them open until its own timeout; files already taken in
+    /// stay (spec §6.10).
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let unfinished: Vec<CancelIngestionSession> = (0..self.batches.len())
+            .filter(|&b| {
+                self.files_of(b)
+                    .iter()
+                    .any(|&i| !matches!(self.states[i], FileState::Transferred))
+            })
+            .filter_map(|b| self.batches[b].session.as_ref()?.id().ok())
+            .map(|session| CancelIngestionSession {
+                dataset: self.dataset.clone(),
+                session,
+            })
+            .collect();
+        if unfinished.is_empty() {
+            return;
+        }
+        let core = self.core.clone();
+        self.core.runtime().spawn(Box::pin(async move {
+            for endpoint in unfinished {
+                if let Err(e) = core.execute(&endpoint).await {
+                    tracing::debug!(error = %e, "could not cancel the session of a dropped upload");
+                }
+            }
+        }));
     }
 }
 

@@ -114,7 +114,9 @@ impl Recorded {
     }
 }
 
-pub(crate) fn read_log(path: &Path) -> Vec<Recorded> {
+/// Every request recorded in the emulator log at `path` (`EmulatorConfig::record_to`),
+/// in order.
+pub fn read_log(path: &Path) -> Vec<Recorded> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())

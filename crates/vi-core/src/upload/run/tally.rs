@@ -115,10 +115,10 @@ impl Upload {
             .filter_map(|b| b.session)
             .collect();
         UploadReport {
-            dataset: self.dataset,
+            dataset: self.dataset.clone(),
             succeeded,
             failed,
-            skipped: self.skipped,
+            skipped: std::mem::take(&mut self.skipped),
             processing,
             sessions,
             bytes_uploaded: self.bytes_uploaded,
@@ -132,9 +132,8 @@ impl Upload {
     }
 
     /// A dry run: every planned file is listed as what would be sent.
-    fn dry_run_report(self, cancelled: bool, duration: Duration) -> UploadReport {
-        let planned = self
-            .planned
+    fn dry_run_report(mut self, cancelled: bool, duration: Duration) -> UploadReport {
+        let planned = std::mem::take(&mut self.planned)
             .into_iter()
             .map(|p| PlannedFile {
                 source: p.source,
@@ -144,10 +143,10 @@ impl Upload {
             })
             .collect();
         UploadReport {
-            dataset: self.dataset,
+            dataset: self.dataset.clone(),
             succeeded: Vec::new(),
-            failed: self.cancelled_early,
-            skipped: self.skipped,
+            failed: std::mem::take(&mut self.cancelled_early),
+            skipped: std::mem::take(&mut self.skipped),
             processing: Vec::new(),
             sessions: Vec::new(),
             bytes_uploaded: 0,
