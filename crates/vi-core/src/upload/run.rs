@@ -67,6 +67,10 @@ struct Batch {
     outstanding: usize,
 }
 
+/// Session creations (U1, a POST the API retries only when nothing reached the
+/// service) that may fail in a row before the files they were for are reported failed.
+const MAX_CREATE_FAILURES: u32 = 5;
+
 /// A transfer waiting for a worker: the file, its URL, and the local instant after
 /// which the URL is not used.
 type Transfer = (usize, SignedUrl, Option<Instant>);
@@ -141,6 +145,8 @@ struct Upload {
     chances: Vec<u8>,
     /// Sessions created or being created that still have files to send.
     open_sessions: usize,
+    /// Session creations that failed in a row (reset by one that works).
+    create_failures: u32,
     pace: Pace,
     /// Set once the run has cancelled or waited for its sessions; until then, dropping
     /// the upload (its future dropped, e.g. by a timeout) cancels the sessions that still
@@ -191,6 +197,7 @@ impl Upload {
             queue: VecDeque::new(),
             chances: Vec::new(),
             open_sessions: 0,
+            create_failures: 0,
             pace: Pace::default(),
             settled: false,
             bytes_uploaded: 0,
@@ -296,6 +303,7 @@ impl Upload {
                     creating = false;
                     match result {
                         Ok(session) => {
+                            self.create_failures = 0;
                             let urls = self.accept_session(batch, requested, *session);
                             if self.batches[batch].outstanding == 0 {
                                 self.open_sessions -= 1;
@@ -442,8 +450,9 @@ impl Upload {
 
     /// A session could not be created. Returns the error that stops the whole upload when
     /// the dataset cannot be uploaded to at all and nothing was sent. Otherwise a
-    /// transient failure sends the batch's files back to the queue (each file a few times
-    /// at most), and any other failure fails them.
+    /// transient failure sends the batch's files back to the queue (up to
+    /// [`MAX_CREATE_FAILURES`] failed creations in a row; the files' own second chances
+    /// are kept for their transfers), and any other failure fails them.
     fn session_not_created(&mut self, batch: usize, error: Error) -> Option<Error> {
         let nothing_sent =
             self.bytes_uploaded == 0 && self.batches.iter().all(|b| b.session.is_none());
@@ -455,11 +464,12 @@ impl Upload {
             return Some(error);
         }
         let transient = matches!(error, Error::RetriesExhausted { .. }) || error.is_retryable();
+        self.create_failures += 1;
+        let again = transient && self.create_failures < MAX_CREATE_FAILURES;
         let message = error.to_string();
         let files = self.batches[batch].files.clone();
         for &file in files.iter().rev() {
-            if transient && self.chances[file] < MAX_SECOND_CHANCES {
-                self.chances[file] += 1;
+            if again {
                 self.file_batch[file] = None;
                 self.queue.push_front(file);
             } else {

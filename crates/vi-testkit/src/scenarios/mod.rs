@@ -70,6 +70,7 @@ macro_rules! upload_tests {
             more_files_than_one_batch,
             a_refused_upload_url_moves_the_file_to_a_fresh_session,
             a_retry_never_reaches_an_expired_url,
+            a_session_creation_that_fails_is_asked_for_again,
             twelve_thousand_files_with_three_second_urls,
             a_put_that_fails_twice_with_503_then_succeeds,
             a_put_failing_for_good_fails_that_file_only,

@@ -391,6 +391,54 @@ pub fn twelve_thousand_files_with_three_second_urls<F: Facade>(_: &TestEnv) {
     assert_eq!(listed(&c, &ds).len(), FILES);
 }
 
+/// A session creation (a POST, not repeated on a 5xx by the API's retries) that fails
+/// twice is asked for again and the file arrives, its own second chances untouched (the
+/// 100,000-file soak lost 8 files when failed creations used them up); five failures in
+/// a row fail the files with the reason.
+pub fn a_session_creation_that_fails_is_asked_for_again<F: Facade>(env: &TestEnv) {
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
+    let root = small_pngs(env, "create", "c", 3);
+    let creation = |times| Fault {
+        target: FaultTarget::ApiMatching {
+            method: Some("POST".into()),
+            path_contains: Some("assetIngestionSessions".into()),
+        },
+        kind: FaultKind::Status {
+            status: 500,
+            retry_after: None,
+        },
+        times,
+    };
+    env.emulator.inject(creation(2));
+    // Then every PUT of the first three rounds fails: the file still has its three
+    // second chances, so the fourth round gets it through.
+    env.emulator
+        .inject(status_fault(FaultTarget::Upload, 500, 12));
+    let one = root.join("c0.png");
+    let report = c
+        .assets()
+        .upload(&ds, one.as_path(), UploadOptions::new())
+        .unwrap();
+    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
+    assert_eq!(report.sessions.len(), 1);
+
+    env.emulator.inject(creation(5));
+    let report = c
+        .assets()
+        .upload(&ds, root.as_path(), UploadOptions::new())
+        .unwrap();
+    assert_eq!(report.failed.len(), 3, "{}", report.summary());
+    assert!(
+        report
+            .failed
+            .iter()
+            .all(|f| matches!(f.reason, UploadFailure::SessionNotCreated { .. })),
+        "{}",
+        report.summary()
+    );
+}
+
 /// A signed PUT answered 503 twice is retried and the file arrives intact.
 pub fn a_put_that_fails_twice_with_503_then_succeeds<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
