@@ -8,6 +8,7 @@ use super::file::{
     is_complete_copy, length_of, version_of_part,
 };
 use super::report::{DownloadFailure, DownloadedFile, FailedDownload, SkippedDownload};
+use crate::endpoints::GetAsset;
 use crate::engine::Core;
 use crate::error::{Error, ErrorKind};
 use crate::ids::{AssetId, DatasetId};
@@ -21,6 +22,21 @@ pub(super) enum Outcome {
     Downloaded(DownloadedFile, u64),
     Skipped(SkippedDownload),
     Failed(FailedDownload),
+}
+
+/// How many more rounds an asset gets, within one download, after the retries of a round
+/// ran out on network trouble (5xx, 408, 429, a broken or stalled connection).
+const SECOND_ROUNDS: u32 = 2;
+
+/// The pause before such a round.
+const SECOND_ROUND_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// True for a failure that another round a while later may not meet.
+fn is_transient(error: &Error) -> bool {
+    match error {
+        Error::RetriesExhausted { last, .. } => last.is_retryable(),
+        other => other.is_retryable(),
+    }
 }
 
 /// Downloads one asset to `path` (see the module docs for the rules).
@@ -138,16 +154,34 @@ pub(super) async fn download_one(
         name: &filename,
         size,
     });
-    let source = Source {
-        url,
-        asset: Some((dataset, id.clone())),
-    };
     let expected = Expected {
         size: Some(size),
         crc,
         version: Some(version),
     };
-    match fetch_into_place(&core, source, &part, &path, expected).await {
+    let mut url = url;
+    let mut round = 0;
+    let fetched = loop {
+        let source = Source {
+            url,
+            asset: Some((dataset.clone(), id.clone())),
+        };
+        match fetch_into_place(&core, source, &part, &path, expected).await {
+            Err(e) if round < SECOND_ROUNDS && is_transient(&e) => {
+                // This round's retries ran out on network trouble: a while later, with a
+                // fresh URL, the partial file is continued.
+                round += 1;
+                runtime.sleep(SECOND_ROUND_PAUSE).await;
+                let fresh = core.execute(&GetAsset::new(&dataset, &id, true)).await;
+                match fresh.ok().and_then(|a| a.download_url().cloned()) {
+                    Some(fresh) => url = fresh,
+                    None => break Err(e),
+                }
+            }
+            other => break other,
+        }
+    };
+    match fetched {
         Ok(fetched) => {
             progress.emit(ProgressEvent::FileFinished {
                 name: &filename,

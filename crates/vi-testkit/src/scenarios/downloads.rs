@@ -375,9 +375,23 @@ pub fn expired_urls_are_signed_again_and_truncated_bodies_fetched_again<F: Facad
     assert_eq!(report.downloaded.len(), 3, "{}", report.summary());
     assert_same_files(&report.directory, &files);
 
-    // A storage outage longer than the retries fails those files only.
+    // An outage that outlasts one round of retries is ridden out by a later round, with a
+    // fresh URL: nothing fails.
     env.emulator
         .inject(status_fault(FaultTarget::Download, 500, 4));
+    let report = c
+        .assets()
+        .download(
+            &ds,
+            &env.path("short-outage"),
+            DownloadOptions::new().concurrency(1),
+        )
+        .unwrap();
+    assert_eq!(report.downloaded.len(), 3, "{}", report.summary());
+
+    // A storage outage longer than the retries of all three rounds fails those files only.
+    env.emulator
+        .inject(status_fault(FaultTarget::Download, 500, 12));
     let report = c
         .assets()
         .download(
