@@ -26,6 +26,7 @@ mod bench;
 mod codegen;
 mod interop;
 mod interop_rust;
+mod procs;
 mod pyenv;
 mod release;
 mod soak;
