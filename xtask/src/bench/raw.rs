@@ -38,8 +38,10 @@ pub(super) fn download(
     let _cleanup = RemoveOnDrop(Some(scratch.to_path_buf()));
 
     let start = Instant::now();
+    // The pages the SDK's downloads ask for (the listing's own default is 10 per page).
     let options = ListAssetsOptions {
         contents: true,
+        page_size: vi_core::download::DEFAULT_PAGE_SIZE,
         ..ListAssetsOptions::default()
     };
     let mut config = String::new();
