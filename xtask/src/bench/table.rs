@@ -139,10 +139,10 @@ fn command_line(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// `curl --version`'s first line, or `None` when curl cannot be run.
+/// `curl X.Y.Z` from `curl --version`, or `None` when curl cannot be run.
 pub(super) fn curl_version() -> Option<String> {
     let v = command_line("curl", &["--version"]);
-    (v != "unknown").then(|| v.lines().next().unwrap_or_default().to_owned())
+    (v != "unknown").then(|| v.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
 }
 
 /// One line naming the machine: cores, CPU, memory, rustc, kernel and the date.
