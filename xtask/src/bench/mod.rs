@@ -12,7 +12,7 @@
 //!    `--latency-ms` and `--bandwidth` when shaped), then per client a fresh dataset:
 //!    blocking and async through `bench_transfer`, Python through `official_client.py`,
 //!    each upload and download its own child process so that its peak RSS is its own;
-//!    curl downloads the blocking facade's dataset ([`raw`]).
+//!    curl uploads and downloads its own dataset on the same signed URLs ([`raw`]).
 //! 4. Checks every downloaded file of every client against its original ([`check`]).
 //! 5. Prints one markdown table per case with the ratios ([`table`]) and appends them,
 //!    with the command and the machine, to `target/bench/results.md`.
@@ -290,7 +290,7 @@ fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
         },
         curl.map_or_else(
             || "no raw client".to_owned(),
-            |v| format!("raw client `curl --parallel` downloads only ({v})")
+            |v| format!("raw client `curl --parallel` ({v})")
         )
     );
     let report = format!(
@@ -388,11 +388,16 @@ fn run_case(
     let client =
         vi_blocking::Client::from_config(client_config(&emu)?).map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
-    let mut blocking_dataset = None;
     let mut clients = vec!["blocking", "async"];
     if setup.python.is_some() {
         clients.push("python");
     }
+    if setup.curl {
+        clients.push("curl");
+    }
+    let concurrency = setup
+        .concurrency
+        .unwrap_or_else(vi_core::download::default_concurrency);
     for facade in clients {
         let dataset = client
             .datasets()
@@ -402,9 +407,12 @@ fn run_case(
             .to_string();
         let downloads = dir.join(format!("downloads-{facade}"));
         for (op, path) in [("upload", images), ("download", downloads.as_path())] {
-            let row = match &setup.python {
-                Some(python) if facade == "python" => {
-                    python::transfer(python, &emu, op, &dataset, path)?
+            let row = match (facade, &setup.python) {
+                ("python", Some(python)) => python::transfer(python, &emu, op, &dataset, path)?,
+                ("curl", _) => {
+                    eprintln!("bench: curl {op}…");
+                    let scratch = dir.join("curl-config");
+                    raw::transfer(&emu, op, &dataset, path, &scratch, concurrency)?
                 }
                 _ => {
                     let mut command = Command::new(&setup.driver);
@@ -418,34 +426,15 @@ fn run_case(
                     run_driver(command, &emu, &format!("{facade} {op}"))?
                 }
             };
-            if row.files != u64::from(case.files) {
+            if row.files != u64::from(case.files) || row.failed != 0 {
                 return Err(format!(
-                    "{facade} {op}: {} files, expected {}",
-                    row.files, case.files
+                    "{facade} {op}: {} files, {} failed, expected {} files",
+                    row.files, row.failed, case.files
                 ));
             }
             rows.push(row);
         }
         checked(originals, &downloads.join(&dataset), facade)?;
-        if facade == "blocking" {
-            blocking_dataset = Some(dataset);
-        }
-    }
-    if let (true, Some(dataset)) = (setup.curl, &blocking_dataset) {
-        let downloads = dir.join("downloads-curl");
-        let concurrency = setup
-            .concurrency
-            .unwrap_or_else(vi_core::download::default_concurrency);
-        eprintln!("bench: curl download…");
-        let row = raw::download(
-            &emu,
-            dataset,
-            &downloads,
-            &dir.join("curl-config"),
-            concurrency,
-        )?;
-        rows.push(row);
-        checked(originals, &downloads, "curl")?;
     }
     let emulator_rss = peak_rss_kib(emu.pid());
     drop(emu);

@@ -58,7 +58,7 @@ fn ratio(reference: Option<f64>, seconds: f64, rust_row: bool) -> String {
 /// The markdown table of one case: per row seconds, files/s, MB/s (10^6 bytes), peak RSS,
 /// and for the Rust facades the speed-up over the Python client (its seconds over
 /// theirs) and the rate relative to the raw client (curl's seconds over theirs; 1.00×
-/// means as fast as curl, downloads only).
+/// means as fast as curl).
 pub(super) fn table(rows: &[Row], emulator_rss_kib: Option<u64>) -> String {
     let rss = |k: Option<u64>| {
         k.map_or_else(|| "n/a".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
@@ -197,6 +197,7 @@ mod tests {
             row("blocking", "download", 1.0),
             row("python", "download", 4.0),
             row("curl", "download", 0.9),
+            row("curl", "upload", 2.0),
         ];
         let t = table(&rows, None);
         let blocking = t.lines().find(|l| l.starts_with("| blocking")).unwrap();
