@@ -11,8 +11,10 @@
 //!   OpenAPI document `api/vi.openapi.yaml` (see `codegen/mod.rs`).
 //! * `api-fuzz [--max-examples N] [--max-time SECS]`: Schemathesis against a local
 //!   emulator from the document (see `api_fuzz.rs`).
-//! * `bench [--files N] [--size-kib K] [--concurrency C]`: upload/download throughput and
-//!   peak RSS of both facades against a local emulator process (see `docs/benchmarks.md`).
+//! * `bench [--files N] [--size-kib K] [--concurrency C] [--latency-ms MS] [--bandwidth B]
+//!   [--python|--no-python] [--raw|--no-raw] [--suite]`: upload/download speed and peak RSS
+//!   of both facades, the official Python client and curl against a local emulator process,
+//!   on loopback or a shaped link (see `docs/benchmarks.md` and `docs/bench.md`).
 //! * `release --dry-run [VERSION]` / `release VERSION [--publish]`: release checks, verified
 //!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `vi`
 //!   binary with a SHA-256 manifest, and publishing (see `release.rs` and the README).
@@ -26,6 +28,7 @@ mod bench;
 mod codegen;
 mod interop;
 mod interop_rust;
+mod procs;
 mod pyenv;
 mod release;
 mod soak;
@@ -89,7 +92,7 @@ fn main() -> ExitCode {
 fn usage() -> &'static str {
     "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  codegen      [--check | --validate]: write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check: fail when the checked-in files differ; --validate: check the document is valid OpenAPI 3.1)
   api-fuzz     [--max-examples N] [--max-time SECS] [--seed N]: Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml
-  bench        measure upload/download throughput and peak RSS of both facades (release build)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
+  bench        upload/download speed and peak RSS: both facades, the official Python client and curl, on loopback or a shaped link (--suite: the issue-11 matrix)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
 }
 
 /// The names of every package in `package`'s normal dependency tree.

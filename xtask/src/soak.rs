@@ -23,12 +23,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use crate::procs::{EmulatorProcess, RemoveOnDrop, current_rss_kib, peak_rss_kib, status_kib};
 
 /// The soak's options, with their defaults.
 #[derive(Debug, Clone)]
@@ -159,24 +161,6 @@ pub fn main(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Kills and reaps a child process when dropped.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The emulator process and what it printed at start.
-struct EmulatorProcess {
-    child: KillOnDrop,
-    url: String,
-    key: String,
-    org: String,
 }
 
 /// One phase (upload or download of one facade) of the table.
@@ -375,23 +359,8 @@ fn progress(r: &PhaseRow, emu: &EmulatorProcess) {
     );
 }
 
-/// Removes a directory tree when dropped.
-struct RemoveOnDrop(Option<PathBuf>);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.0 {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
 fn start_emulator(bin: &Path, data: &Path, o: &Options) -> Result<EmulatorProcess, String> {
     let mut args: Vec<String> = vec![
-        "--port".into(),
-        "0".into(),
-        "--data-dir".into(),
-        data.display().to_string(),
         "--fault-rate".into(),
         o.fault_rate.to_string(),
         "--fault-seed".into(),
@@ -414,45 +383,7 @@ fn start_emulator(bin: &Path, data: &Path, o: &Options) -> Result<EmulatorProces
     if o.deferred {
         args.extend(["--verdicts".into(), "deferred".into()]);
     }
-    let mut child = Command::new(bin)
-        .args(&args)
-        .env_remove("DATATURE_VI_SECRET_KEY")
-        .env_remove("DATATURE_VI_ORGANIZATION_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let child = KillOnDrop(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut next = || -> Result<String, String> {
-        lines
-            .next()
-            .ok_or_else(|| "the emulator exited at start".to_owned())?
-            .map_err(|e| e.to_string())
-    };
-    let first = next()?;
-    let url = first
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected first line {first:?}"))?
-        .to_owned();
-    let (mut key, mut org) = (String::new(), String::new());
-    while key.is_empty() || org.is_empty() {
-        let line = next()?;
-        if let Some(k) = line.strip_prefix("secret key: ") {
-            key = k.to_owned();
-        } else if let Some(v) = line.strip_prefix("organization id: ") {
-            org = v.to_owned();
-        }
-    }
-    // The rest of stdout is drained so the emulator never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Ok(EmulatorProcess {
-        child,
-        url,
-        key,
-        org,
-    })
+    crate::procs::start_emulator(bin, data, &args)
 }
 
 fn client_config(
@@ -911,23 +842,6 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
         }
     }
     out.extend_from_slice(&(!crc).to_be_bytes());
-}
-
-fn status_kib(pid: &str, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// Peak resident set size (`VmHWM`) of a process, in KiB (Linux).
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    status_kib(&pid.to_string(), "VmHWM:")
-}
-
-fn current_rss_kib(pid: u32) -> Option<u64> {
-    status_kib(&pid.to_string(), "VmRSS:")
 }
 
 // ---------------------------------------------------------------------------------

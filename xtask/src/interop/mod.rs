@@ -28,7 +28,7 @@ mod compare;
 mod recording;
 mod report;
 mod scenario;
-mod venv;
+pub(crate) mod venv;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 /// The vi-sdk version the specification describes.
-pub(super) const VI_SDK_VERSION: &str = "0.1.0b7";
+pub(crate) const VI_SDK_VERSION: &str = "0.1.0b7";
 
 /// Creates the virtual environment if needed and installs the pinned official client.
-pub(super) fn prepare_venv(venv: &Path, requirements: &Path) -> Result<PathBuf, String> {
+pub(crate) fn prepare_venv(venv: &Path, requirements: &Path) -> Result<PathBuf, String> {
     let check =
         format!("import sys, vi; sys.exit(0 if vi.__version__ == '{VI_SDK_VERSION}' else 1)");
     crate::pyenv::prepare(

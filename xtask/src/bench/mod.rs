@@ -1,0 +1,514 @@
+//! `cargo xtask bench`: upload and download speed and peak memory of both facades, the
+//! official Python client and a raw client (curl), on the same files, against a local
+//! `vi-emulator` process on loopback or on a shaped link.
+//!
+//! 1. Builds `vi-emulator` and the `bench_transfer` example in release mode, and prepares
+//!    the official client (vi-sdk, pinned) in `target/interop-venv` as `cargo xtask
+//!    interop` does ([`python`]).
+//! 2. Generates N distinct PNGs of about K KiB in a fresh directory under `target/bench/`
+//!    (DESIGN.md §8: never reuse a directory where many files were just deleted); every
+//!    case with the same N and K uses the same files.
+//! 3. Per case: starts an emulator process (fresh data directory, generated credentials,
+//!    `--latency-ms` and `--bandwidth` when shaped), then per client a fresh dataset:
+//!    blocking and async through `bench_transfer`, Python through `official_client.py`,
+//!    each upload and download its own child process so that its peak RSS is its own;
+//!    curl uploads and downloads its own dataset on the same signed URLs ([`raw`]).
+//! 4. Checks every downloaded file of every client against its original ([`check`]).
+//! 5. Prints one markdown table per case with the ratios ([`table`]) and appends them,
+//!    with the command and the machine, to `target/bench/results.md`.
+//!
+//! `--suite` runs the matrix of issue 11: {1,000 images of 8 KiB, 100 images of 2 MiB} ×
+//! {loopback, shaped: 50 ms before every response head and 2,000,000 B/s per connection}.
+//! Emulators are killed and the work directory removed at the end, on errors too.
+
+mod check;
+mod python;
+mod raw;
+mod table;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::procs::{EmulatorProcess, RemoveOnDrop, peak_rss_kib, start_emulator};
+use check::{FileSum, list_files, verify};
+use table::{Row, parse_row};
+
+/// The shaped link of `--suite`: latency before every response head, in milliseconds.
+const SHAPED_LATENCY_MS: u64 = 50;
+/// The shaped link of `--suite`: bytes per second per connection (storage bodies).
+const SHAPED_BANDWIDTH: u64 = 2_000_000;
+
+/// Whether an optional client (Python, curl) runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    /// When it can: a plain message and no column when it cannot.
+    Auto,
+    /// Asked for: the run fails when it cannot.
+    Yes,
+    /// Left out.
+    No,
+}
+
+/// The benchmark's options.
+#[derive(Debug)]
+struct Options {
+    files: u32,
+    size_kib: u32,
+    concurrency: Option<usize>,
+    latency_ms: u64,
+    bandwidth: Option<u64>,
+    python: Want,
+    raw: Want,
+    suite: bool,
+}
+
+/// One measured setting: the files and the link.
+#[derive(Clone, Debug, PartialEq)]
+struct Case {
+    files: u32,
+    size_kib: u32,
+    latency_ms: u64,
+    bandwidth: Option<u64>,
+}
+
+impl Case {
+    fn shaped(&self) -> bool {
+        self.latency_ms > 0 || self.bandwidth.is_some()
+    }
+
+    fn title(&self) -> String {
+        let size = if self.size_kib.is_multiple_of(1024) {
+            format!("{} MiB", self.size_kib / 1024)
+        } else {
+            format!("{} KiB", self.size_kib)
+        };
+        let link = if self.shaped() {
+            let bandwidth = self
+                .bandwidth
+                .map_or_else(|| "unlimited".to_owned(), |b| format!("{b} B/s"));
+            format!(
+                "shaped: latency {} ms, bandwidth {bandwidth} per connection",
+                self.latency_ms
+            )
+        } else {
+            "loopback".to_owned()
+        };
+        format!("{} images of {size}, {link}", self.files)
+    }
+}
+
+/// Runs `cargo xtask bench` with the arguments after `bench`.
+pub fn main(args: &[String]) -> ExitCode {
+    let options = match parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bench: {e}\n\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() -> &'static str {
+    "usage: cargo xtask bench [--files N (2000)] [--size-kib K (8)] [--concurrency C (SDK default)]\n\
+     \x20                        [--latency-ms MS (0)] [--bandwidth BYTES_PER_SEC (unlimited)]\n\
+     \x20                        [--python | --no-python] [--raw | --no-raw] [--suite]\n\
+     --python/--raw: require the official client / curl (default: include when available)\n\
+     --suite: {1000 × 8 KiB, 100 × 2 MiB} × {loopback, latency 50 ms + 2000000 B/s}"
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        files: 2000,
+        size_kib: 8,
+        concurrency: None,
+        latency_ms: 0,
+        bandwidth: None,
+        python: Want::Auto,
+        raw: Want::Auto,
+        suite: false,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--python" => options.python = Want::Yes,
+            "--no-python" => options.python = Want::No,
+            "--raw" => options.raw = Want::Yes,
+            "--no-raw" => options.raw = Want::No,
+            "--suite" => options.suite = true,
+            _ => {
+                let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+                let number = |positive: bool| -> Result<u64, String> {
+                    value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0 || !positive)
+                        .ok_or_else(|| format!("{flag} {value:?}: expected a positive number"))
+                };
+                match flag.as_str() {
+                    "--files" => options.files = number(true)? as u32,
+                    "--size-kib" => options.size_kib = number(true)? as u32,
+                    "--concurrency" => options.concurrency = Some(number(true)? as usize),
+                    "--latency-ms" => options.latency_ms = number(false)?,
+                    "--bandwidth" => options.bandwidth = Some(number(true)?),
+                    other => return Err(format!("unknown flag {other:?}")),
+                }
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// The cases to run: the issue's matrix with `--suite`, else the one the flags describe.
+fn cases(o: &Options) -> Vec<Case> {
+    if !o.suite {
+        return vec![Case {
+            files: o.files,
+            size_kib: o.size_kib,
+            latency_ms: o.latency_ms,
+            bandwidth: o.bandwidth,
+        }];
+    }
+    let mut all = Vec::new();
+    for (files, size_kib) in [(1000, 8), (100, 2048)] {
+        for (latency_ms, bandwidth) in [(0, None), (SHAPED_LATENCY_MS, Some(SHAPED_BANDWIDTH))] {
+            all.push(Case {
+                files,
+                size_kib,
+                latency_ms,
+                bandwidth,
+            });
+        }
+    }
+    all
+}
+
+/// What every case needs: the binaries, the optional clients and the work directory.
+struct Setup {
+    emulator_bin: PathBuf,
+    driver: PathBuf,
+    python: Option<PathBuf>,
+    curl: bool,
+    work: PathBuf,
+    concurrency: Option<usize>,
+}
+
+fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
+    let root = crate::repo_root();
+    let target = crate::target_dir(&root);
+
+    eprintln!("bench: building vi-emulator and bench_transfer (release)…");
+    let status = Command::new(crate::cargo())
+        .current_dir(&root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "vi-emulator",
+            "--bin",
+            "vi-emulator",
+        ])
+        .args(["-p", "vi-examples", "--example", "bench_transfer"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build --release failed ({status})"));
+    }
+    let python = python::prepare(options.python, &root, &target)?;
+    let curl = match (options.raw, table::curl_version()) {
+        (Want::No, _) => None,
+        (_, Some(version)) => Some(version),
+        (Want::Yes, None) => return Err("--raw: curl cannot be run (is it installed?)".into()),
+        (Want::Auto, None) => {
+            eprintln!("bench: curl is not installed: no raw-client (curl) column");
+            None
+        }
+    };
+
+    let work = target
+        .join("bench")
+        .join(format!("work-{}-{}", std::process::id(), nanos()));
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let _cleanup = RemoveOnDrop(Some(work.clone()));
+    eprintln!("bench: working in {}", work.display());
+    let release = target.join("release");
+    let setup = Setup {
+        emulator_bin: release.join("vi-emulator"),
+        driver: release.join("examples").join("bench_transfer"),
+        python,
+        curl: curl.is_some(),
+        work,
+        concurrency: options.concurrency,
+    };
+
+    let mut sections = Vec::new();
+    let mut image_sets: Vec<((u32, u32), PathBuf, Vec<FileSum>)> = Vec::new();
+    for (i, case) in cases(options).iter().enumerate() {
+        let key = (case.files, case.size_kib);
+        if !image_sets.iter().any(|(k, ..)| *k == key) {
+            let dir = setup
+                .work
+                .join(format!("images-{}x{}k", case.files, case.size_kib));
+            generate(&setup.driver, &dir, case.files, case.size_kib)?;
+            let sums = list_files(&dir)?;
+            image_sets.push((key, dir, sums));
+        }
+        let (_, images, originals) = image_sets
+            .iter()
+            .find(|(k, ..)| *k == key)
+            .ok_or("no images")?;
+        eprintln!("\nbench: case {}: {}", i + 1, case.title());
+        let section = run_case(&setup, case, i, images, originals)?;
+        println!("\n{section}");
+        sections.push(section);
+    }
+
+    let mut command = String::from("cargo xtask bench");
+    for a in raw_args {
+        command.push(' ');
+        command.push_str(a);
+    }
+    let clients = format!(
+        "Clients: vi-blocking and vi-async (`bench_transfer`, concurrency {}); {}; {}.",
+        options
+            .concurrency
+            .map_or_else(|| "SDK default".to_owned(), |c| c.to_string()),
+        if setup.python.is_some() {
+            format!(
+                "official Python client vi-sdk {}",
+                crate::interop::venv::VI_SDK_VERSION
+            )
+        } else {
+            "no Python client".to_owned()
+        },
+        curl.map_or_else(
+            || "no raw client".to_owned(),
+            |v| format!("raw client `curl --parallel` ({v})")
+        )
+    );
+    let report = format!(
+        "# Transfer benchmark\n\nCommand: `{command}`\n\n{}\n\n{clients}\n\n{}\n\n",
+        table::machine_info(),
+        sections.join("\n\n")
+    );
+    let out_dir = target.join("bench");
+    let out = out_dir.join("results.md");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    std::io::Write::write_all(&mut file, report.as_bytes())
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!("bench: appended to {}", out.display());
+    Ok(())
+}
+
+/// Writes the case's PNGs with `bench_transfer --generate`.
+fn generate(driver: &Path, dir: &Path, files: u32, size_kib: u32) -> Result<(), String> {
+    eprintln!("bench: generating {files} PNGs of about {size_kib} KiB…");
+    let output = Command::new(driver)
+        .arg("--generate")
+        .arg(dir)
+        .arg(files.to_string())
+        .args(["--size-kib", &size_kib.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", driver.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "generating images failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// The SDK configuration for the emulator (nothing read from the environment).
+fn client_config(emu: &EmulatorProcess) -> Result<vi_core::Config, String> {
+    vi_core::ConfigBuilder::new()
+        .endpoint(emu.url.as_str())
+        .secret_key(emu.key.as_str())
+        .organization_id(emu.org.as_str())
+        .build_with_env(&|_| None)
+        .map_err(|e| format!("client configuration: {e}"))
+}
+
+/// Runs one driver process (`bench_transfer` or the Python script) against the emulator
+/// and reads its result line; fails when it fails or reports failed files.
+fn run_driver(mut command: Command, emu: &EmulatorProcess, label: &str) -> Result<Row, String> {
+    eprintln!("bench: {label}…");
+    let output = command
+        .env("DATATURE_VI_API_ENDPOINT", &emu.url)
+        .env("DATATURE_VI_SECRET_KEY", &emu.key)
+        .env("DATATURE_VI_ORGANIZATION_ID", &emu.org)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{label}: cannot run the driver: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let row = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("{label}: no result line ({})", output.status))
+        .and_then(|l| parse_row(l).map_err(|e| format!("{label}: {e}: {l}")))?;
+    if !output.status.success() || row.failed != 0 {
+        return Err(format!(
+            "{label}: {} of {} files failed (exit {})",
+            row.failed, row.files, output.status
+        ));
+    }
+    Ok(row)
+}
+
+/// One case: a fresh emulator, every client's upload and download, every download
+/// checked. Returns the case's markdown section.
+fn run_case(
+    setup: &Setup,
+    case: &Case,
+    index: usize,
+    images: &Path,
+    originals: &[FileSum],
+) -> Result<String, String> {
+    let dir = setup.work.join(format!("case-{}", index + 1));
+    let _cleanup = RemoveOnDrop(Some(dir.clone()));
+    let mut shaping = vec!["--latency-ms".to_owned(), case.latency_ms.to_string()];
+    if let Some(b) = case.bandwidth {
+        shaping.extend(["--bandwidth".to_owned(), b.to_string()]);
+    }
+    let emu = start_emulator(&setup.emulator_bin, &dir.join("emulator"), &shaping)?;
+    eprintln!("bench: emulator (pid {}) at {}", emu.pid(), emu.url);
+    let client =
+        vi_blocking::Client::from_config(client_config(&emu)?).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    let mut clients = vec!["blocking", "async"];
+    if setup.python.is_some() {
+        clients.push("python");
+    }
+    if setup.curl {
+        clients.push("curl");
+    }
+    let concurrency = setup
+        .concurrency
+        .unwrap_or_else(vi_core::download::default_concurrency);
+    for facade in clients {
+        let dataset = client
+            .datasets()
+            .create(format!("bench {facade} {}", case.files))
+            .and_then(|d| d.id())
+            .map_err(|e| format!("creating the {facade} dataset: {e}"))?
+            .to_string();
+        let downloads = dir.join(format!("downloads-{facade}"));
+        for (op, path) in [("upload", images), ("download", downloads.as_path())] {
+            let row = match (facade, &setup.python) {
+                ("python", Some(python)) => python::transfer(python, &emu, op, &dataset, path)?,
+                ("curl", _) => {
+                    eprintln!("bench: curl {op}…");
+                    let scratch = dir.join("curl-config");
+                    raw::transfer(&emu, op, &dataset, path, &scratch, concurrency)?
+                }
+                _ => {
+                    let mut command = Command::new(&setup.driver);
+                    command
+                        .args(["--facade", facade, "--op", op, "--dataset", &dataset])
+                        .arg("--path")
+                        .arg(path);
+                    if let Some(c) = setup.concurrency {
+                        command.args(["--concurrency", &c.to_string()]);
+                    }
+                    run_driver(command, &emu, &format!("{facade} {op}"))?
+                }
+            };
+            if row.files != u64::from(case.files) || row.failed != 0 {
+                return Err(format!(
+                    "{facade} {op}: {} files, {} failed, expected {} files",
+                    row.files, row.failed, case.files
+                ));
+            }
+            rows.push(row);
+        }
+        checked(originals, &downloads.join(&dataset), facade)?;
+    }
+    let emulator_rss = peak_rss_kib(emu.pid());
+    drop(emu);
+    Ok(format!(
+        "## {}\n\n{}\n\n{}",
+        case.title(),
+        table::table(&rows, emulator_rss),
+        table::goals(&rows, case.shaped())
+    )
+    .trim_end()
+    .to_owned())
+}
+
+/// Checks one client's downloads against the originals, then removes them (disk space).
+fn checked(originals: &[FileSum], dir: &Path, client: &str) -> Result<(), String> {
+    verify(originals, dir)
+        .map_err(|e| format!("{client} download does not match the originals: {e}"))?;
+    eprintln!(
+        "bench: {client}: {} downloaded files match the originals",
+        originals.len()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn default_is_one_loopback_case() {
+        let o = parse(&[]).unwrap();
+        assert_eq!((o.python, o.raw), (Want::Auto, Want::Auto));
+        let c = cases(&o);
+        assert_eq!(c.len(), 1);
+        assert!(!c[0].shaped());
+    }
+
+    #[test]
+    fn suite_is_the_issue_matrix() {
+        let o = parse(&args(&["--suite", "--no-python"])).unwrap();
+        assert_eq!(o.python, Want::No);
+        let c = cases(&o);
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.iter().filter(|c| c.shaped()).count(), 2);
+        assert_eq!(c[1].bandwidth, Some(SHAPED_BANDWIDTH));
+        assert_eq!((c[2].files, c[2].size_kib), (100, 2048));
+    }
+
+    #[test]
+    fn shaping_flags() {
+        let o = parse(&args(&[
+            "--latency-ms",
+            "0",
+            "--bandwidth",
+            "1000",
+            "--raw",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (o.latency_ms, o.bandwidth, o.raw),
+            (0, Some(1000), Want::Yes)
+        );
+        assert!(parse(&args(&["--bandwidth", "0"])).is_err());
+        assert!(parse(&args(&["--latency-ms"])).is_err());
+    }
+}
