@@ -78,10 +78,29 @@ fn a_dropped_upload_cancels_its_session_and_a_rerun_completes_it() {
             .unwrap()
             .id()
             .unwrap();
+        // Dropped a moment after its first transfer started (so its session exists),
+        // long before the paced transfers can end (about 0.7 s at 40 kB/s, two at once).
+        let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = started.clone();
+        let options = UploadOptions::new()
+            .concurrency(2)
+            .progress(move |e: &vi_async::ProgressEvent<'_>| {
+                if matches!(e, vi_async::ProgressEvent::FileStarted { .. }) {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
         let assets = client.assets();
-        let upload = assets.upload(&ds, files.clone(), UploadOptions::new().concurrency(2));
-        let timed_out = tokio::time::timeout(std::time::Duration::from_millis(300), upload).await;
-        assert!(timed_out.is_err(), "the upload should still be running");
+        let upload = assets.upload(&ds, files.clone(), options);
+        let moment = async {
+            while !started.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        tokio::select! {
+            report = upload => panic!("the upload should still be running: {:?}", report.map(|r| r.summary())),
+            () = moment => {}
+        }
         // The cancel goes out in the background.
         let mut cancelled = false;
         for _ in 0..50 {

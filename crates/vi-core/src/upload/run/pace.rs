@@ -56,7 +56,10 @@ pub(super) fn after_failure(error: &Error, expired: bool) -> Next {
 
 /// The local instant after which `url` is not used: the session's creation was asked
 /// for at `requested`, so the URL lives at least `expiry − timeCreated` from then (both
-/// on the service's clock, so a skewed local clock does not matter), minus a margin.
+/// on the service's clock, so a skewed local clock does not matter), minus a margin of a
+/// quarter of the lifetime, at most [`MAX_MARGIN`] (a PUT started just before the
+/// deadline may wait for a connection, a file read or a busy machine before it reaches
+/// the storage).
 /// `None` when the session does not say (then only the storage's answer tells).
 pub(super) fn deadline(
     requested: Instant,
@@ -69,7 +72,7 @@ pub(super) fn deadline(
         return None;
     }
     let lifetime = Duration::from_millis(lifetime.unsigned_abs());
-    let margin = (lifetime / 10).min(MAX_MARGIN);
+    let margin = (lifetime / 4).min(MAX_MARGIN);
     requested.checked_add(lifetime - margin)
 }
 
@@ -150,9 +153,9 @@ mod tests {
     fn a_deadline_comes_from_the_service_clock_with_a_margin() {
         let now = Instant::now();
         let s = session_created_at(1_000_000);
-        // 3 s of lifetime: 10% margin.
+        // 3 s of lifetime: a quarter as margin.
         let d = deadline(now, &s, &url_expiring_at(1_003_000)).unwrap();
-        assert_eq!(d - now, Duration::from_millis(2_700));
+        assert_eq!(d - now, Duration::from_millis(2_250));
         // An hour: the margin is capped.
         let d = deadline(now, &s, &url_expiring_at(1_000_000 + 3_600_000)).unwrap();
         assert_eq!(d - now, Duration::from_secs(3_595));
