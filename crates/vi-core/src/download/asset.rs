@@ -31,14 +31,6 @@ const SECOND_ROUNDS: u32 = 2;
 /// The pause before such a round.
 const SECOND_ROUND_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// True for a failure that another round a while later may not meet.
-fn is_transient(error: &Error) -> bool {
-    match error {
-        Error::RetriesExhausted { last, .. } => last.is_retryable(),
-        other => other.is_retryable(),
-    }
-}
-
 /// Downloads one asset to `path` (see the module docs for the rules).
 pub(super) async fn download_one(
     core: Core,
@@ -167,7 +159,8 @@ pub(super) async fn download_one(
             asset: Some((dataset.clone(), id.clone())),
         };
         match fetch_into_place(&core, source, &part, &path, expected).await {
-            Err(e) if round < SECOND_ROUNDS && is_transient(&e) => {
+            // Another round a while later may not meet the same trouble.
+            Err(e) if round < SECOND_ROUNDS && e.last().is_retryable() => {
                 // This round's retries ran out on network trouble: a while later, with a
                 // fresh URL, the partial file is continued.
                 round += 1;

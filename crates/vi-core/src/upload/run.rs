@@ -463,7 +463,7 @@ impl Upload {
         if hopeless && nothing_sent {
             return Some(error);
         }
-        let transient = matches!(error, Error::RetriesExhausted { .. }) || error.is_retryable();
+        let transient = error.last().is_retryable();
         self.create_failures += 1;
         let again = transient && self.create_failures < MAX_CREATE_FAILURES;
         let message = error.to_string();
@@ -532,14 +532,10 @@ impl Upload {
 
     fn poll_task(&self, batch: usize) -> impl std::future::Future<Output = Done> + Send + 'static {
         let core = self.core.clone();
-        let endpoint = self.batches[batch]
-            .session
-            .as_ref()
-            .and_then(|s| s.id().ok())
-            .map(|session| GetIngestionSession {
-                dataset: self.dataset.clone(),
-                session,
-            });
+        let endpoint = self.session_id(batch).map(|session| GetIngestionSession {
+            dataset: self.dataset.clone(),
+            session,
+        });
         async move {
             let result = match endpoint {
                 Some(endpoint) => match guarded(core.execute(&endpoint), None).await {
@@ -680,12 +676,8 @@ impl Drop for Upload {
             return;
         }
         let unfinished: Vec<CancelIngestionSession> = (0..self.batches.len())
-            .filter(|&b| {
-                self.files_of(b)
-                    .iter()
-                    .any(|&i| !matches!(self.states[i], FileState::Transferred))
-            })
-            .filter_map(|b| self.batches[b].session.as_ref()?.id().ok())
+            .filter(|&b| self.has_unsent(b))
+            .filter_map(|b| self.session_id(b))
             .map(|session| CancelIngestionSession {
                 dataset: self.dataset.clone(),
                 session,

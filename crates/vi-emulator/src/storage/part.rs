@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 
-use super::receive::{receive, verify_received};
+use super::receive::{receive_to_tmp, verify_received};
 use super::{check_signature, content_length, reject};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
@@ -72,16 +72,7 @@ pub(super) async fn put_part(
             .await;
         }
     }
-    let tmp = app.tmp_path();
-    let (len, crc) = match receive(body, &tmp).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(ApiError::bad_request(format!(
-                "the part body could not be read: {e}"
-            )));
-        }
-    };
+    let (tmp, len, crc) = receive_to_tmp(app, body, "part").await?;
     if len != expected {
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(ApiError::bad_request(format!(

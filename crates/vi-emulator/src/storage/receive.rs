@@ -10,6 +10,26 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::state::{Outcome, SessionFile};
 
+/// Streams an upload body (`what`: "upload", "part") to a fresh temporary file and
+/// returns it with the length and CRC32C; a body that cannot be read is a 400 and leaves
+/// no temporary file behind.
+pub(super) async fn receive_to_tmp(
+    app: &App,
+    body: Body,
+    what: &str,
+) -> Result<(std::path::PathBuf, u64, u32), ApiError> {
+    let tmp = app.tmp_path();
+    match receive(body, &tmp).await {
+        Ok((len, crc)) => Ok((tmp, len, crc)),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            Err(ApiError::bad_request(format!(
+                "the {what} body could not be read: {e}"
+            )))
+        }
+    }
+}
+
 /// Streams a body to `dest` while computing its CRC32C; returns (length, crc).
 pub(super) async fn receive(body: Body, dest: &Path) -> std::io::Result<(u64, u32)> {
     if let Some(dir) = dest.parent() {

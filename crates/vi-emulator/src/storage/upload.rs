@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use super::receive::{file_error, receive, verify_received};
+use super::receive::{file_error, receive_to_tmp, verify_received};
 use super::{check_signature, content_length, drain, is_chunked, reject};
 use crate::app::App;
 use crate::config::Verdicts;
@@ -190,16 +190,7 @@ pub(super) async fn put_upload(
         app.delete_blobs(garbage).await;
         return answer;
     }
-    let tmp = app.tmp_path();
-    let (len, crc) = match receive(body, &tmp).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(ApiError::bad_request(format!(
-                "the upload body could not be read: {e}"
-            )));
-        }
-    };
+    let (tmp, len, crc) = receive_to_tmp(app, body, "upload").await?;
     let (outcome, message) = verify_received(app, &tmp, &file, len, crc, corrupt).await?;
     let now = app.now_ms();
     let (garbage, result) = {

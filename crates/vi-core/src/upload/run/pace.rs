@@ -47,9 +47,8 @@ pub(super) fn after_failure(error: &Error, expired: bool) -> Next {
         Some(408 | 429) => Next::Resend,
         Some(s) if s >= 500 => Next::Resend,
         Some(_) => Next::Fail,
-        None if matches!(error, Error::RetriesExhausted { .. }) || error.is_retryable() => {
-            Next::Resend
-        }
+        // Network trouble, once the retries gave up on it.
+        None if error.last().is_retryable() => Next::Resend,
         None => Next::Fail,
     }
 }

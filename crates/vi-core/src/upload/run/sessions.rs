@@ -2,6 +2,7 @@
 //! sessions that received files to take them in.
 
 use super::*;
+use crate::ids::IngestionSessionId;
 
 impl Upload {
     /// Sends U3 for every session that still had files to send (all of them when
@@ -11,25 +12,19 @@ impl Upload {
     /// session (spec §15 #27).
     pub(super) async fn cancel_open_sessions(&mut self, all: bool) {
         for b in 0..self.batches.len() {
-            let files = self.files_of(b);
-            let unfinished = files
-                .iter()
-                .any(|&i| !matches!(self.states[i], FileState::Transferred));
-            let Some(session) = &self.batches[b].session else {
+            let Some(id) = self.session_id(b) else {
                 continue;
             };
-            if !(all || unfinished) {
+            if !(all || self.has_unsent(b)) {
                 continue;
             }
-            if let Ok(id) = session.id() {
-                let endpoint = CancelIngestionSession {
-                    dataset: self.dataset.clone(),
-                    session: id,
-                };
-                // Best effort: the session times out on the service anyway.
-                if let Err(e) = self.core.execute(&endpoint).await {
-                    tracing::warn!(error = %e, "could not cancel an ingestion session");
-                }
+            let endpoint = CancelIngestionSession {
+                dataset: self.dataset.clone(),
+                session: id,
+            };
+            // Best effort: the session times out on the service anyway.
+            if let Err(e) = self.core.execute(&endpoint).await {
+                tracing::warn!(error = %e, "could not cancel an ingestion session");
             }
         }
         // Every file not sent, whether its session exists or not, is cancelled.
@@ -38,6 +33,18 @@ impl Upload {
                 *state = FileState::Failed(UploadFailure::Cancelled);
             }
         }
+    }
+
+    /// The id of batch `b`'s session, once it exists.
+    pub(super) fn session_id(&self, b: usize) -> Option<IngestionSessionId> {
+        self.batches[b].session.as_ref()?.id().ok()
+    }
+
+    /// True when batch `b` has files it has not sent (pending or failed).
+    pub(super) fn has_unsent(&self, b: usize) -> bool {
+        self.files_of(b)
+            .iter()
+            .any(|&i| !matches!(self.states[i], FileState::Transferred))
     }
 
     /// The files whose current session is batch `b` (files moved on are not).
@@ -71,7 +78,7 @@ impl Upload {
         loop {
             let mut still = Vec::new();
             for b in remaining {
-                let Some(id) = self.batches[b].session.as_ref().and_then(|s| s.id().ok()) else {
+                let Some(id) = self.session_id(b) else {
                     continue;
                 };
                 let endpoint = GetIngestionSession {
