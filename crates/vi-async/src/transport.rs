@@ -30,13 +30,6 @@ use vi_core::transport::{
     open_partial,
 };
 
-/// Read buffer for file bodies: large reads are what makes uploads fast (4 KiB reads, the
-/// default of `reqwest::Body::from(File)`, run about twenty times slower).
-const FILE_READ_BUFFER: usize = 512 * 1024;
-
-/// Write buffer for downloads.
-const DOWNLOAD_WRITE_BUFFER: usize = 512 * 1024;
-
 /// How much of a non-2xx download body is kept as [`DownloadHead::error_body`].
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
@@ -363,7 +356,7 @@ impl FileStream {
                 .map_err(read_error)?;
         }
         Ok(FileStream {
-            inner: ReaderStream::with_capacity(file.take(slice.len), FILE_READ_BUFFER),
+            inner: ReaderStream::with_capacity(file.take(slice.len), slice.buffer_size()),
             remaining: slice.len,
             path: Arc::from(slice.path.as_path()),
             failure,
@@ -487,7 +480,7 @@ async fn write_body(
 ) -> Result<u64, TransportError> {
     let path = target.path.as_path();
     let file = open_target(target).await?;
-    let mut writer = BufWriter::with_capacity(DOWNLOAD_WRITE_BUFFER, file);
+    let mut writer = BufWriter::with_capacity(target.buffer_size(), file);
     let mut written = 0u64;
     loop {
         let Some(next) = watch.guard(response.chunk()).await else {

@@ -26,14 +26,8 @@ use vi_core::transport::{
     frame_body, open_partial,
 };
 
-/// Read buffer for file bodies: large reads keep uploads fast.
-const FILE_READ_BUFFER: usize = 512 * 1024;
-
 /// The most bytes of a file body handed to ureq per read (see `FileReader::read`).
 const WRITE_STEP: usize = 64 * 1024;
-
-/// Write buffer for downloads.
-const DOWNLOAD_WRITE_BUFFER: usize = 512 * 1024;
 
 /// How much is read from the socket per step of a download.
 const DOWNLOAD_READ_CHUNK: usize = 64 * 1024;
@@ -298,7 +292,7 @@ impl FileReader {
                 .map_err(read_error)?;
         }
         Ok(FileReader {
-            inner: BufReader::with_capacity(FILE_READ_BUFFER, file.take(slice.len)),
+            inner: BufReader::with_capacity(slice.buffer_size(), file.take(slice.len)),
             remaining: slice.len,
             path: slice.path.clone(),
             failure: BodyReadFailure::default(),
@@ -358,9 +352,9 @@ fn write_body(
 ) -> Result<u64, TransportError> {
     let path = target.path.as_path();
     let file = open_partial(target)?;
-    let mut writer = BufWriter::with_capacity(DOWNLOAD_WRITE_BUFFER, file);
+    let mut writer = BufWriter::with_capacity(target.buffer_size(), file);
     let mut reader = body.into_reader();
-    let mut buffer = vec![0u8; DOWNLOAD_READ_CHUNK];
+    let mut buffer = vec![0u8; DOWNLOAD_READ_CHUNK.min(target.buffer_size())];
     let mut written = 0u64;
     loop {
         let n = match reader.read(&mut buffer) {

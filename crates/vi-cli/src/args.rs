@@ -286,9 +286,13 @@ pub struct UploadArgs {
     /// Stop waiting for the service after this many seconds.
     #[arg(long, value_name = "SECS", conflicts_with = "no_wait")]
     pub wait_timeout: Option<u64>,
-    /// Files transferred at once (default: twice the cores, 8–32).
+    /// Files transferred at once, fixed (default: start at twice the cores, 8–32, and
+    /// double while that moves files faster, up to --max-concurrency).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub concurrency: Option<u64>,
+    /// The most files transferred at once when the number adapts (default 64).
+    #[arg(long, value_name = "N", conflicts_with = "concurrency", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_concurrency: Option<u64>,
     /// Whether one failed file stops the rest of its session.
     #[arg(long, value_enum, default_value_t = FailureModeArg::FailAfterOne)]
     pub failure_mode: FailureModeArg,
@@ -381,9 +385,13 @@ pub struct DownloadArgs {
     /// Download again files that are already present.
     #[arg(long)]
     pub overwrite: bool,
-    /// Files downloaded at once.
+    /// Files downloaded at once, fixed (default: start at twice the cores, 8–64, and
+    /// double while that moves files faster, up to --max-concurrency).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub concurrency: Option<u64>,
+    /// The most files downloaded at once when the number adapts (default 64).
+    #[arg(long, value_name = "N", conflicts_with = "concurrency", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_concurrency: Option<u64>,
 }
 
 /// `vi emulator`

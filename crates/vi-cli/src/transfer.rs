@@ -44,6 +44,9 @@ pub fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, C
     if let Some(n) = args.concurrency {
         options = options.concurrency(to_usize(n));
     }
+    if let Some(n) = args.max_concurrency {
+        options = options.max_concurrency(to_usize(n));
+    }
     if let Some(secs) = args.wait_timeout {
         options = options.wait_timeout(Duration::from_secs(secs));
     }
@@ -100,6 +103,9 @@ pub fn download(args: DownloadArgs, global: &Global, out: &Output) -> Result<Exi
     }
     if let Some(n) = args.concurrency {
         options = options.concurrency(to_usize(n));
+    }
+    if let Some(n) = args.max_concurrency {
+        options = options.max_concurrency(to_usize(n));
     }
     if let Some(bars) = &bars {
         options = options.progress(bars.clone());

@@ -30,6 +30,7 @@ pub mod retry;
 pub mod runtime;
 pub mod signed;
 pub mod transport;
+pub mod tuning;
 pub mod upload;
 
 pub use client::{Client, ClientBuilder, Facade};

@@ -91,10 +91,7 @@ fn crc_vectors_from_the_spec() {
 fn bytes_specs() {
     // No extension: the sniffed MIME is sent.
     let spec = spec_for_bytes("photo".into(), Bytes::from_static(PNG)).unwrap();
-    assert_eq!(
-        (spec.mime.as_str(), spec.kind),
-        ("image/png", AssetKind::Image)
-    );
+    assert_eq!((spec.mime, spec.kind), ("image/png", AssetKind::Image));
     assert_eq!(spec.crc32c, Some(crc32c::crc32c(PNG) as i32));
     assert_eq!(spec.size, PNG.len() as u64);
     assert!(!spec.is_multipart());
@@ -104,10 +101,7 @@ fn bytes_specs() {
     let spec = spec_for_bytes("notes.txt".into(), Bytes::from(jpeg())).unwrap();
     assert_eq!(spec.mime, "image/jpeg");
     let spec = spec_for_bytes("clip".into(), Bytes::from(mp4())).unwrap();
-    assert_eq!(
-        (spec.mime.as_str(), spec.kind),
-        ("video/mp4", AssetKind::Video)
-    );
+    assert_eq!((spec.mime, spec.kind), ("video/mp4", AssetKind::Video));
 
     // Known extension: the extension's MIME, after the top-level check.
     let spec = spec_for_bytes("x.jpg".into(), Bytes::from_static(PNG)).unwrap();

@@ -54,19 +54,13 @@ fn png_file_spec() {
 fn common_formats_are_accepted_with_the_extension_mime() {
     let dir = tempfile::tempdir().unwrap();
     let jpg = file_spec(dir.path(), "IMG.JPG", &jpeg()).unwrap();
-    assert_eq!(
-        (jpg.mime.as_str(), jpg.kind),
-        ("image/jpeg", AssetKind::Image)
-    );
+    assert_eq!((jpg.mime, jpg.kind), ("image/jpeg", AssetKind::Image));
     let jfif = file_spec(dir.path(), "a.jfif", &jpeg()).unwrap();
     assert_eq!(jfif.mime, "image/jpeg");
     let gif = file_spec(dir.path(), "anim.gif", &gif()).unwrap();
     assert_eq!(gif.mime, "image/gif");
     let mp4 = file_spec(dir.path(), "clip.mp4", &mp4()).unwrap();
-    assert_eq!(
-        (mp4.mime.as_str(), mp4.kind),
-        ("video/mp4", AssetKind::Video)
-    );
+    assert_eq!((mp4.mime, mp4.kind), ("video/mp4", AssetKind::Video));
     // A MOV-branded file declared as .mp4: same top level, the extension's MIME is sent.
     let mov = file_spec(dir.path(), "clip2.mp4", &ftyp(b"qt  ")).unwrap();
     assert_eq!(mov.mime, "video/mp4");
@@ -196,10 +190,7 @@ fn unrecognised_video_falls_back_to_the_extension_but_images_do_not() {
     let dir = tempfile::tempdir().unwrap();
     // 3GP is not known to `infer`: trusted on its video extension (spec §15 #18).
     let spec = file_spec(dir.path(), "phone.3gp", &ftyp(b"3gp4")).unwrap();
-    assert_eq!(
-        (spec.mime.as_str(), spec.kind),
-        ("video/3gpp", AssetKind::Video)
-    );
+    assert_eq!((spec.mime, spec.kind), ("video/3gpp", AssetKind::Video));
     // A raw JPEG 2000 codestream is not recognised: images get no fallback.
     let mut j2k = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x2F];
     j2k.resize(100, 0);
@@ -284,7 +275,7 @@ fn a_file_of_exactly_the_limit_still_has_a_crc_and_is_multipart() {
 fn declared_size_limits_warn() {
     let spec = |kind, size| FileSpec {
         filename: "x".into(),
-        mime: "image/png".into(),
+        mime: "image/png",
         kind,
         size,
         crc32c: None,

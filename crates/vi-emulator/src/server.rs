@@ -66,6 +66,7 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
     }
     let class = classify(&path);
     app.counters.count(class);
+    let _in_flight = (class != RequestClass::Api).then(|| app.counters.storage_request());
     if !app.config.latency.is_zero() {
         tokio::time::sleep(app.config.latency).await;
     }

@@ -14,6 +14,8 @@ pub(crate) struct Counters {
     injected: AtomicU64,
     random: AtomicU64,
     expired: AtomicU64,
+    storage_in_flight: AtomicU64,
+    peak_storage_in_flight: AtomicU64,
 }
 
 /// A snapshot of the emulator's request counters.
@@ -34,6 +36,19 @@ pub struct Stats {
     pub random_faults: u64,
     /// Signed-URL requests refused because their URL had expired (`signed_url_ttl`).
     pub expired_urls: u64,
+    /// The most signed-URL (storage) requests handled at once, each from its arrival to
+    /// its answer's head (the added latency included, a download body's streaming not):
+    /// how many transfers a client really ran at once.
+    pub peak_storage_in_flight: u64,
+}
+
+/// One storage request being handled; counted out when dropped.
+pub(crate) struct InFlight<'a>(&'a Counters);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.storage_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
@@ -45,6 +60,14 @@ impl Counters {
             RequestClass::Download => &self.downloads,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A storage request arrived; it counts as in flight until the guard is dropped.
+    pub(crate) fn storage_request(&self) -> InFlight<'_> {
+        let now = self.storage_in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_storage_in_flight
+            .fetch_max(now, Ordering::Relaxed);
+        InFlight(self)
     }
 
     pub(crate) fn injected(&self) {
@@ -71,6 +94,7 @@ impl Counters {
             injected_faults: self.injected.load(Ordering::Relaxed),
             random_faults: self.random.load(Ordering::Relaxed),
             expired_urls: self.expired.load(Ordering::Relaxed),
+            peak_storage_in_flight: self.peak_storage_in_flight.load(Ordering::Relaxed),
         }
     }
 }

@@ -43,6 +43,7 @@ fn every_scenario_is_stamped_into_a_test() {
         ("downloads.rs", "download_tests", "<F: Facade>"),
         ("hostile.rs", "hostile_tests", "<F: Facade>"),
         ("multipart.rs", "multipart_tests", "<F: Facade>"),
+        ("tuning.rs", "tuning_tests", "<F: Facade>"),
         (
             "transport.rs",
             "transport_tests",

@@ -34,6 +34,7 @@ use crate::cancel::CancelToken;
 use crate::endpoints::ListAssetsOptions;
 use crate::ids::AssetId;
 use crate::progress::{Progress, ProgressSink};
+pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
 pub use file::{PARTIAL_DIR, asset_part_path, content_version, part_path, part_version_path};
 pub use report::{
@@ -71,8 +72,13 @@ pub struct DownloadOptions {
     pub selection: DownloadSelection,
     /// Replace existing files (complete or not) instead of skipping or refusing them.
     pub overwrite: bool,
-    /// Downloads at once.
+    /// Downloads at once at the start (default [`default_concurrency`]).
     pub concurrency: usize,
+    /// The most downloads at once: while more downloads move files faster (a link with
+    /// high latency), the limit doubles from [`concurrency`](Self::concurrency) up to this
+    /// (default [`DEFAULT_MAX_CONCURRENCY`]); see [`crate::tuning`]. Equal to
+    /// `concurrency` for a fixed number, which [`DownloadOptions::concurrency`] sets.
+    pub max_concurrency: usize,
     /// Assets per listing page (1–1000, default [`DEFAULT_PAGE_SIZE`]).
     pub page_size: u32,
     /// Receives progress events.
@@ -87,6 +93,7 @@ impl Default for DownloadOptions {
             selection: DownloadSelection::All,
             overwrite: false,
             concurrency: default_concurrency(),
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
             page_size: DEFAULT_PAGE_SIZE,
             progress: ProgressSink::default(),
             cancel: None,
@@ -121,9 +128,18 @@ impl DownloadOptions {
         self
     }
 
-    /// Sets the number of concurrent downloads (at least 1).
+    /// Sets a fixed number of concurrent downloads (at least 1): the limit no longer
+    /// adapts.
     pub fn concurrency(mut self, downloads: usize) -> Self {
         self.concurrency = downloads;
+        self.max_concurrency = downloads;
+        self
+    }
+
+    /// Lets the number of concurrent downloads grow up to `downloads` while that makes
+    /// the download faster (the start stays [`concurrency`](Self::concurrency)).
+    pub fn max_concurrency(mut self, downloads: usize) -> Self {
+        self.max_concurrency = downloads;
         self
     }
 

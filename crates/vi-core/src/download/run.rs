@@ -20,6 +20,7 @@ use crate::paging::Pager;
 use crate::pool::{Guarded, Pool, TaskSet, guarded};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::runtime::run_blocking;
+use crate::tuning::Tuner;
 
 const OPERATION: &str = "download";
 
@@ -131,8 +132,9 @@ impl Core {
         let mut set: TaskSet<Outcome> = TaskSet::new(runtime.clone());
         let mut first_page = true;
         let mut page_failures = 0u32;
+        let mut tuner = Tuner::new(options.concurrency, options.max_concurrency);
         loop {
-            while !cancel.is_cancelled() && set.len() < options.concurrency {
+            while !cancel.is_cancelled() && set.len() < tuner.limit() {
                 if let Some(asset) = queue.pop_front() {
                     let Ok(id) = asset.id() else {
                         report.problems.push(format!(
@@ -159,6 +161,7 @@ impl Core {
                         cancel.clone(),
                         progress.clone(),
                     ));
+                    tuner.started(runtime.now(), set.len());
                     continue;
                 }
                 let Feed::Listing(pager) = &mut feed else {
@@ -192,6 +195,7 @@ impl Core {
             }
             match set.next().await {
                 Some(Ok(Outcome::Downloaded(file, bytes))) => {
+                    tuner.finished(runtime.now(), bytes);
                     report.bytes_downloaded += bytes;
                     report.downloaded.push(file);
                 }

@@ -219,7 +219,7 @@ mod tests {
     fn spec(name: &str, data: &[u8]) -> FileSpec {
         FileSpec {
             filename: name.to_owned(),
-            mime: "image/png".to_owned(),
+            mime: "image/png",
             kind: AssetKind::Image,
             size: data.len() as u64,
             crc32c: Some(crc32c::crc32c(data) as i32),

@@ -57,6 +57,7 @@ use bytes::Bytes;
 use crate::cancel::CancelToken;
 use crate::models::{FailureMode, OnAssetOverwritten};
 use crate::progress::{Progress, ProgressSink};
+pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
 pub use report::{
     FailedFile, PlannedFile, SkippedFile, SourceRef, UploadFailure, UploadReport, UploadedFile,
@@ -233,8 +234,14 @@ pub struct UploadOptions {
     pub failure_mode: UploadFailureMode,
     /// What happens to linked resources when a file replaces an asset.
     pub overwrite: OverwriteMode,
-    /// Transfers at once, across all sessions.
+    /// Transfers at once, across all sessions, at the start (default
+    /// [`default_concurrency`]).
     pub concurrency: usize,
+    /// The most transfers at once: while more transfers move files faster (a link with
+    /// high latency), the limit doubles from [`concurrency`](Self::concurrency) up to this
+    /// (default [`DEFAULT_MAX_CONCURRENCY`]); see [`crate::tuning`]. Equal to
+    /// `concurrency` for a fixed number, which [`UploadOptions::concurrency`] sets.
+    pub max_concurrency: usize,
     /// Wait until the service has taken the files in (default true).
     pub wait: bool,
     /// Give up waiting after this long (default [`DEFAULT_WAIT_TIMEOUT`]; `None` waits as
@@ -275,6 +282,7 @@ impl Default for UploadOptions {
             failure_mode: UploadFailureMode::default(),
             overwrite: OverwriteMode::default(),
             concurrency: default_concurrency(),
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
             wait: true,
             wait_timeout: Some(DEFAULT_WAIT_TIMEOUT),
             batch_size: MAX_BATCH_SIZE,
@@ -307,9 +315,18 @@ impl UploadOptions {
         self
     }
 
-    /// Sets the number of concurrent transfers (at least 1).
+    /// Sets a fixed number of concurrent transfers (at least 1): the limit no longer
+    /// adapts.
     pub fn concurrency(mut self, transfers: usize) -> Self {
         self.concurrency = transfers;
+        self.max_concurrency = transfers;
+        self
+    }
+
+    /// Lets the number of concurrent transfers grow up to `transfers` while that makes
+    /// the upload faster (the start stays [`concurrency`](Self::concurrency)).
+    pub fn max_concurrency(mut self, transfers: usize) -> Self {
+        self.max_concurrency = transfers;
         self
     }
 

@@ -167,7 +167,7 @@ impl FileUpload {
                 spec: MultipartUploadSpec {
                     ingestion_id: self.ingestion_id.clone(),
                     filename: self.spec.filename.clone(),
-                    content_type: Some(self.spec.mime.clone()),
+                    content_type: Some(self.spec.mime.to_owned()),
                     size_bytes: self.spec.size,
                 },
             },

@@ -18,6 +18,17 @@ pub enum SourceRef {
     Memory,
 }
 
+impl From<crate::upload::spec::SpecSource> for SourceRef {
+    /// Where a file's bytes came from, as the report names it (the bytes themselves are
+    /// dropped).
+    fn from(source: crate::upload::spec::SpecSource) -> Self {
+        match source {
+            crate::upload::spec::SpecSource::File(path) => SourceRef::File(path),
+            crate::upload::spec::SpecSource::Bytes(_) => SourceRef::Memory,
+        }
+    }
+}
+
 impl fmt::Display for SourceRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

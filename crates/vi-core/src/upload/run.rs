@@ -39,14 +39,15 @@ use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
 use crate::signed::{SignedKind, SignedRequest};
 use crate::transport::{Body, FileSlice};
+use crate::tuning::{Tuner, is_throttling};
 
 /// A source, its name, and its spec or why it is skipped.
-type SpecOutcome = (SourceRef, String, std::result::Result<FileSpec, SkipReason>);
+type SpecOutcome = std::result::Result<FileSpec, SkipReason>;
 
 /// A file that will be transferred.
 struct Planned {
+    /// Also where the file comes from (`spec.source`, a [`SourceRef`] in the report).
     spec: FileSpec,
-    source: SourceRef,
     /// The asset of the same name and other content it replaces (skip-existing only).
     replaces: Option<AssetId>,
 }
@@ -148,6 +149,8 @@ struct Upload {
     /// Session creations that failed in a row (reset by one that works).
     create_failures: u32,
     pace: Pace,
+    /// Transfers allowed at once ([`crate::tuning`]).
+    tuner: Tuner,
     /// Set once the run has cancelled or waited for its sessions; until then, dropping
     /// the upload (its future dropped, e.g. by a timeout) cancels the sessions that still
     /// had files to send.
@@ -184,6 +187,7 @@ impl Upload {
             ));
         }
         let cancel = options.cancel.clone().unwrap_or_default();
+        let tuner = Tuner::new(options.concurrency, options.max_concurrency);
         Ok(Upload {
             core,
             dataset,
@@ -199,6 +203,7 @@ impl Upload {
             open_sessions: 0,
             create_failures: 0,
             pace: Pace::default(),
+            tuner,
             settled: false,
             bytes_uploaded: 0,
             ignored_in_folders: 0,
@@ -240,7 +245,6 @@ impl Upload {
     /// (one creation at a time), so its URLs are used soon after they are issued; see
     /// [`pace`] for its size and for files whose URL died.
     async fn transfer_all(&mut self) -> Option<Error> {
-        let limit = self.options.concurrency;
         let runtime = self.core.runtime().clone();
         let mut set: TaskSet<Done> = TaskSet::new(runtime.clone());
         let mut pending: VecDeque<Transfer> = VecDeque::new();
@@ -248,6 +252,7 @@ impl Upload {
         let mut polling: Vec<usize> = Vec::new();
         let mut fatal: Option<Error> = None;
         loop {
+            let limit = self.tuner.limit();
             if !self.cancel.is_cancelled() && fatal.is_none() {
                 if !creating
                     && !self.queue.is_empty()
@@ -281,6 +286,8 @@ impl Upload {
                     });
                     self.pace.start(now);
                     set.spawn(self.transfer_task(transfer));
+                    let in_flight = set.len() - usize::from(creating) - polling.len();
+                    self.tuner.started(now, in_flight);
                 }
             }
             let Some(done) = set.next().await else {
@@ -336,6 +343,7 @@ impl Upload {
                             });
                             self.states[file] = FileState::Transferred;
                             self.pace.finish();
+                            self.tuner.finished(runtime.now(), spec.size);
                             self.release(file);
                         }
                         Err(Failure::Final(reason)) => {
@@ -346,6 +354,9 @@ impl Upload {
                             self.second_chance(file, Next::Resign, None, &mut pending);
                         }
                         Err(Failure::Put(error)) => {
+                            if is_throttling(&error) {
+                                self.tuner.throttled(runtime.now());
+                            }
                             let expired = transfer.2.is_some_and(|d| runtime.now() >= d);
                             let next = pace::after_failure(&error, expired);
                             let verdict = next == Next::Fail
@@ -374,7 +385,7 @@ impl Upload {
     fn next_batch(&mut self, now: Instant) -> usize {
         let size = self
             .pace
-            .batch_size(now, self.options.batch_size, self.options.concurrency);
+            .batch_size(now, self.options.batch_size, self.tuner.limit());
         let take = size.min(self.queue.len());
         let files: Vec<usize> = self.queue.drain(..take).collect();
         let batch = self.batches.len();

@@ -153,7 +153,7 @@ pub struct FileSpec {
     pub filename: String,
     /// The MIME type that is declared: the extension's, or the sniffed one for in-memory
     /// bytes without a known extension.
-    pub mime: String,
+    pub mime: &'static str,
     /// Image or video, from `mime`.
     pub kind: AssetKind,
     /// The size in bytes.
@@ -170,7 +170,7 @@ impl FileSpec {
     pub fn to_asset_spec(&self) -> AssetSpec {
         AssetSpec {
             filename: self.filename.clone(),
-            mime: self.mime.clone(),
+            mime: self.mime.to_owned(),
             size: self.size,
             crc32c: self.crc32c,
             custom_metadata: None,
@@ -443,7 +443,12 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 /// The [`SkipReason`] when the file cannot be uploaded: an unknown or missing extension,
 /// an empty file, unrecognised or mismatching content, a type that is neither image nor
 /// video, or a read error (including the file changing size while it is read).
-pub fn spec_for_file(path: &Path, filename: String) -> Result<FileSpec, SkipReason> {
+pub fn spec_for_file(path: impl Into<PathBuf>, filename: String) -> Result<FileSpec, SkipReason> {
+    // The path is moved into the spec, not copied: this runs on worker threads, and a
+    // long-lived copy made there would scatter 100,000 small allocations over every
+    // worker's allocator arena (peak memory of large uploads).
+    let owned: PathBuf = path.into();
+    let path = owned.as_path();
     let extension = extension_of(&filename);
     let Some(mime_ext) = extension.as_deref().and_then(mime_for_extension) else {
         return Err(SkipReason::UnsupportedExtension { extension });
@@ -516,11 +521,11 @@ pub fn spec_for_file(path: &Path, filename: String) -> Result<FileSpec, SkipReas
 
     Ok(FileSpec {
         filename,
-        mime: mime_ext.to_owned(),
+        mime: mime_ext,
         kind,
         size,
         crc32c,
-        source: SpecSource::File(path.to_path_buf()),
+        source: SpecSource::File(owned),
     })
 }
 
@@ -571,7 +576,7 @@ pub fn spec_for_bytes(filename: String, data: Bytes) -> Result<FileSpec, SkipRea
     let crc = crc32c::crc32c(&data);
     Ok(FileSpec {
         filename,
-        mime: mime.to_owned(),
+        mime,
         kind,
         size: data.len() as u64,
         // Bit pattern reinterpreted as signed, as the API expects (spec §6.3).

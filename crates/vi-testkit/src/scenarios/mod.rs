@@ -20,6 +20,7 @@ pub mod hostile;
 pub mod multipart;
 pub mod resume;
 pub mod transport;
+pub mod tuning;
 pub mod uploads;
 
 /// Stamps out `#[test] fn name() { module::name::<Facade>(&env) }` for each name. Internal
@@ -193,6 +194,19 @@ macro_rules! hostile_tests {
         );
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), hostile:
             assets_named_like_partial_files_never_meet,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`tuning`] for facade `$facade`, each against an emulator
+/// on a slow link.
+#[macro_export]
+macro_rules! tuning_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::scenarios::tuning::slow_link_env(), tuning:
+            uploads_run_more_transfers_at_once_on_a_slow_link,
+            downloads_run_more_transfers_at_once_on_a_slow_link,
+            a_fixed_concurrency_is_never_exceeded,
         );
     };
 }

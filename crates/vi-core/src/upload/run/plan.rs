@@ -1,6 +1,10 @@
 //! Upload steps 1–3: discover the files, check their names, build their specs, and (with
 //! skip-existing) leave out those the dataset already holds.
 
+use std::path::Path;
+
+use bytes::Bytes;
+
 use super::*;
 
 impl Upload {
@@ -13,7 +17,7 @@ impl Upload {
             ));
         }
         let mut paths = Vec::new();
-        let mut memory = Vec::new();
+        let mut memory: Vec<(String, Bytes)> = Vec::new();
         for input in sources.inputs() {
             match input {
                 UploadInput::Path(p) => paths.push(p.clone()),
@@ -47,19 +51,28 @@ impl Upload {
             }
             files = kept;
         }
-        // In-memory names share the namespace with files (filename is the asset key).
-        let mut taken: HashMap<String, PathBuf> = files
+        // In-memory names share the namespace with files (filename is the asset key). The
+        // map borrows the names and paths of `files`, which stays whole until the end:
+        // with 100,000 files, every copy of their names and paths costs megabytes.
+        let mut taken: HashMap<&str, Option<&Path>> = files
             .iter()
-            .map(|f| (f.filename.clone(), f.path.clone()))
+            .map(|f| (f.filename.as_str(), Some(f.path.as_path())))
             .collect();
-        let mut memory_kept = Vec::new();
-        for (name, data) in memory {
-            if let Some(first) = taken.get(&name) {
-                let first = first.clone();
-                self.skip(SourceRef::Memory, name, SkipReason::DuplicateName { first });
+        let mut memory_kept = Vec::with_capacity(memory.len());
+        for (name, data) in &memory {
+            if let Some(&first) = taken.get(name.as_str()) {
+                let first = first.map_or_else(
+                    || PathBuf::from(format!("<in memory: {name}>")),
+                    Path::to_path_buf,
+                );
+                self.skip(
+                    SourceRef::Memory,
+                    name.clone(),
+                    SkipReason::DuplicateName { first },
+                );
             } else {
-                taken.insert(name.clone(), PathBuf::from(format!("<in memory: {name}>")));
-                memory_kept.push((name, data));
+                taken.insert(name, None);
+                memory_kept.push((name.clone(), data.clone()));
             }
         }
 
@@ -81,51 +94,34 @@ impl Upload {
             } else {
                 None
             };
+        drop(taken);
 
-        let file_count = files.len();
-        // Who each candidate is, so that one not examined before a cancellation is still
-        // reported.
-        let candidates: Vec<(SourceRef, String)> = files
-            .iter()
-            .map(|f| (SourceRef::File(f.path.clone()), f.filename.clone()))
-            .chain(
-                memory_kept
-                    .iter()
-                    .map(|(name, _)| (SourceRef::Memory, name.clone())),
-            )
-            .collect();
-        // Specs on blocking workers, in parallel; results kept in input order.
+        // Specs on blocking workers, in parallel; results kept in input order. A job takes
+        // its own copy of a name and path only when it starts.
         let workers = std::thread::available_parallelism()
             .map_or(4, |n| n.get() * 2)
             .min(16);
         let pool = Pool::new(self.core.runtime().clone(), workers);
         let runtime = self.core.runtime().clone();
-        let file_jobs = files.into_iter().enumerate().map(|(i, f)| {
+        let file_jobs = files.iter().enumerate().map(|(i, f)| {
             let runtime = runtime.clone();
+            let (path, name) = (f.path.clone(), f.filename.clone());
             async move {
-                let source = SourceRef::File(f.path.clone());
-                let name = f.filename.clone();
-                let spec =
-                    run_blocking(runtime.as_ref(), move || spec_for_file(&f.path, f.filename))
-                        .await;
-                (i, source, name, spec)
+                let spec = run_blocking(runtime.as_ref(), move || spec_for_file(path, name)).await;
+                (i, spec)
             }
         });
-        let offset = file_count;
-        let memory_jobs = memory_kept
-            .into_iter()
-            .enumerate()
-            .map(|(i, (name, data))| {
-                let runtime = runtime.clone();
-                let index = offset + i;
-                async move {
-                    let n = name.clone();
-                    let spec =
-                        run_blocking(runtime.as_ref(), move || spec_for_bytes(n, data)).await;
-                    (index, SourceRef::Memory, name, spec)
-                }
-            });
-        let mut results: Vec<Option<SpecOutcome>> = (0..taken.len()).map(|_| None).collect();
+        let offset = files.len();
+        let memory_jobs = memory_kept.iter().enumerate().map(|(i, (name, data))| {
+            let runtime = runtime.clone();
+            let (name, data) = (name.clone(), data.clone());
+            async move {
+                let spec = run_blocking(runtime.as_ref(), move || spec_for_bytes(name, data)).await;
+                (offset + i, spec)
+            }
+        });
+        let mut results: Vec<Option<SpecOutcome>> = Vec::with_capacity(offset + memory_kept.len());
+        results.resize_with(offset + memory_kept.len(), || None);
         let mut run = pool.run(
             file_jobs
                 .map(futures_util::future::Either::Left)
@@ -152,12 +148,22 @@ impl Upload {
                     continue;
                 }
             };
-            let (i, source, name, spec) = done?;
-            let spec = spec?;
-            results[i] = Some((source, name, spec));
+            let (i, spec) = done?;
+            results[i] = Some(spec?);
         }
+        drop(run);
+        // Who each candidate is, for those never examined (a cancellation came first).
+        let candidates = files
+            .into_iter()
+            .map(|f| (SourceRef::File(f.path), f.filename))
+            .chain(
+                memory_kept
+                    .into_iter()
+                    .map(|(name, _)| (SourceRef::Memory, name)),
+            );
+        self.planned.reserve_exact(results.len());
         for (result, (source, name)) in results.into_iter().zip(candidates) {
-            let Some((source, name, spec)) = result else {
+            let Some(spec) = result else {
                 self.cancelled_early.push(FailedFile {
                     source,
                     filename: name,
@@ -178,15 +184,12 @@ impl Upload {
                     if let Some(warning) = spec.size_warning() {
                         tracing::warn!(file = %name, "{warning}");
                     }
-                    self.planned.push(Planned {
-                        spec,
-                        source,
-                        replaces,
-                    });
+                    self.planned.push(Planned { spec, replaces });
                 }
                 Err(reason) => self.skip(source, name, reason),
             }
         }
+        self.planned.shrink_to_fit();
         // Batches are formed as sessions are opened (see `pace`).
         let n = self.planned.len();
         self.states = (0..n).map(|_| FileState::Pending).collect();

@@ -57,7 +57,8 @@ impl Upload {
         let planned = std::mem::take(&mut self.planned);
         let states = std::mem::take(&mut self.states);
         for ((p, state), batch) in planned.into_iter().zip(states).zip(file_batch) {
-            let filename = p.spec.filename.clone();
+            let (filename, size) = (p.spec.filename, p.spec.size);
+            let source = SourceRef::from(p.spec.source);
             let verdict = batch.map(|b| (&verdicts[b], settled[b]));
             let error = verdict.and_then(|(v, _)| v.errors.get(&filename));
             let reason = match state {
@@ -85,15 +86,15 @@ impl Upload {
                 verdict.and_then(|(v, s)| v.id.clone().map(|id| (id, s))),
             ) {
                 (Some(reason), _) => failed.push(FailedFile {
-                    source: p.source,
+                    source,
                     filename,
                     reason,
                 }),
                 (None, Some((session, settled))) => {
                     let file = UploadedFile {
-                        source: p.source,
+                        source,
                         filename,
-                        size: p.spec.size,
+                        size,
                         session,
                         replaced: p.replaces,
                     };
@@ -104,7 +105,7 @@ impl Upload {
                     }
                 }
                 (None, None) => failed.push(FailedFile {
-                    source: p.source,
+                    source,
                     filename,
                     reason: UploadFailure::NoUploadUrl,
                 }),
@@ -136,7 +137,7 @@ impl Upload {
         let planned = std::mem::take(&mut self.planned)
             .into_iter()
             .map(|p| PlannedFile {
-                source: p.source,
+                source: SourceRef::from(p.spec.source),
                 filename: p.spec.filename,
                 size: p.spec.size,
                 replaces: p.replaces,

@@ -1,0 +1,326 @@
+//! How many transfers run at once: a limit that starts at the configured number and
+//! grows while the transfers' throughput grows with it.
+//!
+//! On a link with high latency, small files are bound by round trips, not bandwidth: each
+//! transfer waits most of its time, so twice the transfers move twice the files per
+//! second, up to what the link, the storage or the machine can take. A fixed default has
+//! to be cautious for the slow link and then wastes the fast one. The [`Tuner`] climbs
+//! instead, in the manner of AzCopy's automatic concurrency: it measures the rate over a
+//! window of completions, doubles the limit while the rate rises by at least
+//! [`GAIN`], steps back to the previous limit when it does not, holds there for a while
+//! and then probes again. A throttling answer (429 or 503 that outlasted the retries)
+//! halves the limit at once.
+//!
+//! A window only counts when the limit was reached in it: when the engine cannot keep
+//! that many transfers busy (a short queue, sessions being created), the rate says
+//! nothing about the limit. Nothing here reads a clock: the engine passes the instants,
+//! so the unit tests run on made-up time.
+
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+
+/// The default ceiling of automatic concurrency: high enough to keep a 50 ms link busy
+/// with small files, low enough that a blocking caller's worker threads and the I/O
+/// buffers stay small (64 × 512 KiB at most in flight).
+pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
+
+/// The rise in rate that justifies a higher limit (a fifth more).
+const GAIN: f64 = 1.2;
+
+/// The shortest window: rates over less are noise.
+const MIN_WINDOW: Duration = Duration::from_millis(200);
+
+/// A window also ends after this long if at least one transfer finished, so that large
+/// files, which finish rarely, still move the limit.
+const MAX_WINDOW: Duration = Duration::from_secs(5);
+
+/// Windows spent at a limit that stopped paying before probing higher again.
+const HOLD_WINDOWS: u32 = 8;
+
+/// The service or the storage asked to slow down: 429 Too Many Requests or 503 Service
+/// Unavailable (after the retries, which honour `Retry-After`).
+pub fn is_throttling(error: &Error) -> bool {
+    matches!(error.status().map(|s| s.as_u16()), Some(429 | 503))
+}
+
+/// A measured rate: files and bytes per second.
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    files: f64,
+    bytes: f64,
+}
+
+impl Rate {
+    /// How much faster `self` is than `before`: the larger of the two ratios, so that a
+    /// window of small files and one of large files compare on what they are bound by.
+    fn gain_over(self, before: Rate) -> f64 {
+        let ratio = |now: f64, then: f64| if then > 0.0 { now / then } else { 1.0 };
+        ratio(self.files, before.files).max(ratio(self.bytes, before.bytes))
+    }
+}
+
+/// Where the climb is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    /// Doubling while it pays; `before` is the rate at the previous, lower limit.
+    Climbing { before: Option<(usize, RateBits)> },
+    /// Staying at the limit for this many more windows.
+    Holding { windows: u32 },
+}
+
+/// [`Rate`] kept as bits so that [`Phase`] can be compared in tests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RateBits(u64, u64);
+
+impl From<Rate> for RateBits {
+    fn from(r: Rate) -> Self {
+        RateBits(r.files.to_bits(), r.bytes.to_bits())
+    }
+}
+
+impl From<RateBits> for Rate {
+    fn from(b: RateBits) -> Self {
+        Rate {
+            files: f64::from_bits(b.0),
+            bytes: f64::from_bits(b.1),
+        }
+    }
+}
+
+/// The adaptive limit of one upload or download call. Fixed when `start == ceiling`.
+#[derive(Debug)]
+pub struct Tuner {
+    limit: usize,
+    floor: usize,
+    ceiling: usize,
+    phase: Phase,
+    window_start: Option<Instant>,
+    files: u64,
+    bytes: u64,
+    saturated: bool,
+}
+
+impl Tuner {
+    /// A limit starting at `start` (at least 1) that may grow to `ceiling` (at least
+    /// `start`; equal means fixed) and never falls below `min(start, 2)`.
+    pub fn new(start: usize, ceiling: usize) -> Self {
+        let start = start.max(1);
+        Tuner {
+            limit: start,
+            floor: start.min(2),
+            ceiling: ceiling.max(start),
+            phase: Phase::Climbing { before: None },
+            window_start: None,
+            files: 0,
+            bytes: 0,
+            saturated: false,
+        }
+    }
+
+    /// Transfers allowed at once now.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A transfer started, and `in_flight` now run (this one included).
+    pub fn started(&mut self, now: Instant, in_flight: usize) {
+        self.window_start.get_or_insert(now);
+        if in_flight >= self.limit {
+            self.saturated = true;
+        }
+    }
+
+    /// A transfer of `bytes` finished well.
+    pub fn finished(&mut self, now: Instant, bytes: u64) {
+        self.files += 1;
+        self.bytes += bytes;
+        let Some(start) = self.window_start else {
+            return;
+        };
+        let elapsed = now.saturating_duration_since(start);
+        let enough = self.files >= self.limit as u64 && elapsed >= MIN_WINDOW;
+        if enough || elapsed >= MAX_WINDOW {
+            let rate = Rate {
+                files: self.files as f64 / elapsed.as_secs_f64(),
+                bytes: self.bytes as f64 / elapsed.as_secs_f64(),
+            };
+            let saturated = self.saturated;
+            self.new_window(now);
+            if saturated {
+                self.judge(rate);
+            }
+        }
+    }
+
+    /// The storage or the service asked to slow down (429 or 503 that outlasted the
+    /// retries): halve the limit and hold it.
+    pub fn throttled(&mut self, now: Instant) {
+        self.hold_at(
+            (self.limit / 2).max(self.floor),
+            "throttled: fewer transfers at once",
+        );
+        self.new_window(now);
+    }
+
+    fn new_window(&mut self, now: Instant) {
+        self.window_start = Some(now);
+        self.files = 0;
+        self.bytes = 0;
+        self.saturated = false;
+    }
+
+    /// Moves the limit after a window measured at it.
+    fn judge(&mut self, rate: Rate) {
+        match self.phase {
+            Phase::Holding { windows } if windows > 1 => {
+                self.phase = Phase::Holding {
+                    windows: windows - 1,
+                };
+            }
+            Phase::Climbing {
+                before: Some((lower, then)),
+            } if rate.gain_over(then.into()) < GAIN => {
+                // More transfers did not pay: back to the lower limit, which moved about
+                // as much with fewer connections, and stay a while.
+                self.hold_at(lower, "more transfers did not pay; stepping back");
+            }
+            // The first window, a hold that ended, or a step that paid: one step higher,
+            // to be compared with what this limit gives.
+            _ => {
+                self.phase = Phase::Climbing {
+                    before: Some((self.limit, rate.into())),
+                };
+                let higher = (self.limit * 2).min(self.ceiling);
+                if higher == self.limit {
+                    // At the ceiling: nothing to probe.
+                    self.hold_at(higher, "");
+                } else {
+                    tracing::debug!(from = self.limit, to = higher, "more transfers at once");
+                    self.limit = higher;
+                }
+            }
+        }
+    }
+
+    /// Sets the limit to `limit` and keeps it for [`HOLD_WINDOWS`] windows.
+    fn hold_at(&mut self, limit: usize, why: &'static str) {
+        if limit != self.limit {
+            tracing::debug!(from = self.limit, to = limit, "{why}");
+        }
+        self.limit = limit;
+        self.phase = Phase::Holding {
+            windows: HOLD_WINDOWS,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A made-up link: each transfer takes `latency` plus its bytes at `per_connection`
+    /// bytes per second, and the whole link carries at most `total` bytes per second.
+    /// Runs `files` transfers of `size` bytes under the tuner and returns the limits it
+    /// chose over time and the total time.
+    fn simulate(
+        tuner: &mut Tuner,
+        files: usize,
+        size: u64,
+        latency: Duration,
+        per_connection: f64,
+        total: f64,
+    ) -> (Vec<usize>, Duration) {
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut running: Vec<Instant> = Vec::new();
+        let mut left = files;
+        let mut limits = Vec::new();
+        while left > 0 || !running.is_empty() {
+            while left > 0 && running.len() < tuner.limit() {
+                // With n transfers sharing the link, each gets min(per_connection, total/n).
+                let n = (running.len() + 1) as f64;
+                let speed = per_connection.min(total / n);
+                let took = latency + Duration::from_secs_f64(size as f64 / speed);
+                running.push(now + took);
+                left -= 1;
+                tuner.started(now, running.len());
+            }
+            running.sort();
+            now = running.remove(0);
+            tuner.finished(now, size);
+            if limits.last() != Some(&tuner.limit()) {
+                limits.push(tuner.limit());
+            }
+        }
+        (limits, now - t0)
+    }
+
+    /// 2,000 files of 8 KiB over a link with 50 ms of latency and 2 MB/s per
+    /// connection, no overall limit: bound by round trips.
+    fn small_files_far_away(start: usize, ceiling: usize) -> (Vec<usize>, Duration) {
+        let mut t = Tuner::new(start, ceiling);
+        let latency = Duration::from_millis(50);
+        simulate(&mut t, 2000, 8192, latency, 2e6, f64::INFINITY)
+    }
+
+    #[test]
+    fn a_fixed_limit_never_moves() {
+        assert_eq!(small_files_far_away(8, 8).0, vec![8]);
+    }
+
+    #[test]
+    fn latency_bound_small_files_climb_to_the_ceiling() {
+        let (limits, took) = small_files_far_away(8, 64);
+        assert_eq!(limits, vec![8, 16, 32, 64]);
+        let (_, slow) = small_files_far_away(8, 8);
+        assert!(took * 3 < slow, "{took:?} vs {slow:?}");
+    }
+
+    #[test]
+    fn a_saturated_link_keeps_the_limit_that_fills_it() {
+        // 8 transfers at 1 MB/s each fill a 10 MB/s link: 16 gain little, so the tuner
+        // goes back to 8, or to 16 at most when the link's last bit of room shows.
+        let mut t = Tuner::new(8, 64);
+        let (limits, _) = simulate(&mut t, 3000, 1 << 20, Duration::from_millis(20), 1e6, 10e6);
+        assert!(t.limit() <= 16, "{limits:?}");
+        assert!(!limits.contains(&64), "{limits:?}");
+    }
+
+    #[test]
+    fn throttling_halves_and_holds() {
+        let mut t = Tuner::new(8, 64);
+        let now = Instant::now();
+        t.limit = 32;
+        t.throttled(now);
+        assert_eq!(t.limit(), 16);
+        t.throttled(now);
+        t.throttled(now);
+        t.throttled(now);
+        t.throttled(now);
+        assert_eq!(t.limit(), 2, "never below the floor");
+        let mut one = Tuner::new(1, 64);
+        one.throttled(now);
+        assert_eq!(one.limit(), 1);
+    }
+
+    #[test]
+    fn a_window_where_the_limit_was_not_reached_says_nothing() {
+        let mut t = Tuner::new(8, 64);
+        let t0 = Instant::now();
+        for i in 0..100u32 {
+            let now = t0 + Duration::from_millis(u64::from(i) * 10);
+            t.started(now, 3);
+            t.finished(now + Duration::from_millis(5), 100);
+        }
+        assert_eq!(t.limit(), 8);
+    }
+
+    #[test]
+    fn the_start_is_at_least_one_and_the_ceiling_at_least_the_start() {
+        let t = Tuner::new(0, 0);
+        assert_eq!(t.limit(), 1);
+        let t = Tuner::new(16, 4);
+        assert_eq!(t.limit(), 16);
+    }
+}
