@@ -7,8 +7,9 @@
 //!   (session, signed PUTs, polling), for tests of the read side.
 //! * [`facade`]: one synchronous view of both facades ([`facade::Facade`]), so that
 //!   [`scenarios`] are plain functions each facade runs over real HTTP, one `#[test]` per
-//!   scenario ([`api_tests!`], [`upload_tests!`], [`resume_tests!`], [`download_tests!`],
-//!   [`multipart_tests!`]).
+//!   scenario ([`api_tests!`], [`upload_tests!`], [`upload_retry_tests!`],
+//!   [`upload_verdict_tests!`], [`upload_cancel_tests!`], [`resume_tests!`],
+//!   [`download_tests!`], [`multipart_tests!`]).
 //! * [`http_server`], [`stack`] and [`transport_tests!`]: a small local HTTP server, each
 //!   facade's transport and runtime as core sees them, and the transport scenarios.
 //! * [`scripted`] and [`clock`]: a scripted transport and virtual time, for tests of

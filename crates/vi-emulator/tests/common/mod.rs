@@ -1,6 +1,8 @@
-//! Helpers shared by the integration tests: a tiny HTTP client, image makers and
-//! upload shortcuts.
+//! Helpers shared by the integration tests: a tiny HTTP client, image makers, upload
+//! shortcuts and, in [`session`], readers of an ingestion session.
 #![allow(dead_code)]
+
+pub mod session;
 
 use serde_json::{Value, json};
 use ureq::http::HeaderMap;

@@ -21,6 +21,9 @@ pub mod multipart;
 pub mod resume;
 pub mod transport;
 pub mod tuning;
+pub mod upload_cancel;
+pub mod upload_retries;
+pub mod upload_verdicts;
 pub mod uploads;
 
 /// Stamps out `#[test] fn name() { module::name::<Facade>(&env) }` for each name. Internal
@@ -69,19 +72,46 @@ macro_rules! upload_tests {
             upload_in_memory_bytes_and_an_explicit_unsupported_file,
             same_filename_in_two_folders_is_never_mixed_up,
             more_files_than_one_batch,
+            without_waiting_files_are_reported_processing_or_done,
+            bad_upload_input_is_refused_before_sending,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`upload_retries`] for facade `$facade`.
+#[macro_export]
+macro_rules! upload_retry_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), upload_retries:
             a_refused_upload_url_moves_the_file_to_a_fresh_session,
             a_retry_never_reaches_an_expired_url,
             a_session_creation_that_fails_is_asked_for_again,
             twelve_thousand_files_with_three_second_urls,
             a_put_that_fails_twice_with_503_then_succeeds,
             a_put_failing_for_good_fails_that_file_only,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`upload_verdicts`] for facade `$facade`.
+#[macro_export]
+macro_rules! upload_verdict_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), upload_verdicts:
             files_taken_in_before_a_failed_reach_are_reported_succeeded,
             a_corrupted_body_is_rejected_by_the_service,
             files_the_service_gave_up_on_are_not_sent,
-            without_waiting_files_are_reported_processing_or_done,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`upload_cancel`] for facade `$facade`.
+#[macro_export]
+macro_rules! upload_cancel_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), upload_cancel:
             cancelling_halfway_stops_and_cancels_the_session,
             a_token_fired_before_the_upload_sends_nothing_and_loses_nothing,
-            bad_upload_input_is_refused_before_sending,
         );
     };
 }

@@ -1,0 +1,224 @@
+//! The client half: one upload or download with one facade, run by the soak as its own
+//! process (`xtask soak-client`, so each peak RSS is its own), and its JSON report.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::phase::Phase;
+use crate::procs::status_kib;
+
+/// Runs one client half of `phase` as its own process and returns its JSON report, which
+/// it writes to `out`.
+pub fn run_client(phase: &Phase, op: &str, path: &Path, out: &Path) -> Result<Value, String> {
+    let Phase {
+        o,
+        emu,
+        bin,
+        facade,
+        dataset,
+        ..
+    } = *phase;
+    let status = Command::new(bin)
+        .args([
+            "soak-client",
+            "--facade",
+            facade,
+            "--op",
+            op,
+            "--dataset",
+            dataset,
+            "--path",
+            &path.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+            "--read-timeout-secs",
+            &o.read_timeout_secs.to_string(),
+        ])
+        .args(
+            o.concurrency
+                .map(|c| vec!["--concurrency".to_owned(), c.to_string()])
+                .unwrap_or_default(),
+        )
+        .env("DATATURE_VI_API_ENDPOINT", &emu.url)
+        .env("DATATURE_VI_SECRET_KEY", &emu.key)
+        .env("DATATURE_VI_ORGANIZATION_ID", &emu.org)
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run the client: {e}"))?;
+    let text = std::fs::read_to_string(out)
+        .map_err(|e| format!("the {facade} {op} client left no report ({status}): {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("bad client report: {e}"))
+}
+
+pub fn strings(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `[[name, reason], …]` of a report list.
+pub fn pairs(v: &Value, key: &str) -> Vec<(String, String)> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        x[0].as_str().unwrap_or("").to_owned(),
+                        x[1].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A failure reason without what varies from file to file (names, numbers).
+pub fn reason_class(reason: &str) -> String {
+    let mut out = String::new();
+    let mut last_digit = false;
+    for c in reason.chars().take(140) {
+        if c.is_ascii_digit() {
+            if !last_digit {
+                out.push('#');
+            }
+            last_digit = true;
+        } else {
+            out.push(c);
+            last_digit = false;
+        }
+    }
+    out
+}
+
+/// Runs `xtask soak-client --facade F --op upload|download --dataset ID --path P --out FILE
+/// [--read-timeout-secs T]` and writes a JSON report to FILE (also when the call fails).
+pub fn client_main(args: &[String]) -> ExitCode {
+    let mut map: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut it = args.iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        map.insert(k.trim_start_matches("--"), v.as_str());
+    }
+    let (Some(facade), Some(op), Some(dataset), Some(path), Some(out)) = (
+        map.get("facade"),
+        map.get("op"),
+        map.get("dataset"),
+        map.get("path"),
+        map.get("out"),
+    ) else {
+        eprintln!("soak-client: --facade, --op, --dataset, --path and --out are required");
+        return ExitCode::from(2);
+    };
+    let timeout = map
+        .get("read-timeout-secs")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(5u64);
+    let concurrency: Option<usize> = map.get("concurrency").and_then(|c| c.parse().ok());
+    let start = Instant::now();
+    let mut report = match client_run(facade, op, dataset, Path::new(path), timeout, concurrency) {
+        Ok(v) => v,
+        Err(e) => json!({"error": e}),
+    };
+    report["seconds"] = json!(start.elapsed().as_secs_f64());
+    report["peakRssKib"] = json!(status_kib("self", "VmHWM:").unwrap_or(0));
+    match std::fs::write(out, report.to_string()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("soak-client: cannot write {out}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn client_run(
+    facade: &str,
+    op: &str,
+    dataset: &str,
+    path: &Path,
+    timeout: u64,
+    concurrency: Option<usize>,
+) -> Result<Value, String> {
+    let upload_options = || match concurrency {
+        Some(c) => vi_blocking::UploadOptions::new().concurrency(c),
+        None => vi_blocking::UploadOptions::new(),
+    };
+    let download_options = || match concurrency {
+        Some(c) => vi_blocking::DownloadOptions::new().concurrency(c),
+        None => vi_blocking::DownloadOptions::new(),
+    };
+    let config = vi_core::ConfigBuilder::default()
+        .read_timeout(Duration::from_secs(timeout))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let dataset = vi_core::DatasetId::new(dataset).map_err(|e| e.to_string())?;
+    match (facade, op) {
+        ("blocking", "upload") => {
+            let client = vi_blocking::Client::from_config(config).map_err(|e| e.to_string())?;
+            let report = client
+                .assets()
+                .upload(&dataset, path, upload_options())
+                .map_err(|e| e.to_string())?;
+            Ok(upload_json(&report))
+        }
+        ("blocking", "download") => {
+            let client = vi_blocking::Client::from_config(config).map_err(|e| e.to_string())?;
+            let report = client
+                .assets()
+                .download(&dataset, path, download_options())
+                .map_err(|e| e.to_string())?;
+            Ok(download_json(&report))
+        }
+        ("async", op) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let client = vi_async::Client::from_config(config).map_err(|e| e.to_string())?;
+                if op == "upload" {
+                    let report = client
+                        .assets()
+                        .upload(&dataset, path, upload_options())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(upload_json(&report))
+                } else {
+                    let report = client
+                        .assets()
+                        .download(&dataset, path, download_options())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(download_json(&report))
+                }
+            })
+        }
+        _ => Err(format!("unknown facade/op {facade}/{op}")),
+    }
+}
+
+fn upload_json(r: &vi_blocking::UploadReport) -> Value {
+    json!({
+        "succeeded": r.succeeded.iter().map(|f| f.filename.clone()).collect::<Vec<_>>(),
+        "processing": r.processing.iter().map(|f| f.filename.clone()).collect::<Vec<_>>(),
+        "failed": r.failed.iter().map(|f| json!([f.filename, f.reason.to_string()])).collect::<Vec<_>>(),
+        "skipped": r.skipped.iter().map(|f| json!([f.filename, f.reason.to_string()])).collect::<Vec<_>>(),
+    })
+}
+
+fn download_json(r: &vi_blocking::DownloadReport) -> Value {
+    json!({
+        "downloaded": r.downloaded.iter().map(|f| json!([f.asset.to_string(), f.filename, f.path.display().to_string()])).collect::<Vec<_>>(),
+        "skipped": r.skipped.iter().map(|f| json!([f.asset.to_string(), f.filename, f.path.display().to_string()])).collect::<Vec<_>>(),
+        "failed": r.failed.iter().map(|f| json!([f.asset.to_string(), f.reason.to_string()])).collect::<Vec<_>>(),
+        "problems": r.problems,
+    })
+}
