@@ -233,7 +233,7 @@ macro_rules! hostile_tests {
 #[macro_export]
 macro_rules! tuning_tests {
     ($facade:ty) => {
-        $crate::__scenario_tests!($facade, $crate::scenarios::tuning::slow_link_env(), tuning:
+        $crate::__scenario_tests!($facade, $crate::scenarios::tuning::distant(), tuning:
             uploads_run_more_transfers_at_once_on_a_slow_link,
             downloads_run_more_transfers_at_once_on_a_slow_link,
             a_fixed_concurrency_is_never_exceeded,

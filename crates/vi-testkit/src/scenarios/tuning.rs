@@ -17,8 +17,8 @@ use crate::facade::{AssetOps, Facade, new_dataset};
 /// service, where small files are bound by round trips.
 const LATENCY: Duration = Duration::from_millis(100);
 
-/// An emulator that answers every request [`LATENCY`] late.
-pub fn slow_link_env() -> TestEnv {
+/// An emulator that answers every request [`LATENCY`] late, like a distant service.
+pub fn distant() -> TestEnv {
     TestEnv::with(EmulatorConfig {
         latency: LATENCY,
         ..EmulatorConfig::default()
