@@ -152,3 +152,44 @@ impl Upload {
         !sent.is_empty() && session.status.progress_count.succeeded + rejected >= sent.len() as u64
     }
 }
+
+impl Drop for Upload {
+    /// An upload dropped before its end (its future dropped by a timeout or a `select!`)
+    /// has already stopped its transfers (their task set aborts them). Its sessions that
+    /// still had files to send are cancelled here, best effort and in the background, so
+    /// the service does not keep them open until its own timeout; files already taken in
+    /// stay (spec §6.10).
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let unfinished: Vec<CancelIngestionSession> = (0..self.batches.len())
+            .filter(|&b| self.has_unsent(b))
+            .filter_map(|b| self.session_id(b))
+            .map(|session| CancelIngestionSession {
+                dataset: self.dataset.clone(),
+                session,
+            })
+            .collect();
+        if unfinished.is_empty() {
+            return;
+        }
+        let core = self.core.clone();
+        self.core.runtime().spawn(Box::pin(async move {
+            for endpoint in unfinished {
+                if let Err(e) = core.execute(&endpoint).await {
+                    tracing::debug!(error = %e, "could not cancel the session of a dropped upload");
+                }
+            }
+        }));
+    }
+}
+
+/// Drops the per-file lists a session carries (the upload URLs once they are handed out,
+/// the echo of the declaration): the report keeps sessions for their ids, counters, events
+/// and conditions, and per-file copies would make memory grow with the file count.
+pub(super) fn trimmed(mut session: IngestionSession) -> IngestionSession {
+    session.status.assets = None;
+    session.spec.assets = None;
+    session
+}
