@@ -169,7 +169,7 @@ impl Transport for ReqwestTransport {
                 error_body,
             });
         }
-        let target = effective_target(status, target);
+        let target = effective_target(status, &headers, target)?;
         let written = write_body(&mut response, &target, &context, &watch).await?;
         Ok(DownloadHead {
             status,

@@ -156,7 +156,7 @@ impl BlockingTransport for UreqTransport {
                 error_body: Bytes::from(prefix),
             });
         }
-        let target = effective_target(status, target);
+        let target = effective_target(status, &headers, target)?;
         let written = write_body(body, &target, &context)?;
         Ok(DownloadHead {
             status,

@@ -160,18 +160,71 @@ impl DownloadTarget {
     }
 }
 
-/// The target a transport actually writes for a response status: the requested offset for
-/// `206 Partial Content`, offset 0 (truncate) for any other status, so a server that
-/// ignores a `Range` header can never leave a file with the body appended at the wrong
-/// place.
-pub fn effective_target(status: http::StatusCode, target: DownloadTarget) -> DownloadTarget {
-    if status == http::StatusCode::PARTIAL_CONTENT {
-        target
-    } else {
-        DownloadTarget {
+/// The target a transport actually writes for a response: the requested offset for a
+/// `206 Partial Content` whose `Content-Range` starts there, offset 0 (truncate) for any
+/// other success, so a server that ignores a `Range` header can never leave a file with
+/// the body appended at the wrong place. A `206` that starts at byte 0 rewrites the file
+/// too.
+///
+/// # Errors
+/// [`TransportErrorKind::Protocol`] for a `206` whose `Content-Range` is missing, is not a
+/// byte range, or starts elsewhere than asked: its bytes have no safe place in the file.
+pub fn effective_target(
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+    target: DownloadTarget,
+) -> Result<DownloadTarget, TransportError> {
+    if status != http::StatusCode::PARTIAL_CONTENT {
+        return Ok(DownloadTarget {
             offset: 0,
             ..target
-        }
+        });
+    }
+    let range = headers
+        .get(http::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok());
+    match range.and_then(content_range_start) {
+        Some(start) if start == target.offset => Ok(target),
+        Some(0) => Ok(DownloadTarget {
+            offset: 0,
+            ..target
+        }),
+        found => Err(TransportError::new(
+            TransportErrorKind::Protocol,
+            match found {
+                Some(start) => format!(
+                    "the storage answered a range request from byte {} with bytes from {start}",
+                    target.offset
+                ),
+                None => format!(
+                    "the storage answered 206 Partial Content without a usable Content-Range ({})",
+                    range.map_or_else(|| "none".into(), |r| crate::redact::printable(r, false))
+                ),
+            },
+        )),
+    }
+}
+
+/// The first byte position of a `Content-Range` value of the form `bytes FIRST-LAST/SIZE`
+/// (RFC 9110 §14.4; `SIZE` may be `*`), when it is a well-formed satisfied byte range
+/// (`FIRST ≤ LAST`, `LAST < SIZE`). `None` for anything else, `bytes */SIZE` included.
+pub fn content_range_start(value: &str) -> Option<u64> {
+    let rest = value.trim().strip_prefix("bytes")?;
+    let rest = rest.strip_prefix(' ')?.trim_start();
+    let (span, size) = rest.split_once('/')?;
+    let (first, last) = span.split_once('-')?;
+    let digits = |t: &str| {
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse::<u64>().ok())
+            .flatten()
+    };
+    let (first, last) = (digits(first)?, digits(last)?);
+    if first > last {
+        return None;
+    }
+    match size {
+        "*" => Some(first),
+        size => (last < digits(size)?).then_some(first),
     }
 }
 

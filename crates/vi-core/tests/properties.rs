@@ -1,5 +1,6 @@
 //! Properties over arbitrary input (proptest): the download name sanitizer, the id
-//! parsers, URL redaction and the wire-model decoders never panic and keep their promises.
+//! parsers, URL redaction, the `Content-Range` parser and the wire-model decoders never
+//! panic and keep their promises.
 
 use std::collections::HashSet;
 
@@ -102,5 +103,24 @@ proptest! {
         let _ = serde_json::from_value::<Asset>(value.clone());
         let _ = serde_json::from_value::<Dataset>(value.clone());
         let _ = serde_json::from_value::<IngestionSession>(value);
+    }
+
+    #[test]
+    fn a_content_range_gives_its_first_byte(first in 0u64..1 << 40, len in 1u64..1 << 30, extra in 0u64..1000, star in any::<bool>(), spaces in " {0,2}") {
+        let last = first + len - 1;
+        let size = if star { "*".to_owned() } else { (last + 1 + extra).to_string() };
+        let value = format!("{spaces}bytes {first}-{last}/{size}{spaces}");
+        prop_assert_eq!(vi_core::transport::content_range_start(&value), Some(first));
+    }
+
+    #[test]
+    fn a_content_range_that_cannot_hold_is_none(first in 1u64..1 << 40, below in 1u64..1000, text in any::<String>()) {
+        // Backwards, past its own size, or unsatisfied: no place for the bytes.
+        let last = first.saturating_sub(below.min(first));
+        prop_assert_eq!(vi_core::transport::content_range_start(&format!("bytes {first}-{last}/*")), None);
+        prop_assert_eq!(vi_core::transport::content_range_start(&format!("bytes 0-{first}/{first}")), None);
+        prop_assert_eq!(vi_core::transport::content_range_start(&format!("bytes */{first}")), None);
+        // Anything at all: never a panic.
+        let _ = vi_core::transport::content_range_start(&text);
     }
 }

@@ -9,7 +9,9 @@
 //! * `/status/{code}` (any method): that status with a JSON error body
 //!   `{"code":"Status{code}","message":…}`.
 //! * `GET /bytes/{len}`: [`pattern`]`(len)`, or `206 Partial Content` from the start of a
-//!   `Range: bytes=N-` header.
+//!   `Range: bytes=N-` header (with its `Content-Range`), `416` past the end.
+//! * `GET /skewed/{len}`: the same bytes, but a range request is answered from one byte
+//!   further than asked (its `Content-Range` says so).
 //! * `/redirect` (any method): `302 Found` to `/echo`.
 //! * `/slow` (any method): answers `late` after 3 seconds.
 //! * `GET /gzip/{len}`: `len` zero bytes, gzip-encoded (`Content-Encoding: gzip`): a
@@ -60,17 +62,52 @@ async fn status(Path(code): Path<u16>) -> Response {
 
 async fn bytes(Path(len): Path<usize>, headers: HeaderMap) -> Response {
     let data = pattern(len);
-    let start = headers
+    let start = requested_start(&headers);
+    match start {
+        Some(start) if start < len => partial(&data, start, start),
+        Some(_) => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+        )
+            .into_response(),
+        None => data.into_response(),
+    }
+}
+
+/// The `N` of a `Range: bytes=N-` header.
+fn requested_start(headers: &HeaderMap) -> Option<usize> {
+    headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("bytes="))
         .and_then(|v| v.strip_suffix('-'))
-        .and_then(|v| v.parse::<usize>().ok());
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// `206 Partial Content` with `data` from `start` on, its `Content-Range` claiming the
+/// bytes start at `claimed`.
+fn partial(data: &[u8], start: usize, claimed: usize) -> Response {
+    let range = format!(
+        "bytes {claimed}-{}/{}",
+        claimed + (data.len() - start) - 1,
+        data.len().max(claimed + (data.len() - start))
+    );
+    (
+        StatusCode::PARTIAL_CONTENT,
+        [(header::CONTENT_RANGE, range)],
+        data[start..].to_vec(),
+    )
+        .into_response()
+}
+
+/// Like [`bytes`], but a range request is answered from one byte further than asked,
+/// and says so in its `Content-Range`: a server whose partial answer does not fit.
+async fn skewed(Path(len): Path<usize>, headers: HeaderMap) -> Response {
+    let data = pattern(len);
+    let start = requested_start(&headers);
     match start {
-        Some(start) => {
-            (StatusCode::PARTIAL_CONTENT, data[start.min(len)..].to_vec()).into_response()
-        }
-        None => data.into_response(),
+        Some(start) if start + 1 < len => partial(&data, start + 1, start + 1),
+        _ => data.into_response(),
     }
 }
 
@@ -105,6 +142,7 @@ pub fn base() -> &'static str {
             .route("/echo", any(echo))
             .route("/status/{code}", any(status))
             .route("/bytes/{len}", get(bytes))
+            .route("/skewed/{len}", get(skewed))
             .route(
                 "/redirect",
                 any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/echo")]) }),

@@ -190,6 +190,7 @@ macro_rules! transport_tests {
             download_writes_exact_bytes_and_resumes,
             resume_past_end_of_partial_file_is_body_write,
             resume_answered_with_full_body_rewrites_from_start,
+            a_partial_answer_from_elsewhere_is_refused,
             truncated_download_is_interrupted_and_keeps_partial_bytes,
             error_status_download_writes_nothing,
             bodies_past_their_cap_are_cut_gzip_included,

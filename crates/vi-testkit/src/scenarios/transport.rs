@@ -424,6 +424,32 @@ pub fn resume_answered_with_full_body_rewrites_from_start(stack: &TransportStack
     assert_eq!(std::fs::read(&path).unwrap(), server::pattern(100));
 }
 
+/// A resume answered `206` from another byte than asked is refused as a protocol error
+/// and the partial file is left as it was (before: the bytes were appended at the wrong
+/// place, to be caught only by the checksum).
+pub fn a_partial_answer_from_elsewhere_is_refused(stack: &TransportStack) {
+    let (_dir, path) = temp_file(&server::pattern(50));
+    let url = format!("{}/skewed/100", server::base());
+    let mut resume = get(&url);
+    resume
+        .headers_mut()
+        .insert("range", "bytes=50-".parse().unwrap());
+    let target = DownloadTarget {
+        path: path.clone(),
+        offset: 50,
+        max_len: None,
+    };
+    let err = stack
+        .wait(stack.transport().download(resume, target))
+        .unwrap_err();
+    assert_eq!(err.kind, TransportErrorKind::Protocol, "{err}");
+    assert!(
+        err.to_string().contains("from byte 50 with bytes from 51"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), server::pattern(50));
+}
+
 /// A download cut short is `Interrupted` and keeps the bytes received, all correct.
 pub fn truncated_download_is_interrupted_and_keeps_partial_bytes(stack: &TransportStack) {
     let dir = temp_dir();
