@@ -36,7 +36,7 @@ pub(super) async fn download_one(
     core: Core,
     dataset: DatasetId,
     id: AssetId,
-    asset: Asset,
+    mut asset: Asset,
     path: PathBuf,
     overwrite: bool,
     progress: ProgressSink,
@@ -44,7 +44,10 @@ pub(super) async fn download_one(
     let runtime = core.runtime().clone();
     let size = asset.metadata.file_size;
     let crc = asset.metadata.hash.crc32c();
-    let filename = asset.filename.clone();
+    // Moved, not copied: this runs on a worker thread, and the report keeps the name for
+    // the whole download; 100,000 such copies made on workers scatter over every worker's
+    // allocator arena (see `upload::run`'s session creation for the same effect).
+    let filename = std::mem::take(&mut asset.filename);
     let fail = |reason: DownloadFailure| {
         let text = reason.to_string();
         progress.emit(ProgressEvent::FileFailed {
@@ -185,7 +188,7 @@ pub(super) async fn download_one(
             Outcome::Downloaded(
                 DownloadedFile {
                     asset: id,
-                    filename: filename.clone(),
+                    filename,
                     path,
                     size,
                     resumed,
