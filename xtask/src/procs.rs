@@ -4,7 +4,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 /// Kills and reaps a child process when dropped.
 pub(crate) struct KillOnDrop(pub(crate) Child);
@@ -116,4 +117,19 @@ pub(crate) fn peak_rss_kib(pid: u32) -> Option<u64> {
 /// Current resident set size (`VmRSS`) of a process, in KiB (Linux).
 pub(crate) fn current_rss_kib(pid: u32) -> Option<u64> {
     status_kib(&pid.to_string(), "VmRSS:")
+}
+
+/// Waits for `child` to exit, sampling its peak resident set size every 5 ms (`VmHWM`
+/// only grows: its last value before the exit is the peak up to then). Returns the exit
+/// status and that peak in KiB (`None` off Linux or when the child exited before the
+/// first sample).
+pub(crate) fn wait_with_peak_rss(child: &mut Child) -> Result<(ExitStatus, Option<u64>), String> {
+    let mut peak = None;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok((status, peak));
+        }
+        peak = peak_rss_kib(child.id()).or(peak);
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

@@ -19,11 +19,15 @@
 //!
 //! `--suite` runs the matrix of issue 11: {1,000 images of 8 KiB, 100 images of 2 MiB} ×
 //! {loopback, shaped: 50 ms before every response head and 2,000,000 B/s per connection}.
+//! `--resume` measures something else: `vi assets upload --skip-existing` resuming an
+//! upload of N files of which P% are already in the dataset, against a full re-upload
+//! (time, requests per route, peak RSS; [`resume`]).
 //! Emulators are killed and the work directory removed at the end, on errors too.
 
 mod check;
 mod python;
 mod raw;
+mod resume;
 mod table;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +65,10 @@ struct Options {
     python: Want,
     raw: Want,
     suite: bool,
+    /// `--resume`: the skip-existing measurement instead of the transfer cases.
+    resume: bool,
+    /// `--present-percent`: with `--resume`, the share of the files already in the dataset.
+    present_percent: u32,
 }
 
 /// One measured setting: the files and the link.
@@ -75,6 +83,15 @@ struct Case {
 impl Case {
     fn shaped(&self) -> bool {
         self.latency_ms > 0 || self.bandwidth.is_some()
+    }
+
+    /// The emulator's shaping flags for this case.
+    fn emulator_args(&self) -> Vec<String> {
+        let mut args = vec!["--latency-ms".to_owned(), self.latency_ms.to_string()];
+        if let Some(b) = self.bandwidth {
+            args.extend(["--bandwidth".to_owned(), b.to_string()]);
+        }
+        args
     }
 
     fn title(&self) -> String {
@@ -107,7 +124,12 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&options, args) {
+    let result = if options.resume {
+        resume::run(&options, args)
+    } else {
+        run(&options, args)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: FAILED: {e}");
@@ -120,21 +142,28 @@ fn usage() -> &'static str {
     "usage: cargo xtask bench [--files N (2000)] [--size-kib K (8)] [--concurrency C (SDK default)]\n\
      \x20                        [--latency-ms MS (0)] [--bandwidth BYTES_PER_SEC (unlimited)]\n\
      \x20                        [--python | --no-python] [--raw | --no-raw] [--suite]\n\
+     \x20      cargo xtask bench --resume [--files N (20000)] [--present-percent P (50)] [--size-kib K (2)]\n\
+     \x20                        [--concurrency C] [--latency-ms MS] [--bandwidth BYTES_PER_SEC]\n\
      --python/--raw: require the official client / curl (default: include when available)\n\
-     --suite: {1000 × 8 KiB, 100 × 2 MiB} × {loopback, latency 50 ms + 2000000 B/s}"
+     --suite: {1000 × 8 KiB, 100 × 2 MiB} × {loopback, latency 50 ms + 2000000 B/s}\n\
+     --resume: `vi assets upload --skip-existing` of N files, P% already in the dataset, against a full re-upload"
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        files: 2000,
-        size_kib: 8,
+        files: 0,
+        size_kib: 0,
         concurrency: None,
         latency_ms: 0,
         bandwidth: None,
         python: Want::Auto,
         raw: Want::Auto,
         suite: false,
+        resume: false,
+        present_percent: 50,
     };
+    // Their defaults depend on `--resume`, which may come after them.
+    let (mut files, mut size_kib, mut present) = (None, None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -143,6 +172,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--raw" => options.raw = Want::Yes,
             "--no-raw" => options.raw = Want::No,
             "--suite" => options.suite = true,
+            "--resume" => options.resume = true,
             _ => {
                 let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 let number = |positive: bool| -> Result<u64, String> {
@@ -153,8 +183,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                         .ok_or_else(|| format!("{flag} {value:?}: expected a positive number"))
                 };
                 match flag.as_str() {
-                    "--files" => options.files = number(true)? as u32,
-                    "--size-kib" => options.size_kib = number(true)? as u32,
+                    "--files" => files = Some(number(true)? as u32),
+                    "--size-kib" => size_kib = Some(number(true)? as u32),
+                    "--present-percent" => present = Some(number(false)?),
                     "--concurrency" => options.concurrency = Some(number(true)? as usize),
                     "--latency-ms" => options.latency_ms = number(false)?,
                     "--bandwidth" => options.bandwidth = Some(number(true)?),
@@ -162,6 +193,29 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 }
             }
         }
+    }
+    let (default_files, default_size) = if options.resume {
+        (20_000, 2)
+    } else {
+        (2000, 8)
+    };
+    options.files = files.unwrap_or(default_files);
+    options.size_kib = size_kib.unwrap_or(default_size);
+    if options.resume {
+        if options.suite || options.python != Want::Auto || options.raw != Want::Auto {
+            return Err(
+                "--resume measures the vi CLI alone: no --suite, --python or --raw with it".into(),
+            );
+        }
+        options.present_percent = match present {
+            Some(p) if p > 100 => {
+                return Err(format!("--present-percent {p}: expected 0 to 100"));
+            }
+            Some(p) => p as u32,
+            None => 50,
+        };
+    } else if present.is_some() {
+        return Err("--present-percent only goes with --resume".into());
     }
     Ok(options)
 }
@@ -204,23 +258,7 @@ fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
     let root = crate::repo_root();
     let target = crate::target_dir(&root);
 
-    eprintln!("bench: building vi-emulator and bench_transfer (release)…");
-    let status = Command::new(crate::cargo())
-        .current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "vi-emulator",
-            "--bin",
-            "vi-emulator",
-        ])
-        .args(["-p", "vi-examples", "--example", "bench_transfer"])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --release failed ({status})"));
-    }
+    build_release(&root, &[])?;
     let python = python::prepare(options.python, &root, &target)?;
     let curl = match (options.raw, table::curl_version()) {
         (Want::No, _) => None,
@@ -232,12 +270,7 @@ fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
         }
     };
 
-    let work = target
-        .join("bench")
-        .join(format!("work-{}-{}", std::process::id(), nanos()));
-    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let _cleanup = RemoveOnDrop(Some(work.clone()));
-    eprintln!("bench: working in {}", work.display());
+    let (work, _cleanup) = work_dir(&target)?;
     let release = target.join("release");
     let setup = Setup {
         emulator_bin: release.join("vi-emulator"),
@@ -270,11 +303,6 @@ fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
         sections.push(section);
     }
 
-    let mut command = String::from("cargo xtask bench");
-    for a in raw_args {
-        command.push(' ');
-        command.push_str(a);
-    }
     let clients = format!(
         "Clients: vi-blocking and vi-async (`bench_transfer`, concurrency {}); {}; {}.",
         options
@@ -293,13 +321,87 @@ fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
             |v| format!("raw client `curl --parallel` ({v})")
         )
     );
-    let report = format!(
-        "# Transfer benchmark\n\nCommand: `{command}`\n\n{}\n\n{clients}\n\n{}\n\n",
-        table::machine_info(),
-        sections.join("\n\n")
+    append_report(
+        &target,
+        "Transfer benchmark",
+        raw_args,
+        &format!("{clients}\n\n{}", sections.join("\n\n")),
+    )
+}
+
+/// Builds `vi-emulator`, the `bench_transfer` example (which generates the images) and
+/// the `extra` packages or targets (`-p NAME --bin NAME` …) in release mode.
+fn build_release(root: &Path, extra: &[&str]) -> Result<(), String> {
+    eprintln!(
+        "bench: building vi-emulator, bench_transfer {}(release)…",
+        extra.join(" ")
     );
-    let out_dir = target.join("bench");
-    let out = out_dir.join("results.md");
+    let mut command = Command::new(crate::cargo());
+    // `cargo run` gives xtask the variables of its own package (`CARGO_MANIFEST_DIR`, …);
+    // build scripts that watch them (ring's watches `CARGO_MANIFEST_DIR`) would make this
+    // build redo most of the tree after every plain `cargo build`, and the other way round.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref())
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    let status = command
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "vi-emulator",
+            "--bin",
+            "vi-emulator",
+        ])
+        .args(["-p", "vi-examples", "--example", "bench_transfer"])
+        .args(extra)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build --release failed ({status})"));
+    }
+    Ok(())
+}
+
+/// A fresh work directory under `target/bench/`, removed when the guard is dropped.
+fn work_dir(target: &Path) -> Result<(PathBuf, RemoveOnDrop), String> {
+    let work = target
+        .join("bench")
+        .join(format!("work-{}-{}", std::process::id(), nanos()));
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    eprintln!("bench: working in {}", work.display());
+    Ok((work.clone(), RemoveOnDrop(Some(work))))
+}
+
+/// Appends a report (`# title`, the command, the machine line, then `body`) to
+/// `target/bench/results.md`.
+fn append_report(
+    target: &Path,
+    title: &str,
+    raw_args: &[String],
+    body: &str,
+) -> Result<(), String> {
+    let mut command = String::from("cargo xtask bench");
+    for a in raw_args {
+        command.push(' ');
+        command.push_str(a);
+    }
+    let report = format!(
+        "# {title}\n\nCommand: `{command}`\n\n{}\n\n{body}\n\n",
+        table::machine_info(),
+    );
+    let out = target.join("bench").join("results.md");
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -338,6 +440,16 @@ fn client_config(emu: &EmulatorProcess) -> Result<vi_core::Config, String> {
         .organization_id(emu.org.as_str())
         .build_with_env(&|_| None)
         .map_err(|e| format!("client configuration: {e}"))
+}
+
+/// Creates a dataset and returns its id.
+fn create_dataset(client: &vi_blocking::Client, name: &str) -> Result<String, String> {
+    client
+        .datasets()
+        .create(name)
+        .and_then(|d| d.id())
+        .map(|id| id.to_string())
+        .map_err(|e| format!("creating the dataset {name:?}: {e}"))
 }
 
 /// Runs one driver process (`bench_transfer` or the Python script) against the emulator
@@ -379,11 +491,11 @@ fn run_case(
 ) -> Result<String, String> {
     let dir = setup.work.join(format!("case-{}", index + 1));
     let _cleanup = RemoveOnDrop(Some(dir.clone()));
-    let mut shaping = vec!["--latency-ms".to_owned(), case.latency_ms.to_string()];
-    if let Some(b) = case.bandwidth {
-        shaping.extend(["--bandwidth".to_owned(), b.to_string()]);
-    }
-    let emu = start_emulator(&setup.emulator_bin, &dir.join("emulator"), &shaping)?;
+    let emu = start_emulator(
+        &setup.emulator_bin,
+        &dir.join("emulator"),
+        &case.emulator_args(),
+    )?;
     eprintln!("bench: emulator (pid {}) at {}", emu.pid(), emu.url);
     let client =
         vi_blocking::Client::from_config(client_config(&emu)?).map_err(|e| e.to_string())?;
@@ -399,12 +511,7 @@ fn run_case(
         .concurrency
         .unwrap_or_else(vi_core::download::default_concurrency);
     for facade in clients {
-        let dataset = client
-            .datasets()
-            .create(format!("bench {facade} {}", case.files))
-            .and_then(|d| d.id())
-            .map_err(|e| format!("creating the {facade} dataset: {e}"))?
-            .to_string();
+        let dataset = create_dataset(&client, &format!("bench {facade} {}", case.files))?;
         let downloads = dir.join(format!("downloads-{facade}"));
         for (op, path) in [("upload", images), ("download", downloads.as_path())] {
             let row = match (facade, &setup.python) {
@@ -510,5 +617,59 @@ mod tests {
         );
         assert!(parse(&args(&["--bandwidth", "0"])).is_err());
         assert!(parse(&args(&["--latency-ms"])).is_err());
+    }
+
+    #[test]
+    fn resume_has_its_own_defaults() {
+        let o = parse(&args(&["--resume"])).unwrap();
+        assert!(o.resume);
+        assert_eq!((o.files, o.size_kib, o.present_percent), (20_000, 2, 50));
+        // The transfer cases keep theirs.
+        let o = parse(&[]).unwrap();
+        assert!(!o.resume);
+        assert_eq!((o.files, o.size_kib), (2000, 8));
+    }
+
+    #[test]
+    fn resume_flags_in_any_order() {
+        let o = parse(&args(&[
+            "--files",
+            "300",
+            "--present-percent",
+            "0",
+            "--resume",
+            "--size-kib",
+            "16",
+            "--latency-ms",
+            "20",
+            "--bandwidth",
+            "500000",
+            "--concurrency",
+            "4",
+        ]))
+        .unwrap();
+        assert_eq!((o.files, o.size_kib, o.present_percent), (300, 16, 0));
+        assert_eq!(
+            (o.latency_ms, o.bandwidth, o.concurrency),
+            (20, Some(500_000), Some(4))
+        );
+        let o = parse(&args(&["--resume", "--present-percent", "100"])).unwrap();
+        assert_eq!(o.present_percent, 100);
+    }
+
+    #[test]
+    fn resume_refuses_what_does_not_fit() {
+        for bad in [
+            &["--resume", "--present-percent", "101"][..],
+            &["--resume", "--present-percent", "half"],
+            &["--resume", "--present-percent"],
+            &["--present-percent", "50"],
+            &["--resume", "--suite"],
+            &["--resume", "--python"],
+            &["--resume", "--no-raw"],
+            &["--resume", "--files", "0"],
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad:?}");
+        }
     }
 }

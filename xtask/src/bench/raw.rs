@@ -22,7 +22,7 @@ use vi_core::models::{AssetKind, AssetSpec, CreateIngestionSessionRequest, Inges
 use vi_core::{DatasetId, IngestionSessionId, ListAssetsOptions};
 
 use super::table::Row;
-use crate::procs::{EmulatorProcess, RemoveOnDrop, peak_rss_kib};
+use crate::procs::{EmulatorProcess, RemoveOnDrop, wait_with_peak_rss};
 
 /// Quotes a value for a curl config file.
 fn quoted(value: &str) -> String {
@@ -63,8 +63,7 @@ pub(super) fn transfer(
 }
 
 /// Runs `curl --parallel` on `config` (written to a file in `scratch`, removed after) and
-/// returns curl's peak RSS, sampled while it runs (VmHWM only grows; its last value
-/// before the exit is the peak up to then).
+/// returns curl's peak RSS, sampled while it runs ([`wait_with_peak_rss`]).
 fn run_curl(config: &str, scratch: &Path, concurrency: usize) -> Result<Option<u64>, String> {
     std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let _cleanup = RemoveOnDrop(Some(scratch.to_path_buf()));
@@ -83,14 +82,7 @@ fn run_curl(config: &str, scratch: &Path, concurrency: usize) -> Result<Option<u
         .stderr(Stdio::from(errors_file))
         .spawn()
         .map_err(|e| format!("cannot run curl: {e}"))?;
-    let mut peak = None;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        peak = peak_rss_kib(child.id()).or(peak);
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (status, peak) = wait_with_peak_rss(&mut child)?;
     if status.success() {
         return Ok(peak);
     }
