@@ -22,6 +22,13 @@ use crate::models::PageEnvelope;
 pub use crate::models::{Cursor, Page};
 use crate::runtime::BoxFuture;
 
+/// The page size of the listings the SDK streams through by itself (downloads, the
+/// skip-existing comparison). Not the largest, 1000: a service that answers `s=1000` with
+/// every remaining asset at once (which the official client needs, spec §7, and which the
+/// emulator does by default) would make memory grow with the dataset; 500 keeps each page
+/// bounded at the cost of a few more list requests.
+pub const STREAMING_PAGE_SIZE: u32 = 500;
+
 /// A listing call with its cursor erased, so a pager is generic over the item only.
 trait PageQuery<T>: Send + Sync {
     fn operation(&self) -> &'static str;

@@ -65,11 +65,11 @@ fn without_a_usable_crc_the_size_decides_and_the_report_says_so() {
         )
         .unwrap();
 
-    // Only the two listing pages were requested, at the largest page size.
+    // Only the two listing pages were requested, in bounded pages of 500.
     let seen = h.seen();
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert!(
-        seen[0].uri.ends_with("/datasets/org-1_ds1/assets?s=1000"),
+        seen[0].uri.ends_with("/datasets/org-1_ds1/assets?s=500"),
         "{}",
         seen[0].uri
     );

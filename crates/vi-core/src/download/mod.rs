@@ -47,11 +47,10 @@ pub fn default_concurrency() -> usize {
     (2 * cores).clamp(8, 64)
 }
 
-/// The listing page size downloads use by default. Not the official client's 1000: a
-/// service that answers `s=1000` with every asset at once (which the official client
-/// needs, spec §7, and which the emulator does by default) would make memory grow with the
-/// dataset; 500 keeps each page bounded at the cost of a few more list requests.
-pub const DEFAULT_PAGE_SIZE: u32 = 500;
+/// The listing page size downloads use by default:
+/// [`STREAMING_PAGE_SIZE`](crate::paging::STREAMING_PAGE_SIZE) (500, not the official
+/// client's 1000, so that each page stays bounded).
+pub const DEFAULT_PAGE_SIZE: u32 = crate::paging::STREAMING_PAGE_SIZE;
 
 /// Which assets to download.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -1,8 +1,10 @@
 //! Skip-existing: what the dataset already holds under the upload's names, so that a
 //! resumed upload sends only what is missing ([`UploadOptions::skip_existing`]).
 //!
-//! Before anything is sent, the dataset's assets are listed **once**, at the largest page
-//! size the service accepts (1000, spec §5.1), one page at a time. Each page is parsed
+//! Before anything is sent, the dataset's assets are listed **once**, in pages of
+//! [`STREAMING_PAGE_SIZE`](crate::paging::STREAMING_PAGE_SIZE) (500), one page at a time.
+//! Not the largest size, 1000: a service may answer `s=1000` with every remaining asset at
+//! once (spec §7; the emulator does), which would make memory grow with the dataset. Each page is parsed
 //! into a lean shape (id, filename, size, hash: the parser skips the rest of each asset
 //! object) and dropped as soon as it is read; of its assets, only those whose filename is
 //! one of the upload's names are kept, as a few dozen bytes each (size, CRC-32C, asset
@@ -33,8 +35,7 @@ use serde::Deserialize;
 use super::UploadOptions;
 use super::spec::{ComparedBy, FileSpec, SkipReason};
 use crate::endpoints::{
-    ApiRequest, Endpoint, ListAssets, ListAssetsOptions, MAX_PAGE_SIZE, PagedEndpoint, Safety,
-    parse_json,
+    ApiRequest, Endpoint, ListAssets, ListAssetsOptions, PagedEndpoint, Safety, parse_json,
 };
 use crate::engine::Core;
 use crate::error::Result;
@@ -76,7 +77,7 @@ impl ListExisting {
         ListExisting {
             list: ListAssets {
                 dataset: dataset.clone(),
-                options: ListAssetsOptions::new().page_size(MAX_PAGE_SIZE),
+                options: ListAssetsOptions::new().page_size(crate::paging::STREAMING_PAGE_SIZE),
                 cursor: None,
             },
         }
@@ -381,12 +382,12 @@ mod tests {
     }
 
     #[test]
-    fn the_listing_asks_for_the_largest_pages() {
+    fn the_listing_asks_for_bounded_pages() {
         let org = OrganizationId::new("org-1").unwrap();
         let e = ListExisting::new(&DatasetId::new("ds1").unwrap());
         let request = e.request(&org).unwrap();
         assert!(
-            request.query.iter().any(|(k, v)| *k == "s" && v == "1000"),
+            request.query.iter().any(|(k, v)| *k == "s" && v == "500"),
             "{request:?}"
         );
     }

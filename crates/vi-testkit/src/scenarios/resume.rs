@@ -389,7 +389,7 @@ pub fn a_renamed_asset_is_not_matched<F: Facade>(env: &ResumeEnv) {
 /// A dataset of 10,000 assets (seeded from memory by one upload with 32 transfers at once,
 /// the quickest way in through the emulator) compared
 /// with a folder of the same 10,000 files, five of them changed and five new: the listing
-/// streams ten pages of 1000, the 9,995 unchanged files are skipped with their asset ids
+/// streams twenty pages of 500, the 9,995 unchanged files are skipped with their asset ids
 /// and only the ten others are sent. Memory stays bounded because each page is dropped
 /// once read and only the assets named like a local file are kept (checked in
 /// `vi_core::upload::existing`'s tests); here the behaviour at scale is checked.
@@ -421,7 +421,7 @@ pub fn ten_thousand_assets_are_compared_page_by_page<F: Facade>(env: &ResumeEnv)
     });
     assert!(report.is_success(), "{}", report.summary());
     assert_eq!(report.assets_listed, Some(u64::from(N)));
-    assert_eq!(sent.list_pages, 10, "pages of 1000");
+    assert_eq!(sent.list_pages, 20, "pages of 500");
     assert_eq!(report.already_present().count(), (N - 5) as usize);
     assert_eq!(report.succeeded.len(), 10, "{}", report.summary());
     assert_eq!(
