@@ -17,7 +17,7 @@ use crate::facade::{AssetOps, Facade, new_dataset};
 /// service, where small files are bound by round trips.
 const LATENCY: Duration = Duration::from_millis(100);
 
-/// An emulator that answers every request [`LATENCY`] late, like a distant service.
+/// An emulator that answers every request 100 ms late, like a distant service.
 pub fn distant() -> TestEnv {
     TestEnv::with(EmulatorConfig {
         latency: LATENCY,
