@@ -6,8 +6,8 @@
 //! second, up to what the link, the storage or the machine can take. A fixed default has
 //! to be cautious for the slow link and then wastes the fast one. The [`Tuner`] climbs
 //! instead, in the manner of AzCopy's automatic concurrency: it measures the rate over a
-//! window of completions, doubles the limit while the rate rises by at least
-//! [`GAIN`], steps back to the previous limit when it does not, holds there for a while
+//! window of completions, doubles the limit while the rate rises by at least a fifth,
+//! steps back to the previous limit when it does not, holds there for a while
 //! and then probes again. A throttling answer (429 or 503 that outlasted the retries)
 //! halves the limit at once.
 //!
