@@ -64,25 +64,30 @@ impl IngestionSession {
     /// appears in several events, the one with the later `time` wins (array order breaks
     /// ties).
     pub fn failed_files(&self) -> BTreeMap<String, IngestionErrorCode> {
-        let mut errors: Vec<(Timestamp, &BTreeMap<String, IngestionErrorCode>)> = self
-            .status
-            .events
-            .iter()
-            .filter_map(|event| match event {
-                IngestionEvent::Error { files, time, .. } => Some((*time, files)),
-                _ => None,
-            })
-            .collect();
-        // A stable sort keeps array order among events with the same time.
-        errors.sort_by_key(|(time, _)| *time);
-        let mut out = BTreeMap::new();
-        for (_, files) in errors {
-            for (name, code) in files {
-                out.insert(name.clone(), code.clone());
-            }
-        }
-        out
+        failed_files(&self.status.events)
     }
+}
+
+/// The failed files named by the `Error` events among `events`, each with its code; when a
+/// file is named by several, the latest event wins (see
+/// [`IngestionSession::failed_files`]).
+pub fn failed_files(events: &[IngestionEvent]) -> BTreeMap<String, IngestionErrorCode> {
+    let mut errors: Vec<(Timestamp, &BTreeMap<String, IngestionErrorCode>)> = events
+        .iter()
+        .filter_map(|event| match event {
+            IngestionEvent::Error { files, time, .. } => Some((*time, files)),
+            _ => None,
+        })
+        .collect();
+    // A stable sort keeps array order among events with the same time.
+    errors.sort_by_key(|(time, _)| *time);
+    let mut out = BTreeMap::new();
+    for (_, files) in errors {
+        for (name, code) in files {
+            out.insert(name.clone(), code.clone());
+        }
+    }
+    out
 }
 
 /// A session event, tagged by `kind`.

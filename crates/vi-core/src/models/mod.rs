@@ -43,7 +43,7 @@ pub use asset::{AssetCount, CustomValue};
 pub use common::{Timestamp, all_reached, failed, is_finished_reached};
 pub use dataset::DatasetUser;
 pub use error_body::error_message;
-pub use ingestion::{AssetKind, IngestionEvent};
+pub use ingestion::{AssetKind, IngestionEvent, failed_files};
 pub use page::{Cursor, Page, PageEnvelope};
 pub use wire::{
     Asset, AssetAnnotations, AssetContents, AssetGenerations, AssetHash, AssetMetadata, AssetSpec,

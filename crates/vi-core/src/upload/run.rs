@@ -1,6 +1,6 @@
 //! The upload engine (see the module docs of [`crate::upload`] for the flow).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -35,7 +35,8 @@ use crate::engine::{Attempt, Core};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AssetId, DatasetId};
 use crate::models::{
-    CreateIngestionSessionRequest, IngestionRequestSpec, IngestionSession, SignedUrl,
+    CreateIngestionSessionRequest, IngestionErrorCode, IngestionRequestSpec, IngestionSession,
+    SignedUrl,
 };
 use crate::pool::{Guarded, Pool, TaskSet, guarded};
 use crate::progress::ProgressEvent;
@@ -76,6 +77,13 @@ struct Batch {
 /// service) that may fail in a row before the files they were for are reported failed.
 const MAX_CREATE_FAILURES: u32 = 5;
 
+/// How often, under FailAfterOne, a session whose files are still being sent is looked at
+/// for files the service failed or gave up on. A storage that answers every PUT 2xx and
+/// leaves the verdict to the session (as GCS-backed uploads do) tells of a failure only
+/// there; without looking, the rest of the session would be sent for nothing. One small
+/// request per open session every two seconds, parsed lean.
+const LOOK_EVERY: Duration = Duration::from_secs(2);
+
 /// A transfer waiting for a worker: the file, its URL, and the local instant after
 /// which the URL is not used.
 type Transfer = (usize, SignedUrl, Option<Instant>);
@@ -92,10 +100,11 @@ enum Done {
         transfer: Transfer,
         result: std::result::Result<(), Failure>,
     },
-    /// A look at a session while its files are being sent.
-    Polled {
+    /// A look at a session while its files are being sent: the files it failed or gave
+    /// up on.
+    Looked {
         batch: usize,
-        result: Result<Box<IngestionSession>>,
+        result: Result<BTreeMap<String, IngestionErrorCode>>,
     },
 }
 
@@ -260,11 +269,30 @@ impl Upload {
         // busy during the call (transfers already running go on); the next session is
         // asked for while `limit` transfers are still queued, so there is work for them.
         let mut creation: Option<Pin<Box<dyn Future<Output = Done> + Send>>> = None;
+        // Sessions being looked at, and when each open session was last looked at (or
+        // created): under FailAfterOne the service gives up on a session's other files
+        // after one fails, and a storage that answers every PUT 2xx (verdicts deferred to
+        // the session) says so only there; see `look_while_sending`.
         let mut polling: Vec<usize> = Vec::new();
+        let mut looked: HashMap<usize, Instant> = HashMap::new();
         let mut fatal: Option<Error> = None;
         loop {
             let limit = self.tuner.limit();
             if !self.cancel.is_cancelled() && fatal.is_none() {
+                if self.options.failure_mode == UploadFailureMode::FailAfterOne {
+                    let now = runtime.now();
+                    for (&b, last) in looked.iter_mut() {
+                        if now.saturating_duration_since(*last) >= LOOK_EVERY
+                            && self.batches[b].outstanding > 0
+                            && !polling.contains(&b)
+                        {
+                            *last = now;
+                            polling.push(b);
+                            set.spawn(self.look_task(b));
+                        }
+                    }
+                    looked.retain(|&b, _| self.batches[b].outstanding > 0);
+                }
                 if creation.is_none()
                     && !self.queue.is_empty()
                     && self.open_sessions < self.options.max_sessions_in_flight
@@ -336,6 +364,8 @@ impl Upload {
                         let urls = self.accept_session(batch, requested, *session);
                         if self.batches[batch].outstanding == 0 {
                             self.open_sessions -= 1;
+                        } else {
+                            looked.insert(batch, runtime.now());
                         }
                         pending.extend(urls);
                     }
@@ -344,10 +374,10 @@ impl Upload {
                         fatal = self.session_not_created(batch, error);
                     }
                 },
-                Done::Polled { batch, result } => {
+                Done::Looked { batch, result } => {
                     polling.retain(|&b| b != batch);
                     match result {
-                        Ok(session) => self.drop_given_up(batch, *session, &mut pending),
+                        Ok(failed) => self.drop_given_up(batch, &failed, &mut pending),
                         Err(e) => tracing::debug!(error = %e, "looking at a session failed"),
                     }
                 }
@@ -392,7 +422,7 @@ impl Upload {
                                     && !polling.contains(b)
                             }) {
                                 polling.push(b);
-                                set.spawn(self.poll_task(b));
+                                set.spawn(self.look_task(b));
                             }
                         }
                     }
@@ -531,10 +561,9 @@ impl Upload {
     fn drop_given_up(
         &mut self,
         b: usize,
-        session: IngestionSession,
+        errors: &BTreeMap<String, IngestionErrorCode>,
         pending: &mut VecDeque<Transfer>,
     ) {
-        let errors = session.failed_files();
         if errors.is_empty() {
             return;
         }
@@ -557,9 +586,12 @@ impl Upload {
         }
         *pending = kept;
         if dropped > 0 {
-            tracing::info!(session = %session.asset_ingestion_session_id, files = dropped, "the service gave up on these files after another failed (FailAfterOne); not sending them");
+            tracing::info!(
+                batch = b,
+                files = dropped,
+                "the service gave up on these files after another failed (FailAfterOne); not sending them"
+            );
         }
-        self.batches[b].session = Some(trimmed(session));
     }
 
     /// Matches the session's upload URLs to the batch's files by filename (unique within

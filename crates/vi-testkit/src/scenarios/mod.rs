@@ -101,6 +101,7 @@ macro_rules! upload_verdict_tests {
             files_taken_in_before_a_failed_reach_are_reported_succeeded,
             a_corrupted_body_is_rejected_by_the_service,
             files_the_service_gave_up_on_are_not_sent,
+            deferred_verdicts_are_looked_for_while_sending,
         );
     };
 }

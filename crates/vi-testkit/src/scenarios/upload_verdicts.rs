@@ -6,7 +6,7 @@
 //! through [`Facade`] (see [`crate::upload_verdict_tests!`]).
 
 use vi_core::api::{UploadFailure, UploadOptions};
-use vi_emulator::{EmulatorConfig, FailureModel};
+use vi_emulator::{EmulatorConfig, FailureModel, Verdicts};
 
 use super::uploads::{listed, small_pngs};
 use crate::facade::{AssetOps, Facade, new_dataset};
@@ -96,6 +96,39 @@ pub fn files_the_service_gave_up_on_are_not_sent<F: Facade>(env: &TestEnv) {
         .filter(|f| matches!(&f.reason, UploadFailure::Rejected { code } if code.as_str() == "EUNKNOWN"))
         .count();
     assert_eq!(unknown, 6, "{}", report.summary());
+}
+
+/// With verdicts deferred to the session (every complete PUT answered 2xx, as from a
+/// storage that checks later), a file's failure under FailAfterOne shows only in the
+/// session: the engine looks at it every two seconds while sending, and stops sending
+/// the files the service gave up on (before: all 40 were sent).
+pub fn deferred_verdicts_are_looked_for_while_sending<F: Facade>(_: &TestEnv) {
+    let env = &TestEnv::with(EmulatorConfig {
+        verdicts: Verdicts::Deferred,
+        latency: std::time::Duration::from_millis(150),
+        ..EmulatorConfig::default()
+    });
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "uploads");
+    let root = small_pngs(env, "deferred", "d", 40);
+    // d0 goes through, d1 is found corrupt, later.
+    corrupt_upload_after(env, 1);
+    let before = env.emulator.stats();
+    let report = c
+        .assets()
+        .upload(&ds, root.as_path(), UploadOptions::new().concurrency(1))
+        .unwrap();
+    let puts = env.emulator.stats().upload_requests - before.upload_requests;
+    // 40 PUTs take at least 6 s here; a look every 2 s stops them well before.
+    assert!(puts < 30, "{puts} PUTs for 40 files");
+    assert_eq!(report.succeeded.len(), 1, "{}", report.summary());
+    assert_eq!(report.failed.len(), 39, "{}", report.summary());
+    let unknown = report
+        .failed
+        .iter()
+        .filter(|f| matches!(&f.reason, UploadFailure::Rejected { code } if code.as_str() == "EUNKNOWN"))
+        .count();
+    assert!(unknown >= 10, "{}", report.summary());
 }
 
 /// A body the service finds corrupt is reported failed (ECORRUPT) and creates no asset.

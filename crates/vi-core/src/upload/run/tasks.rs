@@ -2,26 +2,35 @@
 //! one file to its signed URL (retried under the policy for signed uploads).
 
 use super::*;
+use crate::endpoints::{ApiRequest, Endpoint, parse_json};
+use crate::ids::OrganizationId;
+use crate::models::{IngestionEvent, failed_files};
+use crate::transport::Response;
 
 impl Upload {
-    pub(super) fn poll_task(
+    /// Looks at batch `b`'s session for the files the service failed or gave up on. The
+    /// answer is parsed lean ([`SessionLook`]): a look repeats every few seconds while
+    /// files are sent, and the session's echo of its 5000 declarations is not needed.
+    pub(super) fn look_task(
         &self,
         batch: usize,
     ) -> impl std::future::Future<Output = Done> + Send + 'static {
         let core = self.core.clone();
-        let endpoint = self.session_id(batch).map(|session| GetIngestionSession {
-            dataset: self.dataset.clone(),
-            session,
+        let endpoint = self.session_id(batch).map(|session| LookAtSession {
+            get: GetIngestionSession {
+                dataset: self.dataset.clone(),
+                session,
+            },
         });
         async move {
             let result = match endpoint {
                 Some(endpoint) => match guarded(core.execute(&endpoint), None).await {
-                    Guarded::Done(result) => result.map(Box::new),
+                    Guarded::Done(result) => result,
                     _ => Err(Error::panicked("looking at an ingestion session")),
                 },
                 None => Err(Error::invalid("session", "the batch has no session")),
             };
-            Done::Polled { batch, result }
+            Done::Looked { batch, result }
         }
     }
 
@@ -151,5 +160,45 @@ async fn put_file(
         Ok(true) => Ok(()),
         Ok(false) => Err(Failure::Expired),
         Err(e) => Err(Failure::Put(e)),
+    }
+}
+
+/// U2 parsed for what a look needs: the failed files of the `Error` events. Serde skips
+/// every other field without building it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct SessionLook {
+    #[serde(default)]
+    status: LookStatus,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct LookStatus {
+    #[serde(default)]
+    events: Vec<IngestionEvent>,
+}
+
+/// U2, answered with the failed files only.
+struct LookAtSession {
+    get: GetIngestionSession,
+}
+
+impl Endpoint for LookAtSession {
+    type Output = BTreeMap<String, IngestionErrorCode>;
+
+    fn operation(&self) -> &'static str {
+        "look at an ingestion session while its files are sent"
+    }
+
+    fn safety(&self) -> Safety {
+        self.get.safety()
+    }
+
+    fn request(&self, organization: &OrganizationId) -> Result<ApiRequest> {
+        self.get.request(organization)
+    }
+
+    fn parse(&self, response: &Response) -> Result<Self::Output> {
+        let look: SessionLook = parse_json(self.operation(), response.body())?;
+        Ok(failed_files(&look.status.events))
     }
 }
