@@ -8,8 +8,8 @@
 //! instead, in the manner of AzCopy's automatic concurrency: it measures the rate over a
 //! window of completions, doubles the limit while the rate rises by at least a fifth,
 //! steps back to the previous limit when it does not, holds there for a while
-//! and then probes again. A throttling answer (429 or 503 that outlasted the retries)
-//! halves the limit at once.
+//! and then probes again. A throttling answer (429 or 503 that outlasted the retries;
+//! the upload engine reports them, the download engine does not yet) halves the limit at once.
 //!
 //! A window only counts when the limit was reached in it: when the engine cannot keep
 //! that many transfers busy (a short queue, sessions being created), the rate says
@@ -61,31 +61,12 @@ impl Rate {
 }
 
 /// Where the climb is.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 enum Phase {
-    /// Doubling while it pays; `before` is the rate at the previous, lower limit.
-    Climbing { before: Option<(usize, RateBits)> },
+    /// Doubling while it pays; `before` is the limit before the last step and its rate.
+    Climbing { before: Option<(usize, Rate)> },
     /// Staying at the limit for this many more windows.
     Holding { windows: u32 },
-}
-
-/// [`Rate`] kept as bits so that [`Phase`] can be compared in tests.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct RateBits(u64, u64);
-
-impl From<Rate> for RateBits {
-    fn from(r: Rate) -> Self {
-        RateBits(r.files.to_bits(), r.bytes.to_bits())
-    }
-}
-
-impl From<RateBits> for Rate {
-    fn from(b: RateBits) -> Self {
-        Rate {
-            files: f64::from_bits(b.0),
-            bytes: f64::from_bits(b.1),
-        }
-    }
 }
 
 /// The adaptive limit of one upload or download call. Fixed when `start == ceiling`.
@@ -180,7 +161,7 @@ impl Tuner {
             }
             Phase::Climbing {
                 before: Some((lower, then)),
-            } if rate.gain_over(then.into()) < GAIN => {
+            } if rate.gain_over(then) < GAIN => {
                 // More transfers did not pay: back to the lower limit, which moved about
                 // as much with fewer connections, and stay a while.
                 self.hold_at(lower, "more transfers did not pay; stepping back");
@@ -189,7 +170,7 @@ impl Tuner {
             // to be compared with what this limit gives.
             _ => {
                 self.phase = Phase::Climbing {
-                    before: Some((self.limit, rate.into())),
+                    before: Some((self.limit, rate)),
                 };
                 let higher = (self.limit * 2).min(self.ceiling);
                 if higher == self.limit {

@@ -46,7 +46,7 @@ use crate::signed::{SignedKind, SignedRequest};
 use crate::transport::{Body, FileSlice};
 use crate::tuning::{Tuner, is_throttling};
 
-/// A source, its name, and its spec or why it is skipped.
+/// A file's spec, or why it is skipped.
 type SpecOutcome = std::result::Result<FileSpec, SkipReason>;
 
 /// A file that will be transferred.
@@ -269,29 +269,24 @@ impl Upload {
         // busy during the call (transfers already running go on); the next session is
         // asked for while `limit` transfers are still queued, so there is work for them.
         let mut creation: Option<Pin<Box<dyn Future<Output = Done> + Send>>> = None;
-        // Sessions being looked at, and when each open session was last looked at (or
-        // created): under FailAfterOne the service gives up on a session's other files
-        // after one fails, and a storage that answers every PUT 2xx (verdicts deferred to
-        // the session) says so only there; see `look_while_sending`.
+        // Sessions being looked at, and when each open session is next due for a look
+        // ([`LOOK_EVERY`] after the last, or at once after a file's 400 verdict): under
+        // FailAfterOne the service gives up on a session's other files after one fails.
         let mut polling: Vec<usize> = Vec::new();
-        let mut looked: HashMap<usize, Instant> = HashMap::new();
+        let mut look_due: HashMap<usize, Instant> = HashMap::new();
         let mut fatal: Option<Error> = None;
         loop {
             let limit = self.tuner.limit();
             if !self.cancel.is_cancelled() && fatal.is_none() {
-                if self.options.failure_mode == UploadFailureMode::FailAfterOne {
-                    let now = runtime.now();
-                    for (&b, last) in looked.iter_mut() {
-                        if now.saturating_duration_since(*last) >= LOOK_EVERY
-                            && self.batches[b].outstanding > 0
-                            && !polling.contains(&b)
-                        {
-                            *last = now;
-                            polling.push(b);
-                            set.spawn(self.look_task(b));
-                        }
+                // Only FailAfterOne sessions are ever due (see `Done::Created`).
+                let now = runtime.now();
+                look_due.retain(|&b, _| self.batches[b].outstanding > 0);
+                for (&b, due) in look_due.iter_mut() {
+                    if now >= *due && !polling.contains(&b) {
+                        *due = now + LOOK_EVERY;
+                        polling.push(b);
+                        set.spawn(self.look_task(b));
                     }
-                    looked.retain(|&b, _| self.batches[b].outstanding > 0);
                 }
                 if creation.is_none()
                     && !self.queue.is_empty()
@@ -364,8 +359,8 @@ impl Upload {
                         let urls = self.accept_session(batch, requested, *session);
                         if self.batches[batch].outstanding == 0 {
                             self.open_sessions -= 1;
-                        } else {
-                            looked.insert(batch, runtime.now());
+                        } else if self.options.failure_mode == UploadFailureMode::FailAfterOne {
+                            look_due.insert(batch, runtime.now() + LOOK_EVERY);
                         }
                         pending.extend(urls);
                     }
@@ -415,14 +410,11 @@ impl Upload {
                             let batch = self.file_batch[file];
                             self.second_chance(file, next, Some((transfer, error)), &mut pending);
                             // FailAfterOne: the service gives up on the rest of the session
-                            // after a file's failure; look, so as not to send them.
-                            if let Some(b) = batch.filter(|b| {
-                                verdict
-                                    && self.options.failure_mode == UploadFailureMode::FailAfterOne
-                                    && !polling.contains(b)
-                            }) {
-                                polling.push(b);
-                                set.spawn(self.look_task(b));
+                            // after a file's failure; look at once, so as not to send them.
+                            if let Some(due) =
+                                batch.filter(|_| verdict).and_then(|b| look_due.get_mut(&b))
+                            {
+                                *due = runtime.now();
                             }
                         }
                     }
