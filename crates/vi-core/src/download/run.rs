@@ -1,8 +1,13 @@
 //! The download engine (see the module docs of [`crate::download`] for the flow).
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::future::{Either, join, select};
 
 use tracing::Instrument;
 
@@ -15,11 +20,11 @@ use crate::endpoints::{CountAssets, GetAsset, ListAssets, ListAssetsOptions};
 use crate::engine::Core;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AssetId, DatasetId};
-use crate::models::Asset;
+use crate::models::{Asset, Page};
 use crate::paging::Pager;
 use crate::pool::{Guarded, Pool, TaskSet, guarded};
 use crate::progress::{ProgressEvent, ProgressSink};
-use crate::runtime::run_blocking;
+use crate::runtime::{Runtime, run_blocking};
 use crate::tuning::Tuner;
 
 const OPERATION: &str = "download";
@@ -28,10 +33,40 @@ const OPERATION: &str = "download";
 /// call itself) before the assets after it are given up and reported as a problem.
 const LISTING_ROUNDS: u32 = 3;
 
-/// The assets still to be handed out.
+/// A listing page being asked for: the pager travels with the request and comes back
+/// with its answer.
+type PageRequest = Pin<Box<dyn Future<Output = (Box<Pager<Asset>>, PageAnswer)> + Send>>;
+
+/// What [`Pager::next_page`] answered.
+type PageAnswer = Option<Result<Page<Asset>>>;
+
+/// Where the assets still to be handed out come from.
 enum Feed {
+    /// A listing, between pages.
     Listing(Box<Pager<Asset>>),
+    /// A listing whose next page is being asked for.
+    Asking(PageRequest),
+    /// Nothing more than the queue holds.
     Fixed,
+}
+
+impl Feed {
+    /// Asks a listing between pages for its next page (after a pause growing with
+    /// `failures`, the earlier failed attempts at that page); any other feed is
+    /// returned as it is.
+    fn ask(self, runtime: &Arc<dyn Runtime>, failures: u32) -> Feed {
+        let Feed::Listing(mut pager) = self else {
+            return self;
+        };
+        let pause = (failures > 0).then(|| runtime.sleep(Duration::from_secs(1 << failures)));
+        Feed::Asking(Box::pin(async move {
+            if let Some(pause) = pause {
+                pause.await;
+            }
+            let answer = pager.next_page().await;
+            (pager, answer)
+        }))
+    }
 }
 
 impl Core {
@@ -109,7 +144,9 @@ impl Core {
                 Feed::Fixed
             }
         };
-        if let Feed::Listing(_) = feed {
+        if let Feed::Listing(pager) = &mut feed {
+            // The count (for the progress total) and the first page at once: one round
+            // trip before the first transfer, not two.
             let count_options = match &options.selection {
                 DownloadSelection::Listing(l) => l.into(),
                 _ => Default::default(),
@@ -118,8 +155,15 @@ impl Core {
                 dataset: dataset.clone(),
                 options: count_options,
             };
-            if let Ok(files) = self.execute(&count).await {
+            let (files, first) = join(self.execute(&count), pager.next_page()).await;
+            if let Ok(files) = files {
                 progress.emit(ProgressEvent::Planned { files, bytes: 0 });
+            }
+            match first {
+                Some(Ok(page)) => queue.extend(page.items),
+                // The first page decides whether there is anything to download at all.
+                Some(Err(e)) => return Err(e),
+                None => feed = Feed::Fixed,
             }
         } else {
             progress.emit(ProgressEvent::Planned {
@@ -130,60 +174,76 @@ impl Core {
 
         let mut names = NameAllocator::new();
         let mut set: TaskSet<Outcome> = TaskSet::new(runtime.clone());
-        let mut first_page = true;
         let mut page_failures = 0u32;
         let mut tuner = Tuner::new(options.concurrency, options.max_concurrency);
         loop {
             while !cancel.is_cancelled() && set.len() < tuner.limit() {
-                if let Some(asset) = queue.pop_front() {
-                    let Ok(id) = asset.id() else {
-                        report.problems.push(format!(
-                            "the service listed {:?} with an invalid asset id {:?}; it was not downloaded",
-                            asset.filename, asset.asset_id
-                        ));
-                        continue;
-                    };
-                    let filename = if asset.filename.is_empty() {
-                        asset
-                            .download_url()
-                            .and_then(|u| name_from_url(&u.url))
-                            .unwrap_or_default()
-                    } else {
-                        asset.filename.clone()
-                    };
-                    let path = target_dir.join(names.allocate(&filename, id.as_str()));
-                    set.spawn(self.asset_task(
-                        dataset.clone(),
-                        id,
-                        asset,
-                        path,
-                        options.overwrite,
-                        cancel.clone(),
-                        progress.clone(),
-                    ));
-                    tuner.started(runtime.now(), set.len());
-                    continue;
-                }
-                let Feed::Listing(pager) = &mut feed else {
+                let Some(asset) = queue.pop_front() else {
                     break;
                 };
-                match pager.next_page().await {
+                let Ok(id) = asset.id() else {
+                    report.problems.push(format!(
+                        "the service listed {:?} with an invalid asset id {:?}; it was not downloaded",
+                        asset.filename, asset.asset_id
+                    ));
+                    continue;
+                };
+                let filename = if asset.filename.is_empty() {
+                    asset
+                        .download_url()
+                        .and_then(|u| name_from_url(&u.url))
+                        .unwrap_or_default()
+                } else {
+                    asset.filename.clone()
+                };
+                let path = target_dir.join(names.allocate(&filename, id.as_str()));
+                set.spawn(self.asset_task(
+                    dataset.clone(),
+                    id,
+                    asset,
+                    path,
+                    options.overwrite,
+                    cancel.clone(),
+                    progress.clone(),
+                ));
+                tuner.started(runtime.now(), set.len());
+            }
+            // The next page is asked for while the transfers of this one still run, as
+            // soon as the queue holds less than two rounds of transfers, so the transfers
+            // never wait for a listing round trip.
+            if !cancel.is_cancelled() && queue.len() < 2 * tuner.limit() {
+                feed = feed.ask(&runtime, page_failures);
+            }
+            let event = match &mut feed {
+                Feed::Asking(page) if set.is_empty() => {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    Either::Right(page.await)
+                }
+                Feed::Asking(page) => match select(Box::pin(set.next()), page).await {
+                    Either::Left((next, _)) => Either::Left(next),
+                    Either::Right((answer, _)) => Either::Right(answer),
+                },
+                _ => Either::Left(set.next().await),
+            };
+            match event {
+                Either::Right((pager, answer)) => match answer {
                     Some(Ok(page)) => {
-                        first_page = false;
                         page_failures = 0;
                         queue.extend(page.items);
+                        feed = Feed::Listing(pager);
                     }
-                    Some(Err(e)) if first_page => return Err(e),
-                    // A later page that failed after the call's own retries is asked for
-                    // again (the pager stays on it) a few times, with growing pauses,
-                    // before the rest of the listing is given up.
+                    // A page that failed after the call's own retries is asked for again
+                    // (the pager stays on it) a few times, with growing pauses, before
+                    // the rest of the listing is given up.
                     Some(Err(e)) if page_failures < LISTING_ROUNDS => {
                         page_failures += 1;
                         tracing::warn!(error = %e, round = page_failures, "a listing page failed; asking again");
-                        runtime.sleep(Duration::from_secs(1 << page_failures)).await;
+                        feed = Feed::Listing(pager);
                     }
                     Some(Err(e)) => {
-                        // Later pages: keep what is done, say why the rest is missing.
+                        // Keep what is done, say why the rest is missing.
                         tracing::warn!(error = %e, "listing stopped; the assets after this point were not downloaded");
                         report.problems.push(format!(
                             "listing the remaining assets failed, so they were not downloaded: {e}"
@@ -191,18 +251,16 @@ impl Core {
                         feed = Feed::Fixed;
                     }
                     None => feed = Feed::Fixed,
-                }
-            }
-            match set.next().await {
-                Some(Ok(Outcome::Downloaded(file, bytes))) => {
+                },
+                Either::Left(Some(Ok(Outcome::Downloaded(file, bytes)))) => {
                     tuner.finished(runtime.now(), bytes);
                     report.bytes_downloaded += bytes;
                     report.downloaded.push(file);
                 }
-                Some(Ok(Outcome::Skipped(s))) => report.skipped.push(s),
-                Some(Ok(Outcome::Failed(f))) => report.failed.push(f),
-                Some(Err(_)) => {}
-                None => {
+                Either::Left(Some(Ok(Outcome::Skipped(s)))) => report.skipped.push(s),
+                Either::Left(Some(Ok(Outcome::Failed(f)))) => report.failed.push(f),
+                Either::Left(Some(Err(_))) => {}
+                Either::Left(None) => {
                     if cancel.is_cancelled() || (queue.is_empty() && matches!(feed, Feed::Fixed)) {
                         break;
                     }

@@ -504,3 +504,47 @@ pub fn downloading_an_unknown_dataset_is_an_error<F: Facade>(env: &TestEnv) {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
+
+/// The next listing page is asked for while the current page's transfers still run, not
+/// once they have all started: on a link with latency the transfers would otherwise stand
+/// still for a listing round trip at every page.
+pub fn the_next_listing_page_is_asked_for_while_transfers_run<F: Facade>(_: &TestEnv) {
+    let log = tempfile::NamedTempFile::new().expect("a request log");
+    let env = &TestEnv::with(crate::EmulatorConfig {
+        record_to: Some(log.path().to_owned()),
+        latency: Duration::from_millis(100),
+        ..crate::EmulatorConfig::default()
+    });
+    let c = F::connect(env);
+    let (ds, files) = dataset_with(&c, 20);
+    let before = super::multipart::read_log(log.path()).len();
+    let to = env.path("next-page");
+    let report = c
+        .assets()
+        .download(
+            &ds,
+            &to,
+            DownloadOptions::new().page_size(10).concurrency(2),
+        )
+        .unwrap();
+    assert_eq!(report.downloaded.len(), 20, "{}", report.summary());
+    assert_same_files(&to.join(ds.as_str()), &files);
+
+    let during = &super::multipart::read_log(log.path())[before..];
+    let pages: Vec<usize> = (0..during.len())
+        .filter(|&i| during[i].is("GET", "/assets"))
+        .collect();
+    assert_eq!(pages.len(), 2, "two listing pages of 10");
+    let gets_before_second_page = during[..pages[1]]
+        .iter()
+        .filter(|r| r.route.starts_with("/_storage/download/"))
+        .count();
+    // Asked for when the queue holds less than two rounds of transfers (4 here): the
+    // answer (one 100 ms round trip) comes before the page's last transfers, which wait
+    // for earlier ones to finish. Asked for only once the queue is empty, it came after
+    // all 10.
+    assert!(
+        gets_before_second_page <= 8,
+        "{gets_before_second_page} of the first page's 10 transfers finished before the second page was listed"
+    );
+}

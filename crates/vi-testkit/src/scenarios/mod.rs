@@ -148,6 +148,7 @@ macro_rules! download_tests {
             urls_that_expire_in_the_middle_of_a_download_are_signed_again,
             cancelling_a_download_keeps_finished_files_and_reports_the_rest,
             downloading_an_unknown_dataset_is_an_error,
+            the_next_listing_page_is_asked_for_while_transfers_run,
         );
     };
 }
