@@ -29,7 +29,7 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
 const GAIN: f64 = 1.2;
 
 /// The shortest window: rates over less are noise.
-const MIN_WINDOW: Duration = Duration::from_millis(200);
+const MIN_WINDOW: Duration = Duration::from_millis(50);
 
 /// A window also ends after this long if at least one transfer finished, so that large
 /// files, which finish rarely, still move the limit.

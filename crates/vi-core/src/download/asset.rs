@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::file::{
-    Expected, Source, asset_part_path, content_version, fetch_into_place, file_crc, forget_version,
-    is_complete_copy, length_of, version_of_part,
+    Expected, Source, asset_part_path, content_version, fetch_into_place, file_crc,
+    is_complete_copy, length_of,
 };
 use super::report::{DownloadFailure, DownloadedFile, FailedDownload, SkippedDownload};
 use crate::endpoints::GetAsset;
@@ -92,23 +92,21 @@ pub(super) async fn download_one(
     let Some(url) = asset.download_url().cloned() else {
         return fail(DownloadFailure::NoDownloadUrl);
     };
-    let part = asset_part_path(path.parent().unwrap_or(Path::new("")), &id);
+    // The partial file of this version of the content: one of another version (the asset
+    // changed after an earlier run died) has another name, so it is never continued; it
+    // is removed once this asset is in place (see `tidy_partial_dir`).
+    let part = asset_part_path(
+        path.parent().unwrap_or(Path::new("")),
+        &id,
+        content_version(&asset),
+    );
     let (p, dest) = (part.clone(), path.clone());
     // One look at the partial file: if it already holds every byte (the earlier run died between
     // its last write and the rename) it only needs checking and renaming; otherwise its
     // length is where the transfer continues.
-    let version = content_version(&asset);
     let part_state = run_blocking(runtime.as_ref(), move || -> std::io::Result<Option<u64>> {
         let len = length_of(&p);
         if len == 0 {
-            return Ok(Some(0));
-        }
-        if !crate::transport::is_link(&p) && version_of_part(&p) != Some(version) {
-            // Started for another version of the asset's content (or by an SDK that did
-            // not note versions): nothing in it can be trusted. (A link there is left for
-            // the transport to refuse, loudly.)
-            std::fs::remove_file(&p)?;
-            forget_version(&p);
             return Ok(Some(0));
         }
         if len != size || size == 0 {
@@ -119,7 +117,6 @@ pub(super) async fn download_one(
             return Ok(Some(0));
         }
         std::fs::rename(&p, &dest)?;
-        forget_version(&p);
         Ok(None)
     })
     .await;
@@ -152,7 +149,6 @@ pub(super) async fn download_one(
     let expected = Expected {
         size: Some(size),
         crc,
-        version: Some(version),
     };
     let mut url = url;
     let mut round = 0;

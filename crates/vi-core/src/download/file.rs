@@ -11,6 +11,7 @@
 //! Transient failures are retried under the policy for signed downloads; a refused or
 //! expired URL is signed again when the caller says where a fresh one comes from.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -31,10 +32,18 @@ const OPERATION: &str = "download";
 /// name can be it or reach into it: local names never start with a dot (see [`super::names`]).
 pub const PARTIAL_DIR: &str = ".vi-partial";
 
-/// Where the partial file of `asset` lives while it downloads into `directory`: keyed by the
-/// asset id, so no other asset's name, whatever it is, can meet it.
-pub fn asset_part_path(directory: &Path, asset: &AssetId) -> PathBuf {
-    directory.join(PARTIAL_DIR).join(format!("{asset}.part"))
+/// Where the partial file of `asset` lives while version `version` of its content
+/// ([`content_version`]) downloads into `directory`: keyed by the asset id, so no other
+/// asset's name, whatever it is, can meet it, and by the version, so a partial file is
+/// continued only with bytes of the content it was started for.
+///
+/// The version is in the name rather than in a note beside the file: a note cost two
+/// more file creations and removals per asset in the one partial-file folder, where
+/// parallel downloads contend for the folder's lock.
+pub fn asset_part_path(directory: &Path, asset: &AssetId, version: u64) -> PathBuf {
+    directory
+        .join(PARTIAL_DIR)
+        .join(format!("{asset}.{version:016x}.part"))
 }
 
 /// Where the partial file of a download to an explicit `destination` lives: in the
@@ -73,9 +82,29 @@ fn ensure_partial_dir(part: &Path) -> Result<()> {
     }
 }
 
-/// Removes the partial-file folder of `directory` when nothing is left in it.
-pub(crate) fn tidy_partial_dir(directory: &Path) {
-    let _ = std::fs::remove_dir(directory.join(PARTIAL_DIR));
+/// Removes the partial files left in `directory` for the assets in `done` (put in place or
+/// found complete by this run: what is left for them is of another version of their
+/// content, or from an SDK that named partial files otherwise), then the partial-file
+/// folder itself when nothing is left in it.
+pub(crate) fn tidy_partial_dir(directory: &Path, done: &HashSet<String>) {
+    let folder = directory.join(PARTIAL_DIR);
+    if std::fs::remove_dir(&folder).is_ok() || done.is_empty() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(asset) = name.to_str().and_then(|n| n.split('.').next()) else {
+            continue;
+        };
+        if done.contains(asset) {
+            // Removing a link removes the link, never what it points to.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let _ = std::fs::remove_dir(&folder);
 }
 
 /// What the finished file must be.
@@ -86,15 +115,12 @@ pub(crate) struct Expected {
     pub size: Option<u64>,
     /// Its CRC32C, when the asset gives one.
     pub crc: Option<u32>,
-    /// Which version of the content it is ([`version_of`]): a partial file is continued
-    /// only when it was started for this same version.
-    pub version: Option<u64>,
 }
 
 /// A number that changes when an asset's content changes: its CRC32C when the service
-/// gives one, else a digest of its content generation, content time and size. A partial
-/// download is continued only when the version noted beside it
-/// ([`part_version_path`]) is the asset's current one.
+/// gives one, else a digest of its content generation, content time and size. It is part
+/// of the partial file's name ([`asset_part_path`]), so a partial download is continued
+/// only for the asset's current content.
 pub fn content_version(asset: &crate::models::Asset) -> u64 {
     let m = &asset.metadata;
     match m.hash.crc32c() {
@@ -109,41 +135,6 @@ pub fn content_version(asset: &crate::models::Asset) -> u64 {
             (2 << 32) | u64::from(crc32c::crc32c(key.as_bytes()))
         }
     }
-}
-
-/// Where the version ([`content_version`], 16 hex digits) a partial file was started for
-/// is noted: beside it, as `<partial file>.version`.
-pub fn part_version_path(part: &Path) -> PathBuf {
-    let mut name = part.as_os_str().to_owned();
-    name.push(".version");
-    PathBuf::from(name)
-}
-
-/// The version `part` was started for, if it says.
-pub(crate) fn version_of_part(part: &Path) -> Option<u64> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    crate::transport::no_follow(&mut options);
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut options.open(part_version_path(part)).ok()?, &mut text)
-        .ok()?;
-    u64::from_str_radix(text.trim(), 16).ok()
-}
-
-/// Notes that `part` is being started for `version` (never through a link).
-fn start_version(part: &Path, version: u64) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    crate::transport::no_follow(&mut options);
-    std::io::Write::write_all(
-        &mut options.open(part_version_path(part))?,
-        format!("{version:016x}").as_bytes(),
-    )
-}
-
-/// Forgets the version of a partial file that was put in place or removed.
-pub(crate) fn forget_version(part: &Path) {
-    let _ = std::fs::remove_file(part_version_path(part));
 }
 
 /// Where a file comes from.
@@ -235,27 +226,9 @@ async fn attempt(
     let have = match expected.size {
         Some(size) => {
             let p = part.to_path_buf();
-            run_blocking(runtime, move || {
-                let mut have = continuable_length(&p, size);
-                // A partial file of another version of the content is not continued:
-                // its bytes and the new ones would not make one file.
-                if let Some(version) = expected.version {
-                    // (A link there is left for the transport to refuse, loudly.)
-                    if have > 0
-                        && !crate::transport::is_link(&p)
-                        && version_of_part(&p) != Some(version)
-                    {
-                        let _ = std::fs::remove_file(&p);
-                        have = 0;
-                    }
-                    if have == 0 {
-                        let _ = start_version(&p, version);
-                    }
-                }
-                have
-            })
-            .await
-            .unwrap_or(0)
+            run_blocking(runtime, move || continuable_length(&p, size))
+                .await
+                .unwrap_or(0)
         }
         None => 0,
     };
@@ -356,7 +329,6 @@ fn finish(
         }
     }
     std::fs::rename(part, destination)?;
-    forget_version(part);
     Ok(None)
 }
 

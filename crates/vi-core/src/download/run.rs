@@ -1,6 +1,6 @@
 //! The download engine (see the module docs of [`crate::download`] for the flow).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -281,7 +281,11 @@ impl Core {
             }
         }
         let dir = target_dir.clone();
-        let _ = run_blocking(runtime.as_ref(), move || tidy_partial_dir(&dir)).await;
+        let done: HashSet<String> = (report.downloaded.iter().map(|d| &d.asset))
+            .chain(report.skipped.iter().map(|s| &s.asset))
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        let _ = run_blocking(runtime.as_ref(), move || tidy_partial_dir(&dir, &done)).await;
         report.duration = runtime.now().saturating_duration_since(started);
         Ok(report)
     }
@@ -316,7 +320,14 @@ impl Core {
         )
         .await;
         if let Some(folder) = destination.parent().map(Path::to_path_buf) {
-            let _ = run_blocking(self.runtime().as_ref(), move || tidy_partial_dir(&folder)).await;
+            let done = match &outcome {
+                Outcome::Downloaded(..) => HashSet::from([asset.as_str().to_owned()]),
+                _ => HashSet::new(),
+            };
+            let _ = run_blocking(self.runtime().as_ref(), move || {
+                tidy_partial_dir(&folder, &done)
+            })
+            .await;
         }
         match outcome {
             Outcome::Downloaded(file, _) => Ok(file),

@@ -258,14 +258,12 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
         .items
         .remove(0);
     let id = asset.id().unwrap();
-    let part = vi_core::download::asset_part_path(&dir, &id);
-    // What a killed run leaves: the partial file and the version it was started for.
+    let version = vi_core::download::content_version(&asset);
+    let part = vi_core::download::asset_part_path(&dir, &id, version);
+    // What a killed run leaves: the partial file, named for the version it was started for.
     let leave_partial = |bytes: &[u8]| {
         std::fs::create_dir_all(part.parent().unwrap()).unwrap();
         std::fs::write(&part, bytes).unwrap();
-        let version = vi_core::download::content_version(&asset);
-        let note = vi_core::download::part_version_path(&part);
-        std::fs::write(note, format!("{version:016x}")).unwrap();
     };
     let half = big.len() / 2;
     leave_partial(&big[..half]);
@@ -309,6 +307,10 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
     // to the old version and is not continued (one GET of the whole new file, no range).
     std::fs::remove_file(dir.join("big.png")).unwrap();
     leave_partial(&big[..half]);
+    // And what SDK 0.1 left: `<id>.part` with its version noted beside it.
+    let old_style = part.with_file_name(format!("{id}.part"));
+    std::fs::write(&old_style, &big[..half]).unwrap();
+    std::fs::write(old_style.with_extension("part.version"), "0").unwrap();
     let other = crate::png(300, 200, 8);
     c.assets()
         .upload(
@@ -327,8 +329,10 @@ pub fn a_part_file_left_by_a_killed_run_is_resumed<F: Facade>(env: &TestEnv) {
     assert_eq!(report.bytes_downloaded, other.len() as u64);
     assert_eq!(env.emulator.stats().download_requests - before, 1);
     assert!(std::fs::read(dir.join("big.png")).unwrap() == other);
+    // The old version's partial file is swept once the asset is in place, and with it
+    // the partial-file folder.
     assert!(!part.exists());
-    assert!(!vi_core::download::part_version_path(&part).exists());
+    assert!(!part.parent().unwrap().exists());
 }
 
 /// An expired URL is refused (403) but `download_asset` signs a fresh one; truncated bodies

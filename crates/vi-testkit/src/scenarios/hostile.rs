@@ -3,7 +3,7 @@
 //! download folder, and no asset may damage another's file.
 
 use vi_core::api::{DownloadFailure, DownloadOptions, UploadOptions};
-use vi_core::download::{PARTIAL_DIR, asset_part_path};
+use vi_core::download::{PARTIAL_DIR, asset_part_path, content_version};
 use vi_core::{DatasetId, ListAssetsOptions};
 
 use crate::TestEnv;
@@ -29,18 +29,18 @@ fn dataset_of<F: Facade>(c: &F, files: &[(&str, Vec<u8>)]) -> DatasetId {
 pub fn a_link_at_a_partial_file_is_refused_and_nothing_outside_changes<F: Facade>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = dataset_of(&c, &[("a.png", crate::png(40, 30, 1))]);
-    let id = c
+    let asset = c
         .assets()
         .page(&ds, ListAssetsOptions::new(), None)
         .unwrap()
-        .items[0]
-        .id()
-        .unwrap();
+        .items
+        .remove(0);
+    let id = asset.id().unwrap();
     let root = env.path("out");
     let dir = root.join(ds.as_str());
     let outside = env.path("precious.txt");
     std::fs::write(&outside, b"precious bytes").unwrap();
-    let part = asset_part_path(&dir, &id);
+    let part = asset_part_path(&dir, &id, content_version(&asset));
     std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(&outside, &part).unwrap();
 
