@@ -25,8 +25,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 use vi_core::redact;
 use vi_core::transport::{
-    Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, MAX_API_BODY_BYTES, Request,
-    Response, Transport, TransportError, TransportErrorKind, effective_target, frame_body,
+    Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, MAX_API_BODY_BYTES, Meter,
+    Request, Response, Transport, TransportError, TransportErrorKind, effective_target, frame_body,
     open_partial,
 };
 
@@ -333,6 +333,8 @@ struct FileStream {
     done: bool,
     /// Told each time the HTTP library takes the next chunk: the previous one has gone out.
     watch: Watch,
+    /// Counts the chunks handed to the HTTP library.
+    meter: Option<Meter>,
 }
 
 impl FileStream {
@@ -362,6 +364,7 @@ impl FileStream {
             failure,
             done: false,
             watch,
+            meter: slice.meter.clone(),
         })
     }
 
@@ -385,6 +388,9 @@ impl Stream for FileStream {
             Poll::Ready(Some(Ok(chunk))) => {
                 self.watch.touch();
                 self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
+                if let Some(meter) = &self.meter {
+                    meter.add(chunk.len() as u64);
+                }
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(error))) => self.fail(error),
@@ -497,6 +503,9 @@ async fn write_body(
                     .await
                     .map_err(|e| write_error(path, &e))?;
                 written += take as u64;
+                if let Some(meter) = &target.meter {
+                    meter.add(take as u64);
+                }
                 if take < chunk.len() {
                     // Past the declared size: stop reading, keep what fits.
                     let _ = writer.flush().await;

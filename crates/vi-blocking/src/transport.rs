@@ -22,8 +22,8 @@ use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 use vi_core::redact;
 use vi_core::transport::{
     BlockingTransport, Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice,
-    MAX_API_BODY_BYTES, Request, Response, TransportError, TransportErrorKind, effective_target,
-    frame_body, open_partial,
+    MAX_API_BODY_BYTES, Meter, Request, Response, TransportError, TransportErrorKind,
+    effective_target, frame_body, open_partial,
 };
 
 /// The most bytes of a file body handed to ureq per read (see `FileReader::read`).
@@ -37,6 +37,14 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
 /// The idle connections kept across all hosts (the Python SDK's pool holds 100).
 const MAX_IDLE_CONNECTIONS: usize = 100;
+
+/// Each connection's input buffer, which also bounds a response head (ureq's default for
+/// both is 128 KiB and 64 KiB).
+const INPUT_BUFFER: usize = 64 * 1024;
+
+/// Each connection's output buffer: a request head and body chunks (ureq's default is
+/// 128 KiB).
+const OUTPUT_BUFFER: usize = 32 * 1024;
 
 /// Connection settings, shared with the other facade's transport.
 pub use vi_core::config::HttpOptions;
@@ -73,6 +81,13 @@ impl UreqTransport {
             .timeout_connect(Some(options.connect_timeout))
             .timeout_per_read(Some(options.read_timeout))
             .timeout_per_write(Some(options.read_timeout))
+            // ureq allocates, and zero-fills, both buffers for every connection: 256 KiB
+            // each at its defaults, 32 MiB at 128 transfers at once. A response head must
+            // fit in the input buffer (64 KiB, ureq's own limit for heads); bodies stream
+            // through in chunks of the buffers' size, which 64 and 32 KiB keep large.
+            .input_buffer_size(INPUT_BUFFER)
+            .max_response_header_size(INPUT_BUFFER)
+            .output_buffer_size(OUTPUT_BUFFER)
             .max_idle_connections(MAX_IDLE_CONNECTIONS.max(options.pool_max_idle_per_host))
             .max_idle_connections_per_host(options.pool_max_idle_per_host)
             .build();
@@ -274,6 +289,8 @@ fn map_read_error(error: &io::Error, context: &str) -> TransportError {
 struct FileReader {
     inner: BufReader<Take<File>>,
     remaining: u64,
+    /// Counts the bytes handed to ureq.
+    meter: Option<Meter>,
     path: PathBuf,
     failure: BodyReadFailure,
 }
@@ -294,6 +311,7 @@ impl FileReader {
         Ok(FileReader {
             inner: BufReader::with_capacity(slice.buffer_size(), file.take(slice.len)),
             remaining: slice.len,
+            meter: slice.meter.clone(),
             path: slice.path.clone(),
             failure: BodyReadFailure::default(),
         })
@@ -326,6 +344,9 @@ impl Read for FileReader {
             ))),
             Ok(n) => {
                 self.remaining = self.remaining.saturating_sub(n as u64);
+                if let Some(meter) = &self.meter {
+                    meter.add(n as u64);
+                }
                 Ok(n)
             }
             Err(error) => Err(self.fail(error)),
@@ -372,6 +393,9 @@ fn write_body(
             .write_all(&buffer[..take])
             .map_err(|e| write_error(path, &e))?;
         written += take as u64;
+        if let Some(meter) = &target.meter {
+            meter.add(take as u64);
+        }
         if take < n {
             // Past the declared size: stop reading, keep what fits.
             let _ = writer.flush();

@@ -290,7 +290,7 @@ pub struct UploadArgs {
     /// double while that moves files faster, up to --max-concurrency).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub concurrency: Option<u64>,
-    /// The most files transferred at once when the number adapts (default 64).
+    /// The most files transferred at once when the number adapts (default 128).
     #[arg(long, value_name = "N", conflicts_with = "concurrency", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_concurrency: Option<u64>,
     /// Whether one failed file stops the rest of its session.
@@ -389,7 +389,7 @@ pub struct DownloadArgs {
     /// double while that moves files faster, up to --max-concurrency).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub concurrency: Option<u64>,
-    /// The most files downloaded at once when the number adapts (default 64).
+    /// The most files downloaded at once when the number adapts (default 128).
     #[arg(long, value_name = "N", conflicts_with = "concurrency", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_concurrency: Option<u64>,
 }

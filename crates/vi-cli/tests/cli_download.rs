@@ -115,7 +115,7 @@ fn a_download_killed_mid_transfer_leaves_no_partial_file_and_resumes() {
     let env = TestEnv::new();
     let ds = create_dataset(&env, "killed");
     let src = env.path("killed-src");
-    // Files larger than the transports' 512 KiB write buffer, so a partial file has bytes
+    // Files larger than the transports' 256 KiB write buffer, so a partial file has bytes
     // on disk when the process dies.
     let originals: Vec<(String, Vec<u8>)> = (0..3)
         .map(|i| {

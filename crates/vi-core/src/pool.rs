@@ -140,6 +140,11 @@ impl<T: Send + 'static> TaskSet<T> {
         self.in_flight
     }
 
+    /// The runtime the tasks run on.
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.runtime
+    }
+
     /// True when no task is running.
     pub fn is_empty(&self) -> bool {
         self.in_flight == 0

@@ -14,8 +14,42 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+
+/// A running count of body bytes moved, shared between a transfer engine and the
+/// transport: the transport adds what it has sent from a [`FileSlice`] or written into a
+/// [`DownloadTarget`] as it goes, so the engine sees the rate of transfers that have not
+/// finished yet (large files finish rarely; see [`crate::tuning`]).
+#[derive(Clone, Debug, Default)]
+pub struct Meter(Arc<AtomicU64>);
+
+impl Meter {
+    /// A meter at zero.
+    pub fn new() -> Self {
+        Meter::default()
+    }
+
+    /// Counts `bytes` more (a transport calls this as body bytes go out or land).
+    pub fn add(&self, bytes: u64) {
+        self.0.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Every byte counted so far.
+    pub fn total(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Two meters are equal when they are the same counter.
+impl PartialEq for Meter {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Meter {}
 
 /// A byte range of a file on disk, sent as a request body.
 ///
@@ -29,6 +63,9 @@ pub struct FileSlice {
     pub offset: u64,
     /// How many bytes to send; this is also the `Content-Length`.
     pub len: u64,
+    /// Where the transport counts the bytes it has read from the file and sent, if
+    /// anywhere.
+    pub meter: Option<Meter>,
 }
 
 impl FileSlice {
@@ -39,8 +76,10 @@ impl FileSlice {
 }
 
 /// The largest buffer a transport reads a file body or writes a download through: large
-/// reads and writes keep big transfers fast (4 KiB reads run about twenty times slower).
-pub const LARGE_BUFFER: usize = 512 * 1024;
+/// reads and writes keep big transfers fast (4 KiB reads run about twenty times slower),
+/// and with up to 128 transfers at once (see [`crate::tuning`]) 256 KiB each keeps the
+/// buffers of a call within 32 MiB.
+pub const LARGE_BUFFER: usize = 256 * 1024;
 
 /// The smallest such buffer.
 const SMALL_BUFFER: usize = 8 * 1024;
@@ -133,6 +172,8 @@ pub struct DownloadTarget {
     /// decoded bytes (gzip included). A body that would go past it is cut there and the
     /// transfer fails with [`TransportErrorKind::BodyTooLong`]. `None`: no limit.
     pub max_len: Option<u64>,
+    /// Where the transport counts the body bytes it has written, if anywhere.
+    pub meter: Option<Meter>,
 }
 
 impl DownloadTarget {

@@ -15,6 +15,7 @@ use crate::ids::{AssetId, DatasetId};
 use crate::models::Asset;
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::runtime::run_blocking;
+use crate::transport::Meter;
 
 /// What happened to one asset.
 pub(super) enum Outcome {
@@ -31,6 +32,17 @@ const SECOND_ROUNDS: u32 = 2;
 /// The pause before such a round.
 const SECOND_ROUND_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// What every asset of one download call shares.
+#[derive(Clone, Default)]
+pub(super) struct PerAsset {
+    /// Replace a local file that differs instead of failing the asset.
+    pub overwrite: bool,
+    /// Where progress goes.
+    pub progress: ProgressSink,
+    /// Where the transport counts the bytes it writes (the call's tuner reads it).
+    pub meter: Option<Meter>,
+}
+
 /// Downloads one asset to `path` (see the module docs for the rules).
 pub(super) async fn download_one(
     core: Core,
@@ -38,9 +50,13 @@ pub(super) async fn download_one(
     id: AssetId,
     mut asset: Asset,
     path: PathBuf,
-    overwrite: bool,
-    progress: ProgressSink,
+    per: PerAsset,
 ) -> Outcome {
+    let PerAsset {
+        overwrite,
+        progress,
+        meter,
+    } = per;
     let runtime = core.runtime().clone();
     let size = asset.metadata.file_size;
     let crc = asset.metadata.hash.crc32c();
@@ -156,6 +172,7 @@ pub(super) async fn download_one(
         let source = Source {
             url,
             asset: Some((dataset.clone(), id.clone())),
+            meter: meter.clone(),
         };
         match fetch_into_place(&core, source, &part, &path, expected).await {
             // Another round a while later may not meet the same trouble.

@@ -24,7 +24,7 @@ use crate::models::SignedUrl;
 use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
 use crate::signed::{SignedKind, SignedRequest};
-use crate::transport::{Body, DownloadHead, DownloadTarget, TransportErrorKind};
+use crate::transport::{Body, DownloadHead, DownloadTarget, Meter, TransportErrorKind};
 
 const OPERATION: &str = "download";
 
@@ -143,6 +143,8 @@ pub(crate) struct Source {
     pub url: SignedUrl,
     /// The asset, when a refused or expired URL can be signed again by fetching it anew.
     pub asset: Option<(DatasetId, AssetId)>,
+    /// Where the transport counts the bytes it writes, if anywhere.
+    pub meter: Option<Meter>,
 }
 
 /// A file put in place.
@@ -172,6 +174,7 @@ pub(crate) async fn fetch_into_place(
     let can_resign = source.asset.is_some();
     let url = Mutex::new(source.url);
     let asset = source.asset.as_ref();
+    let meter = source.meter.as_ref();
     core.retrying(
         Safety::Safe,
         Target::SignedDownload,
@@ -188,7 +191,7 @@ pub(crate) async fn fetch_into_place(
                     }
                 }
                 let current = lock(url).clone();
-                attempt(core, &current, part, destination, expected).await
+                attempt(core, &current, part, destination, expected, meter).await
             }
         },
     )
@@ -217,6 +220,7 @@ async fn attempt(
     part: &Path,
     destination: &Path,
     expected: Expected,
+    meter: Option<&Meter>,
 ) -> Attempt<Fetched> {
     let signed = match SignedRequest::new(SignedKind::Download, url, None, core.config()) {
         Ok(signed) => signed,
@@ -242,6 +246,7 @@ async fn attempt(
         path: part.to_path_buf(),
         offset: have,
         max_len: expected.size,
+        meter: meter.cloned(),
     };
     let head = match core.transport().download(request, target).await {
         Ok(head) => head,
@@ -352,7 +357,7 @@ fn content_length(head: &DownloadHead) -> Option<u64> {
 /// CRC32C of a file, streamed.
 pub(crate) fn file_crc(path: &Path) -> std::io::Result<u32> {
     let mut file = std::fs::File::open(path)?;
-    // Sized to the file (8 KiB to 512 KiB): a zeroed 1 MiB buffer per 2 KiB file cost a
+    // Sized to the file (8 KiB to 256 KiB): a zeroed 1 MiB buffer per 2 KiB file cost a
     // megabyte of memset per file and kept megabytes in every worker's allocator arena.
     let len = file.metadata().map(|m| m.len()).ok();
     let mut buf = vec![0u8; crate::transport::buffer_for(len)];
@@ -419,6 +424,7 @@ impl Core {
         let source = Source {
             url: url.clone(),
             asset: None,
+            meter: None,
         };
         let result = fetch_into_place(self, source, &part, &destination, Expected::default()).await;
         if result.is_err() {

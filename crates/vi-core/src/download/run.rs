@@ -7,11 +7,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::{Either, join, select};
 
 use tracing::Instrument;
 
-use super::asset::{Outcome, download_one};
+use super::asset::{Outcome, PerAsset, download_one};
 use super::file::tidy_partial_dir;
 use super::names::{NameAllocator, name_from_url};
 use super::report::{DownloadFailure, DownloadReport, DownloadedFile, FailedDownload};
@@ -23,9 +24,9 @@ use crate::ids::{AssetId, DatasetId};
 use crate::models::{Asset, Page};
 use crate::paging::Pager;
 use crate::pool::{Guarded, Pool, TaskSet, guarded};
-use crate::progress::{ProgressEvent, ProgressSink};
+use crate::progress::ProgressEvent;
 use crate::runtime::{Runtime, run_blocking};
-use crate::tuning::Tuner;
+use crate::tuning::{Ticker, Tuner};
 
 const OPERATION: &str = "download";
 
@@ -39,6 +40,14 @@ type PageRequest = Pin<Box<dyn Future<Output = (Box<Pager<Asset>>, PageAnswer)> 
 
 /// What [`Pager::next_page`] answered.
 type PageAnswer = Option<Result<Page<Asset>>>;
+
+/// What the download's task set yields.
+enum Event {
+    /// An asset's transfer ended.
+    Asset(Outcome),
+    /// The tuner's timer fired ([`Ticker`]).
+    Tick,
+}
 
 /// Where the assets still to be handed out come from.
 enum Feed {
@@ -173,11 +182,17 @@ impl Core {
         }
 
         let mut names = NameAllocator::new();
-        let mut set: TaskSet<Outcome> = TaskSet::new(runtime.clone());
+        let mut set: TaskSet<Event> = TaskSet::new(runtime.clone());
         let mut page_failures = 0u32;
         let mut tuner = Tuner::new(options.concurrency, options.max_concurrency);
+        let mut ticker = Ticker::default();
+        let per = PerAsset {
+            overwrite: options.overwrite,
+            progress: progress.clone(),
+            meter: Some(tuner.meter().clone()),
+        };
         loop {
-            while !cancel.is_cancelled() && set.len() < tuner.limit() {
+            while !cancel.is_cancelled() && ticker.transfers(set.len()) < tuner.limit() {
                 let Some(asset) = queue.pop_front() else {
                     break;
                 };
@@ -197,17 +212,24 @@ impl Core {
                     asset.filename.clone()
                 };
                 let path = target_dir.join(names.allocate(&filename, id.as_str()));
-                set.spawn(self.asset_task(
+                let task = self.asset_task(
                     dataset.clone(),
                     id,
                     asset,
                     path,
-                    options.overwrite,
+                    per.clone(),
                     cancel.clone(),
-                    progress.clone(),
-                ));
-                tuner.started(runtime.now(), set.len());
+                );
+                set.spawn(task.map(Event::Asset));
+                tuner.started(runtime.now(), ticker.transfers(set.len()));
             }
+            let transfers = ticker.transfers(set.len());
+            if transfers == 0
+                && (cancel.is_cancelled() || (queue.is_empty() && matches!(feed, Feed::Fixed)))
+            {
+                break;
+            }
+            ticker.keep(&mut set, &tuner, transfers, || Event::Tick);
             // The next page is asked for while the transfers of this one still run, as
             // soon as the queue holds less than two rounds of transfers, so the transfers
             // never wait for a listing round trip.
@@ -215,12 +237,7 @@ impl Core {
                 feed = feed.ask(&runtime, page_failures);
             }
             let event = match &mut feed {
-                Feed::Asking(page) if set.is_empty() => {
-                    if cancel.is_cancelled() {
-                        break;
-                    }
-                    Either::Right(page.await)
-                }
+                Feed::Asking(page) if transfers == 0 => Either::Right(page.await),
                 Feed::Asking(page) => match select(Box::pin(set.next()), page).await {
                     Either::Left((next, _)) => Either::Left(next),
                     Either::Right((answer, _)) => Either::Right(answer),
@@ -252,19 +269,21 @@ impl Core {
                     }
                     None => feed = Feed::Fixed,
                 },
-                Either::Left(Some(Ok(Outcome::Downloaded(file, bytes)))) => {
-                    tuner.finished(runtime.now(), bytes);
-                    report.bytes_downloaded += bytes;
-                    report.downloaded.push(file);
-                }
-                Either::Left(Some(Ok(Outcome::Skipped(s)))) => report.skipped.push(s),
-                Either::Left(Some(Ok(Outcome::Failed(f)))) => report.failed.push(f),
-                Either::Left(Some(Err(_))) => {}
-                Either::Left(None) => {
-                    if cancel.is_cancelled() || (queue.is_empty() && matches!(feed, Feed::Fixed)) {
-                        break;
+                Either::Left(Some(Ok(Event::Asset(outcome)))) => match outcome {
+                    Outcome::Downloaded(file, bytes) => {
+                        tuner.finished(runtime.now(), bytes);
+                        report.bytes_downloaded += bytes;
+                        report.downloaded.push(file);
                     }
+                    Outcome::Skipped(s) => report.skipped.push(s),
+                    Outcome::Failed(f) => report.failed.push(f),
+                },
+                Either::Left(Some(Ok(Event::Tick))) => {
+                    ticker.fired();
+                    tuner.tick(runtime.now());
                 }
+                // A task vanished (its runtime shut down), or nothing runs: look again.
+                Either::Left(Some(Err(_)) | None) => {}
             }
         }
         if cancel.is_cancelled() {
@@ -309,14 +328,17 @@ impl Core {
             })
             .await??;
         }
+        let per = PerAsset {
+            overwrite: true,
+            ..PerAsset::default()
+        };
         let outcome = download_one(
             self.clone(),
             dataset.clone(),
             asset.clone(),
             found,
             destination.to_path_buf(),
-            true,
-            ProgressSink::default(),
+            per,
         )
         .await;
         if let Some(folder) = destination.parent().map(Path::to_path_buf) {
@@ -410,14 +432,13 @@ impl Core {
         id: AssetId,
         asset: Asset,
         path: PathBuf,
-        overwrite: bool,
+        per: PerAsset,
         cancel: crate::cancel::CancelToken,
-        progress: ProgressSink,
     ) -> impl std::future::Future<Output = Outcome> + Send + 'static {
         let core = self.clone();
         async move {
             let filename = asset.filename.clone();
-            let work = download_one(core, dataset, id.clone(), asset, path, overwrite, progress);
+            let work = download_one(core, dataset, id.clone(), asset, path, per);
             // Dropping the transfer on cancellation aborts it where the transport is async;
             // the partial file stays and resumes next time.
             let reason = match guarded(work, Some(&cancel)).await {

@@ -481,10 +481,12 @@ fn part_request(
     config: &crate::config::Config,
 ) -> Result<Request, Error> {
     let put = SignedRequest::new(SignedKind::Part, &url.signed, Some(len), config)?;
+    // Parts are not metered: a multipart upload counts for the tuner when it finishes.
     Ok(put.request(Body::File(FileSlice {
         path: path.to_owned(),
         offset,
         len,
+        meter: None,
     })))
 }
 

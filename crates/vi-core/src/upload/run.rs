@@ -44,7 +44,7 @@ use crate::retry::{Safety, Target};
 use crate::runtime::run_blocking;
 use crate::signed::{SignedKind, SignedRequest};
 use crate::transport::{Body, FileSlice};
-use crate::tuning::{Tuner, is_throttling};
+use crate::tuning::{Ticker, Tuner, is_throttling};
 
 /// A file's spec, or why it is skipped.
 type SpecOutcome = std::result::Result<FileSpec, SkipReason>;
@@ -106,6 +106,8 @@ enum Done {
         batch: usize,
         result: Result<BTreeMap<String, IngestionErrorCode>>,
     },
+    /// The tuner's timer fired ([`Ticker`]).
+    Tick,
 }
 
 /// Why a transfer task did not succeed.
@@ -275,6 +277,7 @@ impl Upload {
         let mut polling: Vec<usize> = Vec::new();
         let mut look_due: HashMap<usize, Instant> = HashMap::new();
         let mut fatal: Option<Error> = None;
+        let mut ticker = Ticker::default();
         loop {
             let limit = self.tuner.limit();
             if !self.cancel.is_cancelled() && fatal.is_none() {
@@ -297,7 +300,7 @@ impl Upload {
                     creation = Some(Box::pin(self.create_task(batch, runtime.now())));
                     self.open_sessions += 1;
                 }
-                while set.len() < limit {
+                while ticker.transfers(set.len()) < limit {
                     let Some(transfer) = pending.pop_front() else {
                         break;
                     };
@@ -318,10 +321,22 @@ impl Upload {
                     });
                     self.pace.start(now);
                     set.spawn(self.transfer_task(transfer));
-                    let in_flight = set.len() - polling.len();
+                    let in_flight = ticker.transfers(set.len()) - polling.len();
                     self.tuner.started(now, in_flight);
                 }
             }
+            let transfers = ticker.transfers(set.len()) - polling.len();
+            let stopping = self.cancel.is_cancelled() || fatal.is_some();
+            if transfers == 0
+                && polling.is_empty()
+                && creation.is_none()
+                && pending.is_empty()
+                && (self.queue.is_empty() || stopping)
+            {
+                // Nothing runs and nothing more will: the timer alone is not waited for.
+                break;
+            }
+            ticker.keep(&mut set, &self.tuner, transfers, || Done::Tick);
             let next = match creation.as_mut() {
                 None => set.next().await,
                 Some(created) if set.is_empty() => {
@@ -369,6 +384,10 @@ impl Upload {
                         fatal = self.session_not_created(batch, error);
                     }
                 },
+                Done::Tick => {
+                    ticker.fired();
+                    self.tuner.tick(runtime.now());
+                }
                 Done::Looked { batch, result } => {
                     polling.retain(|&b| b != batch);
                     match result {

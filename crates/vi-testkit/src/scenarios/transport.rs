@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use http::{Method, StatusCode};
 use vi_core::config::HttpOptions;
 use vi_core::runtime::{Runtime, run_blocking};
-use vi_core::transport::{Body, DownloadTarget, FileSlice, Request, TransportErrorKind};
+use vi_core::transport::{Body, DownloadTarget, FileSlice, Meter, Request, TransportErrorKind};
 
 use crate::http_server as server;
 use crate::stack::TransportStack;
@@ -178,7 +178,13 @@ pub fn put_file_slice_is_length_delimited_and_replayable(stack: &TransportStack)
     let content = server::pattern(1_500_000);
     let (_dir, path) = temp_file(&content);
     let (offset, len) = (1234u64, 1_000_000u64);
-    let body = Body::File(FileSlice { path, offset, len });
+    let meter = Meter::new();
+    let body = Body::File(FileSlice {
+        path,
+        offset,
+        len,
+        meter: Some(meter.clone()),
+    });
     let t = stack.transport();
     let url = format!("{}/echo?signature=SECRET", server::base());
     for _ in 0..2 {
@@ -190,6 +196,8 @@ pub fn put_file_slice_is_length_delimited_and_replayable(stack: &TransportStack)
         assert_eq!(echo["headers"]["content-length"], len.to_string());
         assert!(echo["headers"].get("transfer-encoding").is_none());
     }
+    // Every byte sent is counted, once per attempt.
+    assert_eq!(meter.total(), 2 * len);
 }
 
 /// A file body that does not exist is a `BodyRead` error naming the file.
@@ -198,6 +206,7 @@ pub fn missing_file_is_body_read(stack: &TransportStack) {
         path: PathBuf::from("/nonexistent/vi-test/missing.bin"),
         offset: 0,
         len: 10,
+        meter: None,
     });
     let url = format!("{}/echo", server::base());
     let err = stack
@@ -214,6 +223,7 @@ pub fn shrunken_file_is_body_read(stack: &TransportStack) {
         path,
         offset: 0,
         len: 5000,
+        meter: None,
     });
     let url = format!("{}/echo", server::base());
     let err = stack
@@ -293,6 +303,7 @@ pub fn a_body_slower_than_the_read_timeout_still_goes_through(stack: &TransportS
         path,
         offset: 0,
         len: body.len() as u64,
+        meter: None,
     };
     let started = Instant::now();
     let response = stack
@@ -322,14 +333,17 @@ pub fn download_writes_exact_bytes_and_resumes(stack: &TransportStack) {
     let path = dir.path().join("out.bin");
     let t = stack.transport();
     let url = format!("{}/bytes/300000?signature=SECRET", server::base());
+    let meter = Meter::new();
     let target = DownloadTarget {
         path: path.clone(),
         offset: 0,
         max_len: None,
+        meter: Some(meter.clone()),
     };
     let head = stack.wait(t.download(get(&url), target)).expect("download");
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.written, 300_000);
+    assert_eq!(meter.total(), 300_000, "every byte written is counted");
     assert_eq!(std::fs::read(&path).unwrap(), server::pattern(300_000));
 
     // A partial file (plus stale bytes past the offset) resumed with a Range
@@ -345,6 +359,7 @@ pub fn download_writes_exact_bytes_and_resumes(stack: &TransportStack) {
         path: path.clone(),
         offset: 100_000,
         max_len: None,
+        meter: None,
     };
     let head = stack.wait(t.download(resume, target)).expect("resume");
     assert_eq!(head.status, StatusCode::PARTIAL_CONTENT);
@@ -374,6 +389,7 @@ pub fn bodies_past_their_cap_are_cut_gzip_included(stack: &TransportStack) {
             path: path.clone(),
             offset: 0,
             max_len: Some(1000),
+            meter: None,
         };
         let err = stack
             .wait(t.download(get(&url), target))
@@ -398,6 +414,7 @@ pub fn resume_past_end_of_partial_file_is_body_write(stack: &TransportStack) {
         path,
         offset: 50,
         max_len: None,
+        meter: None,
     };
     let err = stack
         .wait(stack.transport().download(resume, target))
@@ -415,6 +432,7 @@ pub fn resume_answered_with_full_body_rewrites_from_start(stack: &TransportStack
         path: path.clone(),
         offset: 50,
         max_len: None,
+        meter: None,
     };
     let head = stack
         .wait(stack.transport().download(get(&url), target))
@@ -438,6 +456,7 @@ pub fn a_partial_answer_from_elsewhere_is_refused(stack: &TransportStack) {
         path: path.clone(),
         offset: 50,
         max_len: None,
+        meter: None,
     };
     let err = stack
         .wait(stack.transport().download(resume, target))
@@ -459,6 +478,7 @@ pub fn truncated_download_is_interrupted_and_keeps_partial_bytes(stack: &Transpo
         path: path.clone(),
         offset: 0,
         max_len: None,
+        meter: None,
     };
     let err = stack
         .wait(stack.transport().download(get(&url), target))
@@ -479,6 +499,7 @@ pub fn error_status_download_writes_nothing(stack: &TransportStack) {
         path: path.clone(),
         offset: 0,
         max_len: None,
+        meter: None,
     };
     let head = stack
         .wait(stack.transport().download(get(&url), target))
