@@ -6,9 +6,9 @@
 //! second, up to what the link, the storage or the machine can take. A fixed default has
 //! to be cautious for the slow link and then wastes the fast one. The [`Tuner`] climbs
 //! instead, in the manner of AzCopy's automatic concurrency: it measures the rate over a
-//! window of completions, doubles the limit while the rate rises by at least a fifth,
-//! steps back to the previous limit when it does not, holds there for a while
-//! and then probes again. A throttling answer (429 or 503 that outlasted the retries;
+//! window of completions, doubles the limit while the rate rises by at least a fifth
+//! (quadruples it while the rate grows nearly as much as the limit), steps back to the
+//! previous limit when it does not, holds there for a while and then probes again. A throttling answer (429 or 503 that outlasted the retries;
 //! the upload engine reports them, the download engine does not yet) halves the limit at once.
 //!
 //! Windows end after as many completions as the limit (50 ms at least), or, for downloads,
@@ -232,12 +232,21 @@ impl Tuner {
                 self.hold_at(lower, "more transfers did not pay; stepping back");
             }
             // The first window, a hold that ended, or a step that paid: one step higher,
-            // to be compared with what this limit gives.
+            // to be compared with what this limit gives. A step that multiplied the rate
+            // nearly as much as the limit (nine tenths of it) shows the link far from
+            // full: the next step is four times, not two (on a 50 ms link that is one
+            // window of about 60 ms less between 8 and 128).
             _ => {
+                let factor = match self.phase {
+                    Phase::Climbing {
+                        before: Some((lower, then)),
+                    } if rate.gain_over(then) >= 0.9 * self.limit as f64 / lower as f64 => 4,
+                    _ => 2,
+                };
                 self.phase = Phase::Climbing {
                     before: Some((self.limit, rate)),
                 };
-                let higher = (self.limit * 2).min(self.ceiling);
+                let higher = (self.limit * factor).min(self.ceiling);
                 if higher == self.limit {
                     // At the ceiling: nothing to probe.
                     self.hold_at(higher, "");
@@ -433,7 +442,8 @@ mod tests {
     #[test]
     fn latency_bound_small_files_climb_to_the_ceiling() {
         let (limits, took) = small_files_far_away(8, 64);
-        assert_eq!(limits, vec![8, 16, 32, 64]);
+        // 16 moved twice as many files as 8: far from full, so four times next.
+        assert_eq!(limits, vec![8, 16, 64]);
         let (_, slow) = small_files_far_away(8, 8);
         assert!(took * 3 < slow, "{took:?} vs {slow:?}");
     }
