@@ -16,7 +16,7 @@
 //! a 2 MiB file on a slow connection takes seconds, and waiting for completions made each
 //! doubling cost as much. Uploads are not metered (see `upload::run::tasks`): the bytes a
 //! transport has read into a socket's send buffer are not the bytes that crossed the link.
-//! The engine keeps a timer task ([`Ticker`]) that shows the tuner the meter every
+//! The engine keeps a timer task (`Ticker`) that shows the tuner the meter every
 //! [`TICK`].
 //!
 //! A window only counts when the limit was reached in it: when the engine cannot keep

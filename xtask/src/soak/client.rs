@@ -22,7 +22,19 @@ pub fn run_client(phase: &Phase, op: &str, path: &Path, out: &Path) -> Result<Va
         dataset,
         ..
     } = *phase;
-    let status = Command::new(bin)
+    // `VI_SOAK_CLIENT_WRAPPER` (say `heaptrack` or `valgrind --tool=massif`) runs each
+    // client half under a profiler; its peak RSS then includes the profiler's own.
+    let wrapper = std::env::var("VI_SOAK_CLIENT_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let status = command
         .args([
             "soak-client",
             "--facade",
