@@ -260,6 +260,7 @@ pub(crate) async fn run(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    app.counters.connection();
                     // Without TCP_NODELAY a response written as headers then body waits
                     // ~40 ms for the client's delayed ACK on a reused connection (Nagle).
                     if let Err(e) = stream.set_nodelay(true) {

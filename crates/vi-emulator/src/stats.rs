@@ -16,6 +16,7 @@ pub(crate) struct Counters {
     expired: AtomicU64,
     storage_in_flight: AtomicU64,
     peak_storage_in_flight: AtomicU64,
+    connections: AtomicU64,
 }
 
 /// A snapshot of the emulator's request counters.
@@ -40,6 +41,9 @@ pub struct Stats {
     /// its answer's head (the added latency included, a download body's streaming not):
     /// how many transfers a client really ran at once.
     pub peak_storage_in_flight: u64,
+    /// TCP connections accepted: with a client that keeps its connections, about as many
+    /// as it ran requests at once, however many requests it sent.
+    pub connections: u64,
 }
 
 /// One storage request being handled; counted out when dropped.
@@ -70,6 +74,10 @@ impl Counters {
         InFlight(self)
     }
 
+    pub(crate) fn connection(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn injected(&self) {
         self.injected.fetch_add(1, Ordering::Relaxed);
     }
@@ -95,6 +103,7 @@ impl Counters {
             random_faults: self.random.load(Ordering::Relaxed),
             expired_urls: self.expired.load(Ordering::Relaxed),
             peak_storage_in_flight: self.peak_storage_in_flight.load(Ordering::Relaxed),
+            connections: self.connections.load(Ordering::Relaxed),
         }
     }
 }

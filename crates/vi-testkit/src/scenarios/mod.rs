@@ -240,6 +240,7 @@ macro_rules! tuning_tests {
             uploads_run_more_transfers_at_once_on_a_slow_link,
             downloads_run_more_transfers_at_once_on_a_slow_link,
             a_fixed_concurrency_is_never_exceeded,
+            connections_are_kept_across_rounds_of_transfers,
         );
     };
 }

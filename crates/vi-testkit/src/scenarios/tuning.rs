@@ -101,3 +101,43 @@ pub fn a_fixed_concurrency_is_never_exceeded<F: Facade>(env: &TestEnv) {
     );
     assert!(peak >= 2, "the transfers did not overlap at all ({peak})");
 }
+
+/// A client keeps as many connections as it runs transfers at once: 600 uploads and 600
+/// downloads 64 at a time open about 64 connections, not one per round. Before the pool
+/// kept 64 idle connections per host (it kept the official client's 20), every round of
+/// 64 transfers closed 44 connections the next round opened again: 400 and more here,
+/// each a TCP (and, on a real service, TLS) handshake before its first byte.
+pub fn connections_are_kept_across_rounds_of_transfers<F: Facade>(env: &TestEnv) {
+    const AT_ONCE: usize = 64;
+    const FILES: u32 = 600;
+    let c = F::connect(env);
+    let ds = upload_all(&c, env, FILES, UploadOptions::new().concurrency(AT_ONCE));
+    let after_upload = env.emulator.stats();
+    assert!(
+        after_upload.peak_storage_in_flight > 20,
+        "the transfers never ran more than 20 at once ({}), so the pool was not tried",
+        after_upload.peak_storage_in_flight
+    );
+    let out = env.path("out");
+    let report = c
+        .assets()
+        .download(&ds, &out, DownloadOptions::new().concurrency(AT_ONCE))
+        .unwrap();
+    assert_eq!(
+        report.downloaded.len(),
+        FILES as usize,
+        "{}",
+        report.summary()
+    );
+    let stats = env.emulator.stats();
+    // The transfers, plus a few API calls that overlap them (session looks, listing).
+    let bound = (AT_ONCE + 16) as u64;
+    assert!(
+        stats.connections <= bound,
+        "{} connections for {} requests ({} after the upload): more than {bound}, so \
+         connections were closed and opened again between rounds",
+        stats.connections,
+        stats.requests,
+        after_upload.connections
+    );
+}
