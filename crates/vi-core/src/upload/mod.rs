@@ -182,6 +182,15 @@ impl<N: Into<String>, B: Into<Bytes>> From<Vec<(N, B)>> for UploadSources {
 }
 
 /// What the service does when one file of a session fails.
+///
+/// The default is [`FailAfterOne`](Self::FailAfterOne), the service's own default and the
+/// official Python client's, so that an upload moved from it behaves the same (spec §6.11).
+/// Under it, once one file fails the service gives up on the files of that session it has
+/// not taken in yet; the engine notices (it looks at the session after a refusal and every
+/// two seconds while sending), stops sending them, and reports each as failed with the
+/// service's reason, so nothing is sent for nothing and nothing goes unreported. Choose
+/// [`FailAfterAll`](Self::FailAfterAll) when a folder may hold files the service refuses
+/// and every good file should still go in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum UploadFailureMode {
     /// Stop taking files in after the first failure (the service's default).
