@@ -35,10 +35,6 @@ const DOWNLOAD_READ_CHUNK: usize = 64 * 1024;
 /// How much of a non-2xx download body is kept as [`DownloadHead::error_body`].
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
-/// The idle connections kept across all hosts, at least (the Python SDK's pool holds 100);
-/// twice the per-host number when that is larger, for the API's host and the storage's.
-const MAX_IDLE_CONNECTIONS: usize = 100;
-
 /// Each connection's input buffer, which also bounds a response head (ureq's default for
 /// both is 128 KiB and 64 KiB).
 const INPUT_BUFFER: usize = 64 * 1024;
@@ -89,7 +85,8 @@ impl UreqTransport {
             .input_buffer_size(INPUT_BUFFER)
             .max_response_header_size(INPUT_BUFFER)
             .output_buffer_size(OUTPUT_BUFFER)
-            .max_idle_connections(MAX_IDLE_CONNECTIONS.max(2 * options.pool_max_idle_per_host))
+            // Across all hosts: the per-host number for the API's host and the storage's.
+            .max_idle_connections(2 * options.pool_max_idle_per_host)
             .max_idle_connections_per_host(options.pool_max_idle_per_host)
             .build();
         Ok(UreqTransport {

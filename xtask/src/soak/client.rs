@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::phase::Phase;
-use crate::procs::status_kib;
+use crate::procs::peak_rss_kib;
 
 /// Runs one client half of `phase` as its own process and returns its JSON report, which
 /// it writes to `out`.
@@ -142,7 +142,7 @@ pub fn client_main(args: &[String]) -> ExitCode {
     };
     report["seconds"] = json!(start.elapsed().as_secs_f64());
     if report.get("peakRssKib").is_none() {
-        report["peakRssKib"] = json!(peak_rss_kib());
+        report["peakRssKib"] = json!(own_peak_rss_kib());
     }
     match std::fs::write(out, report.to_string()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,14 +156,8 @@ pub fn client_main(args: &[String]) -> ExitCode {
 /// This process's peak RSS so far. Read as soon as the SDK's call returns, before the
 /// report is turned into JSON: that copy of 100,000 names (a `serde_json::Value` tree of
 /// about 40 MB) is the harness's, not the SDK's, and it had been counted in the peak.
-fn peak_rss_kib() -> u64 {
-    status_kib("self", "VmHWM:").unwrap_or(0)
-}
-
-/// `json` with the peak RSS read before it was built.
-fn with_peak(peak: u64, mut json: Value) -> Value {
-    json["peakRssKib"] = json!(peak);
-    json
+fn own_peak_rss_kib() -> u64 {
+    peak_rss_kib(std::process::id()).unwrap_or(0)
 }
 
 fn client_run(
@@ -194,7 +188,7 @@ fn client_run(
                 .assets()
                 .upload(&dataset, path, upload_options())
                 .map_err(|e| e.to_string())?;
-            Ok(with_peak(peak_rss_kib(), upload_json(&report)))
+            Ok(upload_json(&report))
         }
         ("blocking", "download") => {
             let client = vi_blocking::Client::from_config(config).map_err(|e| e.to_string())?;
@@ -202,7 +196,7 @@ fn client_run(
                 .assets()
                 .download(&dataset, path, download_options())
                 .map_err(|e| e.to_string())?;
-            Ok(with_peak(peak_rss_kib(), download_json(&report)))
+            Ok(download_json(&report))
         }
         ("async", op) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -217,14 +211,14 @@ fn client_run(
                         .upload(&dataset, path, upload_options())
                         .await
                         .map_err(|e| e.to_string())?;
-                    Ok(with_peak(peak_rss_kib(), upload_json(&report)))
+                    Ok(upload_json(&report))
                 } else {
                     let report = client
                         .assets()
                         .download(&dataset, path, download_options())
                         .await
                         .map_err(|e| e.to_string())?;
-                    Ok(with_peak(peak_rss_kib(), download_json(&report)))
+                    Ok(download_json(&report))
                 }
             })
         }
@@ -232,8 +226,11 @@ fn client_run(
     }
 }
 
+/// The upload report as JSON, with the peak RSS read before the JSON is built.
 fn upload_json(r: &vi_blocking::UploadReport) -> Value {
+    let peak = own_peak_rss_kib();
     json!({
+        "peakRssKib": peak,
         "succeeded": r.succeeded.iter().map(|f| f.filename.clone()).collect::<Vec<_>>(),
         "processing": r.processing.iter().map(|f| f.filename.clone()).collect::<Vec<_>>(),
         "failed": r.failed.iter().map(|f| json!([f.filename, f.reason.to_string()])).collect::<Vec<_>>(),
@@ -241,8 +238,11 @@ fn upload_json(r: &vi_blocking::UploadReport) -> Value {
     })
 }
 
+/// The download report as JSON, with the peak RSS read before the JSON is built.
 fn download_json(r: &vi_blocking::DownloadReport) -> Value {
+    let peak = own_peak_rss_kib();
     json!({
+        "peakRssKib": peak,
         "downloaded": r.downloaded.iter().map(|f| json!([f.asset.to_string(), f.filename, f.path.display().to_string()])).collect::<Vec<_>>(),
         "skipped": r.skipped.iter().map(|f| json!([f.asset.to_string(), f.filename, f.path.display().to_string()])).collect::<Vec<_>>(),
         "failed": r.failed.iter().map(|f| json!([f.asset.to_string(), f.reason.to_string()])).collect::<Vec<_>>(),
