@@ -155,7 +155,9 @@ pub(crate) async fn drive<F, R>(
             flow.cancel(now);
         }
         flow.advance(now);
-        while let Some((subject, command)) = flow.next_command(now) {
+        // The clock is read for each command: spawning many tasks takes time, and a
+        // command such as a send must not start on an instant that has gone by.
+        while let Some((subject, command)) = flow.next_command(runtime.now()) {
             spawn(runtime, &tx, &stop, subject, run(command));
             running += 1;
         }

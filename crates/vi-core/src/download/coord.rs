@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::AssetId;
 use crate::models::{Asset, Page};
 use crate::progress::{ProgressEvent, ProgressSink};
-use crate::tuning::{TICK, Tuner};
+use crate::tuning::{Ticks, Tuner, earliest};
 
 /// How many more times a failed listing page is asked for (after the retries of the list
 /// call itself) before the assets after it are given up and reported as a problem.
@@ -112,7 +112,7 @@ pub(super) struct DownloadFlow {
     transfers: usize,
     tuner: Tuner,
     names: NameAllocator,
-    next_tick: Option<Instant>,
+    ticks: Ticks,
     stopping: bool,
 }
 
@@ -148,7 +148,7 @@ impl DownloadFlow {
             transfers: 0,
             tuner,
             names: NameAllocator::new(),
-            next_tick: None,
+            ticks: Ticks::default(),
             stopping: false,
         }
     }
@@ -391,18 +391,7 @@ impl Flow for DownloadFlow {
                 self.listing = Listing::Idle;
             }
         }
-        if self.transfers == 0 || !self.tuner.adaptive() {
-            self.next_tick = None;
-        } else {
-            match self.next_tick {
-                Some(at) if now >= at => {
-                    self.tuner.tick(now);
-                    self.next_tick = Some(now + TICK);
-                }
-                None => self.next_tick = Some(now + TICK),
-                Some(_) => {}
-            }
-        }
+        self.ticks.advance(&mut self.tuner, now, self.transfers > 0);
     }
 
     fn next_command(&mut self, now: Instant) -> Option<(Subject, Command)> {
@@ -448,10 +437,7 @@ impl Flow for DownloadFlow {
             Listing::Pausing(until) if !self.stopping => Some(until),
             _ => None,
         };
-        match (pause, self.next_tick) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(pause, self.ticks.next())
     }
 
     fn cancel(&mut self, _now: Instant) {
