@@ -81,7 +81,8 @@ pub(crate) trait Flow {
 /// What the driver's tasks send back.
 enum Message<S, T> {
     Command(S, Completion<T>),
-    Woke,
+    /// A sleep that was to end at this instant ended, or its task was lost.
+    Woke(Instant),
 }
 
 /// Sends the task's completion when filled, and [`Completion::Lost`] when dropped
@@ -112,11 +113,11 @@ impl<S, T> Drop for Slot<S, T> {
 }
 
 /// Sends [`Message::Woke`] whether the sleep ended or its task was lost.
-struct Alarm<S, T>(mpsc::UnboundedSender<Message<S, T>>);
+struct Alarm<S, T>(mpsc::UnboundedSender<Message<S, T>>, Instant);
 
 impl<S, T> Drop for Alarm<S, T> {
     fn drop(&mut self) {
-        let _ = self.0.unbounded_send(Message::Woke);
+        let _ = self.0.unbounded_send(Message::Woke(self.1));
     }
 }
 
@@ -148,6 +149,10 @@ pub(crate) async fn drive<F, R>(
     // The earliest instant a sleep task is out for.
     let mut alarm: Option<Instant> = None;
     let mut told = false;
+    // A sleep task came back before its instant: the runtime lost it. No other is
+    // started until a command ends (a runtime that loses every timer would otherwise
+    // be asked for one in a tight loop).
+    let mut alarms_lost = false;
     loop {
         let now = runtime.now();
         if !told && cancel.is_cancelled() {
@@ -165,16 +170,16 @@ pub(crate) async fn drive<F, R>(
             return;
         }
         let wake = flow.wake_at();
-        if let Some(at) = wake.filter(|&at| alarm.is_none_or(|a| at < a)) {
+        if let Some(at) = wake.filter(|&at| !alarms_lost && alarm.is_none_or(|a| at < a)) {
             alarm = Some(at);
             let sleep = runtime.sleep(at.saturating_duration_since(now));
-            let ring = Alarm(tx.clone());
+            let ring = Alarm(tx.clone(), at);
             runtime.spawn(Box::pin(async move {
                 let _ring = ring;
                 sleep.await;
             }));
         }
-        if running == 0 && wake.is_none() {
+        if running == 0 && (wake.is_none() || alarms_lost) {
             flow.stalled();
             return;
         }
@@ -189,9 +194,22 @@ pub(crate) async fn drive<F, R>(
         match message {
             Some(Message::Command(subject, completion)) => {
                 running -= 1;
+                // A command stopped by the cancellation may answer before the token's
+                // waiter is seen: the flow hears of the cancel first, so it files the
+                // answer as cancelled.
+                if !told && cancel.is_cancelled() {
+                    told = true;
+                    flow.cancel(runtime.now());
+                }
+                alarms_lost = false;
                 flow.complete(subject, completion, runtime.now());
             }
-            Some(Message::Woke) => alarm = None,
+            Some(Message::Woke(at)) => {
+                if alarm == Some(at) {
+                    alarm = None;
+                }
+                alarms_lost |= runtime.now() < at;
+            }
             // The driver holds a sender, so the channel never closes.
             None => return,
         }
@@ -218,6 +236,73 @@ fn spawn<S, T>(
             slot.fill(value);
         }
     }));
+}
+
+/// How a property test answers a command of flow `F`.
+#[cfg(test)]
+pub(crate) type Answer<'a, F> =
+    dyn FnMut(&<F as Flow>::Subject, <F as Flow>::Command) -> Completion<<F as Flow>::Output> + 'a;
+
+/// A small deterministic random source for property tests: `dice(seed)(n)` is below `n`.
+#[cfg(test)]
+pub(crate) fn dice(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed | 1;
+    move |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below.max(1) as u64) as usize
+    }
+}
+
+/// A driver for property tests: runs `flow` without tasks or clocks, completing one
+/// outstanding command at a time in an order `choose` picks (`choose(n)` is below `n`),
+/// with what `answer` makes of it, and cancelling before step `cancel_at`. Returns false
+/// when the flow stalled.
+///
+/// # Panics
+/// When the flow declares itself finished with commands still out, or never ends.
+#[cfg(test)]
+pub(crate) fn simulate<F: Flow>(
+    flow: &mut F,
+    choose: &mut dyn FnMut(usize) -> usize,
+    cancel_at: Option<usize>,
+    answer: &mut Answer<'_, F>,
+) -> bool {
+    let mut now = Instant::now();
+    let mut out: Vec<(F::Subject, F::Command)> = Vec::new();
+    let mut steps = 0usize;
+    let mut idle = 0usize;
+    loop {
+        if cancel_at == Some(steps) {
+            flow.cancel(now);
+        }
+        flow.advance(now);
+        while let Some(command) = flow.next_command(now) {
+            out.push(command);
+        }
+        if flow.is_finished() {
+            assert!(out.is_empty(), "finished with {} commands out", out.len());
+            return true;
+        }
+        if out.is_empty() {
+            let Some(at) = flow.wake_at() else {
+                flow.stalled();
+                return false;
+            };
+            idle += 1;
+            assert!(idle < 10_000, "the flow keeps waking with nothing to do");
+            now = now.max(at) + std::time::Duration::from_millis(1);
+            continue;
+        }
+        idle = 0;
+        let (subject, command) = out.swap_remove(choose(out.len()));
+        let result = answer(&subject, command);
+        now += std::time::Duration::from_millis(choose(40) as u64);
+        flow.complete(subject, result, now);
+        steps += 1;
+        assert!(steps < 1_000_000, "the flow never ends");
+    }
 }
 
 #[cfg(test)]

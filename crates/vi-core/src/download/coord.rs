@@ -463,3 +463,139 @@ impl Flow for DownloadFlow {
         self.give_up_rest(lost);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drive::{dice, simulate};
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn asset(i: usize) -> Asset {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/asset.json")).unwrap();
+        v["assetId"] = format!("as{i:05}").into();
+        v["filename"] = format!("f{i:05}.png").into();
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn not_found() -> Error {
+        Error::from(crate::error::ApiError {
+            operation: "get asset".into(),
+            status: http::StatusCode::NOT_FOUND,
+            code: crate::error::ApiErrorCode::from_status(http::StatusCode::NOT_FOUND),
+            message: "no".into(),
+            request_id: None,
+            retry_after: None,
+        })
+    }
+
+    proptest! {
+        /// Whatever the order of answers, their failures, lost tasks and a cancel at any
+        /// point, every asset listed (or chosen) is in exactly one list of the report,
+        /// and assets a listing never delivered are accounted for by a problem.
+        #[test]
+        fn every_asset_ends_in_exactly_one_list(
+            n in 0usize..50,
+            page in 1usize..20,
+            chosen in any::<bool>(),
+            seed in any::<u64>(),
+            cancel_at in proptest::option::of(0usize..60),
+        ) {
+            let mut rng = dice(seed);
+            let assets: Vec<Asset> = (0..n).map(asset).collect();
+            let ids: Vec<AssetId> = assets.iter().map(|a| a.id().unwrap()).collect();
+            let mut flow = DownloadFlow::new(
+                PathBuf::from("/nowhere"),
+                ProgressSink::default(),
+                Tuner::new(3, 12),
+                chosen.then(|| ids.clone()),
+            );
+            let mut delivered: Vec<AssetId> = Vec::new();
+            let mut listed_upto = 0usize;
+            let mut roll_of = dice(seed.rotate_left(29) ^ 0x9E37_79B9);
+            let mut answer = |subject: &Subject, command: Command| -> Completion<Output> {
+                let roll = roll_of(100);
+                if roll < 5 {
+                    return Completion::Lost;
+                }
+                match (subject, command) {
+                    (_, Command::Count) => Completion::Done(Output::Count(Ok(n as u64))),
+                    (_, Command::Page) => {
+                        if roll < 12 {
+                            return Completion::Done(Output::Page(Some(Err(not_found()))));
+                        }
+                        if listed_upto >= n {
+                            return Completion::Done(Output::Page(None));
+                        }
+                        let end = (listed_upto + page).min(n);
+                        let items: Vec<Asset> = assets[listed_upto..end].to_vec();
+                        delivered.extend(ids[listed_upto..end].iter().cloned());
+                        listed_upto = end;
+                        Completion::Done(Output::Page(Some(Ok(Page { items, next: None }))))
+                    }
+                    (_, Command::Lookup(id)) => {
+                        let found = if roll < 15 {
+                            Err(not_found())
+                        } else {
+                            let i = ids.iter().position(|x| *x == id).unwrap();
+                            Ok(assets[i].clone())
+                        };
+                        Completion::Done(Output::Lookup(Box::new(found)))
+                    }
+                    (_, Command::Fetch { asset, id, path }) => {
+                        let outcome = if roll < 20 {
+                            Outcome::Failed(
+                                FailedDownload {
+                                    asset: id,
+                                    filename: Some(asset.filename.clone()),
+                                    reason: DownloadFailure::NotFound,
+                                },
+                                None,
+                            )
+                        } else if roll < 30 {
+                            Outcome::Skipped(SkippedDownload {
+                                asset: id,
+                                filename: asset.filename.clone(),
+                                path,
+                            })
+                        } else {
+                            Outcome::Downloaded(
+                                DownloadedFile {
+                                    asset: id,
+                                    filename: asset.filename.clone(),
+                                    path,
+                                    size: 1,
+                                    resumed: false,
+                                },
+                                1,
+                            )
+                        }
+                        ;
+                        Completion::Done(Output::Fetch(outcome))
+                    }
+                }
+            };
+            let clean = simulate(&mut flow, &mut rng, cancel_at, &mut answer);
+            prop_assert!(clean, "the download stalled");
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            let tally = &flow.tally;
+            for id in (tally.downloaded.iter().map(|d| &d.asset))
+                .chain(tally.skipped.iter().map(|s| &s.asset))
+                .chain(tally.failed.iter().map(|f| &f.asset))
+            {
+                *seen.entry(id.to_string()).or_default() += 1;
+            }
+            prop_assert!(seen.values().all(|&c| c == 1), "an asset in two lists: {seen:?}");
+            if flow.fatal.is_none() {
+                let expected: &[AssetId] = if chosen { &ids } else { &delivered };
+                for id in expected {
+                    prop_assert!(seen.contains_key(id.as_str()), "{id} is in no list");
+                }
+                if !chosen && delivered.len() < n && !tally.cancelled {
+                    prop_assert!(!tally.problems.is_empty(), "assets missing without a problem");
+                }
+            }
+        }
+    }
+}

@@ -117,6 +117,9 @@ pub(super) struct Batch {
     outstanding: usize,
     /// When its creation was asked for (URL deadlines count from here).
     requested: Option<Instant>,
+    /// A transfer of its files ended since the session was last looked at: only then can
+    /// a look find a new verdict.
+    fresh: bool,
 }
 
 /// A transfer: the file, its URL, and the local instant after which the URL is not used.
@@ -233,6 +236,8 @@ pub(super) struct UploadFlow {
     tuner: Tuner,
     ticks: Ticks,
     stopping: bool,
+    /// The files and bytes to send were announced ([`ProgressEvent::Planned`]).
+    announced: bool,
 }
 
 /// The reason given for a file whose task the runtime dropped.
@@ -283,7 +288,28 @@ impl UploadFlow {
             tuner,
             ticks: Ticks::default(),
             stopping: false,
+            announced: false,
         }
+    }
+
+    /// Announces what will be sent once every file is examined (transfers may have
+    /// started long before).
+    fn announce(&mut self) {
+        if self.announced
+            || !self.prepared_all()
+            || matches!(self.listing, Listing::Wanted | Listing::Asking)
+        {
+            return;
+        }
+        self.announced = true;
+        let (files, bytes) = self
+            .files
+            .iter()
+            .filter(|f| !matches!(f.state, FileState::Skipped | FileState::Failed(_)))
+            .fold((0u64, 0u64), |(n, b), f| (n + 1, b + f.size()));
+        self.settings
+            .progress
+            .emit(ProgressEvent::Planned { files, bytes });
     }
 
     /// Commands out that have not come back.
@@ -611,6 +637,9 @@ impl UploadFlow {
 
     fn sent(&mut self, transfer: Transfer, result: Completion<Output>, now: Instant) {
         let file = transfer.0;
+        if let Some(b) = self.files[file].batch {
+            self.batches[b].fresh = true;
+        }
         self.sending -= 1;
         self.slots -= self.weight(file);
         let result = match result {
@@ -785,6 +814,9 @@ impl Flow for UploadFlow {
         self.ticks.advance(&mut self.tuner, now, self.slots > 0);
         let batches = &self.batches;
         self.look_due.retain(|&b, _| batches[b].outstanding > 0);
+        if !self.stopping {
+            self.announce();
+        }
     }
 
     fn next_command(&mut self, now: Instant) -> Option<(Subject, Command)> {
@@ -799,11 +831,12 @@ impl Flow for UploadFlow {
         let due = self
             .look_due
             .iter()
-            .find(|&(b, at)| now >= *at && !self.looking.contains(b))
+            .find(|&(b, at)| now >= *at && self.batches[*b].fresh && !self.looking.contains(b))
             .map(|(&b, _)| b);
         if let Some(b) = due {
             self.look_due.insert(b, now + LOOK_EVERY);
             if let Some(id) = self.session_id(b) {
+                self.batches[b].fresh = false;
                 self.looking.push(b);
                 return Some((Subject::Look(b), Command::Look(id)));
             }
@@ -852,7 +885,13 @@ impl Flow for UploadFlow {
 
     fn wake_at(&self) -> Option<Instant> {
         let look = (!self.stopping)
-            .then(|| self.look_due.values().min().copied())
+            .then(|| {
+                let fresh = self
+                    .look_due
+                    .iter()
+                    .filter(|(b, _)| self.batches[**b].fresh);
+                fresh.map(|(_, at)| *at).min()
+            })
             .flatten();
         earliest(look, self.ticks.next())
     }
@@ -887,5 +926,139 @@ impl Flow for UploadFlow {
         self.unprepared.clear();
         self.pending.clear();
         self.ready.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drive::{dice, simulate};
+    use crate::models::AssetKind;
+    use proptest::prelude::*;
+
+    fn spec(name: &str, size: u64) -> FileSpec {
+        FileSpec {
+            filename: name.to_owned(),
+            mime: "image/png",
+            kind: AssetKind::Image,
+            size,
+            crc32c: Some(7),
+            source: SpecSource::Bytes(bytes::Bytes::from_static(b"x")),
+        }
+    }
+
+    /// The session the service would create for `body`: one URL per declared file,
+    /// living an hour.
+    fn session_for(body: &CreateIngestionSessionRequest, n: usize) -> IngestionSession {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/session_created.json"))
+                .unwrap();
+        v["assetIngestionSessionId"] = format!("sess-{n}").into();
+        v["status"]["assets"] = body
+            .spec
+            .assets
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "metadata": {"kind": "Image", "filename": a.filename, "mime": "image/png", "size": a.size},
+                    "upload": {"url": format!("https://storage.example.com/u/{}?sig=x", a.filename), "expiry": 1732870800000_i64}
+                })
+            })
+            .collect::<Vec<_>>()
+            .into();
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn status(code: u16) -> Error {
+        let status = http::StatusCode::from_u16(code).unwrap();
+        Error::from(crate::error::ApiError {
+            operation: "put".into(),
+            status,
+            code: crate::error::ApiErrorCode::from_status(status),
+            message: "no".into(),
+            request_id: None,
+            retry_after: None,
+        })
+    }
+
+    proptest! {
+        /// Whatever the order of answers, their failures, lost tasks and a cancel at any
+        /// point, every file ends in one final state: sent, failed with a reason, or
+        /// skipped (and listed as skipped exactly once); only a cancelled or stopped
+        /// upload leaves files unsent, which the engine then reports cancelled.
+        #[test]
+        fn every_file_ends_in_exactly_one_state(
+            n in 0usize..40,
+            batch in 1usize..12,
+            sessions in 1usize..5,
+            skip_existing in any::<bool>(),
+            fail_after_one in any::<bool>(),
+            seed in any::<u64>(),
+            cancel_at in proptest::option::of(0usize..120),
+        ) {
+            let mut rng = dice(seed);
+            let files: Vec<FileEntry> = (0..n)
+                .map(|i| FileEntry::new(format!("f{i:03}.png"), SpecSource::Bytes(bytes::Bytes::from_static(b"x"))))
+                .collect();
+            let settings = Settings {
+                failure_mode: if fail_after_one { UploadFailureMode::FailAfterOne } else { UploadFailureMode::FailAfterAll },
+                overwrite: OverwriteMode::default(),
+                batch_size: batch,
+                max_sessions: sessions,
+                multipart_threshold: u64::MAX,
+                skip_existing,
+                dry_run: false,
+                prepare_workers: 3,
+                progress: ProgressSink::default(),
+            };
+            let mut flow = UploadFlow::new(files, Vec::new(), settings, Tuner::new(2, 8));
+            let mut roll_of = dice(seed.rotate_left(29) ^ 0x9E37_79B9);
+            let mut created = 0usize;
+            let mut answer = |_: &Subject, command: Command| -> Completion<Output> {
+                let roll = roll_of(100);
+                if roll < 4 {
+                    return Completion::Lost;
+                }
+                Completion::Done(match command {
+                    Command::Existing(_) if roll < 8 => Output::Existing(Err(status(500))),
+                    Command::Existing(_) => Output::Existing(Ok(Existing::default())),
+                    Command::Prepare { name, .. } if roll < 12 => {
+                        let _ = name;
+                        Output::Prepared(Ok(Err(SkipReason::EmptyFile)))
+                    }
+                    Command::Prepare { name, .. } => Output::Prepared(Ok(Ok(spec(&name, 10)))),
+                    Command::Create(_) if roll < 10 => Output::Created(Err(status(503))),
+                    Command::Create(body) => {
+                        created += 1;
+                        Output::Created(Ok(Box::new(session_for(&body, created))))
+                    }
+                    Command::Send { .. } if roll < 10 => Output::Sent(Err(Failure::Put(status(500)))),
+                    Command::Send { .. } if roll < 14 => Output::Sent(Err(Failure::Put(status(403)))),
+                    Command::Send { .. } if roll < 17 => Output::Sent(Err(Failure::Put(status(400)))),
+                    Command::Send { .. } if roll < 19 => Output::Sent(Err(Failure::Expired)),
+                    Command::Send { .. } => Output::Sent(Ok(())),
+                    Command::Look(_) => Output::Looked(Ok(BTreeMap::new())),
+                })
+            };
+            let clean = simulate(&mut flow, &mut rng, cancel_at, &mut answer);
+            prop_assert!(clean, "the upload stalled");
+            let stopped = flow.cancelled || flow.fatal.is_some();
+            let mut skipped = 0;
+            for f in &flow.files {
+                match &f.state {
+                    FileState::Preparing => prop_assert!(false, "{} was never prepared", f.name),
+                    FileState::Unprepared | FileState::Pending => {
+                        prop_assert!(stopped, "{} was left {:?} by a finished upload", f.name, f.state)
+                    }
+                    FileState::Transferred => prop_assert!(
+                        f.batch.is_some_and(|b| flow.batches[b].session.is_some()),
+                        "{} was sent without a session", f.name
+                    ),
+                    FileState::Failed(_) => {}
+                    FileState::Skipped => skipped += 1,
+                }
+            }
+            prop_assert_eq!(skipped, flow.skipped.len());
+        }
     }
 }
