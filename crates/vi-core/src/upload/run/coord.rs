@@ -22,6 +22,7 @@ use crate::models::{
     CreateIngestionSessionRequest, IngestionErrorCode, IngestionRequestSpec, IngestionSession,
     SignedUrl,
 };
+use crate::outcome::{FileOutcome, Outcomes};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::tuning::{Ticks, Tuner, earliest, is_throttling};
 use crate::upload::existing::{Existing, Verdict};
@@ -188,6 +189,7 @@ pub(super) struct Settings {
     /// Files examined at once.
     pub prepare_workers: usize,
     pub progress: ProgressSink,
+    pub outcomes: Outcomes,
 }
 
 /// The skip-existing listing.
@@ -204,6 +206,9 @@ pub(super) struct UploadFlow {
     pub files: Vec<FileEntry>,
     pub batches: Vec<Batch>,
     pub skipped: Vec<SkippedFile>,
+    /// Files skipped, and how many of them because the dataset holds them already.
+    pub skipped_count: u64,
+    pub present: u64,
     pub bytes_uploaded: u64,
     /// An error that ends the whole call before anything was sent (unknown dataset,
     /// credentials refused, the skip-existing listing failed).
@@ -261,11 +266,13 @@ impl UploadFlow {
         } else {
             Listing::Off
         };
-        UploadFlow {
+        let mut flow = UploadFlow {
             unprepared: (0..files.len()).collect(),
             files,
             batches: Vec::new(),
-            skipped,
+            skipped: Vec::new(),
+            skipped_count: 0,
+            present: 0,
             bytes_uploaded: 0,
             fatal: None,
             assets_listed: None,
@@ -289,6 +296,24 @@ impl UploadFlow {
             ticks: Ticks::default(),
             stopping: false,
             announced: false,
+        };
+        for file in skipped {
+            flow.file_skipped(file);
+        }
+        flow
+    }
+
+    /// Counts a skipped input and records its outcome; with an outcome sink only the
+    /// skips that are problems stay listed.
+    fn file_skipped(&mut self, file: SkippedFile) {
+        self.skipped_count += 1;
+        let present = matches!(file.reason, SkipReason::AlreadyPresent { .. });
+        self.present += u64::from(present);
+        self.settings
+            .outcomes
+            .record(FileOutcome::UploadSkipped(&file));
+        if !(present && self.settings.outcomes.is_set()) {
+            self.skipped.push(file);
         }
     }
 
@@ -342,11 +367,12 @@ impl UploadFlow {
             name: &entry.name,
             reason: &text,
         });
-        self.skipped.push(SkippedFile {
+        let skipped = SkippedFile {
             source: entry.source(),
             filename: entry.name.clone(),
             reason,
-        });
+        };
+        self.file_skipped(skipped);
     }
 
     fn fail(&mut self, file: usize, reason: UploadFailure) {
@@ -1010,6 +1036,7 @@ mod tests {
                 dry_run: false,
                 prepare_workers: 3,
                 progress: ProgressSink::default(),
+                outcomes: Outcomes::default(),
             };
             let mut flow = UploadFlow::new(files, Vec::new(), settings, Tuner::new(2, 8));
             let mut roll_of = dice(seed.rotate_left(29) ^ 0x9E37_79B9);
@@ -1059,6 +1086,7 @@ mod tests {
                 }
             }
             prop_assert_eq!(skipped, flow.skipped.len());
+            prop_assert_eq!(skipped as u64, flow.skipped_count);
         }
     }
 }
