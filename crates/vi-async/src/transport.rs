@@ -207,6 +207,13 @@ impl Watch {
             .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// A bandwidth limit holds the bytes back for `wait`: not a stall.
+    fn hold(&self, wait: std::time::Duration) {
+        let until = (self.started.elapsed() + wait).as_millis() as u64;
+        self.last
+            .fetch_max(until, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// How long nothing has moved.
     fn idle(&self) -> std::time::Duration {
         let last =
@@ -335,6 +342,8 @@ struct FileStream {
     watch: Watch,
     /// Counts the chunks handed to the HTTP library.
     meter: Option<Meter>,
+    /// A bandwidth limit's pause, waited out before the next chunk is read.
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl FileStream {
@@ -365,6 +374,7 @@ impl FileStream {
             done: false,
             watch,
             meter: slice.meter.clone(),
+            pause: None,
         })
     }
 
@@ -383,15 +393,26 @@ impl Stream for FileStream {
         if self.done {
             return Poll::Ready(None);
         }
+        if let Some(pause) = self.pause.as_mut() {
+            if std::future::Future::poll(pause.as_mut(), cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.pause = None;
+        }
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(chunk))) => {
                 self.watch.touch();
                 self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
-                if let Some(meter) = &self.meter {
+                if let Some(meter) = self.meter.clone() {
                     meter.add(chunk.len() as u64);
                     if meter.stopped() {
                         return self.fail(cancelled());
+                    }
+                    let wait = meter.pace(chunk.len() as u64);
+                    if !wait.is_zero() {
+                        self.watch.hold(wait);
+                        self.pause = Some(Box::pin(tokio::time::sleep(wait)));
                     }
                 }
                 Poll::Ready(Some(Ok(chunk)))
@@ -480,6 +501,23 @@ async fn open_target(target: &DownloadTarget) -> Result<tokio::fs::File, Transpo
     Ok(tokio::fs::File::from_std(file))
 }
 
+/// Waits out a bandwidth limit's pause on the timer, in short steps so a cancelled call
+/// stops within a tenth of a second.
+async fn pause(meter: &Meter, wait: std::time::Duration, watch: &Watch) {
+    if wait.is_zero() {
+        return;
+    }
+    watch.hold(wait);
+    let end = tokio::time::Instant::now() + wait;
+    while !meter.stopped() {
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        tokio::time::sleep(left.min(std::time::Duration::from_millis(100))).await;
+    }
+}
+
 /// Streams a 2xx body into the target and makes it durable; returns the bytes written.
 async fn write_body(
     response: &mut reqwest::Response,
@@ -508,6 +546,7 @@ async fn write_body(
                 written += take as u64;
                 if let Some(meter) = &target.meter {
                     meter.add(take as u64);
+                    pause(meter, meter.pace(take as u64), watch).await;
                     if meter.stopped() {
                         // Keep what arrived: the next run continues from here.
                         let _ = writer.flush().await;

@@ -6,3 +6,4 @@ vi_testkit::upload_verdict_tests!(vi_testkit::facade::AsyncFacade);
 vi_testkit::upload_cancel_tests!(vi_testkit::facade::AsyncFacade);
 vi_testkit::resume_tests!(vi_testkit::facade::AsyncFacade);
 vi_testkit::coordinator_tests!(vi_testkit::facade::AsyncFacade);
+vi_testkit::selection_tests!(vi_testkit::facade::AsyncFacade);

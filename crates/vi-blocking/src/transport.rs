@@ -344,6 +344,7 @@ impl Read for FileReader {
                 self.remaining = self.remaining.saturating_sub(n as u64);
                 if let Some(meter) = &self.meter {
                     meter.add(n as u64);
+                    pause(meter, meter.pace(n as u64));
                     if meter.stopped() {
                         return Err(self.fail(cancelled()));
                     }
@@ -354,6 +355,22 @@ impl Read for FileReader {
         }
     }
 }
+
+/// Waits out a bandwidth limit's pause on this thread, in short steps so a cancelled
+/// call stops within a tenth of a second.
+fn pause(meter: &Meter, wait: std::time::Duration) {
+    let end = std::time::Instant::now() + wait;
+    while !meter.stopped() {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(PAUSE_STEP));
+    }
+}
+
+/// The longest sleep between two looks at cancellation during a paced wait.
+const PAUSE_STEP: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A [`TransportErrorKind::BodyWrite`] error naming the file.
 fn write_error(path: &Path, error: &io::Error) -> TransportError {
@@ -396,6 +413,7 @@ fn write_body(
         written += take as u64;
         if let Some(meter) = &target.meter {
             meter.add(take as u64);
+            pause(meter, meter.pace(take as u64));
             if meter.stopped() {
                 // Keep what arrived: the next run continues from here.
                 let _ = writer.flush();

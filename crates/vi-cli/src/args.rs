@@ -277,7 +277,7 @@ pub struct UploadArgs {
     #[arg(long)]
     pub dataset: String,
     /// Files and folders to upload (folders recursively).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "files_from", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Return once the files are sent, without waiting for the service to take them in
     /// (they are then reported as processing, exit code 4).
@@ -312,6 +312,9 @@ pub struct UploadArgs {
     /// ingestion session is created). With --skip-existing, the dataset is compared too.
     #[arg(long)]
     pub dry_run: bool,
+    /// Splitting, selecting, pacing and recording (shared with downloads).
+    #[command(flatten)]
+    pub job: JobArgs,
 }
 
 /// How failures end a session.
@@ -392,6 +395,52 @@ pub struct DownloadArgs {
     /// The most files downloaded at once when the number adapts (default 128).
     #[arg(long, value_name = "N", conflicts_with = "concurrency", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_concurrency: Option<u64>,
+    /// Splitting, selecting, pacing and recording (shared with uploads).
+    #[command(flatten)]
+    pub job: JobArgs,
+}
+
+/// The options of `assets upload` and `assets download` for large jobs: shards, file
+/// lists, patterns, a bandwidth limit, and machine-readable events and results.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Large jobs")]
+pub struct JobArgs {
+    /// Take only shard K of N (0-based, e.g. 0/4): a file belongs to the shard its name
+    /// hashes to, so N machines running the same command with K = 0..N-1 split the job.
+    /// `auto` reads the job scheduler: SLURM_ARRAY_TASK_ID (Slurm job arrays) or
+    /// JOB_COMPLETION_INDEX with --shard-count or VI_SHARD_COUNT (Kubernetes Indexed Jobs).
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
+    /// The number of shards for --shard auto (the Job's completions on Kubernetes).
+    #[arg(long, value_name = "N", requires = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+    /// Read the paths to upload (downloads: the asset filenames to take) from FILE, one per
+    /// line; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// The --files-from list is NUL-separated (find -print0).
+    #[arg(long, requires = "files_from")]
+    pub null: bool,
+    /// Take only files matching GLOB (repeatable; `**` crosses folders). Without `/` it
+    /// matches the file name, with `/` the path relative to the folder given; downloads
+    /// match the asset filename.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out files matching GLOB (repeatable; wins over --include).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// At most RATE bytes per second over all transfers, e.g. 10M or 512K (powers of
+    /// 1024).
+    #[arg(long, value_name = "RATE")]
+    pub bwlimit: Option<String>,
+    /// Write one JSON object per line for each progress event to FILE (`-`: standard
+    /// error), as they happen.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Write one JSON object per line for each input file's outcome to FILE as soon as it
+    /// is known (the lines survive a kill).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `vi emulator`

@@ -10,6 +10,7 @@ mod datasets;
 mod emulator;
 mod exit;
 mod interrupt;
+mod jobs;
 mod output;
 mod progress;
 mod transfer;

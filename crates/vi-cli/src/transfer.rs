@@ -12,6 +12,7 @@ use vi_blocking::{
 use crate::args::{DownloadArgs, FailureModeArg, Global, OverwriteModeArg, UploadArgs};
 use crate::exit::{CliError, Exit};
 use crate::interrupt::cancel_on_ctrl_c;
+use crate::jobs::{Job, apply_job};
 use crate::output::Output;
 use crate::progress::TransferBars;
 
@@ -23,6 +24,9 @@ const DOWNLOAD_CANCELLED: &str = "cancelled: partial downloads are kept in .vi-p
 /// Uploads files and folders.
 pub fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, CliError> {
     let dataset = DatasetId::new(args.dataset)?;
+    let mut job = Job::from_args(args.job)?;
+    let mut paths = args.paths;
+    paths.extend(job.listed.take().unwrap_or_default());
     let client = crate::client(global)?;
     let bars = out
         .show_progress()
@@ -53,10 +57,8 @@ pub fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, C
     if let Some(n) = args.batch_size {
         options = options.batch_size(to_usize(n));
     }
-    if let Some(bars) = &bars {
-        options = options.progress(bars.clone());
-    }
-    let result = client.assets().upload(&dataset, args.paths, options);
+    options = apply_job!(options, job, job.filter.clone(), bars);
+    let result = client.assets().upload(&dataset, paths, options);
     if let Some(bars) = &bars {
         bars.finish();
     }
@@ -90,6 +92,7 @@ pub fn download(args: DownloadArgs, global: &Global, out: &Output) -> Result<Exi
         .into_iter()
         .map(AssetId::new)
         .collect::<Result<Vec<_>, _>>()?;
+    let job = Job::from_args(args.job)?;
     let client = crate::client(global)?;
     let bars = out
         .show_progress()
@@ -107,9 +110,11 @@ pub fn download(args: DownloadArgs, global: &Global, out: &Output) -> Result<Exi
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(to_usize(n));
     }
-    if let Some(bars) = &bars {
-        options = options.progress(bars.clone());
+    let mut filter = job.filter.clone();
+    if let Some(names) = &job.listed {
+        filter = filter.names(names.iter().map(|p| p.to_string_lossy().into_owned()));
     }
+    options = apply_job!(options, job, filter, bars);
     let result = client.assets().download(&dataset, &args.to, options);
     if let Some(bars) = &bars {
         bars.finish();
@@ -129,8 +134,8 @@ pub fn download(args: DownloadArgs, global: &Global, out: &Output) -> Result<Exi
         .failed
         .iter()
         .all(|f| f.reason == DownloadFailure::NotFound)
-        && report.downloaded.is_empty()
-        && report.skipped.is_empty()
+        && report.counts.succeeded == 0
+        && report.counts.skipped == 0
         && report.problems.is_empty()
     {
         // Every asset asked for by id is unknown: the same answer as for `assets get`.

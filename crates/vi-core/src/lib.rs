@@ -12,6 +12,7 @@
 //! layers.
 
 pub mod api;
+pub mod bandwidth;
 pub mod cancel;
 pub mod client;
 pub mod config;
@@ -30,6 +31,7 @@ pub mod progress;
 pub mod redact;
 pub mod retry;
 pub mod runtime;
+pub mod select;
 pub mod signed;
 pub mod transport;
 pub mod tuning;

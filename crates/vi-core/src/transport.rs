@@ -36,6 +36,8 @@ struct MeterInner {
     /// The call's meter, which this file's bytes also count on.
     parent: Option<Meter>,
     file: Option<FileWatch>,
+    /// The bandwidth limit the transport paces this meter's bytes by.
+    limit: std::sync::OnceLock<crate::bandwidth::BandwidthLimit>,
 }
 
 /// What a file's own meter reports to, and when.
@@ -80,7 +82,28 @@ impl Meter {
                 cancel,
                 last: std::sync::Mutex::new((0, std::time::Instant::now())),
             }),
+            limit: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// This meter, pacing its bytes by `limit` (see [`pace`](Self::pace)); `None` leaves
+    /// it as it is. A meter takes one limit: a second one is ignored.
+    pub fn limited(self, limit: Option<crate::bandwidth::BandwidthLimit>) -> Self {
+        if let Some(limit) = limit {
+            let _ = self.0.limit.set(limit);
+        }
+        self
+    }
+
+    /// How long the transport waits after moving `bytes` (counted with
+    /// [`add`](Self::add)) before it moves more: zero without a bandwidth limit. An async
+    /// transport waits on its timer, a blocking one sleeps in short steps, watching
+    /// [`stopped`](Self::stopped).
+    pub fn pace(&self, bytes: u64) -> std::time::Duration {
+        self.0
+            .limit
+            .get()
+            .map_or(std::time::Duration::ZERO, |l| l.take(bytes))
     }
 
     /// Counts `bytes` more (a transport calls this as body bytes go out or land).

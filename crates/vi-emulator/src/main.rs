@@ -74,8 +74,9 @@ struct Args {
     /// M3 rejects a part registered with a missing or empty ETag.
     #[arg(long)]
     require_part_etag: bool,
-    /// Allow at most this many ingestion sessions per window (spec §10.5; 429 beyond).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Allow at most this many ingestion sessions per window (spec §10.5; 429 with
+    /// Retry-After beyond). Also spelled --session-rate.
+    #[arg(long, visible_alias = "session-rate", value_parser = clap::value_parser!(u32).range(1..))]
     sessions_per_window: Option<u32>,
     /// At start, create a dataset named "seeded" with this many generated assets
     /// (1000-byte JPEG stand-ins sharing one blob), for measurements.

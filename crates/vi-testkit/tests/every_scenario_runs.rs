@@ -16,6 +16,7 @@ const SUITES: &[(&str, &str, &str)] = &[
     ("upload_cancel.rs", "upload_cancel_tests", "<F: Facade>"),
     ("coordinator.rs", "coordinator_tests", "<F: Facade>"),
     ("resume.rs", "resume_tests", "<F: Facade>"),
+    ("selection.rs", "selection_tests", "<F: Facade>"),
     ("downloads.rs", "download_tests", "<F: Facade>"),
     ("hostile.rs", "hostile_tests", "<F: Facade>"),
     ("multipart.rs", "multipart_tests", "<F: Facade>"),

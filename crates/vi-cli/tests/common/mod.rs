@@ -13,9 +13,43 @@ use assert_cmd::Command;
 use serde_json::Value;
 use vi_testkit::{TestEnv, png, write_file};
 
+/// The command-line binary under test: the one place that names it.
+pub fn vi_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin!("vi").to_path_buf()
+}
+
+/// `vi` as a plain process (to run several at once or kill one), with the emulator's
+/// credentials and no job scheduler variables inherited from the machine running the tests.
+pub fn vi_process(env: &TestEnv) -> std::process::Command {
+    let mut cmd = std::process::Command::new(vi_bin());
+    cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
+        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
+        .env(
+            "DATATURE_VI_ORGANIZATION_ID",
+            env.emulator.organization_id(),
+        )
+        .env_remove("RUST_LOG");
+    for var in SCHEDULER_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// What `--shard auto` reads.
+pub const SCHEDULER_VARS: [&str; 5] = [
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_COUNT",
+    "JOB_COMPLETION_INDEX",
+    "VI_SHARD_COUNT",
+];
+
 /// `vi` with the emulator's credentials in the environment, as a user would set them.
 pub fn vi(env: &TestEnv) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vi"));
+    let mut cmd = Command::new(vi_bin());
+    for var in SCHEDULER_VARS {
+        cmd.env_remove(var);
+    }
     cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
         .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
         .env(

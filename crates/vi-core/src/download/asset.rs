@@ -45,6 +45,8 @@ pub(super) struct PerAsset {
     pub meter: Option<Meter>,
     /// The call's cancellation: a transfer under way stops within one buffer.
     pub cancel: CancelToken,
+    /// The call's bandwidth limit.
+    pub limit: Option<crate::bandwidth::BandwidthLimit>,
 }
 
 /// Downloads one asset to `path` (see the module docs for the rules).
@@ -61,6 +63,7 @@ pub(super) async fn download_one(
         progress,
         meter,
         cancel,
+        limit,
     } = per;
     let runtime = core.runtime().clone();
     let size = asset.metadata.file_size;
@@ -177,7 +180,8 @@ pub(super) async fn download_one(
     };
     let mut url = url;
     let mut round = 0;
-    let file_meter = Meter::for_file(meter, filename.as_str(), size, progress.clone(), cancel);
+    let file_meter =
+        Meter::for_file(meter, filename.as_str(), size, progress.clone(), cancel).limited(limit);
     let fetched = loop {
         let source = Source {
             url,

@@ -16,6 +16,7 @@ use crate::ids::AssetId;
 use crate::models::{Asset, Page};
 use crate::outcome::{Counts, FileOutcome, Outcomes};
 use crate::progress::{ProgressEvent, ProgressSink};
+use crate::select::{Selection, Verdict};
 use crate::tuning::{Ticks, Tuner, earliest};
 
 /// How many more times a failed listing page is asked for (after the retries of the list
@@ -142,6 +143,13 @@ pub(super) struct DownloadFlow {
     names: NameAllocator,
     ticks: Ticks,
     stopping: bool,
+    /// Which assets are taken (shard, patterns), and how many the patterns left out or
+    /// another shard has.
+    selection: Selection,
+    filtered: u64,
+    matched: bool,
+    /// Filenames seen, when the filter lists names (to tell which were not there).
+    seen: std::collections::HashSet<String>,
 }
 
 impl DownloadFlow {
@@ -182,6 +190,70 @@ impl DownloadFlow {
             names: NameAllocator::new(),
             ticks: Ticks::default(),
             stopping: false,
+            selection: Selection::default(),
+            filtered: 0,
+            matched: false,
+            seen: Default::default(),
+        }
+    }
+
+    /// Takes only the assets `selection` takes. The listing's count is then not the
+    /// number of files, so no plan is announced.
+    pub(super) fn with_selection(mut self, selection: Selection) -> Self {
+        self.count_wanted &= selection.is_all();
+        self.selection = selection;
+        self
+    }
+
+    /// Queues an asset the selection takes; counts the others. Done as assets arrive, so
+    /// the queue (which paces the listing) holds only work.
+    fn enqueue(&mut self, asset: Asset) {
+        if self.selection.is_all() {
+            self.queue.push_back(asset);
+            return;
+        }
+        let name = local_name(&asset);
+        let verdict = self.selection.judge(&name, &name);
+        if self.selection.filter.has_names() && verdict != Verdict::Filtered {
+            self.seen.insert(name);
+        }
+        match verdict {
+            Verdict::Taken => {
+                self.matched = true;
+                self.queue.push_back(asset);
+            }
+            Verdict::Filtered => self.filtered += 1,
+            Verdict::OtherShard => self.matched = true,
+        }
+    }
+
+    /// Makes patterns that took none of the listed assets the call's error: a typo in a
+    /// pattern should not look like an empty dataset.
+    pub(super) fn check_selection(&mut self) {
+        if self.fatal.is_some()
+            || self.tally.cancelled
+            || !matches!(self.listing, Listing::Done | Listing::Off)
+        {
+            return;
+        }
+        if !self.matched && self.filtered > 0 {
+            self.fatal = Some(self.selection.nothing_matched(self.filtered, "asset"));
+            return;
+        }
+        let missing = self.selection.filter.names_missing(&self.seen);
+        if !missing.is_empty() {
+            let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+            self.tally.problems.push(format!(
+                "{} listed filenames are not in the dataset (or the patterns left them out): \
+                 {}{}",
+                missing.len(),
+                shown.join(", "),
+                if missing.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            ));
         }
     }
 
@@ -247,14 +319,7 @@ impl DownloadFlow {
                 ));
                 continue;
             };
-            let filename = if asset.filename.is_empty() {
-                asset
-                    .download_url()
-                    .and_then(|u| name_from_url(&u.url))
-                    .unwrap_or_default()
-            } else {
-                asset.filename.clone()
-            };
+            let filename = local_name(&asset);
             let path = self
                 .target_dir
                 .join(self.names.allocate(&filename, id.as_str()));
@@ -279,7 +344,9 @@ impl DownloadFlow {
             Some(Ok(page)) => {
                 self.first_page = false;
                 self.page_failures = 0;
-                self.queue.extend(page.items);
+                for asset in page.items {
+                    self.enqueue(asset);
+                }
                 self.listing = Listing::Idle;
             }
             // The first page decides whether there is anything to download at all.
@@ -309,7 +376,7 @@ impl DownloadFlow {
 
     fn looked_up(&mut self, id: AssetId, result: Result<Asset>) {
         match result {
-            Ok(asset) => self.queue.push_back(asset),
+            Ok(asset) => self.enqueue(asset),
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.fail(id, None, DownloadFailure::NotFound)
             }
@@ -400,6 +467,19 @@ impl DownloadFlow {
                 }
             }
         }
+    }
+}
+
+/// The name an asset is saved (and selected) under: its filename, or for an asset listed
+/// without one, the last segment of its URL.
+fn local_name(asset: &Asset) -> String {
+    if asset.filename.is_empty() {
+        asset
+            .download_url()
+            .and_then(|u| name_from_url(&u.url))
+            .unwrap_or_default()
+    } else {
+        asset.filename.clone()
     }
 }
 
@@ -520,6 +600,106 @@ mod tests {
             request_id: None,
             retry_after: None,
         })
+    }
+
+    /// Runs a listing of `n` assets in pages of `page` under `selection`, every answer a
+    /// success; returns the flow and the assets fetched, in order.
+    fn run_selected(
+        n: usize,
+        page: usize,
+        selection: Selection,
+        seed: u64,
+    ) -> (DownloadFlow, Vec<String>) {
+        let assets: Vec<Asset> = (0..n).map(asset).collect();
+        let mut flow = DownloadFlow::new(
+            PathBuf::from("/nowhere"),
+            ProgressSink::default(),
+            Tuner::new(2, 2),
+            None,
+            Outcomes::default(),
+        )
+        .with_selection(selection);
+        let mut fetched = Vec::new();
+        let mut listed_upto = 0usize;
+        let mut answer = |_: &Subject, command: Command| -> Completion<Output> {
+            match command {
+                Command::Count => Completion::Done(Output::Count(Ok(n as u64))),
+                Command::Page if listed_upto >= n => Completion::Done(Output::Page(None)),
+                Command::Page => {
+                    let end = (listed_upto + page).min(n);
+                    let items = assets[listed_upto..end].to_vec();
+                    listed_upto = end;
+                    Completion::Done(Output::Page(Some(Ok(Page { items, next: None }))))
+                }
+                Command::Lookup(_) => unreachable!("nothing was chosen"),
+                Command::Fetch { asset, id, path } => {
+                    fetched.push(asset.filename.clone());
+                    Completion::Done(Output::Fetch(Outcome::Downloaded(
+                        DownloadedFile {
+                            asset: id,
+                            filename: asset.filename.clone(),
+                            path,
+                            size: 1,
+                            resumed: false,
+                        },
+                        1,
+                    )))
+                }
+            }
+        };
+        let clean = simulate(&mut flow, &mut dice(seed), None, &mut answer);
+        assert!(clean, "the download stalled");
+        flow.check_selection();
+        (flow, fetched)
+    }
+
+    #[test]
+    fn a_shard_fetches_its_assets_only_even_when_whole_pages_are_others() {
+        // Pages of 50 where a shard of 16 takes about 3 each: the queue never fills, and
+        // pages full of other shards' assets must not end the download early.
+        let all: Vec<String> = (0..400).map(|i| asset(i).filename).collect();
+        let mut union = Vec::new();
+        for k in 0..16 {
+            let shard = crate::select::Shard::new(k, 16).unwrap();
+            let selection = Selection {
+                shard: Some(shard),
+                ..Selection::default()
+            };
+            let (flow, fetched) = run_selected(400, 50, selection, u64::from(k));
+            assert!(flow.fatal.is_none());
+            assert!(fetched.iter().all(|f| shard.contains(f)));
+            let mine = all.iter().filter(|f| shard.contains(f)).count();
+            assert_eq!(fetched.len(), mine);
+            assert_eq!(flow.tally.downloaded.len(), mine);
+            union.extend(fetched);
+        }
+        union.sort();
+        assert_eq!(union, all);
+    }
+
+    #[test]
+    fn patterns_that_take_nothing_end_the_download_with_an_error() {
+        let selection = Selection {
+            filter: crate::select::Filter::new().include("*.jpg").unwrap(),
+            ..Selection::default()
+        };
+        let (flow, fetched) = run_selected(30, 7, selection, 1);
+        assert!(fetched.is_empty());
+        let e = flow.fatal.expect("an error");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("*.jpg"), "{e}");
+        let names = Selection {
+            filter: crate::select::Filter::new().names(["f00003.png", "gone.png"]),
+            ..Selection::default()
+        };
+        let (flow, fetched) = run_selected(30, 7, names, 2);
+        assert_eq!(fetched, vec!["f00003.png".to_owned()]);
+        assert!(flow.fatal.is_none());
+        assert!(
+            flow.tally.problems[0].contains("gone.png"),
+            "{:?}",
+            flow.tally.problems
+        );
     }
 
     proptest! {

@@ -31,11 +31,13 @@ mod run;
 
 use std::sync::Arc;
 
+use crate::bandwidth::BandwidthLimit;
 use crate::cancel::CancelToken;
 use crate::endpoints::ListAssetsOptions;
 use crate::ids::AssetId;
 use crate::outcome::{OutcomeSink, Outcomes};
 use crate::progress::{Progress, ProgressSink};
+use crate::select::{Filter, Shard};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
 pub use file::{PARTIAL_DIR, asset_part_path, content_version, part_path};
@@ -89,6 +91,15 @@ pub struct DownloadOptions {
     /// Receives every asset's outcome as it becomes known; the report then keeps counts,
     /// failures and problems instead of a list of every asset (see [`crate::outcome`]).
     pub outcomes: Outcomes,
+    /// Only this shard's assets, for one job split across machines (see
+    /// [`crate::select`]); every worker runs the same download with its own shard.
+    pub shard: Option<Shard>,
+    /// Only assets whose filename the include and exclude patterns take (see
+    /// [`crate::select`]).
+    pub filter: Filter,
+    /// At most this many bytes per second, shared with every other transfer given the
+    /// same limit.
+    pub bandwidth_limit: Option<BandwidthLimit>,
 }
 
 impl Default for DownloadOptions {
@@ -102,6 +113,9 @@ impl Default for DownloadOptions {
             progress: ProgressSink::default(),
             cancel: None,
             outcomes: Outcomes::default(),
+            shard: None,
+            filter: Filter::default(),
+            bandwidth_limit: None,
         }
     }
 }
@@ -177,5 +191,32 @@ impl DownloadOptions {
     pub fn outcomes(mut self, sink: impl OutcomeSink + 'static) -> Self {
         self.outcomes = Outcomes::new(sink);
         self
+    }
+
+    /// Takes only the assets of `shard` (see [`crate::select`]).
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// Takes only the assets `filter` takes (see [`crate::select`]).
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Moves at most `limit` bytes per second (shared by every transfer given a clone of
+    /// it).
+    pub fn bandwidth_limit(mut self, limit: BandwidthLimit) -> Self {
+        self.bandwidth_limit = Some(limit);
+        self
+    }
+
+    /// The shard and patterns, together.
+    pub(crate) fn selection(&self) -> crate::select::Selection {
+        crate::select::Selection {
+            shard: self.shard,
+            filter: self.filter.clone(),
+        }
     }
 }

@@ -79,6 +79,7 @@ impl Core {
                 progress: options.progress.clone(),
                 meter: Some(tuner.meter().clone()),
                 cancel: cancel.clone(),
+                limit: options.bandwidth_limit.clone(),
             },
         };
         let chosen = match &options.selection {
@@ -91,8 +92,10 @@ impl Core {
             tuner,
             chosen,
             options.outcomes.clone(),
-        );
+        )
+        .with_selection(options.selection());
         drive(&mut flow, &runtime, &cancel, |command| exec.run(command)).await;
+        flow.check_selection();
         if let Some(fatal) = flow.fatal.take() {
             return Err(fatal);
         }

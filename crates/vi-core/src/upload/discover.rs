@@ -48,6 +48,7 @@ use walkdir::WalkDir;
 
 use super::spec::{SkipReason, is_listed_extension};
 use crate::error::Error;
+use crate::select::Filter;
 
 /// A file found for upload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -70,6 +71,8 @@ pub struct Discovery {
     /// Regular files inside scanned folders whose extension is not an image or video one:
     /// not upload candidates (sidecar JSON, notes...), only counted so a report can say so.
     pub ignored: u64,
+    /// Candidates the include and exclude patterns left out ([`discover_filtered`]).
+    pub filtered: u64,
 }
 
 const WHAT: &str = "upload path";
@@ -174,17 +177,22 @@ fn has_listed_extension(name: &OsStr) -> bool {
 }
 
 /// Scans a folder (see the module docs) into `files` and `skipped`.
-fn scan(
-    root: &Path,
-    files: &mut Vec<DiscoveredFile>,
-    skipped: &mut Vec<(PathBuf, SkipReason)>,
-    ignored: &mut u64,
-) {
+fn scan(root: &Path, filter: &Filter, found: &mut Discovery) {
+    let Discovery {
+        files,
+        skipped,
+        ignored,
+        filtered,
+    } = found;
+    let taken = |path: &Path| filter.matches(&slashed(path.strip_prefix(root).unwrap_or(path)));
     for entry in WalkDir::new(root).follow_links(false).min_depth(1) {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
+                if !taken(&path) {
+                    continue;
+                }
                 let message = match e.io_error() {
                     Some(io) => format!(
                         "{io}; check that you are allowed to read this folder and its contents"
@@ -203,6 +211,10 @@ fn scan(
             if file_type.is_file() {
                 *ignored += 1;
             }
+            continue;
+        }
+        if !taken(entry.path()) {
+            *filtered += 1;
             continue;
         }
         if file_type.is_symlink() {
@@ -249,33 +261,53 @@ fn scan(
 /// nothing is scanned. Problems inside scanned folders are reported in
 /// [`Discovery::skipped`] instead.
 pub fn discover(paths: &[PathBuf]) -> Result<Discovery, Error> {
+    discover_filtered(paths, &Filter::new())
+}
+
+/// [`discover`], keeping only the candidates `filter` takes: files found in a folder are
+/// matched on their path relative to it, files given directly on the path as given
+/// (see [`crate::select`]). What it leaves out is counted in [`Discovery::filtered`].
+///
+/// # Errors
+/// As [`discover`].
+pub fn discover_filtered(paths: &[PathBuf], filter: &Filter) -> Result<Discovery, Error> {
     let roots = paths
         .iter()
-        .map(|p| resolve(p))
+        .map(|p| resolve(p).map(|root| (p, root)))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
-    let mut ignored = 0;
-    for root in roots {
+    let mut found = Discovery::default();
+    for (given, root) in roots {
         match root {
-            Root::File(path) => match upload_name(path.file_name()) {
-                Ok(filename) => files.push(DiscoveredFile { path, filename }),
-                Err(reason) => skipped.push((path, reason)),
-            },
-            Root::Dir(dir) => scan(&dir, &mut files, &mut skipped, &mut ignored),
+            Root::File(path) => {
+                if !filter.matches(&slashed(given)) {
+                    found.filtered += 1;
+                    continue;
+                }
+                match upload_name(path.file_name()) {
+                    Ok(filename) => found.files.push(DiscoveredFile { path, filename }),
+                    Err(reason) => found.skipped.push((path, reason)),
+                }
+            }
+            Root::Dir(dir) => scan(&dir, filter, &mut found),
         }
     }
 
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    files.dedup_by(|a, b| a.path == b.path);
-    skipped.sort_by(|a, b| a.0.cmp(&b.0));
-    skipped.dedup();
-    Ok(Discovery {
-        files,
-        skipped,
-        ignored,
-    })
+    found.files.sort_by(|a, b| a.path.cmp(&b.path));
+    found.files.dedup_by(|a, b| a.path == b.path);
+    found.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    found.skipped.dedup();
+    Ok(found)
+}
+
+/// A path as the patterns see it: `/`-separated.
+fn slashed(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        text.into_owned()
+    } else {
+        text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
 }
 
 /// Keeps one file per upload name (see "Duplicate upload names" in the module docs).

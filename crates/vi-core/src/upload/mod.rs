@@ -54,10 +54,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::bandwidth::BandwidthLimit;
 use crate::cancel::CancelToken;
 use crate::models::{FailureMode, OnAssetOverwritten};
 use crate::outcome::{OutcomeSink, Outcomes};
 use crate::progress::{Progress, ProgressSink};
+use crate::select::{Filter, Shard};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
 pub use report::{
@@ -287,6 +289,15 @@ pub struct UploadOptions {
     /// [`UploadReport::planned`], without sending anything: no ingestion session is
     /// created. Default false.
     pub dry_run: bool,
+    /// Only this shard's files, for one job split across machines (see
+    /// [`crate::select`]); every worker runs the same upload with its own shard.
+    pub shard: Option<Shard>,
+    /// Only files the include and exclude patterns take, matched on the path relative to
+    /// the folder given (see [`crate::select`]).
+    pub filter: Filter,
+    /// At most this many bytes per second, shared with every other transfer given the
+    /// same limit.
+    pub bandwidth_limit: Option<BandwidthLimit>,
 }
 
 impl Default for UploadOptions {
@@ -307,6 +318,9 @@ impl Default for UploadOptions {
             multipart_threshold: spec::MULTIPART_THRESHOLD,
             skip_existing: false,
             dry_run: false,
+            shard: None,
+            filter: Filter::default(),
+            bandwidth_limit: None,
         }
     }
 }
@@ -413,5 +427,32 @@ impl UploadOptions {
     pub fn dry_run(mut self, on: bool) -> Self {
         self.dry_run = on;
         self
+    }
+
+    /// Takes only the files of `shard` (see [`crate::select`]).
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// Takes only the files `filter` takes (see [`crate::select`]).
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Moves at most `limit` bytes per second (shared by every transfer given a clone of
+    /// it).
+    pub fn bandwidth_limit(mut self, limit: BandwidthLimit) -> Self {
+        self.bandwidth_limit = Some(limit);
+        self
+    }
+
+    /// The shard and patterns, together.
+    pub(crate) fn selection(&self) -> crate::select::Selection {
+        crate::select::Selection {
+            shard: self.shard,
+            filter: self.filter.clone(),
+        }
     }
 }

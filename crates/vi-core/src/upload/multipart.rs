@@ -52,7 +52,7 @@ use crate::models::{
 use crate::pool::TaskSet;
 use crate::retry::{Safety, Target};
 use crate::signed::{SignedKind, SignedRequest};
-use crate::transport::{Body, FileSlice, Request, Response};
+use crate::transport::{Body, FileSlice, Meter, Request, Response};
 
 /// Parts of one file in flight at once (spec §12.1).
 pub const PART_WORKERS: usize = 4;
@@ -75,6 +75,8 @@ pub(crate) fn goes_multipart(spec: &FileSpec, threshold: u64) -> bool {
 pub(crate) struct MultipartTarget {
     pub(crate) dataset: DatasetId,
     pub(crate) ingestion_id: String,
+    /// The call's bandwidth limit, which the parts draw from.
+    pub(crate) limit: Option<crate::bandwidth::BandwidthLimit>,
 }
 
 /// Uploads one file in parts, restarting it from M1 when M1 or M4 fails in a way that may
@@ -106,6 +108,7 @@ pub(crate) async fn upload_multipart(
         spec,
         path,
         cancel,
+        pacer: target.limit.map(|l| Meter::new().limited(Some(l))),
     };
     file.run().instrument(span).await
 }
@@ -125,6 +128,8 @@ struct FileUpload {
     spec: FileSpec,
     path: PathBuf,
     cancel: CancelToken,
+    /// Paces the parts' bytes by the bandwidth limit (counts nothing anyone reads).
+    pacer: Option<Meter>,
 }
 
 impl FileUpload {
@@ -234,6 +239,7 @@ impl FileUpload {
             path: self.path.clone(),
             plan,
             stop: stop.clone(),
+            pacer: self.pacer.clone(),
         });
         let mut set: TaskSet<(u64, PartOutcome)> = TaskSet::new(self.core.runtime().clone());
         let mut next = 1;
@@ -332,6 +338,7 @@ struct PartJob {
     plan: PartPlan,
     /// Fired at the first failed part or at cancellation: running parts stop.
     stop: CancelToken,
+    pacer: Option<Meter>,
 }
 
 /// How one part ended.
@@ -411,7 +418,14 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
                 let Some(url) = lock(signing).url.clone() else {
                     return Attempt::Done(Err(Error::Cancelled));
                 };
-                let request = match part_request(&url, &job.path, offset, len, job.core.config()) {
+                let request = match part_request(
+                    &url,
+                    &job.path,
+                    offset,
+                    len,
+                    job.core.config(),
+                    job.pacer.clone(),
+                ) {
                     Ok(request) => request,
                     Err(e) => return Attempt::Done(Err(e)),
                 };
@@ -479,14 +493,16 @@ fn part_request(
     offset: u64,
     len: u64,
     config: &crate::config::Config,
+    pacer: Option<Meter>,
 ) -> Result<Request, Error> {
     let put = SignedRequest::new(SignedKind::Part, &url.signed, Some(len), config)?;
-    // Parts are not metered: a multipart upload counts for the tuner when it finishes.
+    // Parts are metered only for pacing: a multipart upload counts for the tuner when it
+    // finishes.
     Ok(put.request(Body::File(FileSlice {
         path: path.to_owned(),
         offset,
         len,
-        meter: None,
+        meter: pacer,
     })))
 }
 

@@ -86,7 +86,7 @@ async fn run(
 ) -> Result<UploadReport> {
     let runtime = core.runtime().clone();
     let started = runtime.now();
-    let gathered = plan::gather(&core, sources, &options.progress).await?;
+    let gathered = plan::gather(&core, sources, &options.selection(), &options.progress).await?;
     let settings = Settings {
         failure_mode: options.failure_mode,
         overwrite: options.overwrite,

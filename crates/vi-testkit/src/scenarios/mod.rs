@@ -20,6 +20,7 @@ pub mod downloads;
 pub mod hostile;
 pub mod multipart;
 pub mod resume;
+pub mod selection;
 pub mod transport;
 pub mod tuning;
 pub mod upload_cancel;
@@ -131,6 +132,18 @@ macro_rules! coordinator_tests {
             a_cancel_stops_a_large_download_and_a_rerun_resumes_it,
             the_first_transfer_starts_before_the_last_file_is_prepared,
             outcomes_stream_to_a_sink_and_the_report_keeps_counts,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`selection`] (shards, patterns, a bandwidth limit) for
+/// facade `$facade`.
+#[macro_export]
+macro_rules! selection_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), selection:
+            shards_and_patterns_split_uploads_and_downloads,
+            a_bandwidth_limit_paces_both_directions_and_lets_a_cancel_through,
         );
     };
 }

@@ -9,7 +9,8 @@ use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::runtime::run_blocking;
-use crate::upload::discover::{dedupe_names, discover};
+use crate::select::{Selection, Verdict};
+use crate::upload::discover::{dedupe_names, discover_filtered};
 use crate::upload::report::{SkippedFile, SourceRef};
 use crate::upload::spec::{SkipReason, SpecSource};
 use crate::upload::{UploadInput, UploadSources};
@@ -25,14 +26,18 @@ pub(super) struct Gathered {
 }
 
 /// Steps 1–2: discovers folders (on a blocking worker) and gives every candidate a name
-/// unique within the upload; later files of a taken name are skipped.
+/// unique within the upload; later files of a taken name are skipped. Of those, only what
+/// `selection` takes stays: the patterns decide during discovery, the shard after the
+/// names are settled (a shard holds every file of a name, so it settles them as one
+/// process would), and files of other shards are not mentioned at all.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] for nothing to upload or a bad in-memory name; the discovery's
-/// error for a missing path.
+/// [`Error::InvalidInput`] for nothing to upload, a bad in-memory name, or patterns that
+/// take none of the candidates; the discovery's error for a missing path.
 pub(super) async fn gather(
     core: &Core,
     sources: UploadSources,
+    selection: &Selection,
     progress: &ProgressSink,
 ) -> Result<Gathered> {
     if sources.is_empty() {
@@ -43,6 +48,9 @@ pub(super) async fn gather(
     }
     let mut paths = Vec::new();
     let mut memory = Vec::new();
+    let mut filtered = 0u64;
+    let mut matched = false;
+    let mine = |name: &str| selection.shard.is_none_or(|s| s.contains(name));
     for input in sources.inputs() {
         match input {
             UploadInput::Path(p) => paths.push(p.clone()),
@@ -55,7 +63,11 @@ pub(super) async fn gather(
                         ),
                     ));
                 }
-                memory.push((filename.clone(), data.clone()));
+                match selection.judge(filename, filename) {
+                    Verdict::Taken => memory.push((filename.clone(), data.clone())),
+                    Verdict::Filtered => filtered += 1,
+                    Verdict::OtherShard => matched = true,
+                }
             }
         }
     }
@@ -74,9 +86,18 @@ pub(super) async fn gather(
     };
     let mut skipped = Vec::new();
     if !paths.is_empty() {
-        let found = run_blocking(core.runtime().as_ref(), move || discover(&paths)).await??;
+        let filter = selection.filter.clone();
+        let found = run_blocking(core.runtime().as_ref(), move || {
+            discover_filtered(&paths, &filter)
+        })
+        .await??;
         gathered.ignored = found.ignored;
+        filtered += found.filtered;
+        matched |= !found.files.is_empty() || !found.skipped.is_empty();
         for (path, reason) in found.skipped {
+            if !mine(&file_name(&path)) {
+                continue;
+            }
             skipped.push(skip(
                 SourceRef::File(path.clone()),
                 file_name(&path),
@@ -85,6 +106,9 @@ pub(super) async fn gather(
         }
         let (kept, duplicates) = dedupe_names(found.files);
         for (path, reason) in duplicates {
+            if !mine(&file_name(&path)) {
+                continue;
+            }
             skipped.push(skip(
                 SourceRef::File(path.clone()),
                 file_name(&path),
@@ -93,6 +117,7 @@ pub(super) async fn gather(
         }
         gathered.files = kept
             .into_iter()
+            .filter(|f| mine(&f.filename))
             .map(|f| FileEntry::new(f.filename, SpecSource::File(f.path)))
             .collect();
     }
@@ -107,6 +132,7 @@ pub(super) async fn gather(
             taken.insert(entry.name.clone(), path);
         }
     }
+    matched |= !memory.is_empty();
     for (name, data) in memory {
         if let Some(first) = taken.get(&name) {
             let first = first
@@ -125,6 +151,11 @@ pub(super) async fn gather(
         }
     }
     gathered.skipped = skipped;
+    // Not the same as an empty shard (another shard has the files): here the patterns
+    // took nothing at all.
+    if !matched && filtered > 0 {
+        return Err(selection.nothing_matched(filtered, "file"));
+    }
     Ok(gathered)
 }
 

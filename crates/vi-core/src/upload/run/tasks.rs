@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::Upload;
 use super::coord::{Command, Failure, Output};
+use crate::bandwidth::BandwidthLimit;
 use crate::cancel::CancelToken;
 use crate::endpoints::{
     ApiRequest, CreateIngestionSession, Endpoint, GetIngestionSession, parse_json,
@@ -32,6 +33,7 @@ pub(super) struct Exec {
     dataset: DatasetId,
     cancel: CancelToken,
     progress: ProgressSink,
+    limit: Option<BandwidthLimit>,
 }
 
 impl Exec {
@@ -41,6 +43,7 @@ impl Exec {
             dataset: upload.dataset.clone(),
             cancel: upload.cancel.clone(),
             progress: upload.options.progress.clone(),
+            limit: upload.options.bandwidth_limit.clone(),
         }
     }
 
@@ -82,6 +85,7 @@ impl Exec {
             } => {
                 let cancel = self.cancel.clone();
                 let progress = self.progress.clone();
+                let limit = self.limit.clone();
                 Box::pin(async move {
                     let result = match multipart {
                         // Not raced against cancellation: the flow watches the token
@@ -91,13 +95,22 @@ impl Exec {
                             let target = MultipartTarget {
                                 dataset,
                                 ingestion_id,
+                                limit,
                             };
                             upload_multipart(core, target, spec, cancel)
                                 .await
                                 .map_err(Failure::Final)
                         }
                         None => {
-                            let put = put_file(core, spec, url, deadline, progress, cancel.clone());
+                            let put = put_file(
+                                core,
+                                spec,
+                                url,
+                                deadline,
+                                progress,
+                                cancel.clone(),
+                                limit,
+                            );
                             // Racing the transfer against cancellation drops (aborts) it
                             // where the transport is async; a blocking one stops within a
                             // buffer (its meter).
@@ -134,6 +147,7 @@ async fn put_file(
     deadline: Option<Instant>,
     progress: ProgressSink,
     cancel: CancelToken,
+    limit: Option<BandwidthLimit>,
 ) -> std::result::Result<(), Failure> {
     let put = SignedRequest::new(SignedKind::Upload, &url, Some(spec.size), core.config())
         .map_err(|e| {
@@ -151,13 +165,10 @@ async fn put_file(
             // transport has read from the file is not what has gone over the link (a
             // socket's send buffer takes a whole image at once), so uploads move the
             // limit on completions (docs/bench.md, second pass of issue 11).
-            meter: Some(Meter::for_file(
-                None,
-                spec.filename.as_str(),
-                spec.size,
-                progress,
-                cancel,
-            )),
+            meter: Some(
+                Meter::for_file(None, spec.filename.as_str(), spec.size, progress, cancel)
+                    .limited(limit),
+            ),
         }),
         SpecSource::Bytes(bytes) => Body::Bytes(bytes.clone()),
     };
