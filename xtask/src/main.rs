@@ -16,11 +16,11 @@
 //!   of both facades, the official Python client and curl against a local emulator process,
 //!   on loopback or a shaped link (see `docs/benchmarks.md` and `docs/bench.md`).
 //!   `bench --resume [--files N] [--present-percent P] [--size-kib K] [--concurrency C]
-//!   [--latency-ms MS] [--bandwidth B]`: `vi assets upload --skip-existing` of N files
+//!   [--latency-ms MS] [--bandwidth B]`: `dtvi assets upload --skip-existing` of N files
 //!   (default 20,000) of which P% (default 50) are already in the dataset, against a full
 //!   re-upload: time, requests per route and peak RSS (see `docs/bench.md`).
 //! * `release --dry-run [VERSION]` / `release VERSION [--publish]`: release checks, verified
-//!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `vi`
+//!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `dtvi`
 //!   binary with a SHA-256 manifest, and publishing (see `release.rs` and the README).
 //! * `soak [--files N] [...]`: both facades move N files (default 20,000) through an
 //!   emulator process with random faults, latency, a bandwidth limit and short URL
@@ -96,7 +96,7 @@ fn main() -> ExitCode {
 fn usage() -> &'static str {
     "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  codegen      [--check | --validate]: write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check: fail when the checked-in files differ; --validate: check the document is valid OpenAPI 3.1)
   api-fuzz     [--max-examples N] [--max-time SECS] [--seed N]: Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml
-  bench        upload/download speed and peak RSS: both facades, the official Python client and curl, on loopback or a shaped link (--suite: the issue-11 matrix;\n               --resume: `vi assets upload --skip-existing` with half the files present against a full re-upload)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
+  bench        upload/download speed and peak RSS: both facades, the official Python client and curl, on loopback or a shaped link (--suite: the issue-11 matrix;\n               --resume: `dtvi assets upload --skip-existing` with half the files present against a full re-upload)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, dtvi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
 }
 
 /// The names of every package in `package`'s normal dependency tree.

@@ -10,7 +10,7 @@
 //! * `cargo xtask release VERSION [--publish]` does the same on a clean tree, then bumps the
 //!   workspace version and the inter-crate requirements, moves the CHANGELOG's Unreleased
 //!   section under VERSION and today's date, verifies the packages of the new version, makes
-//!   one commit and an annotated tag `vVERSION`, builds the `vi` binary (`--release --locked`)
+//!   one commit and an annotated tag `vVERSION`, builds the `dtvi` binary (`--release --locked`)
 //!   and writes `target/dist/vVERSION/` with it, the `.crate` files and a `SHA256SUMS`
 //!   manifest. `--publish` then runs `cargo publish` crate by crate in dependency order,
 //!   waiting for each on the crates.io index; never in CI.
@@ -47,7 +47,7 @@ const PUBLISHABLE: &[&str] = &[
 /// Workspace members that must never be published (`publish = false`).
 const PRIVATE: &[&str] = &["vi-testkit", "vi-examples", "xtask"];
 /// The crate and binary shipped as a release artifact.
-const BINARY: (&str, &str) = ("vi-cli", "vi");
+const BINARY: (&str, &str) = ("vi-cli", "dtvi");
 
 /// Entry point of `cargo xtask release`.
 pub fn main(args: &[String]) -> ExitCode {

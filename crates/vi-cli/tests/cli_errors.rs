@@ -74,7 +74,7 @@ fn unknown_dataset_exits_5() {
     images(&dir, 1);
     for args in [
         vec!["datasets", "get", "nosuchdataset"],
-        vec!["datasets", "delete", "nosuchdataset"],
+        vec!["datasets", "delete", "nosuchdataset", "--yes"],
         vec!["assets", "list", "--dataset", "nosuchdataset"],
         vec!["assets", "count", "--dataset", "nosuchdataset"],
         vec!["assets", "upload", "--dataset", "nosuchdataset", s(&dir)],

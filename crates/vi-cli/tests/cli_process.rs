@@ -15,7 +15,7 @@ use common::{create_dataset, s};
 
 #[test]
 fn emulator_command_prints_the_listening_line_first_and_serves() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vi"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args(["emulator", "--port", "0"])
         .env_remove("DATATURE_VI_SECRET_KEY")
         .env_remove("DATATURE_VI_ORGANIZATION_ID")
@@ -41,7 +41,7 @@ fn emulator_command_prints_the_listening_line_first_and_serves() {
     let key = value("export DATATURE_VI_SECRET_KEY=");
     let org = value("export DATATURE_VI_ORGANIZATION_ID=");
 
-    let output = Command::new(env!("CARGO_BIN_EXE_vi"))
+    let output = Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args(["--json", "datasets", "list"])
         .env("DATATURE_VI_API_ENDPOINT", &url)
         .env("DATATURE_VI_SECRET_KEY", &key)
@@ -65,7 +65,7 @@ fn ctrl_c_cancels_an_upload_and_exits_130() {
     for i in 0..2000 {
         write_file(&dir.join(format!("m{i}.png")), &png(4, 4, i));
     }
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vi"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args([
             "assets",
             "upload",

@@ -40,7 +40,7 @@ fn human_output_never_shows_the_secret_key_or_a_signature() {
         vec!["datasets", "get", &ds],
     ];
     let listed = json(&env, &["assets", "list", "--dataset", &ds]);
-    let id = listed["items"][0]["assetId"].as_str().unwrap().to_owned();
+    let id = listed["items"][0]["asset_id"].as_str().unwrap().to_owned();
     runs.push(vec!["-vv", "assets", "get", "--dataset", &ds, &id]);
     for args in runs {
         let output = vi(&env).args(&args).output().unwrap();

@@ -12,7 +12,7 @@ use vi_testkit::{png, write_file};
 
 /// `vi` with the emulator's credentials in the environment.
 fn vi(env: &ResumeEnv) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vi"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"));
     cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
         .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
         .env(
@@ -100,7 +100,7 @@ fn s(path: &Path) -> &str {
 #[test]
 fn an_upload_killed_with_sigkill_resumes_with_skip_existing() {
     let env = ResumeEnv::new();
-    let ds = json(&env, &["datasets", "create", "killed"])["id"]
+    let ds = json(&env, &["datasets", "create", "killed"])["dataset_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -156,7 +156,8 @@ fn an_upload_killed_with_sigkill_resumes_with_skip_existing() {
     for done in arr(&report["succeeded"]) {
         assert!(!there.contains_key(done["filename"].as_str().unwrap()));
     }
-    assert_eq!(sent.list_pages, 1);
+    // One listing to compare, one after the upload for the new assets' ids.
+    assert_eq!(sent.list_pages, 2);
     assert_eq!(sent.puts, missing, "only the missing files are sent");
     assert_eq!(sent.sessions, missing.div_ceil(20));
 
@@ -172,7 +173,7 @@ fn an_upload_killed_with_sigkill_resumes_with_skip_existing() {
 #[test]
 fn dry_run_prints_what_would_be_sent_and_skipped_and_sends_nothing() {
     let env = ResumeEnv::new();
-    let ds = json(&env, &["datasets", "create", "dry"])["id"]
+    let ds = json(&env, &["datasets", "create", "dry"])["dataset_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -220,9 +221,18 @@ fn dry_run_prints_what_would_be_sent_and_skipped_and_sends_nothing() {
             &["assets", "upload", "--dataset", &ds, "--dry-run", s(&dir)],
         )
     });
-    assert_eq!((sent.list_pages, sent.sessions, sent.puts), (0, 0, 0));
+    // Without --skip-existing the dataset is listed to say which names it holds already.
+    assert_eq!((sent.list_pages, sent.sessions, sent.puts), (1, 0, 0));
     assert_eq!(report["dry_run"], true);
     assert_eq!(arr(&report["planned"]).len(), 4, "{report}");
+    assert_eq!(report["replaced"], 2, "{report}");
+    for planned in arr(&report["planned"]) {
+        let name = planned["filename"].as_str().unwrap();
+        match present.get(name) {
+            Some((id, _)) => assert_eq!(planned["replaces_asset_id"], id.as_str(), "{planned}"),
+            None => assert!(planned["replaces_asset_id"].is_null(), "{planned}"),
+        }
+    }
     assert_eq!(report["session_ids"].as_array().unwrap().len(), 0);
     assert_eq!(assets(&env, &ds).len(), 2, "the dataset is unchanged");
 }

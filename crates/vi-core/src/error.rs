@@ -415,6 +415,13 @@ impl ApiError {
         matches!(self.status.as_u16(), 408 | 429 | 500 | 502..=504 | 506..=599)
     }
 
+    /// True when the body was a web page (a proxy's, or a site's that is not the API).
+    pub fn is_html(&self) -> bool {
+        let start = self.message.trim_start();
+        let lower = start.get(..15).unwrap_or(start).to_ascii_lowercase();
+        lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.starts_with("<?xml")
+    }
+
     fn hint(&self) -> &'static str {
         match self.status.as_u16() {
             401 => {
@@ -430,6 +437,17 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_html() {
+            // A web page is no Vi API answer: its text says nothing useful, the endpoint is
+            // most likely wrong.
+            return write!(
+                f,
+                "{}: HTTP {}: the answer is an HTML page, not a Vi API response; check that \
+                 the endpoint is a Vi API (https://api.vi.datature.com/ by default)",
+                self.operation,
+                self.status.as_u16()
+            );
+        }
         write!(
             f,
             "{}: HTTP {} {}: {}{}",

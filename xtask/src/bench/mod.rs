@@ -19,7 +19,7 @@
 //!
 //! `--suite` runs the matrix of issue 11: {1,000 images of 8 KiB, 100 images of 2 MiB} ×
 //! {loopback, shaped: 50 ms before every response head and 2,000,000 B/s per connection}.
-//! `--resume` measures something else: `vi assets upload --skip-existing` resuming an
+//! `--resume` measures something else: `dtvi assets upload --skip-existing` resuming an
 //! upload of N files of which P% are already in the dataset, against a full re-upload
 //! (time, requests per route, peak RSS; [`resume`]).
 //! Emulators are killed and the work directory removed at the end, on errors too.
@@ -146,7 +146,7 @@ fn usage() -> &'static str {
      \x20                        [--concurrency C] [--latency-ms MS] [--bandwidth BYTES_PER_SEC]\n\
      --python/--raw: require the official client / curl (default: include when available)\n\
      --suite: {1000 × 8 KiB, 100 × 2 MiB} × {loopback, latency 50 ms + 2000000 B/s}\n\
-     --resume: `vi assets upload --skip-existing` of N files, P% already in the dataset, against a full re-upload"
+     --resume: `dtvi assets upload --skip-existing` of N files, P% already in the dataset, against a full re-upload"
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {

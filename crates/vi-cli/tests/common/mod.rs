@@ -15,7 +15,7 @@ use vi_testkit::{TestEnv, png, write_file};
 
 /// `vi` with the emulator's credentials in the environment, as a user would set them.
 pub fn vi(env: &TestEnv) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vi"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dtvi"));
     cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
         .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
         .env(
@@ -60,7 +60,7 @@ pub fn human(env: &TestEnv, args: &[&str], code: i32) -> (String, String) {
 
 pub fn create_dataset(env: &TestEnv, name: &str) -> String {
     let dataset = json(env, &["datasets", "create", name]);
-    dataset["id"].as_str().expect("an id").to_owned()
+    dataset["dataset_id"].as_str().expect("an id").to_owned()
 }
 
 /// Writes `n` distinct PNGs of different widths into `dir`; returns their paths.

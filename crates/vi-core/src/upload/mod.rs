@@ -56,7 +56,7 @@ use bytes::Bytes;
 
 use crate::cancel::CancelToken;
 use crate::models::{FailureMode, OnAssetOverwritten};
-use crate::progress::{Progress, ProgressSink};
+use crate::progress::{Progress, ProgressEvent, ProgressSink};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
 pub use report::{
@@ -363,13 +363,26 @@ impl UploadOptions {
         self
     }
 
-    /// Sends progress events to `progress` (any `Fn(&ProgressEvent)`).
-    pub fn progress(mut self, progress: impl Progress + 'static) -> Self {
+    /// Sends every progress event to the closure `progress`, possibly from several threads
+    /// at once. A plain closure needs no type annotation:
+    ///
+    /// ```
+    /// # use vi_core::upload::UploadOptions;
+    /// let options = UploadOptions::new().progress(|e| eprintln!("{e:?}"));
+    /// ```
+    ///
+    /// A type implementing [`Progress`] goes to
+    /// [`progress_shared`](Self::progress_shared) instead.
+    pub fn progress<F>(mut self, progress: F) -> Self
+    where
+        F: Fn(&ProgressEvent<'_>) + Send + Sync + 'static,
+    {
         self.progress = ProgressSink::new(progress);
         self
     }
 
-    /// Sends progress events to a shared receiver.
+    /// Sends progress events to a shared receiver (a type implementing [`Progress`], such
+    /// as a progress bar), which the caller may keep a handle to.
     pub fn progress_shared(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = ProgressSink::from(progress);
         self
