@@ -140,13 +140,14 @@ impl From<Error> for CliError {
             ErrorKind::Cancelled => Exit::Cancelled,
             _ => Exit::Failed,
         };
+        let html = err.api().is_some_and(vi_core::ApiError::is_html);
+        // A web page answering is no "not found" of the API: the endpoint is wrong.
+        let code = if html { Exit::Failed } else { code };
         let message = match err.kind() {
             ErrorKind::Config => crate::words::config_message(&err.to_string()),
-            _ => err.to_string(),
+            _ => crate::words::short_ids(&err.to_string()),
         };
-        let hint = if err.api().is_some_and(vi_core::ApiError::is_html)
-            || err.kind() == ErrorKind::Transport
-        {
+        let hint = if html || err.kind() == ErrorKind::Transport {
             Some(
                 "check the endpoint (--endpoint, DATATURE_VI_API_ENDPOINT or \"endpoint\" in \
                  the --config-file)"
@@ -157,7 +158,11 @@ impl From<Error> for CliError {
         };
         CliError {
             code,
-            kind: kind_name(err.kind()),
+            kind: if html {
+                "not_a_vi_api"
+            } else {
+                kind_name(err.kind())
+            },
             status: err.status().map(|s| s.as_u16()),
             message,
             hint,

@@ -36,6 +36,20 @@ const UPLOAD_CANCELLED: &str = "cancelled: the ingestion sessions were cancelled
 
 /// Uploads files and folders.
 pub fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, CliError> {
+    // Before any listing: a mistyped path is the user's to fix, whatever the dataset.
+    if let Some(missing) = args
+        .paths
+        .iter()
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+    {
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "no such file or folder: {}; give the images, videos or folders to upload",
+                missing.display()
+            ),
+        ));
+    }
     let client = crate::client(global)?;
     let dataset = crate::dataset_id(&client, &args.dataset)?;
     // With --skip-existing the SDK lists the dataset itself and names what is replaced.
@@ -277,8 +291,8 @@ fn report_problems(
     }
     if !counts.is_empty() {
         out.error_line(&format!(
-            "warning: of {} files, {}",
-            report.total_files(),
+            "warning: of {}, {}",
+            count(report.total_files(), "file"),
             counts.join(", ")
         ));
     }
@@ -293,10 +307,19 @@ fn report_problems(
             ("replaced", "were")
         };
         out.error_line(&format!(
-            "note: {} files {verb} assets of the same name ({linked}, see --overwrite-mode); \
-             identical files {tense} left alone with --skip-existing",
-            files.replaced.len()
+            "note: {} {verb} assets of the same name ({linked}, see --overwrite-mode); with \
+             --skip-existing, identical files {tense} left alone",
+            count(files.replaced.len(), "file")
         ));
+    }
+}
+
+/// `1 file`, `2 files`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

@@ -37,6 +37,37 @@ pub fn config_message(message: &str) -> String {
     out
 }
 
+/// The service's messages name datasets by their composite id `<org>_<id>`; the command
+/// line shows the short id users type (the organization is a UUID followed by `_`).
+pub fn short_ids(message: &str) -> String {
+    const UUID_LEN: usize = 36;
+    let bytes = message.as_bytes();
+    let mut out = String::with_capacity(message.len());
+    let mut start = 0;
+    let mut i = 0;
+    while i + UUID_LEN < bytes.len() {
+        let candidate = &message.as_bytes()[i..i + UUID_LEN];
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if boundary && bytes[i + UUID_LEN] == b'_' && is_uuid(candidate) {
+            out.push_str(&message[start..i]);
+            i += UUID_LEN + 1;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&message[start..]);
+    out
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(text: &[u8]) -> bool {
+    text.iter().enumerate().all(|(i, c)| match i {
+        8 | 13 | 18 | 23 => *c == b'-',
+        _ => c.is_ascii_hexdigit(),
+    })
+}
+
 /// The flag of a builder setting.
 fn flag_name(method: &str) -> String {
     match method {
@@ -47,7 +78,16 @@ fn flag_name(method: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::config_message;
+    use super::{config_message, short_ids};
+
+    #[test]
+    fn composite_ids_are_shown_short() {
+        assert_eq!(
+            short_ids("dataset b356be89-c5b2-4738-93ab-1b2a4fb9df00_abc not found"),
+            "dataset abc not found"
+        );
+        assert_eq!(short_ids("no id here_x"), "no id here_x");
+    }
 
     #[test]
     fn builder_methods_become_flags() {

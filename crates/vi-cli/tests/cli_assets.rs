@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi assets` against a real emulator on 127.0.0.1: upload, list,
+//! End-to-end tests of `dtvi assets` against a real emulator on 127.0.0.1: upload, list,
 //! count, get (and `--url`), rename and delete, and a partial upload's report and exit
 //! code.
 

@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi datasets` against a real emulator on 127.0.0.1: create, get,
+//! End-to-end tests of `dtvi datasets` against a real emulator on 127.0.0.1: create, get,
 //! list (pages, cursors, `--all`) and delete, in JSON and human output.
 
 use vi_testkit::TestEnv;

@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi assets download` against a real emulator on 127.0.0.1:
+//! End-to-end tests of `dtvi assets download` against a real emulator on 127.0.0.1:
 //! byte-identical round trips, chosen assets, and resuming after the process was killed.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! End-to-end tests of how `vi` fails: bad flags (2), missing or malformed configuration
+//! End-to-end tests of how `dtvi` fails: bad flags (2), missing or malformed configuration
 //! (3), wrong credentials (1) and unknown datasets (5), each with a one-line message.
 
 use predicates::prelude::*;

@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi` as a process: `vi emulator` prints its listening line first
+//! End-to-end tests of `dtvi` as a process: `dtvi emulator` prints its listening line first
 //! and serves, and Ctrl-C cancels an upload with exit code 130.
 
 use std::io::{BufRead, BufReader};
@@ -22,7 +22,7 @@ fn emulator_command_prints_the_listening_line_first_and_serves() {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("vi emulator starts");
+        .expect("dtvi emulator starts");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("a first line").unwrap();

@@ -1,4 +1,4 @@
-//! `vi assets upload --skip-existing` and `--dry-run` end to end: the `vi` binary against
+//! `dtvi assets upload --skip-existing` and `--dry-run` end to end: the `dtvi` binary against
 //! an emulator that records every request (so the tests count what each run sent).
 
 use std::collections::HashMap;
@@ -10,28 +10,22 @@ use serde_json::Value;
 use vi_testkit::scenarios::resume::ResumeEnv;
 use vi_testkit::{png, write_file};
 
-/// `vi` with the emulator's credentials in the environment.
+mod common;
+
+/// `dtvi` with the emulator's credentials in the environment.
 fn vi(env: &ResumeEnv) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"));
-    cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
-        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
-        .env(
-            "DATATURE_VI_ORGANIZATION_ID",
-            env.emulator.organization_id(),
-        )
-        .env_remove("RUST_LOG");
-    cmd
+    common::process(env, env!("CARGO_BIN_EXE_dtvi"))
 }
 
-/// Runs `vi ARGS`, expects `code`, returns stdout.
+/// Runs `dtvi ARGS`, expects `code`, returns stdout.
 fn run(env: &ResumeEnv, args: &[&str], code: i32) -> String {
-    let output = vi(env).args(args).output().expect("vi runs");
+    let output = vi(env).args(args).output().expect("dtvi runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
         Some(code),
-        "vi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        "dtvi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
     );
     stdout
 }
@@ -94,7 +88,7 @@ fn s(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 path")
 }
 
-/// `kill -9` in the middle of `vi assets upload` (some sessions finished, one open), then
+/// `kill -9` in the middle of `dtvi assets upload` (some sessions finished, one open), then
 /// the same command with `--skip-existing`: it lists the dataset once, sends exactly the
 /// files that were missing, and every file ends up in the dataset exactly once.
 #[test]

@@ -1,5 +1,5 @@
-//! Helpers shared by the end-to-end tests of the `vi` command (`tests/cli_*.rs`): running
-//! `vi` against a test emulator with its credentials, reading its JSON or human output and
+//! Helpers shared by the end-to-end tests of the `dtvi` command (`tests/cli_*.rs`): running
+//! `dtvi` against a test emulator with its credentials, reading its JSON or human output and
 //! exit code, and making datasets and images.
 #![allow(
     dead_code,
@@ -13,7 +13,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use vi_testkit::{TestEnv, png, write_file};
 
-/// `vi` with the emulator's credentials in the environment, as a user would set them.
+/// `dtvi` with the emulator's credentials in the environment, as a user would set them.
 pub fn vi(env: &TestEnv) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dtvi"));
     cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
@@ -27,33 +27,51 @@ pub fn vi(env: &TestEnv) -> Command {
     cmd
 }
 
-/// Runs `vi --json ARGS`, expects exit code 0 and returns the parsed stdout.
+/// `program` (the binary, a shell, `script`) with the emulator's credentials in its
+/// environment.
+pub fn process(env: &TestEnv, program: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
+        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
+        .env(
+            "DATATURE_VI_ORGANIZATION_ID",
+            env.emulator.organization_id(),
+        )
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs `dtvi --json ARGS`, expects exit code 0 and returns the parsed stdout.
 pub fn json(env: &TestEnv, args: &[&str]) -> Value {
     json_with_code(env, args, 0)
 }
 
 pub fn json_with_code(env: &TestEnv, args: &[&str], code: i32) -> Value {
-    let output = vi(env).arg("--json").args(args).output().expect("vi runs");
+    let output = vi(env)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("dtvi runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
         Some(code),
-        "vi --json {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        "dtvi --json {args:?}\nstdout: {stdout}\nstderr: {stderr}"
     );
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout of {args:?} is not JSON ({e}): {stdout}"))
 }
 
-/// Runs `vi ARGS` (human output), expects `code`, returns (stdout, stderr).
+/// Runs `dtvi ARGS` (human output), expects `code`, returns (stdout, stderr).
 pub fn human(env: &TestEnv, args: &[&str], code: i32) -> (String, String) {
-    let output = vi(env).args(args).output().expect("vi runs");
+    let output = vi(env).args(args).output().expect("dtvi runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(
         output.status.code(),
         Some(code),
-        "vi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        "dtvi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
     );
     (stdout, stderr)
 }
