@@ -29,6 +29,10 @@ use crate::{repo_root, target_dir};
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
 response_schema_conformance,response_headers_conformance";
 
+/// The command line of `cargo xtask api-fuzz`.
+pub(crate) const USAGE: &str =
+    "usage: cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]";
+
 struct Options {
     /// Run every Schemathesis check, data acceptance included (exploration, not CI).
     all_checks: bool,
@@ -58,9 +62,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--seed" => options.seed = value()?,
             "--all-checks" => options.all_checks = true,
             other => {
-                return Err(format!(
-                    "unknown option {other}\nusage: cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]"
-                ));
+                return Err(format!("unknown option {other}\n{USAGE}"));
             }
         }
     }

@@ -68,35 +68,78 @@ const RULES: &[(&str, &[&str])] = &[
     ("vi-blocking", &["tokio", "reqwest", "hyper"]),
 ];
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("deps-guard") => deps_guard(),
-        Some("bench") => bench::main(&args[1..]),
-        Some("codegen") => codegen::main(&args[1..]),
-        Some("api-fuzz") => api_fuzz::main(&args[1..]),
-        Some("release") => release::main(&args[1..]),
-        Some("interop") => interop::main(),
-        Some("soak") => soak::main(&args[1..]),
-        // Internal: one client half of `soak`, run by it as a child process.
-        Some("soak-client") => soak::client_main(&args[1..]),
-        // Internal: our SDK's half of `interop`, run by it as a child process.
-        Some("interop-rust") => interop::rust_scenario(&args[1..]),
-        Some(other) => {
-            eprintln!("unknown command {other:?}\n\n{}", usage());
-            ExitCode::from(2)
-        }
-        None => {
-            eprintln!("{}", usage());
-            ExitCode::from(2)
-        }
-    }
+/// `cargo xtask`: each command's own options are parsed by the command (the text after
+/// `Options` in its help lists them); clap gives the commands, `--help` and `--version`.
+#[derive(clap::Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation for vi-rs."
+)]
+enum Xtask {
+    /// Check that vi-core and vi-blocking keep their dependency layering.
+    DepsGuard,
+    /// Run the official Python client and our SDK against recording emulators and compare
+    /// their requests.
+    Interop,
+    /// Write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check:
+    /// fail when the checked-in files differ; --validate: check the document is valid
+    /// OpenAPI 3.1).
+    #[command(after_help = codegen::USAGE)]
+    Codegen(Rest),
+    /// Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml.
+    #[command(after_help = api_fuzz::USAGE)]
+    ApiFuzz(Rest),
+    /// Upload/download speed and peak RSS: both facades, the official Python client and
+    /// curl, on loopback or a shaped link (--suite: the issue-11 matrix; --resume: `dtvi
+    /// assets upload --skip-existing` with half the files present against a full
+    /// re-upload).
+    #[command(after_help = bench::USAGE)]
+    Bench(Rest),
+    /// Release checks and verified packages (--dry-run), or bump, CHANGELOG, commit, tag
+    /// vVERSION, dtvi binary + SHA256SUMS, and publish to crates.io.
+    #[command(after_help = release::USAGE)]
+    Release(Rest),
+    /// Move many files through a faulty, slow emulator with both facades and check every
+    /// byte.
+    #[command(after_help = soak::USAGE)]
+    Soak(Rest),
+    /// Internal: one client half of `soak`, run by it as a child process.
+    #[command(hide = true, after_help = soak::CLIENT_USAGE)]
+    SoakClient(Rest),
+    /// Internal: our SDK's half of `interop`, run by it as a child process.
+    #[command(
+        hide = true,
+        after_help = "Usage: xtask interop-rust SAMPLES_DIR WORK_DIR"
+    )]
+    InteropRust(Rest),
 }
 
-fn usage() -> &'static str {
-    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  codegen      [--check | --validate]: write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check: fail when the checked-in files differ; --validate: check the document is valid OpenAPI 3.1)
-  api-fuzz     [--max-examples N] [--max-time SECS] [--seed N]: Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml
-  bench        upload/download speed and peak RSS: both facades, the official Python client and curl, on loopback or a shaped link (--suite: the issue-11 matrix;\n               --resume: `dtvi assets upload --skip-existing` with half the files present against a full re-upload)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, dtvi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
+/// A command's own arguments, parsed by the command.
+#[derive(clap::Args)]
+struct Rest {
+    /// The command's options (see below).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "OPTIONS"
+    )]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    use clap::Parser as _;
+    match Xtask::parse() {
+        Xtask::DepsGuard => deps_guard(),
+        Xtask::Interop => interop::main(),
+        Xtask::Codegen(rest) => codegen::main(&rest.args),
+        Xtask::ApiFuzz(rest) => api_fuzz::main(&rest.args),
+        Xtask::Bench(rest) => bench::main(&rest.args),
+        Xtask::Release(rest) => release::main(&rest.args),
+        Xtask::Soak(rest) => soak::main(&rest.args),
+        Xtask::SoakClient(rest) => soak::client_main(&rest.args),
+        Xtask::InteropRust(rest) => interop::rust_scenario(&rest.args),
+    }
 }
 
 /// The names of every package in `package`'s normal dependency tree.

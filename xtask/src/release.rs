@@ -31,7 +31,8 @@ mod run;
 mod version;
 mod workspace;
 
-use options::{USAGE, parse_args};
+pub(crate) use options::USAGE;
+use options::parse_args;
 use std::process::ExitCode;
 use std::time::Instant;
 

@@ -37,8 +37,9 @@ use std::time::Instant;
 
 use crate::procs::{RemoveOnDrop, current_rss_kib, peak_rss_kib};
 
-pub use client::client_main;
-use options::{Options, parse, usage};
+pub use client::{CLIENT_USAGE, client_main};
+pub use options::USAGE;
+use options::{Options, parse};
 use phase::Phase;
 
 /// Runs `cargo xtask soak` with the arguments after `soak`.
@@ -46,7 +47,7 @@ pub fn main(args: &[String]) -> ExitCode {
     let options = match parse(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("soak: {e}\n\n{}", usage());
+            eprintln!("soak: {e}\n\n{}", USAGE);
             return ExitCode::from(2);
         }
     };

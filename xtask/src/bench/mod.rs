@@ -120,7 +120,7 @@ pub fn main(args: &[String]) -> ExitCode {
     let options = match parse(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("bench: {e}\n\n{}", usage());
+            eprintln!("bench: {e}\n\n{}", USAGE);
             return ExitCode::from(2);
         }
     };
@@ -138,16 +138,15 @@ pub fn main(args: &[String]) -> ExitCode {
     }
 }
 
-fn usage() -> &'static str {
-    "usage: cargo xtask bench [--files N (2000)] [--size-kib K (8)] [--concurrency C (SDK default)]\n\
+/// The command line of `cargo xtask bench`.
+pub(crate) const USAGE: &str = "usage: cargo xtask bench [--files N (2000)] [--size-kib K (8)] [--concurrency C (SDK default)]\n\
      \x20                        [--latency-ms MS (0)] [--bandwidth BYTES_PER_SEC (unlimited)]\n\
      \x20                        [--python | --no-python] [--raw | --no-raw] [--suite]\n\
      \x20      cargo xtask bench --resume [--files N (20000)] [--present-percent P (50)] [--size-kib K (2)]\n\
      \x20                        [--concurrency C] [--latency-ms MS] [--bandwidth BYTES_PER_SEC]\n\
      --python/--raw: require the official client / curl (default: include when available)\n\
      --suite: {1000 × 8 KiB, 100 × 2 MiB} × {loopback, latency 50 ms + 2000000 B/s}\n\
-     --resume: `dtvi assets upload --skip-existing` of N files, P% already in the dataset, against a full re-upload"
-}
+     --resume: `dtvi assets upload --skip-existing` of N files, P% already in the dataset, against a full re-upload";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {

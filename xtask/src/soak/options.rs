@@ -48,14 +48,13 @@ impl Default for Options {
     }
 }
 
-pub fn usage() -> &'static str {
-    "usage: cargo xtask soak [--files N (20000)] [--size-kib K (2)] [--fault-rate P (0.2)]\n\
+/// The command line of `cargo xtask soak`.
+pub const USAGE: &str = "usage: cargo xtask soak [--files N (20000)] [--size-kib K (2)] [--fault-rate P (0.2)]\n\
      \x20      [--fault-seed S (1)] [--latency-ms MS (20)] [--bandwidth BYTES_PER_SEC (1000000)]\n\
      \x20      [--url-ttl-secs T (60)] [--expired-status 403|400] [--stall-ms MS (10000)]\n\
      \x20      [--read-timeout-secs T (5)] [--rounds R (3)] [--facades blocking,async]\n\
      \x20      [--verdicts sync|deferred] [--concurrency C]\n\
-     \x20      [--missing-file-timeout-secs T (600)] [--debug]"
-}
+     \x20      [--missing-file-timeout-secs T (600)] [--debug]";
 
 pub fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options::default();
