@@ -84,7 +84,7 @@ impl CliError {
         if let Some(hint) = &self.hint {
             out.error_line(&format!("hint: {hint}"));
         }
-        if out.json {
+        if out.json && !out.document_started() {
             self.report_json(out);
         }
     }

@@ -18,6 +18,9 @@ pub struct Output {
     pub color: bool,
 }
 
+/// Whether a JSON document was started on stdout (one per run).
+static DOCUMENT_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The kind of the error returned once the reader of stdout has gone away.
 pub const STDOUT_CLOSED: &str = "stdout_closed";
 
@@ -67,7 +70,15 @@ impl Output {
                 format!("cannot encode the output as JSON: {e}"),
             )
         })?;
+        DOCUMENT_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
         self.line(&text)
+    }
+
+    /// True once a JSON document has been started on stdout: an error after it (a
+    /// listing that fails on its tenth page) goes to stderr only, so stdout stays one
+    /// document.
+    pub fn document_started(&self) -> bool {
+        DOCUMENT_STARTED.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A note for people on stderr (hints, progress messages); not with `--quiet`.
@@ -120,6 +131,7 @@ pub struct JsonArray {
 impl JsonArray {
     /// Opens the array.
     pub fn start(out: &Output) -> Result<Self, CliError> {
+        DOCUMENT_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
         out.line("[")?;
         Ok(JsonArray { pending: None })
     }
