@@ -16,6 +16,7 @@ pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod download;
+mod drive;
 pub mod endpoints;
 pub mod engine;
 pub mod error;

@@ -23,6 +23,7 @@
 //! the number or size of the files.
 
 mod asset;
+mod coord;
 mod file;
 pub mod names;
 pub mod report;
