@@ -68,8 +68,8 @@ const RULES: &[(&str, &[&str])] = &[
     ("vi-blocking", &["tokio", "reqwest", "hyper"]),
 ];
 
-/// `cargo xtask`: each command's own options are parsed by the command (the text after
-/// `Options` in its help lists them); clap gives the commands, `--help` and `--version`.
+/// `cargo xtask`: every command and its options (the two internal ones, run as child
+/// processes by `soak` and `interop`, take their arguments as they are).
 #[derive(clap::Parser)]
 #[command(
     name = "cargo xtask",
@@ -85,25 +85,22 @@ enum Xtask {
     /// Write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check:
     /// fail when the checked-in files differ; --validate: check the document is valid
     /// OpenAPI 3.1).
-    #[command(after_help = codegen::USAGE)]
-    Codegen(Rest),
+    Codegen(codegen::Options),
     /// Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml.
-    #[command(after_help = api_fuzz::USAGE)]
-    ApiFuzz(Rest),
+    ApiFuzz(api_fuzz::Options),
     /// Upload/download speed and peak RSS: both facades, the official Python client and
     /// curl, on loopback or a shaped link (--suite: the issue-11 matrix; --resume: `dtvi
     /// assets upload --skip-existing` with half the files present against a full
     /// re-upload).
     #[command(after_help = bench::USAGE)]
-    Bench(Rest),
+    Bench(bench::Args),
     /// Release checks and verified packages (--dry-run), or bump, CHANGELOG, commit, tag
     /// vVERSION, dtvi binary + SHA256SUMS, and publish to crates.io.
     #[command(after_help = release::USAGE)]
-    Release(Rest),
+    Release(release::Options),
     /// Move many files through a faulty, slow emulator with both facades and check every
     /// byte.
-    #[command(after_help = soak::USAGE)]
-    Soak(Rest),
+    Soak(soak::Args),
     /// Internal: one client half of `soak`, run by it as a child process.
     #[command(hide = true, after_help = soak::CLIENT_USAGE)]
     SoakClient(Rest),
@@ -115,10 +112,21 @@ enum Xtask {
     InteropRust(Rest),
 }
 
-/// A command's own arguments, parsed by the command.
+/// The arguments after `command` on the command line, as given (the bench report quotes
+/// them).
+fn args_after(command: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let start = args
+        .iter()
+        .position(|a| a == command)
+        .map_or(args.len(), |i| i + 1);
+    args[start..].to_vec()
+}
+
+/// The arguments of an internal command, parsed by the command.
 #[derive(clap::Args)]
 struct Rest {
-    /// The command's options (see below).
+    /// Its arguments (see below).
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -132,11 +140,11 @@ fn main() -> ExitCode {
     match Xtask::parse() {
         Xtask::DepsGuard => deps_guard(),
         Xtask::Interop => interop::main(),
-        Xtask::Codegen(rest) => codegen::main(&rest.args),
-        Xtask::ApiFuzz(rest) => api_fuzz::main(&rest.args),
-        Xtask::Bench(rest) => bench::main(&rest.args),
-        Xtask::Release(rest) => release::main(&rest.args),
-        Xtask::Soak(rest) => soak::main(&rest.args),
+        Xtask::Codegen(options) => codegen::main(&options),
+        Xtask::ApiFuzz(options) => api_fuzz::main(&options),
+        Xtask::Bench(args) => bench::main(args, &args_after("bench")),
+        Xtask::Release(options) => release::main(&options),
+        Xtask::Soak(args) => soak::main(args),
         Xtask::SoakClient(rest) => soak::client_main(&rest.args),
         Xtask::InteropRust(rest) => interop::rust_scenario(&rest.args),
     }

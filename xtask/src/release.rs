@@ -31,8 +31,8 @@ mod run;
 mod version;
 mod workspace;
 
+pub use options::Options;
 pub(crate) use options::USAGE;
-use options::parse_args;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -51,20 +51,9 @@ const PRIVATE: &[&str] = &["vi-testkit", "vi-examples", "xtask"];
 const BINARY: (&str, &str) = ("vi-cli", "dtvi");
 
 /// Entry point of `cargo xtask release`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match parse_args(args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("release: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn main(options: &Options) -> ExitCode {
     let started = Instant::now();
-    match run::run(&options) {
+    match run::run(options) {
         Ok(()) => {
             println!("\nrelease: ok ({} s)", started.elapsed().as_secs());
             ExitCode::SUCCESS

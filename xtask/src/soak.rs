@@ -38,16 +38,16 @@ use std::time::Instant;
 use crate::procs::{RemoveOnDrop, current_rss_kib, peak_rss_kib};
 
 pub use client::{CLIENT_USAGE, client_main};
-pub use options::USAGE;
-use options::{Options, parse};
+use options::Options;
+pub use options::{Args, USAGE};
 use phase::Phase;
 
 /// Runs `cargo xtask soak` with the arguments after `soak`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
+pub fn main(args: Args) -> ExitCode {
+    let options = match args.options() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("soak: {e}\n\n{}", USAGE);
+            eprintln!("soak: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
