@@ -251,7 +251,7 @@ pub enum DatasetsCommand {
     },
     /// Show one dataset.
     Get {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         id: String,
     },
     /// Create a dataset and print it.
@@ -267,7 +267,7 @@ pub enum DatasetsCommand {
     },
     /// Delete a dataset (with everything in it). Asks first on a terminal.
     Delete {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         id: String,
         /// Do not ask for confirmation (needed when stdin is not a terminal).
         #[arg(long, short = 'y')]
@@ -303,7 +303,7 @@ pub enum AssetsCommand {
     List(ListAssetsArgs),
     /// Count a dataset's assets (those matching the filters, if given).
     Count {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// Filter expression, e.g. 'metadata.width >= 1000'.
@@ -315,7 +315,7 @@ pub enum AssetsCommand {
     },
     /// Show one asset; with --url, print only its signed download URL.
     Get {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// The asset id.
@@ -333,7 +333,7 @@ pub enum AssetsCommand {
     Download(DownloadArgs),
     /// Delete an asset.
     Delete {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// The asset id.
@@ -341,7 +341,7 @@ pub enum AssetsCommand {
     },
     /// Rename an asset.
     Rename {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// The asset id.
@@ -354,7 +354,7 @@ pub enum AssetsCommand {
 /// `dtvi assets upload`
 #[derive(Debug, Args)]
 pub struct UploadArgs {
-    /// The dataset id.
+    /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
     #[arg(long)]
     pub dataset: String,
     /// Files and folders to upload (folders recursively).
@@ -416,7 +416,7 @@ pub enum OverwriteModeArg {
 /// `dtvi assets list`
 #[derive(Debug, Args)]
 pub struct ListAssetsArgs {
-    /// The dataset id.
+    /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
     #[arg(long)]
     pub dataset: String,
     /// Paging.
@@ -454,7 +454,7 @@ pub enum SortArg {
 /// `dtvi assets download`
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
-    /// The dataset id.
+    /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
     #[arg(long)]
     pub dataset: String,
     /// The folder to download into (created if missing).
