@@ -23,6 +23,7 @@ pub mod error;
 pub mod handles;
 pub mod ids;
 pub mod models;
+pub mod outcome;
 pub mod paging;
 pub mod pool;
 pub mod progress;

@@ -14,6 +14,7 @@ use crate::drive::{Completion, Flow};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::AssetId;
 use crate::models::{Asset, Page};
+use crate::outcome::{Counts, FileOutcome, Outcomes};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::tuning::{Ticks, Tuner, earliest};
 
@@ -82,15 +83,42 @@ enum Listing {
     Done,
 }
 
-/// The report's lists as they fill.
+/// The report's counts and lists as they fill; every outcome also goes to the sink, and
+/// with a sink only failures are listed.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
     pub downloaded: Vec<DownloadedFile>,
     pub skipped: Vec<SkippedDownload>,
     pub failed: Vec<FailedDownload>,
+    pub counts: Counts,
     pub bytes: u64,
     pub problems: Vec<String>,
     pub cancelled: bool,
+    pub outcomes: Outcomes,
+}
+
+impl Tally {
+    fn downloaded(&mut self, file: DownloadedFile) {
+        self.counts.succeeded += 1;
+        self.outcomes.record(FileOutcome::Downloaded(&file));
+        if !self.outcomes.is_set() {
+            self.downloaded.push(file);
+        }
+    }
+
+    fn skipped(&mut self, file: SkippedDownload) {
+        self.counts.skipped += 1;
+        self.outcomes.record(FileOutcome::DownloadSkipped(&file));
+        if !self.outcomes.is_set() {
+            self.skipped.push(file);
+        }
+    }
+
+    fn failed(&mut self, file: FailedDownload) {
+        self.counts.failed += 1;
+        self.outcomes.record(FileOutcome::DownloadFailed(&file));
+        self.failed.push(file);
+    }
 }
 
 /// The state of one download call.
@@ -123,6 +151,7 @@ impl DownloadFlow {
         progress: ProgressSink,
         tuner: Tuner,
         chosen: Option<Vec<AssetId>>,
+        outcomes: Outcomes,
     ) -> Self {
         let listed = chosen.is_none();
         let chosen: VecDeque<AssetId> = chosen.unwrap_or_default().into();
@@ -133,7 +162,10 @@ impl DownloadFlow {
             });
         }
         DownloadFlow {
-            tally: Tally::default(),
+            tally: Tally {
+                outcomes,
+                ..Tally::default()
+            },
             fatal: None,
             target_dir,
             progress,
@@ -175,7 +207,7 @@ impl DownloadFlow {
                 reason: &text,
             });
         }
-        self.tally.failed.push(FailedDownload {
+        self.tally.failed(FailedDownload {
             asset,
             filename,
             reason,
@@ -186,7 +218,7 @@ impl DownloadFlow {
     fn give_up_rest(&mut self, reason: impl Fn() -> DownloadFailure) {
         for asset in std::mem::take(&mut self.queue) {
             if let Ok(id) = asset.id() {
-                self.tally.failed.push(FailedDownload {
+                self.tally.failed(FailedDownload {
                     asset: id,
                     filename: Some(asset.filename),
                     reason: reason(),
@@ -194,7 +226,7 @@ impl DownloadFlow {
             }
         }
         for id in std::mem::take(&mut self.chosen) {
-            self.tally.failed.push(FailedDownload {
+            self.tally.failed(FailedDownload {
                 asset: id,
                 filename: None,
                 reason: reason(),
@@ -288,7 +320,7 @@ impl DownloadFlow {
                 ) =>
             {
                 // Credentials refused: no other asset will fare better.
-                self.tally.failed.push(FailedDownload {
+                self.tally.failed(FailedDownload {
                     asset: id,
                     filename: None,
                     reason: DownloadFailure::Transfer {
@@ -316,16 +348,16 @@ impl DownloadFlow {
             Outcome::Downloaded(file, bytes) => {
                 self.tuner.finished(now, bytes);
                 self.tally.bytes += bytes;
-                self.tally.downloaded.push(file);
+                self.tally.downloaded(file);
             }
-            Outcome::Skipped(s) => self.tally.skipped.push(s),
+            Outcome::Skipped(s) => self.tally.skipped(s),
             // A transfer stopped by the cancellation ends as cancelled, whatever error
             // the transport gave for the stop.
             Outcome::Failed(mut f, _) if self.tally.cancelled => {
                 f.reason = DownloadFailure::Cancelled;
-                self.tally.failed.push(f);
+                self.tally.failed(f);
             }
-            Outcome::Failed(f, _) => self.tally.failed.push(f),
+            Outcome::Failed(f, _) => self.tally.failed(f),
         }
     }
 
@@ -510,6 +542,7 @@ mod tests {
                 ProgressSink::default(),
                 Tuner::new(3, 12),
                 chosen.then(|| ids.clone()),
+                Outcomes::default(),
             );
             let mut delivered: Vec<AssetId> = Vec::new();
             let mut listed_upto = 0usize;

@@ -85,8 +85,13 @@ impl Core {
             DownloadSelection::Assets(ids) => Some(ids.clone()),
             _ => None,
         };
-        let mut flow =
-            DownloadFlow::new(target_dir.clone(), options.progress.clone(), tuner, chosen);
+        let mut flow = DownloadFlow::new(
+            target_dir.clone(),
+            options.progress.clone(),
+            tuner,
+            chosen,
+            options.outcomes.clone(),
+        );
         drive(&mut flow, &runtime, &cancel, |command| exec.run(command)).await;
         if let Some(fatal) = flow.fatal.take() {
             return Err(fatal);
@@ -108,6 +113,7 @@ impl Core {
             duration: runtime.now().saturating_duration_since(started),
             cancelled: tally.cancelled,
             problems: tally.problems,
+            counts: tally.counts,
         })
     }
 

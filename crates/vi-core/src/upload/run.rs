@@ -97,6 +97,7 @@ async fn run(
         dry_run: options.dry_run,
         prepare_workers: prepare_workers(),
         progress: options.progress.clone(),
+        outcomes: options.outcomes.clone(),
     };
     let tuner = Tuner::new(options.concurrency, options.max_concurrency);
     let flow = UploadFlow::new(gathered.files, gathered.skipped, settings, tuner);

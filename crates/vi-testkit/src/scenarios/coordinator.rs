@@ -15,6 +15,7 @@ use vi_core::api::{
     CancelToken, DownloadFailure, DownloadOptions, ProgressEvent, UploadFailure, UploadOptions,
     UploadSources,
 };
+use vi_core::outcome::FileOutcome;
 use vi_core::runtime::{BoxFuture, Runtime};
 use vi_core::{Core, DatasetId};
 use vi_emulator::{Emulator, EmulatorConfig};
@@ -489,4 +490,62 @@ pub fn the_first_transfer_starts_before_the_last_file_is_prepared<F: Facade>(env
         first_start < planned,
         "the first PUT waited for every file to be prepared"
     );
+}
+
+/// The names an outcome sink was given, by kind of outcome.
+fn outcome_name(outcome: &FileOutcome<'_>) -> (&'static str, String) {
+    match outcome {
+        FileOutcome::Uploaded(f) => ("uploaded", f.filename.clone()),
+        FileOutcome::Processing(f) => ("processing", f.filename.clone()),
+        FileOutcome::UploadFailed(f) => ("failed", f.filename.clone()),
+        FileOutcome::UploadSkipped(f) => ("skipped", f.filename.clone()),
+        FileOutcome::Downloaded(f) => ("downloaded", f.filename.clone()),
+        FileOutcome::DownloadSkipped(f) => ("skipped", f.filename.clone()),
+        FileOutcome::DownloadFailed(f) => ("failed", f.filename.clone().unwrap_or_default()),
+        _ => ("other", String::new()),
+    }
+}
+
+/// With an outcome sink, every file's outcome reaches it exactly once, in both
+/// directions, and the report keeps counts (and any failure) instead of a list of every
+/// file: the shape that keeps a million-file job's memory flat.
+pub fn outcomes_stream_to_a_sink_and_the_report_keeps_counts<F: Facade>(env: &TestEnv) {
+    let c = F::connect(env);
+    let ds = new_dataset(&c, "outcomes");
+    let root = small_pngs(env, "outcomes-src", "o", 30);
+    crate::write_file(&root.join("empty.png"), b"");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let options = UploadOptions::new()
+        .outcomes(move |o: &FileOutcome<'_>| s.lock().unwrap().push(outcome_name(o)));
+    let report = c.assets().upload(&ds, root.as_path(), options).unwrap();
+    assert_eq!(report.counts.succeeded, 30, "{}", report.summary());
+    assert_eq!(report.counts.skipped, 1);
+    assert_eq!(report.total_files(), 31);
+    assert!(
+        report.succeeded.is_empty(),
+        "listed although a sink was given"
+    );
+    let mut up = std::mem::take(&mut *seen.lock().unwrap());
+    up.sort();
+    assert_eq!(up.len(), 31, "{up:?}");
+    up.dedup_by(|a, b| a.1 == b.1);
+    assert_eq!(up.len(), 31, "a file recorded twice");
+    assert_eq!(up.iter().filter(|o| o.0 == "uploaded").count(), 30);
+
+    let s = seen.clone();
+    let options = DownloadOptions::new()
+        .outcomes(move |o: &FileOutcome<'_>| s.lock().unwrap().push(outcome_name(o)));
+    let out = env.path("outcomes-out");
+    let report = c.assets().download(&ds, &out, options).unwrap();
+    assert_eq!(report.counts.succeeded, 30, "{}", report.summary());
+    assert!(
+        report.downloaded.is_empty(),
+        "listed although a sink was given"
+    );
+    let mut down = std::mem::take(&mut *seen.lock().unwrap());
+    down.sort();
+    down.dedup();
+    assert_eq!(down.len(), 30, "{down:?}");
+    assert!(down.iter().all(|o| o.0 == "downloaded"));
 }

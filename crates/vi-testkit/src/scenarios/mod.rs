@@ -130,6 +130,7 @@ macro_rules! coordinator_tests {
             a_cancel_stops_a_large_upload_in_flight,
             a_cancel_stops_a_large_download_and_a_rerun_resumes_it,
             the_first_transfer_starts_before_the_last_file_is_prepared,
+            outcomes_stream_to_a_sink_and_the_report_keeps_counts,
         );
     };
 }

@@ -22,6 +22,7 @@ use crate::models::{
     CreateIngestionSessionRequest, IngestionErrorCode, IngestionRequestSpec, IngestionSession,
     SignedUrl,
 };
+use crate::outcome::{FileOutcome, Outcomes};
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::tuning::{Ticks, Tuner, earliest, is_throttling};
 use crate::upload::existing::{Existing, Verdict};
@@ -120,6 +121,9 @@ pub(super) struct Batch {
     /// A transfer of its files ended since the session was last looked at: only then can
     /// a look find a new verdict.
     fresh: bool,
+    /// One of its files was refused under FailAfterOne: its other files wait for the look
+    /// that tells which of them the service gave up on, instead of being sent for nothing.
+    held: bool,
 }
 
 /// A transfer: the file, its URL, and the local instant after which the URL is not used.
@@ -188,6 +192,7 @@ pub(super) struct Settings {
     /// Files examined at once.
     pub prepare_workers: usize,
     pub progress: ProgressSink,
+    pub outcomes: Outcomes,
 }
 
 /// The skip-existing listing.
@@ -204,6 +209,9 @@ pub(super) struct UploadFlow {
     pub files: Vec<FileEntry>,
     pub batches: Vec<Batch>,
     pub skipped: Vec<SkippedFile>,
+    /// Files skipped, and how many of them because the dataset holds them already.
+    pub skipped_count: u64,
+    pub present: u64,
     pub bytes_uploaded: u64,
     /// An error that ends the whole call before anything was sent (unknown dataset,
     /// credentials refused, the skip-existing listing failed).
@@ -261,11 +269,13 @@ impl UploadFlow {
         } else {
             Listing::Off
         };
-        UploadFlow {
+        let mut flow = UploadFlow {
             unprepared: (0..files.len()).collect(),
             files,
             batches: Vec::new(),
-            skipped,
+            skipped: Vec::new(),
+            skipped_count: 0,
+            present: 0,
             bytes_uploaded: 0,
             fatal: None,
             assets_listed: None,
@@ -289,6 +299,24 @@ impl UploadFlow {
             ticks: Ticks::default(),
             stopping: false,
             announced: false,
+        };
+        for file in skipped {
+            flow.file_skipped(file);
+        }
+        flow
+    }
+
+    /// Counts a skipped input and records its outcome; with an outcome sink only the
+    /// skips that are problems stay listed.
+    fn file_skipped(&mut self, file: SkippedFile) {
+        self.skipped_count += 1;
+        let present = matches!(file.reason, SkipReason::AlreadyPresent { .. });
+        self.present += u64::from(present);
+        self.settings
+            .outcomes
+            .record(FileOutcome::UploadSkipped(&file));
+        if !(present && self.settings.outcomes.is_set()) {
+            self.skipped.push(file);
         }
     }
 
@@ -342,11 +370,12 @@ impl UploadFlow {
             name: &entry.name,
             reason: &text,
         });
-        self.skipped.push(SkippedFile {
+        let skipped = SkippedFile {
             source: entry.source(),
             filename: entry.name.clone(),
             reason,
-        });
+        };
+        self.file_skipped(skipped);
     }
 
     fn fail(&mut self, file: usize, reason: UploadFailure) {
@@ -686,11 +715,9 @@ impl UploadFlow {
         self.second_chance(file, next, Some((transfer, error)));
         // FailAfterOne: the service gives up on the rest of the session after a file's
         // failure; look at once, so as not to send them.
-        if let Some(due) = batch
-            .filter(|_| verdict)
-            .and_then(|b| self.look_due.get_mut(&b))
-        {
-            *due = now;
+        if let Some(b) = batch.filter(|b| verdict && self.look_due.contains_key(b)) {
+            self.look_due.insert(b, now);
+            self.batches[b].held = true;
         }
     }
 
@@ -730,7 +757,12 @@ impl UploadFlow {
     /// The next transfer to start, if a slot is free.
     fn next_send(&mut self, now: Instant) -> Option<(Subject, Command)> {
         while self.slots < self.tuner.limit() {
-            let transfer = self.pending.pop_front()?;
+            let next = self.pending.iter().position(|(file, _, _)| {
+                !self.files[*file]
+                    .batch
+                    .is_some_and(|b| self.batches[b].held)
+            })?;
+            let transfer = self.pending.remove(next)?;
             let file = transfer.0;
             let weight = self.weight(file);
             if weight == 1 && transfer.2.is_some_and(|d| now >= d) {
@@ -870,6 +902,7 @@ impl Flow for UploadFlow {
             Subject::Send(transfer) => self.sent(transfer, result, now),
             Subject::Look(batch) => {
                 self.looking.retain(|&b| b != batch);
+                self.batches[batch].held = false;
                 match result {
                     Completion::Done(Output::Looked(Ok(failed))) => {
                         self.drop_given_up(batch, &failed)
@@ -1010,6 +1043,7 @@ mod tests {
                 dry_run: false,
                 prepare_workers: 3,
                 progress: ProgressSink::default(),
+                outcomes: Outcomes::default(),
             };
             let mut flow = UploadFlow::new(files, Vec::new(), settings, Tuner::new(2, 8));
             let mut roll_of = dice(seed.rotate_left(29) ^ 0x9E37_79B9);
@@ -1059,6 +1093,7 @@ mod tests {
                 }
             }
             prop_assert_eq!(skipped, flow.skipped.len());
+            prop_assert_eq!(skipped as u64, flow.skipped_count);
         }
     }
 }

@@ -7,6 +7,7 @@ use super::Upload;
 use super::coord::{FileEntry, FileState};
 use crate::ids::IngestionSessionId;
 use crate::models::{IngestionErrorCode, IngestionSession};
+use crate::outcome::{Counts, FileOutcome};
 use crate::upload::report::{FailedFile, PlannedFile, UploadFailure, UploadReport, UploadedFile};
 
 /// What one session says of its files, once per session.
@@ -77,7 +78,14 @@ impl Upload {
             dry_run,
             planned: Vec::new(),
             assets_listed: self.flow.assets_listed,
+            counts: Counts {
+                skipped: self.flow.skipped_count,
+                ..Counts::default()
+            },
+            present: self.flow.present,
         };
+        let outcomes = self.options.outcomes.clone();
+        let keep = !outcomes.is_set();
         for file in std::mem::take(&mut self.flow.files) {
             if dry_run && matches!(file.state, FileState::Pending) {
                 report.planned.push(planned(file));
@@ -85,9 +93,25 @@ impl Upload {
             }
             let verdict = file.batch.map(|b| &verdicts[b]);
             match bucket(file, verdict) {
-                Bucket::Succeeded(f) => report.succeeded.push(f),
-                Bucket::Processing(f) => report.processing.push(f),
-                Bucket::Failed(f) => report.failed.push(f),
+                Bucket::Succeeded(f) => {
+                    report.counts.succeeded += 1;
+                    outcomes.record(FileOutcome::Uploaded(&f));
+                    if keep {
+                        report.succeeded.push(f);
+                    }
+                }
+                Bucket::Processing(f) => {
+                    report.counts.processing += 1;
+                    outcomes.record(FileOutcome::Processing(&f));
+                    if keep {
+                        report.processing.push(f);
+                    }
+                }
+                Bucket::Failed(f) => {
+                    report.counts.failed += 1;
+                    outcomes.record(FileOutcome::UploadFailed(&f));
+                    report.failed.push(f);
+                }
                 Bucket::None => {}
             }
         }
