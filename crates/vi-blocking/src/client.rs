@@ -281,7 +281,9 @@ impl Assets {
 
 /// A lazy listing, blocking: call [`next_page`](Listing::next_page), or iterate its pages
 /// ([`pages`](Listing::pages)) or items ([`items`](Listing::items), also what `for` uses).
-/// See [`vi_core::Listing`] for the rules.
+/// Each page is fetched only when asked for, blocking until it arrives, and pages are never
+/// collected for the caller. A failed page can be asked for again; a repeated page token
+/// ends the listing with [`Error::Pagination`](vi_core::Error::Pagination).
 #[derive(Debug)]
 pub struct Listing<T> {
     pager: Pager<T>,
