@@ -208,7 +208,10 @@ enum Listing {
 pub(super) struct UploadFlow {
     pub files: Vec<FileEntry>,
     pub batches: Vec<Batch>,
-    pub skipped: Vec<SkippedFile>,
+    /// Inputs left out, each with its place in the input order (0 for those left out
+    /// while gathering), so the report lists them in input order whatever order their
+    /// preparations ended in.
+    pub skipped: Vec<(usize, SkippedFile)>,
     /// Files skipped, and how many of them because the dataset holds them already.
     pub skipped_count: u64,
     pub present: u64,
@@ -301,14 +304,14 @@ impl UploadFlow {
             announced: false,
         };
         for file in skipped {
-            flow.file_skipped(file);
+            flow.file_skipped(0, file);
         }
         flow
     }
 
     /// Counts a skipped input and records its outcome; with an outcome sink only the
     /// skips that are problems stay listed.
-    fn file_skipped(&mut self, file: SkippedFile) {
+    fn file_skipped(&mut self, order: usize, file: SkippedFile) {
         self.skipped_count += 1;
         let present = matches!(file.reason, SkipReason::AlreadyPresent { .. });
         self.present += u64::from(present);
@@ -316,7 +319,7 @@ impl UploadFlow {
             .outcomes
             .record(FileOutcome::UploadSkipped(&file));
         if !(present && self.settings.outcomes.is_set()) {
-            self.skipped.push(file);
+            self.skipped.push((order, file));
         }
     }
 
@@ -375,7 +378,7 @@ impl UploadFlow {
             filename: entry.name.clone(),
             reason,
         };
-        self.file_skipped(skipped);
+        self.file_skipped(file + 1, skipped);
     }
 
     fn fail(&mut self, file: usize, reason: UploadFailure) {

@@ -8,7 +8,9 @@ use super::coord::{FileEntry, FileState};
 use crate::ids::IngestionSessionId;
 use crate::models::{IngestionErrorCode, IngestionSession};
 use crate::outcome::{Counts, FileOutcome};
-use crate::upload::report::{FailedFile, PlannedFile, UploadFailure, UploadReport, UploadedFile};
+use crate::upload::report::{
+    FailedFile, PlannedFile, SkippedFile, UploadFailure, UploadReport, UploadedFile,
+};
 
 /// What one session says of its files, once per session.
 struct Verdicts {
@@ -68,7 +70,7 @@ impl Upload {
             dataset: self.dataset.clone(),
             succeeded: Vec::new(),
             failed: Vec::new(),
-            skipped: std::mem::take(&mut self.flow.skipped),
+            skipped: in_input_order(std::mem::take(&mut self.flow.skipped)),
             processing: Vec::new(),
             sessions: Vec::new(),
             bytes_uploaded: self.flow.bytes_uploaded,
@@ -121,6 +123,13 @@ impl Upload {
             .collect();
         report
     }
+}
+
+/// The skipped inputs in input order (the sort is stable: those left out while gathering
+/// keep theirs).
+fn in_input_order(mut skipped: Vec<(usize, SkippedFile)>) -> Vec<SkippedFile> {
+    skipped.sort_by_key(|(order, _)| *order);
+    skipped.into_iter().map(|(_, file)| file).collect()
 }
 
 fn planned(file: FileEntry) -> PlannedFile {
