@@ -119,3 +119,53 @@ fn ctrl_c_cancels_an_upload_and_exits_130() {
     assert!(stderr.contains("cancelled: "), "{stderr}");
     assert!(stdout.contains("Upload cancelled"), "{stdout}");
 }
+
+/// One Ctrl-C in the middle of one large file's transfer stops it: a 256 MiB upload over a
+/// 1 MB/s link (about four minutes) ends within seconds of the signal, exits 130, and
+/// leaves no asset behind (before: the first Ctrl-C waited for the transfer to finish,
+/// then reported a cancel that had not happened).
+#[cfg(unix)]
+#[test]
+fn one_ctrl_c_stops_a_large_transfer_in_flight() {
+    let env = TestEnv::with(vi_emulator::EmulatorConfig {
+        bandwidth: Some(1_000_000),
+        ..vi_emulator::EmulatorConfig::default()
+    });
+    let ds = create_dataset(&env, "large");
+    let file = env.path("large/big.png");
+    write_file(&file, &png(4, 4, 1));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_len(256 << 20))
+        .unwrap();
+    let child = process(&env, env!("CARGO_BIN_EXE_dtvi"))
+        .args(["assets", "upload", "--dataset", &ds, s(&file)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while env.emulator.stats().upload_requests == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no transfer started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let some bytes move, then press Ctrl-C once.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pressed = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    let took = pressed.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(10),
+        "the upload went on for {took:?} after one Ctrl-C"
+    );
+    let count = json(&env, &["assets", "count", "--dataset", &ds]);
+    assert_eq!(count["count"], 0, "{count}");
+}
