@@ -19,6 +19,7 @@ pub mod download;
 pub mod endpoints;
 pub mod engine;
 pub mod error;
+pub mod fsguard;
 pub mod handles;
 pub mod ids;
 pub mod models;

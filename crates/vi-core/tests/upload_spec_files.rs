@@ -280,6 +280,7 @@ fn declared_size_limits_warn() {
         size,
         crc32c: None,
         source: SpecSource::Bytes(Bytes::new()),
+        stamp: None,
     };
     assert_eq!(
         spec(AssetKind::Image, IMAGE_SIZE_LIMIT).size_warning(),

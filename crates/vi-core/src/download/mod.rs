@@ -24,6 +24,7 @@
 
 mod asset;
 mod file;
+mod folder;
 pub mod names;
 pub mod report;
 mod run;

@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use super::asset::{Outcome, PerAsset, download_one};
 use super::file::tidy_partial_dir;
+use super::folder::FolderClaim;
 use super::names::{NameAllocator, name_from_url};
 use super::report::{DownloadFailure, DownloadReport, DownloadedFile, FailedDownload};
 use super::{DownloadOptions, DownloadSelection};
@@ -113,10 +114,7 @@ impl Core {
         let started = runtime.now();
         let target_dir = directory.join(dataset.as_str());
         let dir = target_dir.clone();
-        run_blocking(runtime.as_ref(), move || {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir, e))
-        })
-        .await??;
+        let claim = run_blocking(runtime.as_ref(), move || FolderClaim::take(&dir)).await??;
 
         let cancel = options.cancel.clone().unwrap_or_default();
         let progress = options.progress.clone();
@@ -299,12 +297,11 @@ impl Core {
                 }
             }
         }
-        let dir = target_dir.clone();
         let done: HashSet<String> = (report.downloaded.iter().map(|d| &d.asset))
             .chain(report.skipped.iter().map(|s| &s.asset))
             .map(|id| id.as_str().to_owned())
             .collect();
-        let _ = run_blocking(runtime.as_ref(), move || tidy_partial_dir(&dir, &done)).await;
+        let _ = run_blocking(runtime.as_ref(), move || claim.release(&done)).await;
         report.duration = runtime.now().saturating_duration_since(started);
         Ok(report)
     }

@@ -147,6 +147,8 @@ async fn put_file(
             // the limit on completions; downloads, whose bytes land as the link delivers
             // them, are metered.
             meter: None,
+            stamp: spec.stamp,
+            crc32c: spec.crc32c.map(|crc| crc as u32),
         }),
         SpecSource::Bytes(bytes) => Body::Bytes(bytes.clone()),
     };
