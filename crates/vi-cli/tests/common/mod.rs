@@ -15,7 +15,19 @@ use vi_testkit::{TestEnv, png, write_file};
 
 /// `vi` with the emulator's credentials in the environment, as a user would set them.
 pub fn vi(env: &TestEnv) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vi"));
+    let mut std = std::process::Command::new(env!("CARGO_BIN_EXE_vi"));
+    credentials(&mut std, env);
+    let mut cmd = Command::from_std(std);
+    cmd.timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// Puts the emulator's credentials in `cmd`'s environment, as a user would set them, and
+/// keeps the caller's log filter out.
+pub fn credentials<'a>(
+    cmd: &'a mut std::process::Command,
+    env: &TestEnv,
+) -> &'a mut std::process::Command {
     cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
         .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
         .env(
@@ -23,8 +35,6 @@ pub fn vi(env: &TestEnv) -> Command {
             env.emulator.organization_id(),
         )
         .env_remove("RUST_LOG")
-        .timeout(Duration::from_secs(120));
-    cmd
 }
 
 /// Runs `vi --json ARGS`, expects exit code 0 and returns the parsed stdout.
