@@ -412,6 +412,9 @@ impl Stream for FileStream {
                         self.watch.touch();
                         if let Some(meter) = &self.meter {
                             meter.add(bytes.len() as u64);
+                            if meter.stopped() {
+                                return self.fail(cancelled());
+                            }
                         }
                         return Poll::Ready(Some(Ok(bytes)));
                     }
@@ -524,6 +527,10 @@ async fn write_body(
                 written += take as u64;
                 if let Some(meter) = &target.meter {
                     meter.add(take as u64);
+                    if meter.stopped() {
+                        // Keep what arrived: the next run continues from here.
+                        break Err(write_error(path, &cancelled()));
+                    }
                 }
                 if take < chunk.len() {
                     // Past the declared size: stop reading, keep what fits.
@@ -541,4 +548,9 @@ async fn write_body(
     let written = outcome?;
     flushed.map_err(|e| write_error(path, &e))?;
     Ok(written)
+}
+
+/// The error a body stream ends with when its call was cancelled mid-transfer.
+fn cancelled() -> io::Error {
+    io::Error::other("the transfer was cancelled")
 }

@@ -324,6 +324,9 @@ impl Read for FileReader {
             Ok(n) => {
                 if let Some(meter) = &self.meter {
                     meter.add(n as u64);
+                    if meter.stopped() {
+                        return Err(self.fail(cancelled()));
+                    }
                 }
                 Ok(n)
             }
@@ -370,6 +373,10 @@ fn write_body(
         written += take as u64;
         if let Some(meter) = &target.meter {
             meter.add(take as u64);
+            if meter.stopped() {
+                // What arrived is in the file: the next run continues from here.
+                return Err(write_error(path, &cancelled()));
+            }
         }
         if take < n {
             // Past the declared size: stop reading, keep what fits.
@@ -379,4 +386,9 @@ fn write_body(
     // Given to the OS, not forced to disk: see `vi_core::transport::Transport::download`
     // for why no fsync is needed.
     Ok(written)
+}
+
+/// The error a body stream ends with when its call was cancelled mid-transfer.
+fn cancelled() -> io::Error {
+    io::Error::other("the transfer was cancelled")
 }

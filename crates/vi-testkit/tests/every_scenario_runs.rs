@@ -14,6 +14,7 @@ const SUITES: &[(&str, &str, &str)] = &[
     ("upload_retries.rs", "upload_retry_tests", "<F: Facade>"),
     ("upload_verdicts.rs", "upload_verdict_tests", "<F: Facade>"),
     ("upload_cancel.rs", "upload_cancel_tests", "<F: Facade>"),
+    ("coordinator.rs", "coordinator_tests", "<F: Facade>"),
     ("resume.rs", "resume_tests", "<F: Facade>"),
     ("downloads.rs", "download_tests", "<F: Facade>"),
     ("hostile.rs", "hostile_tests", "<F: Facade>"),

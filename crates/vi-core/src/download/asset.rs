@@ -8,6 +8,7 @@ use super::file::{
     is_complete_copy, length_of,
 };
 use super::report::{DownloadFailure, DownloadedFile, FailedDownload, SkippedDownload};
+use crate::cancel::CancelToken;
 use crate::endpoints::GetAsset;
 use crate::engine::Core;
 use crate::error::{Error, ErrorKind};
@@ -22,7 +23,8 @@ pub(super) enum Outcome {
     /// Put in place; the second value is the bytes transferred for it.
     Downloaded(DownloadedFile, u64),
     Skipped(SkippedDownload),
-    Failed(FailedDownload),
+    /// Failed, with the error behind it when there was one (for callers that return it).
+    Failed(FailedDownload, Option<Error>),
 }
 
 /// How many more rounds an asset gets, within one download, after the retries of a round
@@ -41,6 +43,8 @@ pub(super) struct PerAsset {
     pub progress: ProgressSink,
     /// Where the transport counts the bytes it writes (the call's tuner reads it).
     pub meter: Option<Meter>,
+    /// The call's cancellation: a transfer under way stops within one buffer.
+    pub cancel: CancelToken,
 }
 
 /// Downloads one asset to `path` (see the module docs for the rules).
@@ -56,6 +60,7 @@ pub(super) async fn download_one(
         overwrite,
         progress,
         meter,
+        cancel,
     } = per;
     let runtime = core.runtime().clone();
     let size = asset.metadata.file_size;
@@ -64,18 +69,22 @@ pub(super) async fn download_one(
     // the whole download; 100,000 such copies made on workers scatter over every worker's
     // allocator arena (see `upload::run`'s session creation for the same effect).
     let filename = std::mem::take(&mut asset.filename);
-    let fail = |reason: DownloadFailure| {
+    let fail_with = |reason: DownloadFailure, error: Option<Error>| {
         let text = reason.to_string();
         progress.emit(ProgressEvent::FileFailed {
             name: &filename,
             reason: &text,
         });
-        Outcome::Failed(FailedDownload {
-            asset: id.clone(),
-            filename: Some(filename.clone()),
-            reason,
-        })
+        Outcome::Failed(
+            FailedDownload {
+                asset: id.clone(),
+                filename: Some(filename.clone()),
+                reason,
+            },
+            error,
+        )
     };
+    let fail = |reason: DownloadFailure| fail_with(reason, None);
     let p = path.clone();
     let existing = run_blocking(runtime.as_ref(), move || is_complete_copy(&p, size, crc)).await;
     match existing {
@@ -168,11 +177,12 @@ pub(super) async fn download_one(
     };
     let mut url = url;
     let mut round = 0;
+    let file_meter = Meter::for_file(meter, filename.as_str(), size, progress.clone(), cancel);
     let fetched = loop {
         let source = Source {
             url,
             asset: Some((dataset.clone(), id.clone())),
-            meter: meter.clone(),
+            meter: Some(file_meter.clone()),
         };
         match fetch_into_place(&core, source, &part, &path, expected).await {
             // Another round a while later may not meet the same trouble.
@@ -213,7 +223,7 @@ pub(super) async fn download_one(
                 }),
             )
         }
-        Err(e) => fail(failure_of(&e)),
+        Err(e) => fail_with(failure_of(&e), Some(e)),
     }
 }
 

@@ -56,6 +56,7 @@ use bytes::Bytes;
 
 use crate::cancel::CancelToken;
 use crate::models::{FailureMode, OnAssetOverwritten};
+use crate::outcome::{OutcomeSink, Outcomes};
 use crate::progress::{Progress, ProgressSink};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
@@ -266,6 +267,9 @@ pub struct UploadOptions {
     pub progress: ProgressSink,
     /// Cancels the upload when fired.
     pub cancel: Option<CancelToken>,
+    /// Receives every file's outcome as it becomes known; the report then keeps counts,
+    /// failures and problems instead of a list of every file (see [`crate::outcome`]).
+    pub outcomes: Outcomes,
     /// Files on disk of at least this many bytes are uploaded in parts (spec §6.8; default
     /// [`spec::MULTIPART_THRESHOLD`], 1 GiB). In-memory bytes never are, whatever their
     /// size. The CRC-32C cut-off stays at 1 GiB regardless.
@@ -299,6 +303,7 @@ impl Default for UploadOptions {
             max_poll_interval: Duration::from_secs(10),
             progress: ProgressSink::default(),
             cancel: None,
+            outcomes: Outcomes::default(),
             multipart_threshold: spec::MULTIPART_THRESHOLD,
             skip_existing: false,
             dry_run: false,
@@ -378,6 +383,13 @@ impl UploadOptions {
     /// Cancels the upload when `token` fires.
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
+        self
+    }
+
+    /// Sends every file's outcome to `sink` as soon as it is known (any
+    /// `Fn(&FileOutcome)`); the report then lists only the failures.
+    pub fn outcomes(mut self, sink: impl OutcomeSink + 'static) -> Self {
+        self.outcomes = Outcomes::new(sink);
         self
     }
 

@@ -293,9 +293,10 @@ pub fn a_fifo_swapped_in_after_the_scan_fails_that_file_and_nothing_hangs<F: Fac
     }
     let target = src.join("b.png");
     let swapped = std::sync::atomic::AtomicBool::new(false);
+    // Once b.png is scanned and about to be sent.
     let hook = move |event: &vi_core::progress::ProgressEvent<'_>| {
-        let planned = matches!(event, vi_core::progress::ProgressEvent::Planned { .. });
-        if planned && !swapped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let starts = matches!(event, vi_core::progress::ProgressEvent::FileStarted { name, .. } if *name == "b.png");
+        if starts && !swapped.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::fs::remove_file(&target).unwrap();
             mkfifo(&target);
         }
@@ -334,9 +335,10 @@ pub fn a_file_appended_to_after_the_scan_fails_and_no_prefix_lands<F: Facade>(en
     }
     let target = src.join("c.png");
     let grown = std::sync::atomic::AtomicBool::new(false);
+    // Once c.png is scanned and about to be sent.
     let hook = move |event: &vi_core::progress::ProgressEvent<'_>| {
-        let planned = matches!(event, vi_core::progress::ProgressEvent::Planned { .. });
-        if planned && !grown.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let starts = matches!(event, vi_core::progress::ProgressEvent::FileStarted { name, .. } if *name == "c.png");
+        if starts && !grown.swap(true, std::sync::atomic::Ordering::SeqCst) {
             use std::io::Write;
             let mut file = std::fs::OpenOptions::new()
                 .append(true)

@@ -15,6 +15,7 @@
 //! facades are the parity guarantee.
 
 pub mod calls;
+pub mod coordinator;
 pub mod downloads;
 pub mod hostile;
 pub mod multipart;
@@ -113,6 +114,23 @@ macro_rules! upload_cancel_tests {
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), upload_cancel:
             cancelling_halfway_stops_and_cancels_the_session,
             a_token_fired_before_the_upload_sends_nothing_and_loses_nothing,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`coordinator`] (lost tasks, cancel in flight, byte
+/// progress, preparation ahead of transfers) for facade `$facade`.
+#[macro_export]
+macro_rules! coordinator_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), coordinator:
+            a_lost_download_task_fails_its_asset_with_a_reason,
+            a_lost_upload_task_fails_its_file_with_a_reason,
+            lost_timer_tasks_lose_no_file,
+            a_cancel_stops_a_large_upload_in_flight,
+            a_cancel_stops_a_large_download_and_a_rerun_resumes_it,
+            the_first_transfer_starts_before_the_last_file_is_prepared,
+            outcomes_stream_to_a_sink_and_the_report_keeps_counts,
         );
     };
 }
