@@ -10,9 +10,10 @@
 //!    [`SkipReason::DuplicateName`] naming the first. (The official client sends the first
 //!    file's bytes under both names; we never do.)
 //! 3. **Specs** (size, MIME from the extension, content sniffing, CRC32C) on blocking
-//!    workers, in parallel, streaming each file once. Files that cannot be uploaded are
+//!    workers, in parallel, streaming each file once, while earlier files are already
+//!    being sent: a session is opened as soon as a batch of prepared files is ready. Files that cannot be uploaded are
 //!    skipped with their reason. With [`UploadOptions::skip_existing`], the dataset is
-//!    listed once first and files it already holds (same name, size and CRC-32C) are
+//!    listed once (alongside) and files it already holds (same name, size and CRC-32C) are
 //!    skipped as [`SkipReason::AlreadyPresent`] (see [`existing`] for
 //!    the comparison); with [`UploadOptions::dry_run`], the upload stops here and reports
 //!    what it would send.

@@ -121,6 +121,9 @@ pub(super) struct Batch {
     /// A transfer of its files ended since the session was last looked at: only then can
     /// a look find a new verdict.
     fresh: bool,
+    /// One of its files was refused under FailAfterOne: its other files wait for the look
+    /// that tells which of them the service gave up on, instead of being sent for nothing.
+    held: bool,
 }
 
 /// A transfer: the file, its URL, and the local instant after which the URL is not used.
@@ -712,11 +715,9 @@ impl UploadFlow {
         self.second_chance(file, next, Some((transfer, error)));
         // FailAfterOne: the service gives up on the rest of the session after a file's
         // failure; look at once, so as not to send them.
-        if let Some(due) = batch
-            .filter(|_| verdict)
-            .and_then(|b| self.look_due.get_mut(&b))
-        {
-            *due = now;
+        if let Some(b) = batch.filter(|b| verdict && self.look_due.contains_key(b)) {
+            self.look_due.insert(b, now);
+            self.batches[b].held = true;
         }
     }
 
@@ -756,7 +757,12 @@ impl UploadFlow {
     /// The next transfer to start, if a slot is free.
     fn next_send(&mut self, now: Instant) -> Option<(Subject, Command)> {
         while self.slots < self.tuner.limit() {
-            let transfer = self.pending.pop_front()?;
+            let next = self.pending.iter().position(|(file, _, _)| {
+                !self.files[*file]
+                    .batch
+                    .is_some_and(|b| self.batches[b].held)
+            })?;
+            let transfer = self.pending.remove(next)?;
             let file = transfer.0;
             let weight = self.weight(file);
             if weight == 1 && transfer.2.is_some_and(|d| now >= d) {
@@ -896,6 +902,7 @@ impl Flow for UploadFlow {
             Subject::Send(transfer) => self.sent(transfer, result, now),
             Subject::Look(batch) => {
                 self.looking.retain(|&b| b != batch);
+                self.batches[batch].held = false;
                 match result {
                     Completion::Done(Output::Looked(Ok(failed))) => {
                         self.drop_given_up(batch, &failed)
