@@ -20,6 +20,7 @@ mod drive;
 pub mod endpoints;
 pub mod engine;
 pub mod error;
+pub mod fsguard;
 pub mod handles;
 pub mod ids;
 pub mod models;

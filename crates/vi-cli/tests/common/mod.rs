@@ -15,7 +15,19 @@ use vi_testkit::{TestEnv, png, write_file};
 
 /// `dtvi` with the emulator's credentials in the environment, as a user would set them.
 pub fn vi(env: &TestEnv) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dtvi"));
+    let mut std = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"));
+    credentials(&mut std, env);
+    let mut cmd = Command::from_std(std);
+    cmd.timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// Puts the emulator's credentials in `cmd`'s environment, as a user would set them, and
+/// keeps the caller's log filter out.
+pub fn credentials<'a>(
+    cmd: &'a mut std::process::Command,
+    env: &TestEnv,
+) -> &'a mut std::process::Command {
     cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
         .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
         .env(
@@ -23,21 +35,13 @@ pub fn vi(env: &TestEnv) -> Command {
             env.emulator.organization_id(),
         )
         .env_remove("RUST_LOG")
-        .timeout(Duration::from_secs(120));
-    cmd
 }
 
 /// `program` (the binary, a shell, `script`) with the emulator's credentials in its
 /// environment.
 pub fn process(env: &TestEnv, program: &str) -> std::process::Command {
     let mut cmd = std::process::Command::new(program);
-    cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
-        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
-        .env(
-            "DATATURE_VI_ORGANIZATION_ID",
-            env.emulator.organization_id(),
-        )
-        .env_remove("RUST_LOG");
+    credentials(&mut cmd, env);
     cmd
 }
 

@@ -25,6 +25,7 @@
 mod asset;
 mod coord;
 mod file;
+mod folder;
 pub mod names;
 pub mod report;
 mod run;

@@ -232,6 +232,7 @@ impl FileUpload {
             dataset: self.dataset.clone(),
             upload: upload.to_owned(),
             path: self.path.clone(),
+            stamp: self.spec.stamp,
             plan,
             stop: stop.clone(),
         });
@@ -329,6 +330,8 @@ struct PartJob {
     dataset: DatasetId,
     upload: String,
     path: PathBuf,
+    /// What the file was when scanned: every part is read from that same, unchanged file.
+    stamp: Option<crate::fsguard::FileStamp>,
     plan: PartPlan,
     /// Fired at the first failed part or at cancellation: running parts stop.
     stop: CancelToken,
@@ -411,7 +414,13 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
                 let Some(url) = lock(signing).url.clone() else {
                     return Attempt::Done(Err(Error::Cancelled));
                 };
-                let request = match part_request(&url, &job.path, offset, len, job.core.config()) {
+                let request = match part_request(
+                    &url,
+                    (&job.path, job.stamp),
+                    offset,
+                    len,
+                    job.core.config(),
+                ) {
                     Ok(request) => request,
                     Err(e) => return Attempt::Done(Err(e)),
                 };
@@ -475,19 +484,18 @@ fn expiring(url: &PartUploadUrl) -> bool {
 /// part streamed from disk, no API credentials.
 fn part_request(
     url: &PartUploadUrl,
-    path: &std::path::Path,
+    (path, stamp): (&std::path::Path, Option<crate::fsguard::FileStamp>),
     offset: u64,
     len: u64,
     config: &crate::config::Config,
 ) -> Result<Request, Error> {
     let put = SignedRequest::new(SignedKind::Part, &url.signed, Some(len), config)?;
     // Parts are not metered: a multipart upload counts for the tuner when it finishes.
-    Ok(put.request(Body::File(FileSlice {
-        path: path.to_owned(),
-        offset,
-        len,
-        meter: None,
-    })))
+    // A part's own CRC32C is not known (the declared one covers the whole file), so a
+    // part is checked against the file's stamp only.
+    let mut slice = FileSlice::new(path, offset, len);
+    slice.stamp = stamp;
+    Ok(put.request(Body::File(slice)))
 }
 
 /// The M3 body: each requested response header (case-insensitive; missing → `""`;

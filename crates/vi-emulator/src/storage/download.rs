@@ -171,9 +171,14 @@ pub(super) async fn get_download(
             _ => match slow {
                 Some((chunk, pause)) => {
                     let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
+                    // A chunk, then a pause before the next: the first bytes go out at
+                    // once, so a client holds exactly `chunk` bytes during the first pause.
                     let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), chunk)
-                        .then(move |item| async move {
-                            tokio::time::sleep(pause).await;
+                        .enumerate()
+                        .then(move |(i, item)| async move {
+                            if i > 0 {
+                                tokio::time::sleep(pause).await;
+                            }
                             item
                         });
                     Body::from_stream(stream)

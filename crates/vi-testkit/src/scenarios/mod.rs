@@ -242,9 +242,13 @@ macro_rules! hostile_tests {
         #[cfg(unix)]
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), hostile:
             a_link_at_a_partial_file_is_refused_and_nothing_outside_changes,
+            a_fifo_at_a_partial_file_fails_that_asset_and_nothing_hangs,
+            a_hard_link_at_a_partial_file_is_refused_and_the_other_file_unchanged,
+            a_fifo_swapped_in_after_the_scan_fails_that_file_and_nothing_hangs,
         );
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), hostile:
             assets_named_like_partial_files_never_meet,
+            a_file_appended_to_after_the_scan_fails_and_no_prefix_lands,
         );
     };
 }

@@ -980,6 +980,7 @@ mod tests {
             size,
             crc32c: Some(7),
             source: SpecSource::Bytes(bytes::Bytes::from_static(b"x")),
+            stamp: None,
         }
     }
 

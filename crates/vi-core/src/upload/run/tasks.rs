@@ -158,6 +158,8 @@ async fn put_file(
                 progress,
                 cancel,
             )),
+            stamp: spec.stamp,
+            crc32c: spec.crc32c.map(|crc| crc as u32),
         }),
         SpecSource::Bytes(bytes) => Body::Bytes(bytes.clone()),
     };
