@@ -54,6 +54,10 @@ pub enum FaultKind {
         /// How long to wait after each chunk.
         pause: Duration,
     },
+    /// Answer a ranged download with the bytes one further on than asked, and a
+    /// `Content-Range` saying so (a storage that cannot be trusted with ranges).
+    /// Downloads only.
+    MisplacedRange,
 }
 
 /// A fault that fires for the next `times` requests matching `target`, before normal

@@ -5,6 +5,7 @@
 mod assets;
 mod auth;
 mod datasets;
+mod exports;
 mod multipart;
 mod routes;
 mod sessions;
@@ -81,6 +82,7 @@ async fn handle_inner(
             | Route::CountAssets(_)
             | Route::GetAsset(..)
             | Route::ListSessions(_)
+            | Route::ListExports(_)
     ) {
         no_query(raw_query)?;
     }
@@ -111,6 +113,9 @@ async fn handle_inner(
         Route::PartUrl(dsc, mp, n) => multipart::part_url(app, &dsc, &mp, &n, &bytes),
         Route::PartCompletion(dsc, mp, n) => multipart::part_completion(app, &dsc, &mp, &n, &bytes),
         Route::CompleteMultipart(dsc, mp) => multipart::complete(app, &dsc, &mp, &bytes).await,
+        Route::CreateExport(dsc) => exports::create(app, &dsc, &bytes),
+        Route::ListExports(dsc) => exports::list(app, &dsc, raw_query),
+        Route::GetExport(dsc, id) => exports::get(app, &dsc, &id),
     }
 }
 

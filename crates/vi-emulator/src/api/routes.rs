@@ -28,6 +28,9 @@ pub(super) enum Route {
     PartUrl(String, String, String),
     PartCompletion(String, String, String),
     CompleteMultipart(String, String),
+    CreateExport(String),
+    ListExports(String),
+    GetExport(String, String),
 }
 
 /// Splits a raw path into percent-decoded segments (decoding happens per segment, so
@@ -109,6 +112,21 @@ pub(super) fn resolve(method: &Method, path: &str) -> ApiResult<(Route, &'static
             method,
             vec![(M::GET, Route::DeleteOperation(o(d)))],
             "/workspaces/{org}/datasets/{dsc}/deleteOperation",
+            "GET",
+        )?,
+        ["datasets", d, "datasetExports"] => pick(
+            method,
+            vec![
+                (M::POST, Route::CreateExport(o(d))),
+                (M::GET, Route::ListExports(o(d))),
+            ],
+            "/workspaces/{org}/datasets/{dsc}/datasetExports",
+            "GET, POST",
+        )?,
+        ["datasets", d, "datasetExports", e] if !e.is_empty() => pick(
+            method,
+            vec![(M::GET, Route::GetExport(o(d), o(e)))],
+            "/workspaces/{org}/datasets/{dsc}/datasetExports/{exportId}",
             "GET",
         )?,
         ["datasets", d, "assets"] => pick(

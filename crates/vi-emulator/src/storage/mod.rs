@@ -2,6 +2,7 @@
 //! downloads (S3), all under `/_storage/…` on the emulator's own origin.
 
 mod download;
+mod export;
 mod part;
 mod receive;
 mod upload;
@@ -26,7 +27,7 @@ pub(crate) async fn handle(
     parts: &Parts,
     body: Body,
     corrupt: bool,
-    (truncate, slow): (Option<u64>, Option<(u64, std::time::Duration)>),
+    (truncate, slow, misplace): (Option<u64>, Option<(u64, std::time::Duration)>, bool),
     rec: &mut Record,
 ) -> Response {
     let segs = match crate::api::segments(parts.uri.path()) {
@@ -50,6 +51,14 @@ pub(crate) async fn handle(
                 put_part(app, parts, body, mp, n, corrupt).await
             } else {
                 reject(body, method_not_allowed(m, "PUT")).await
+            }
+        }
+        ["_storage", "download", dsc, "exports", file] => {
+            rec.route = "/_storage/download/{dsc}/exports/{exportId}.zip".into();
+            if m == Method::GET || m == Method::HEAD {
+                export::get_export_archive(app, parts, dsc, file, (truncate, slow, misplace)).await
+            } else {
+                reject(body, method_not_allowed(m, "GET, HEAD")).await
             }
         }
         ["_storage", "download", dsc, asset, filename] => {
