@@ -16,6 +16,7 @@
 
 pub mod calls;
 pub mod downloads;
+pub mod exports;
 pub mod hostile;
 pub mod multipart;
 pub mod resume;
