@@ -1746,7 +1746,18 @@ pub struct AnnotationImportStatusUpdate {
     pub status: AnnotationConditionsInput,
 }
 /// The role of an annotation part within its whole annotation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(from = "String", into = "String")]
 pub enum AnnotationRole {
     /// The caption of a phrase-grounding annotation.

@@ -1,6 +1,7 @@
 //! The "cloud storage" side: signed single uploads (S1), part uploads (S2) and
 //! downloads (S3), all under `/_storage/…` on the emulator's own origin.
 
+mod annotation;
 mod download;
 mod export;
 mod part;
@@ -37,6 +38,14 @@ pub(crate) async fn handle(
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let m = &parts.method;
     let result = match s.as_slice() {
+        ["_storage", "upload", "annotations", import, name] => {
+            rec.route = "/_storage/upload/annotations/{aisId}/{filename}".into();
+            if m == Method::PUT {
+                annotation::put_annotation_file(app, parts, body, import, name, corrupt).await
+            } else {
+                reject(body, method_not_allowed(m, "PUT")).await
+            }
+        }
         ["_storage", "upload", ingestion, filename] => {
             rec.route = "/_storage/upload/{ingestionId}/{filename}".into();
             if m == Method::PUT {
