@@ -190,6 +190,8 @@ pub enum DatasetsCommand {
         #[arg(long = "type", value_enum, default_value_t = DatasetTypeArg::PhraseGrounding)]
         dataset_type: DatasetTypeArg,
     },
+    /// Download a dataset with its labels: export, wait, download, unpack.
+    Export(crate::export::ExportArgs),
     /// Delete a dataset (with everything in it).
     Delete {
         /// The dataset id.

@@ -41,6 +41,7 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
                 |cursor| datasets.page(page.page_size, cursor),
             )
         }
+        DatasetsCommand::Export(args) => crate::export::run(args, global, out),
         DatasetsCommand::Get { id } => {
             let id = DatasetId::new(id)?;
             let client = crate::client(global)?;

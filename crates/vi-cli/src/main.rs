@@ -9,6 +9,7 @@ mod assets;
 mod datasets;
 mod emulator;
 mod exit;
+mod export;
 mod interrupt;
 mod output;
 mod progress;
