@@ -143,5 +143,5 @@ fn an_export_download_killed_midway_resumes_from_the_ranges_kept() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left, [ds.clone()], "the archive and its state are gone");
+    assert_eq!(left, vec![ds], "the archive and its state are gone");
 }
