@@ -18,6 +18,7 @@ pub mod calls;
 pub mod downloads;
 pub mod exports;
 pub mod hostile;
+pub mod labels;
 pub mod multipart;
 pub mod resume;
 pub mod transport;
@@ -242,6 +243,21 @@ macro_rules! tuning_tests {
             downloads_run_more_transfers_at_once_on_a_slow_link,
             a_fixed_concurrency_is_never_exceeded,
             connections_are_kept_across_rounds_of_transfers,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`labels`] (annotation import, annotation parts, sessions
+/// as resources, curation) for facade `$facade`.
+#[macro_export]
+macro_rules! label_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), labels:
+            annotations_are_imported_into_both_dataset_types,
+            duplicate_names_are_refused_or_named_by_their_folders,
+            uploads_started_without_waiting_are_finished_later,
+            bulk_deletion_refuses_empty_criteria_and_deletes_what_matches,
+            annotation_parts_and_curation_calls,
         );
     };
 }
