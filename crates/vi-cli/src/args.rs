@@ -142,6 +142,18 @@ pub enum Command {
         #[command(subcommand)]
         command: AssetsCommand,
     },
+    /// Import annotation files into a dataset; list an asset's annotations.
+    Annotations {
+        /// The annotations command.
+        #[command(subcommand)]
+        command: crate::annotations::AnnotationsCommand,
+    },
+    /// List, inspect, wait for and cancel a dataset's ingestion sessions.
+    Sessions {
+        /// The sessions command.
+        #[command(subcommand)]
+        command: crate::sessions::SessionsCommand,
+    },
     /// Run the local Vi API emulator in the foreground (Ctrl-C stops it).
     ///
     /// The first line on stdout is `listening on http://HOST:PORT`; the next lines give
@@ -192,6 +204,8 @@ pub enum DatasetsCommand {
     },
     /// Download a dataset with its labels: export, wait, download, unpack.
     Export(crate::export::ExportArgs),
+    /// Change a dataset's name, description or attributes.
+    Update(crate::curation::UpdateArgs),
     /// Delete a dataset (with everything in it).
     Delete {
         /// The dataset id.
@@ -221,6 +235,8 @@ pub enum DatasetTypeArg {
 pub enum AssetsCommand {
     /// Upload files and folders (recursively) to a dataset.
     Upload(UploadArgs),
+    /// Delete every asset matching a filter or query (--all for every asset).
+    DeleteMany(crate::curation::DeleteManyArgs),
     /// List a dataset's assets.
     List(ListAssetsArgs),
     /// Count a dataset's assets (those matching the filters, if given).

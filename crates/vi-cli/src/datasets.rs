@@ -42,6 +42,7 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
             )
         }
         DatasetsCommand::Export(args) => crate::export::run(args, global, out),
+        DatasetsCommand::Update(args) => crate::curation::update(args, global, out),
         DatasetsCommand::Get { id } => {
             let id = DatasetId::new(id)?;
             let client = crate::client(global)?;

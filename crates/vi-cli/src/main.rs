@@ -4,8 +4,10 @@
 //! renames and deletes assets; and runs the local API emulator. Built on the blocking
 //! facade (`vi-blocking`): no async runtime is involved except inside `vi emulator`.
 
+mod annotations;
 mod args;
 mod assets;
+mod curation;
 mod datasets;
 mod emulator;
 mod exit;
@@ -13,6 +15,7 @@ mod export;
 mod interrupt;
 mod output;
 mod progress;
+mod sessions;
 mod transfer;
 
 use std::process::ExitCode;
@@ -59,6 +62,8 @@ fn run(command: Command, global: &Global, out: &Output) -> Result<Exit, CliError
     match command {
         Command::Datasets { command } => datasets::run(command, global, out),
         Command::Assets { command } => assets::run(command, global, out),
+        Command::Annotations { command } => annotations::run(command, global, out),
+        Command::Sessions { command } => sessions::run(command, global, out),
         Command::Emulator(args) => emulator::run(args, global, out),
     }
 }
