@@ -93,7 +93,10 @@ fn main() -> vi_blocking::Result<()> {
                 _ => 0,
             })
             .sum();
-        println!("  {:<10} {:<16} {} box(es)", item.split, item.filename, boxes);
+        println!(
+            "  {:<10} {:<16} {} box(es)",
+            item.split, item.filename, boxes
+        );
     }
 
     // 5. Asking again finds the complete copy and creates no new export.
