@@ -305,4 +305,67 @@ mod tests {
         assert_eq!(check_name(b"dump/").unwrap(), (vec!["dump".into()], true));
         assert!(check_name(b"dump/a:b.jpg").is_ok());
     }
+
+    fn archive(dir: &Path, entries: &[(&str, &[u8])]) -> PathBuf {
+        let path = dir.join("a.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        // Stored, so a test can reach into an entry's bytes at a known offset.
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in entries {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap();
+        path
+    }
+
+    fn refused(entries: &[(&str, &[u8])], limits: UnpackLimits) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = archive(dir.path(), entries);
+        let staging = dir.path().join("staging");
+        std::fs::create_dir(&staging).unwrap();
+        let e = unpack(&path, &staging, &limits).unwrap_err();
+        assert!(matches!(e, Error::Archive { .. }), "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn archives_past_the_limits_are_refused_and_good_ones_land() {
+        let two: [(&str, &[u8]); 2] = [("dump/images/a.png", b"aa"), ("dump/images/b.png", b"bb")];
+        let e = refused(&two, UnpackLimits::new().max_entries(1));
+        assert!(e.contains("2 entries"), "{e}");
+        let e = refused(&two, UnpackLimits::new().max_total_bytes(3));
+        assert!(e.contains("more than the limit of 3 bytes"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = archive(dir.path(), &two);
+        let staging = dir.path().join("staging");
+        std::fs::create_dir(&staging).unwrap();
+        let done = unpack(&path, &staging, &UnpackLimits::new()).unwrap();
+        assert_eq!(done, Unpacked { files: 2, bytes: 4 });
+        assert_eq!(
+            std::fs::read(staging.join("dump/images/b.png")).unwrap(),
+            b"bb"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_member_is_an_archive_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let payload = vec![7u8; 5000];
+        let path = archive(dir.path(), &[("dump/images/x.png", &payload)]);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Flip a byte inside the stored payload (after the 30-byte local header and name).
+        let at = 30 + "dump/images/x.png".len() + 100;
+        bytes[at] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let staging = dir.path().join("staging");
+        std::fs::create_dir(&staging).unwrap();
+        let e = unpack(&path, &staging, &UnpackLimits::new()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("dump/images/x.png") && text.contains("corrupt"),
+            "{text}"
+        );
+    }
 }

@@ -35,6 +35,8 @@ macro_rules! export_tests {
             a_complete_copy_is_returned_without_a_new_export,
             an_interrupted_download_resumes_where_it_stopped,
             a_range_answered_with_other_bytes_is_refused,
+            a_refused_head_falls_back_to_a_one_byte_range,
+            a_refused_archive_url_is_signed_again_through_the_export,
             an_unsuitable_format_is_refused_before_any_export_unless_told,
             a_failed_export_is_an_operation_error,
             an_entry_climbing_out_with_dot_dot_writes_nothing_outside,
@@ -333,6 +335,51 @@ pub fn a_range_answered_with_other_bytes_is_refused<F: Facade + ExportOps>(env: 
     assert!(!dir.join(ds.as_str()).exists());
     env.emulator.clear_faults();
     let got = c.download_dataset(&ds, &dir, &options).unwrap();
+    assert_same_dataset(&got, &files, &records);
+}
+
+/// A storage that refuses `HEAD` (405) still gives the archive's size through the
+/// `Content-Range` of a one-byte range, and the download completes.
+pub fn a_refused_head_falls_back_to_a_one_byte_range<F: Facade + ExportOps>(env: &TestEnv) {
+    let c = F::connect(env);
+    let (ds, files, records) = labeled_dataset(env, &c, DatasetType::PhraseGrounding, 2, small);
+    let export = c.export(&ds, ExportSettings::new()).unwrap();
+    c.get_export(&ds, &export.id().unwrap()).unwrap();
+    env.emulator
+        .inject(status_fault(FaultTarget::Download, 405, 1));
+    let options = DatasetDownloadOptions::new().export(export.id().unwrap());
+    let got = c
+        .download_dataset(&ds, &env.path("nohead"), &options)
+        .unwrap();
+    assert_eq!(
+        env.emulator.stats().injected_faults,
+        1,
+        "the HEAD was refused"
+    );
+    assert_same_dataset(&got, &files, &records);
+}
+
+/// Ranges refused with 403 (an expired or revoked signature) get a fresh URL from the
+/// export (E2) and the download completes.
+pub fn a_refused_archive_url_is_signed_again_through_the_export<F: Facade + ExportOps>(
+    env: &TestEnv,
+) {
+    let c = F::connect(env);
+    let (ds, files, records) = labeled_dataset(env, &c, DatasetType::Vqa, 3, noisy);
+    let emulator = env.emulator.clone();
+    let once = Arc::new(AtomicBool::new(false));
+    let options = DatasetDownloadOptions::new()
+        .chunk_size(16 << 10)
+        .progress(move |e| {
+            if matches!(e, ExportEvent::Downloading { .. }) && !once.swap(true, Ordering::SeqCst) {
+                emulator.inject(status_fault(FaultTarget::Download, 403, 2));
+            }
+        });
+    let before = env.emulator.stats();
+    let got = c
+        .download_dataset(&ds, &env.path("resign"), &options)
+        .unwrap();
+    assert!(env.emulator.stats().injected_faults >= before.injected_faults + 2);
     assert_same_dataset(&got, &files, &records);
 }
 
