@@ -25,6 +25,9 @@ use super::{ExportEvent, ProgressFn};
 
 const OPERATION: &str = "download export archive";
 
+/// The most range bytes held in memory at once when the concurrency is left to the SDK.
+const RANGE_MEMORY: u64 = 128 << 20;
+
 /// The chunk size for an archive of `size` bytes: 64 KiB below 10 MiB, 256 KiB below
 /// 100 MiB, 4 MiB below 5 GiB, 8 MiB below 20 GiB, 16 MiB from there (the official
 /// client's plan; any size works, the storage sees only ranges).
@@ -379,8 +382,10 @@ pub(crate) async fn fetch_archive(
         .map(|(i, r)| (i as u64, r))
         .filter(|(i, _)| !state.done.contains_key(i))
         .collect();
+    // Each range is held in memory until written: at most RANGE_MEMORY bytes at once.
+    let by_memory = usize::try_from(RANGE_MEMORY / chunk).unwrap_or(usize::MAX);
     let limit = concurrency
-        .unwrap_or_else(|| parallelism(probe.size))
+        .unwrap_or_else(|| parallelism(probe.size).min(by_memory))
         .max(1);
     let mut tasks: TaskSet<(u64, Result<(u64, u32)>)> = TaskSet::new(runtime.clone());
     let mut queue = todo.into_iter();
