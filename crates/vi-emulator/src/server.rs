@@ -96,6 +96,10 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
                 FaultKind::CorruptUploadCheck => corrupt = true,
                 FaultKind::SlowBody { chunk, pause } => slow = Some((chunk.max(1), pause)),
                 FaultKind::MisplacedRange => misplace = true,
+                FaultKind::SwapUploadName => {
+                    app.swapped_names
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         }
         None => match app.chaos.draw() {

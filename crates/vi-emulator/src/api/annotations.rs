@@ -2,6 +2,7 @@
 //! their parts (W1, W2). The store they work on is described in `state/annotations.rs`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -317,6 +318,15 @@ pub(super) fn add_files(app: &App, dsc: &str, id: &str, bytes: &[u8]) -> ApiResu
     }
     import.updated = now;
     import.generation += 1;
+    let swap = app
+        .swapped_names
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if let (true, Some(last)) = (swap, reply.keys().next_back().cloned()) {
+        if let Some(url) = reply.remove(&last) {
+            reply.insert(format!("undeclared-{last}"), url);
+        }
+    }
     ok(&json!({"files": reply}))
 }
 

@@ -16,7 +16,7 @@ use vi_core::{
 };
 
 use crate::facade::{AssetOps, DatasetOps, Facade, LabelListings, LabelOps};
-use crate::{TestEnv, write_file};
+use crate::{Fault, FaultKind, FaultTarget, TestEnv, write_file};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -457,4 +457,68 @@ pub fn annotation_parts_and_curation_calls<F: LabelOps + LabelListings>(env: &Te
         .expect("listed");
     assert_eq!(mine.name.as_deref(), Some("Drone survey (cleaned)"));
     assert_eq!(mine.dataset_type, Some(DatasetType::PhraseGrounding));
+}
+
+/// A declaration reply that leaves one file out and names one that was not declared (the
+/// reply that makes the official client send files to the wrong URLs): nothing is sent
+/// under the undeclared name, which is reported; the file left out is `NotOffered`; the
+/// other file is sent to its own URL; the session is marked failed, with every file in the
+/// report.
+pub fn a_reply_naming_other_files_sends_nothing_to_them<F: LabelOps + LabelListings>(
+    env: &TestEnv,
+) {
+    let c = F::connect(env);
+    let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 2);
+    let dir = env.path("two");
+    for (i, (_, name, w, h)) in assets.iter().enumerate() {
+        jsonl(
+            dir.join(format!("f{i}.jsonl")),
+            &[grounding(&format!("r-{i}"), name, *w, *h)],
+        );
+    }
+    env.emulator.inject(Fault {
+        target: FaultTarget::ApiMatching {
+            method: Some("POST".into()),
+            path_contains: Some("/files".into()),
+        },
+        kind: FaultKind::SwapUploadName,
+        times: 1,
+    });
+    let uploads_before = env.emulator.stats().upload_requests;
+    let report = c
+        .import_annotations(&ds, vec![dir], ImportOptions::new())
+        .expect("the call itself works");
+    assert_eq!(
+        report.unexpected_names,
+        ["undeclared-f1.jsonl"],
+        "{report:?}"
+    );
+    let outcomes: Vec<(&str, &FileOutcome)> = report
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), &f.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("f0.jsonl", &FileOutcome::Uploaded),
+            ("f1.jsonl", &FileOutcome::NotOffered)
+        ]
+    );
+    assert_eq!(
+        env.emulator.stats().upload_requests - uploads_before,
+        1,
+        "one PUT, to f0's URL"
+    );
+    match &report.state {
+        ImportState::Failed { reason, .. } => {
+            assert_eq!(reason.as_deref(), Some("UserUploadErrored"));
+        }
+        other => panic!("a failed session: {other:?}"),
+    }
+    assert!(
+        c.annotations_of(&ds, &assets[0].0, 10)
+            .expect("parts")
+            .is_empty()
+    );
 }

@@ -258,6 +258,7 @@ macro_rules! label_tests {
             uploads_started_without_waiting_are_finished_later,
             bulk_deletion_refuses_empty_criteria_and_deletes_what_matches,
             annotation_parts_and_curation_calls,
+            a_reply_naming_other_files_sends_nothing_to_them,
         );
     };
 }
