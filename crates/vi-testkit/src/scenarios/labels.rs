@@ -522,3 +522,45 @@ pub fn a_reply_naming_other_files_sends_nothing_to_them<F: LabelOps + LabelListi
             .is_empty()
     );
 }
+
+/// Annotation files go to signed storage URLs that upload faults reach: two 503s on the
+/// file's PUT are retried (three PUTs) and the import finishes; a PUT refused for good
+/// (403 every time) fails that file with its status, and the session is marked failed.
+pub fn annotation_file_uploads_are_retried_and_failures_reported<F: LabelOps + LabelListings>(
+    env: &TestEnv,
+) {
+    let c = F::connect(env);
+    let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 1);
+    let (_, name, w, h) = &assets[0];
+    let file = jsonl(env.path("retry.jsonl"), &[grounding("t-1", name, *w, *h)]);
+    env.emulator
+        .inject(crate::status_fault(FaultTarget::Upload, 503, 2));
+    let before = env.emulator.stats().upload_requests;
+    let report = c
+        .import_annotations(&ds, vec![file.clone()], ImportOptions::new())
+        .expect("import");
+    assert_eq!(env.emulator.stats().upload_requests - before, 3);
+    assert_eq!(report.state, ImportState::Done, "{report:?}");
+    assert_eq!(report.total_annotations(), 1);
+
+    env.emulator
+        .inject(crate::status_fault(FaultTarget::Upload, 403, 100));
+    let report = c
+        .import_annotations(&ds, vec![file], ImportOptions::new())
+        .expect("the call itself works");
+    env.emulator.clear_faults();
+    match &report.files[0].outcome {
+        FileOutcome::Failed { status, message } => {
+            assert_eq!(*status, Some(403));
+            assert!(
+                !message.contains("signature="),
+                "no signed URL in {message}"
+            );
+        }
+        other => panic!("a failed file: {other:?}"),
+    }
+    assert!(
+        matches!(report.state, ImportState::Failed { .. }),
+        "{report:?}"
+    );
+}

@@ -259,6 +259,7 @@ macro_rules! label_tests {
             bulk_deletion_refuses_empty_criteria_and_deletes_what_matches,
             annotation_parts_and_curation_calls,
             a_reply_naming_other_files_sends_nothing_to_them,
+            annotation_file_uploads_are_retried_and_failures_reported,
         );
     };
 }
