@@ -23,6 +23,17 @@ pub trait ExportOps: Facade {
     /// As the facade's method.
     fn get_export(&self, dataset: &DatasetId, export: &ExportId) -> Result<DatasetExport>;
 
+    /// `datasets().list_exports(dataset, page_size)`, every page; returns the pages' sizes
+    /// and the exports.
+    ///
+    /// # Errors
+    /// As the facade's method.
+    fn list_exports(
+        &self,
+        dataset: &DatasetId,
+        page_size: Option<u32>,
+    ) -> Result<(Vec<usize>, Vec<DatasetExport>)>;
+
     /// `datasets().download_dataset(dataset, dir, options)`.
     ///
     /// # Errors
@@ -36,6 +47,21 @@ pub trait ExportOps: Facade {
 }
 
 impl ExportOps for AsyncFacade {
+    fn list_exports(
+        &self,
+        dataset: &DatasetId,
+        page_size: Option<u32>,
+    ) -> Result<(Vec<usize>, Vec<DatasetExport>)> {
+        let mut listing = self.client().datasets().list_exports(dataset, page_size)?;
+        let mut pages = (Vec::new(), Vec::new());
+        while let Some(page) = self.wait(listing.next_page()) {
+            let page = page?;
+            pages.0.push(page.items.len());
+            pages.1.extend(page.items);
+        }
+        Ok(pages)
+    }
+
     fn export(&self, dataset: &DatasetId, settings: ExportSettings) -> Result<DatasetExport> {
         self.wait(self.client().datasets().export(dataset, settings))
     }
@@ -59,6 +85,21 @@ impl ExportOps for AsyncFacade {
 }
 
 impl ExportOps for BlockingFacade {
+    fn list_exports(
+        &self,
+        dataset: &DatasetId,
+        page_size: Option<u32>,
+    ) -> Result<(Vec<usize>, Vec<DatasetExport>)> {
+        let mut listing = self.client().datasets().list_exports(dataset, page_size)?;
+        let mut pages = (Vec::new(), Vec::new());
+        while let Some(page) = listing.next_page() {
+            let page = page?;
+            pages.0.push(page.items.len());
+            pages.1.extend(page.items);
+        }
+        Ok(pages)
+    }
+
     fn export(&self, dataset: &DatasetId, settings: ExportSettings) -> Result<DatasetExport> {
         self.client().datasets().export(dataset, settings)
     }

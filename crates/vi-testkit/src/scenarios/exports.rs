@@ -39,6 +39,8 @@ macro_rules! export_tests {
             a_refused_archive_url_is_signed_again_through_the_export,
             an_unsuitable_format_is_refused_before_any_export_unless_told,
             a_failed_export_is_an_operation_error,
+            exports_are_listed_page_by_page_and_a_finished_one_is_reused,
+            pixel_coordinates_are_the_fractions_times_the_image_size,
             an_entry_climbing_out_with_dot_dot_writes_nothing_outside,
             an_entry_with_an_absolute_path_writes_nothing_outside,
             a_link_entry_is_refused_and_nothing_is_linked,
@@ -430,6 +432,89 @@ pub fn a_failed_export_is_an_operation_error<F: Facade + ExportOps>(env: &TestEn
         "{err}"
     );
     assert!(c.get_export(&ds, &id).unwrap().failure().is_some());
+}
+
+/// Three exports list as pages of 2 and 1 (and as one page without a size); with
+/// `reuse_finished`, the newest finished one with the same settings is downloaded and no
+/// export is created.
+pub fn exports_are_listed_page_by_page_and_a_finished_one_is_reused<F: Facade + ExportOps>(
+    env: &TestEnv,
+) {
+    let c = F::connect(env);
+    let (ds, files, records) = labeled_dataset(env, &c, DatasetType::PhraseGrounding, 2, small);
+    let mut ids = Vec::new();
+    for settings in [
+        ExportSettings::new(),
+        ExportSettings::new().format(ExportFormat::ViJsonl),
+        ExportSettings::new(),
+    ] {
+        let export = c.export(&ds, settings).unwrap();
+        let id = export.id().unwrap();
+        assert!(!export.is_done());
+        assert!(c.get_export(&ds, &id).unwrap().is_done());
+        ids.push(id);
+    }
+    let (sizes, listed) = c.list_exports(&ds, Some(2)).unwrap();
+    assert_eq!(sizes, [2, 1]);
+    let listed: Vec<String> = listed.iter().map(|e| e.dataset_export_id.clone()).collect();
+    assert_eq!(
+        listed,
+        ids.iter().map(ToString::to_string).collect::<Vec<_>>()
+    );
+    assert_eq!(c.list_exports(&ds, None).unwrap().0, [3]);
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let options = DatasetDownloadOptions::new()
+        .reuse_finished(true)
+        .progress(move |e| seen.lock().unwrap().push(e.clone()));
+    let got = c
+        .download_dataset(&ds, &env.path("reuse"), &options)
+        .unwrap();
+    assert_eq!(got.export.as_ref(), ids.last());
+    assert!(events.lock().unwrap().contains(&ExportEvent::Export {
+        export: ids[2].to_string(),
+        created: false
+    }));
+    assert_eq!(
+        c.list_exports(&ds, None).unwrap().1.len(),
+        3,
+        "none created"
+    );
+    assert_same_dataset(&got, &files, &records);
+}
+
+/// With `normalized(false)` the boxes come back in pixels: the imported fractions times
+/// the image's width and height.
+pub fn pixel_coordinates_are_the_fractions_times_the_image_size<F: Facade + ExportOps>(
+    env: &TestEnv,
+) {
+    let c = F::connect(env);
+    let (ds, _, records) = labeled_dataset(env, &c, DatasetType::PhraseGrounding, 2, small);
+    let options = DatasetDownloadOptions::new().normalized(false);
+    let got = c
+        .download_dataset(&ds, &env.path("pixels"), &options)
+        .unwrap();
+    for item in got.folder().unwrap().labeled_assets().unwrap() {
+        let original = records
+            .iter()
+            .find(|r| r.asset.filename == item.filename)
+            .unwrap();
+        let (w, h) = (
+            f64::from(original.asset.width),
+            f64::from(original.asset.height),
+        );
+        let (RecordContents::PhraseGrounding(want), RecordContents::PhraseGrounding(back)) =
+            (&original.contents, &item.records[0].contents)
+        else {
+            panic!("{item:?}")
+        };
+        let want = want.grounded_phrases[0].bounds[0];
+        let back = back.grounded_phrases[0].bounds[0];
+        assert_eq!(
+            (back.xmin, back.ymin, back.xmax, back.ymax),
+            (want.xmin * w, want.ymin * h, want.xmax * w, want.ymax * h)
+        );
+    }
 }
 
 /// A hostile archive served through the normal signed URL of an export of `ds`.
