@@ -390,6 +390,9 @@ impl Stream for FileStream {
                 self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
                 if let Some(meter) = &self.meter {
                     meter.add(chunk.len() as u64);
+                    if meter.stopped() {
+                        return self.fail(cancelled());
+                    }
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -505,6 +508,11 @@ async fn write_body(
                 written += take as u64;
                 if let Some(meter) = &target.meter {
                     meter.add(take as u64);
+                    if meter.stopped() {
+                        // Keep what arrived: the next run continues from here.
+                        let _ = writer.flush().await;
+                        return Err(write_error(path, &cancelled()));
+                    }
                 }
                 if take < chunk.len() {
                     // Past the declared size: stop reading, keep what fits.
@@ -529,4 +537,9 @@ async fn write_body(
         .await
         .map_err(|e| write_error(path, &e))?;
     Ok(written)
+}
+
+/// The error a body stream ends with when its call was cancelled mid-transfer.
+fn cancelled() -> io::Error {
+    io::Error::other("the transfer was cancelled")
 }

@@ -344,6 +344,9 @@ impl Read for FileReader {
                 self.remaining = self.remaining.saturating_sub(n as u64);
                 if let Some(meter) = &self.meter {
                     meter.add(n as u64);
+                    if meter.stopped() {
+                        return Err(self.fail(cancelled()));
+                    }
                 }
                 Ok(n)
             }
@@ -393,6 +396,11 @@ fn write_body(
         written += take as u64;
         if let Some(meter) = &target.meter {
             meter.add(take as u64);
+            if meter.stopped() {
+                // Keep what arrived: the next run continues from here.
+                let _ = writer.flush();
+                return Err(write_error(path, &cancelled()));
+            }
         }
         if take < n {
             // Past the declared size: stop reading, keep what fits.
@@ -404,4 +412,9 @@ fn write_body(
     // for why no fsync is needed.
     writer.flush().map_err(|e| write_error(path, &e))?;
     Ok(written)
+}
+
+/// The error a body stream ends with when its call was cancelled mid-transfer.
+fn cancelled() -> io::Error {
+    io::Error::other("the transfer was cancelled")
 }

@@ -41,6 +41,17 @@ pub enum ProgressEvent<'a> {
         /// Its size in bytes.
         size: u64,
     },
+    /// Bytes of a file in flight moved: sent at least every MiB or every 250 ms while
+    /// the file's body moves, in both directions. `bytes` counts what this call moved
+    /// for the file (retried attempts included), never more than `size`.
+    FileProgress {
+        /// The file's name.
+        name: &'a str,
+        /// Bytes of the file moved so far.
+        bytes: u64,
+        /// Its size in bytes.
+        size: u64,
+    },
     /// A file's bytes were transferred completely.
     FileFinished {
         /// The file's name.

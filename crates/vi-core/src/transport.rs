@@ -22,8 +22,37 @@ use bytes::Bytes;
 /// transport: the transport adds what it has sent from a [`FileSlice`] or written into a
 /// [`DownloadTarget`] as it goes, so the engine sees the rate of transfers that have not
 /// finished yet (large files finish rarely; see [`crate::tuning`]).
+///
+/// A meter made for one file ([`Meter::for_file`]) also reports that file's bytes as
+/// [`ProgressEvent::FileProgress`](crate::progress::ProgressEvent::FileProgress) and tells
+/// the transport to stop ([`Meter::stopped`]) once the call is cancelled, so a transfer in
+/// the middle of a large body ends within one buffer in both facades.
 #[derive(Clone, Debug, Default)]
-pub struct Meter(Arc<AtomicU64>);
+pub struct Meter(Arc<MeterInner>);
+
+#[derive(Debug, Default)]
+struct MeterInner {
+    total: AtomicU64,
+    /// The call's meter, which this file's bytes also count on.
+    parent: Option<Meter>,
+    file: Option<FileWatch>,
+}
+
+/// What a file's own meter reports to, and when.
+#[derive(Debug)]
+struct FileWatch {
+    name: Arc<str>,
+    size: u64,
+    progress: crate::progress::ProgressSink,
+    cancel: crate::cancel::CancelToken,
+    /// The bytes and instant of the last progress event.
+    last: std::sync::Mutex<(u64, std::time::Instant)>,
+}
+
+/// A file's progress is reported at least every this many bytes...
+const PROGRESS_BYTES: u64 = 1 << 20;
+/// ...or this often, whichever comes first.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Meter {
     /// A meter at zero.
@@ -31,14 +60,76 @@ impl Meter {
         Meter::default()
     }
 
+    /// A meter for one file of `size` bytes named `name`: bytes counted on it also count
+    /// on `parent` (the call's meter, when the tuner reads one), are reported to
+    /// `progress`, and [`stopped`](Self::stopped) turns true once `cancel` fires.
+    pub fn for_file(
+        parent: Option<Meter>,
+        name: impl Into<Arc<str>>,
+        size: u64,
+        progress: crate::progress::ProgressSink,
+        cancel: crate::cancel::CancelToken,
+    ) -> Self {
+        Meter(Arc::new(MeterInner {
+            total: AtomicU64::new(0),
+            parent,
+            file: Some(FileWatch {
+                name: name.into(),
+                size,
+                progress,
+                cancel,
+                last: std::sync::Mutex::new((0, std::time::Instant::now())),
+            }),
+        }))
+    }
+
     /// Counts `bytes` more (a transport calls this as body bytes go out or land).
     pub fn add(&self, bytes: u64) {
-        self.0.fetch_add(bytes, Ordering::Relaxed);
+        let total = self.0.total.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if let Some(parent) = &self.0.parent {
+            parent.add(bytes);
+        }
+        if let Some(file) = &self.0.file {
+            file.moved(total);
+        }
     }
 
     /// Every byte counted so far.
     pub fn total(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.total.load(Ordering::Relaxed)
+    }
+
+    /// True once the call this meter belongs to was cancelled: the transport stops
+    /// moving the body and fails the exchange (as a local read or write failure, which is
+    /// never retried).
+    pub fn stopped(&self) -> bool {
+        self.0
+            .file
+            .as_ref()
+            .is_some_and(|f| f.cancel.is_cancelled())
+    }
+}
+
+impl FileWatch {
+    fn moved(&self, total: u64) {
+        let now = std::time::Instant::now();
+        let done = total.min(self.size);
+        {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            let due = done.saturating_sub(last.0) >= PROGRESS_BYTES
+                || (done > last.0 && now.duration_since(last.1) >= PROGRESS_EVERY)
+                || (done == self.size && last.0 < self.size);
+            if !due {
+                return;
+            }
+            *last = (done, now);
+        }
+        self.progress
+            .emit(crate::progress::ProgressEvent::FileProgress {
+                name: &self.name,
+                bytes: done,
+                size: self.size,
+            });
     }
 }
 

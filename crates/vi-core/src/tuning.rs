@@ -16,8 +16,8 @@
 //! a 2 MiB file on a slow connection takes seconds, and waiting for completions made each
 //! doubling cost as much. Uploads are not metered (see `upload::run::tasks`): the bytes a
 //! transport has read into a socket's send buffer are not the bytes that crossed the link.
-//! The engine keeps a timer task (`Ticker`) that shows the tuner the meter every
-//! [`TICK`].
+//! The engine's coordinator asks the driver to wake it every [`TICK`] while transfers run,
+//! and shows the tuner the meter then.
 //!
 //! A window only counts when the limit was reached in it: when the engine cannot keep
 //! that many transfers busy (a short queue, sessions being created), the rate says
@@ -27,7 +27,6 @@
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::pool::TaskSet;
 use crate::transport::Meter;
 
 /// The default ceiling of automatic concurrency: high enough to keep a 50 ms link busy
@@ -270,43 +269,42 @@ impl Tuner {
     }
 }
 
-/// One timer task kept in an engine's task set while transfers run and the limit can
-/// move, so the tuner reads its [`Meter`] between completions ([`TICK`]). The engines
-/// count their transfers with [`Ticker::transfers`], which leaves the timer out.
+/// When a coordinator next shows its [`Tuner`] the meter: every [`TICK`] while
+/// transfers run and the limit can move, never otherwise. The coordinator asks the driver
+/// to wake it at [`Ticks::next`].
 #[derive(Debug, Default)]
-pub(crate) struct Ticker {
-    running: bool,
+pub(crate) struct Ticks {
+    next: Option<Instant>,
 }
 
-impl Ticker {
-    /// The tasks of a set of `tasks` that are not the timer.
-    pub(crate) fn transfers(&self, tasks: usize) -> usize {
-        tasks - usize::from(self.running)
-    }
-
-    /// Starts the timer unless it runs, the tuner's limit is fixed or no transfer runs;
-    /// `event` is what the set yields when it fires.
-    pub(crate) fn keep<T: Send + 'static>(
-        &mut self,
-        set: &mut TaskSet<T>,
-        tuner: &Tuner,
-        transfers: usize,
-        event: impl FnOnce() -> T + Send + 'static,
-    ) {
-        if self.running || !tuner.adaptive() || transfers == 0 {
+impl Ticks {
+    /// Ticks `tuner` when one is due at `now`; `running` says whether transfers run.
+    pub(crate) fn advance(&mut self, tuner: &mut Tuner, now: Instant, running: bool) {
+        if !running || !tuner.adaptive() {
+            self.next = None;
             return;
         }
-        self.running = true;
-        let sleep = set.runtime().sleep(TICK);
-        set.spawn(async move {
-            sleep.await;
-            event()
-        });
+        match self.next {
+            Some(at) if now >= at => {
+                tuner.tick(now);
+                self.next = Some(now + TICK);
+            }
+            None => self.next = Some(now + TICK),
+            Some(_) => {}
+        }
     }
 
-    /// The timer fired (its event came out of the set).
-    pub(crate) fn fired(&mut self) {
-        self.running = false;
+    /// The instant of the next tick, if one is due at all.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.next
+    }
+}
+
+/// The earlier of two optional instants.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -23,6 +23,7 @@
 //! the number or size of the files.
 
 mod asset;
+mod coord;
 mod file;
 pub mod names;
 pub mod report;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use crate::cancel::CancelToken;
 use crate::endpoints::ListAssetsOptions;
 use crate::ids::AssetId;
+use crate::outcome::{OutcomeSink, Outcomes};
 use crate::progress::{Progress, ProgressSink};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
@@ -85,6 +87,9 @@ pub struct DownloadOptions {
     pub progress: ProgressSink,
     /// Cancels the download when fired; partial files are kept and resume next time.
     pub cancel: Option<CancelToken>,
+    /// Receives every asset's outcome as it becomes known; the report then keeps counts,
+    /// failures and problems instead of a list of every asset (see [`crate::outcome`]).
+    pub outcomes: Outcomes,
 }
 
 impl Default for DownloadOptions {
@@ -97,6 +102,7 @@ impl Default for DownloadOptions {
             page_size: DEFAULT_PAGE_SIZE,
             progress: ProgressSink::default(),
             cancel: None,
+            outcomes: Outcomes::default(),
         }
     }
 }
@@ -164,6 +170,13 @@ impl DownloadOptions {
     /// Cancels the download when `token` fires.
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
+        self
+    }
+
+    /// Sends every asset's outcome to `sink` as soon as it is known (any
+    /// `Fn(&FileOutcome)`); the report then lists only the failures.
+    pub fn outcomes(mut self, sink: impl OutcomeSink + 'static) -> Self {
+        self.outcomes = Outcomes::new(sink);
         self
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::ids::{AssetId, DatasetId};
+use crate::outcome::Counts;
 use crate::upload::report::{human_bytes, list_some};
 
 /// An asset written to disk.
@@ -132,17 +133,21 @@ pub struct DownloadReport {
     /// Problems not tied to one asset: the listing failing part-way (the assets after that
     /// point are not in the report), or an asset the service listed with an invalid id.
     pub problems: Vec<String>,
+    /// How many assets ended each way. With an outcome sink
+    /// ([`DownloadOptions::outcomes`](crate::download::DownloadOptions::outcomes)) the
+    /// lists hold only the failures, and these counts are the totals.
+    pub counts: Counts,
 }
 
 impl DownloadReport {
     /// Every asset accounted for.
     pub fn total(&self) -> usize {
-        self.downloaded.len() + self.skipped.len() + self.failed.len()
+        self.counts.total() as usize
     }
 
     /// True when nothing failed and the run was not cancelled.
     pub fn is_success(&self) -> bool {
-        self.failed.is_empty() && self.problems.is_empty() && !self.cancelled
+        self.counts.failed == 0 && self.problems.is_empty() && !self.cancelled
     }
 
     /// Turns any failure or cancellation into an error.
@@ -188,9 +193,9 @@ impl DownloadReport {
         let rows = [
             ("Location", self.directory.display().to_string()),
             ("Assets", self.total().to_string()),
-            ("Downloaded", self.downloaded.len().to_string()),
-            ("Already there", self.skipped.len().to_string()),
-            ("Failed", self.failed.len().to_string()),
+            ("Downloaded", self.counts.succeeded.to_string()),
+            ("Already there", self.counts.skipped.to_string()),
+            ("Failed", self.counts.failed.to_string()),
             ("Transferred", human_bytes(self.bytes_downloaded)),
             ("Duration", format!("{:.1}s", self.duration.as_secs_f64())),
         ];

@@ -1,82 +1,31 @@
-//! The download engine (see the module docs of [`crate::download`] for the flow).
+//! The download engine: sets the call up, runs the coordinator ([`super::coord`])
+//! through the driver ([`crate::drive`]), and turns its tally into the report.
 
-use std::collections::{HashSet, VecDeque};
-use std::future::Future;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
-use futures_util::future::{Either, join, select};
-
 use tracing::Instrument;
 
 use super::asset::{Outcome, PerAsset, download_one};
+use super::coord::{Command, DownloadFlow, Output};
 use super::file::tidy_partial_dir;
-use super::names::{NameAllocator, name_from_url};
 use super::report::{DownloadFailure, DownloadReport, DownloadedFile, FailedDownload};
 use super::{DownloadOptions, DownloadSelection};
+use crate::cancel::CancelToken;
+use crate::drive::drive;
 use crate::endpoints::{CountAssets, GetAsset, ListAssets, ListAssetsOptions};
 use crate::engine::Core;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::ids::{AssetId, DatasetId};
-use crate::models::{Asset, Page};
+use crate::models::Asset;
 use crate::paging::Pager;
-use crate::pool::{Guarded, Pool, TaskSet, guarded};
-use crate::progress::ProgressEvent;
-use crate::runtime::{Runtime, run_blocking};
-use crate::tuning::{Ticker, Tuner};
+use crate::pool::{Guarded, guarded};
+use crate::runtime::{BoxFuture, run_blocking};
+use crate::tuning::Tuner;
 
 const OPERATION: &str = "download";
-
-/// How many more times a failed listing page is asked for (after the retries of the list
-/// call itself) before the assets after it are given up and reported as a problem.
-const LISTING_ROUNDS: u32 = 3;
-
-/// A listing page being asked for: the pager travels with the request and comes back
-/// with its answer.
-type PageRequest = Pin<Box<dyn Future<Output = (Box<Pager<Asset>>, PageAnswer)> + Send>>;
-
-/// What [`Pager::next_page`] answered.
-type PageAnswer = Option<Result<Page<Asset>>>;
-
-/// What the download's task set yields.
-enum Event {
-    /// An asset's transfer ended.
-    Asset(Outcome),
-    /// The tuner's timer fired ([`Ticker`]).
-    Tick,
-}
-
-/// Where the assets still to be handed out come from.
-enum Feed {
-    /// A listing, between pages.
-    Listing(Box<Pager<Asset>>),
-    /// A listing whose next page is being asked for.
-    Asking(PageRequest),
-    /// Nothing more than the queue holds.
-    Fixed,
-}
-
-impl Feed {
-    /// Asks a listing between pages for its next page (after a pause growing with
-    /// `failures`, the earlier failed attempts at that page); any other feed is
-    /// returned as it is.
-    fn ask(self, runtime: &Arc<dyn Runtime>, failures: u32) -> Feed {
-        let Feed::Listing(mut pager) = self else {
-            return self;
-        };
-        let pause = (failures > 0).then(|| runtime.sleep(Duration::from_secs(1 << failures)));
-        Feed::Asking(Box::pin(async move {
-            if let Some(pause) = pause {
-                pause.await;
-            }
-            let answer = pager.next_page().await;
-            (pager, answer)
-        }))
-    }
-}
 
 impl Core {
     /// Downloads assets of `dataset` into `<directory>/<dataset id>/`; see
@@ -119,194 +68,72 @@ impl Core {
         .await??;
 
         let cancel = options.cancel.clone().unwrap_or_default();
-        let progress = options.progress.clone();
-        let mut report = DownloadReport {
+        let tuner = Tuner::new(options.concurrency, options.max_concurrency);
+        let exec = Exec {
+            core: self.clone(),
             dataset: dataset.clone(),
-            directory: target_dir.clone(),
-            downloaded: Vec::new(),
-            skipped: Vec::new(),
-            failed: Vec::new(),
-            bytes_downloaded: 0,
-            duration: Duration::ZERO,
-            cancelled: false,
-            problems: Vec::new(),
+            pager: Arc::new(Mutex::new(self.listing_pager(dataset, &options))),
+            count: count_of(dataset, &options),
+            per: PerAsset {
+                overwrite: options.overwrite,
+                progress: options.progress.clone(),
+                meter: Some(tuner.meter().clone()),
+                cancel: cancel.clone(),
+            },
         };
-        let mut queue: VecDeque<Asset> = VecDeque::new();
-        let mut feed = match &options.selection {
-            DownloadSelection::All => Feed::Listing(Box::new(self.asset_pager(
-                dataset,
-                ListAssetsOptions::new().page_size(options.page_size),
-            ))),
-            DownloadSelection::Listing(listing) => Feed::Listing(Box::new(
-                self.asset_pager(dataset, listing.clone().page_size(options.page_size)),
-            )),
-            DownloadSelection::Assets(ids) => {
-                let (found, missing) = self.fetch_chosen(dataset, ids, options.concurrency).await?;
-                for (asset, reason) in missing {
-                    report.failed.push(FailedDownload {
-                        asset,
-                        filename: None,
-                        reason,
-                    });
-                }
-                queue.extend(found);
-                Feed::Fixed
-            }
+        let chosen = match &options.selection {
+            DownloadSelection::Assets(ids) => Some(ids.clone()),
+            _ => None,
         };
-        if let Feed::Listing(pager) = &mut feed {
-            // The count (for the progress total) and the first page at once: one round
-            // trip before the first transfer, not two.
-            let count_options = match &options.selection {
-                DownloadSelection::Listing(l) => l.into(),
-                _ => Default::default(),
-            };
-            let count = CountAssets {
-                dataset: dataset.clone(),
-                options: count_options,
-            };
-            let (files, first) = join(self.execute(&count), pager.next_page()).await;
-            if let Ok(files) = files {
-                progress.emit(ProgressEvent::Planned { files, bytes: 0 });
-            }
-            match first {
-                Some(Ok(page)) => queue.extend(page.items),
-                // The first page decides whether there is anything to download at all.
-                Some(Err(e)) => return Err(e),
-                None => feed = Feed::Fixed,
-            }
-        } else {
-            progress.emit(ProgressEvent::Planned {
-                files: queue.len() as u64,
-                bytes: queue.iter().map(|a| a.metadata.file_size).sum(),
-            });
+        let mut flow = DownloadFlow::new(
+            target_dir.clone(),
+            options.progress.clone(),
+            tuner,
+            chosen,
+            options.outcomes.clone(),
+        );
+        drive(&mut flow, &runtime, &cancel, |command| exec.run(command)).await;
+        if let Some(fatal) = flow.fatal.take() {
+            return Err(fatal);
         }
-
-        let mut names = NameAllocator::new();
-        let mut set: TaskSet<Event> = TaskSet::new(runtime.clone());
-        let mut page_failures = 0u32;
-        let mut tuner = Tuner::new(options.concurrency, options.max_concurrency);
-        let mut ticker = Ticker::default();
-        let per = PerAsset {
-            overwrite: options.overwrite,
-            progress: progress.clone(),
-            meter: Some(tuner.meter().clone()),
-        };
-        loop {
-            while !cancel.is_cancelled() && ticker.transfers(set.len()) < tuner.limit() {
-                let Some(asset) = queue.pop_front() else {
-                    break;
-                };
-                let Ok(id) = asset.id() else {
-                    report.problems.push(format!(
-                        "the service listed {:?} with an invalid asset id {:?}; it was not downloaded",
-                        asset.filename, asset.asset_id
-                    ));
-                    continue;
-                };
-                let filename = if asset.filename.is_empty() {
-                    asset
-                        .download_url()
-                        .and_then(|u| name_from_url(&u.url))
-                        .unwrap_or_default()
-                } else {
-                    asset.filename.clone()
-                };
-                let path = target_dir.join(names.allocate(&filename, id.as_str()));
-                let task = self.asset_task(
-                    dataset.clone(),
-                    id,
-                    asset,
-                    path,
-                    per.clone(),
-                    cancel.clone(),
-                );
-                set.spawn(task.map(Event::Asset));
-                tuner.started(runtime.now(), ticker.transfers(set.len()));
-            }
-            let transfers = ticker.transfers(set.len());
-            if transfers == 0
-                && (cancel.is_cancelled() || (queue.is_empty() && matches!(feed, Feed::Fixed)))
-            {
-                break;
-            }
-            ticker.keep(&mut set, &tuner, transfers, || Event::Tick);
-            // The next page is asked for while the transfers of this one still run, as
-            // soon as the queue holds less than two rounds of transfers, so the transfers
-            // never wait for a listing round trip.
-            if !cancel.is_cancelled() && queue.len() < 2 * tuner.limit() {
-                feed = feed.ask(&runtime, page_failures);
-            }
-            let event = match &mut feed {
-                Feed::Asking(page) if transfers == 0 => Either::Right(page.await),
-                Feed::Asking(page) => match select(Box::pin(set.next()), page).await {
-                    Either::Left((next, _)) => Either::Left(next),
-                    Either::Right((answer, _)) => Either::Right(answer),
-                },
-                _ => Either::Left(set.next().await),
-            };
-            match event {
-                Either::Right((pager, answer)) => match answer {
-                    Some(Ok(page)) => {
-                        page_failures = 0;
-                        queue.extend(page.items);
-                        feed = Feed::Listing(pager);
-                    }
-                    // A page that failed after the call's own retries is asked for again
-                    // (the pager stays on it) a few times, with growing pauses, before
-                    // the rest of the listing is given up.
-                    Some(Err(e)) if page_failures < LISTING_ROUNDS => {
-                        page_failures += 1;
-                        tracing::warn!(error = %e, round = page_failures, "a listing page failed; asking again");
-                        feed = Feed::Listing(pager);
-                    }
-                    Some(Err(e)) => {
-                        // Keep what is done, say why the rest is missing.
-                        tracing::warn!(error = %e, "listing stopped; the assets after this point were not downloaded");
-                        report.problems.push(format!(
-                            "listing the remaining assets failed, so they were not downloaded: {e}"
-                        ));
-                        feed = Feed::Fixed;
-                    }
-                    None => feed = Feed::Fixed,
-                },
-                Either::Left(Some(Ok(Event::Asset(outcome)))) => match outcome {
-                    Outcome::Downloaded(file, bytes) => {
-                        tuner.finished(runtime.now(), bytes);
-                        report.bytes_downloaded += bytes;
-                        report.downloaded.push(file);
-                    }
-                    Outcome::Skipped(s) => report.skipped.push(s),
-                    Outcome::Failed(f) => report.failed.push(f),
-                },
-                Either::Left(Some(Ok(Event::Tick))) => {
-                    ticker.fired();
-                    tuner.tick(runtime.now());
-                }
-                // A task vanished (its runtime shut down), or nothing runs: look again.
-                Either::Left(Some(Err(_)) | None) => {}
-            }
-        }
-        if cancel.is_cancelled() {
-            progress.emit(ProgressEvent::Cancelling);
-            report.cancelled = true;
-            for asset in queue {
-                if let Ok(id) = asset.id() {
-                    report.failed.push(FailedDownload {
-                        asset: id,
-                        filename: Some(asset.filename),
-                        reason: DownloadFailure::Cancelled,
-                    });
-                }
-            }
-        }
+        let tally = flow.tally;
         let dir = target_dir.clone();
-        let done: HashSet<String> = (report.downloaded.iter().map(|d| &d.asset))
-            .chain(report.skipped.iter().map(|s| &s.asset))
+        let done: HashSet<String> = (tally.downloaded.iter().map(|d| &d.asset))
+            .chain(tally.skipped.iter().map(|s| &s.asset))
             .map(|id| id.as_str().to_owned())
             .collect();
         let _ = run_blocking(runtime.as_ref(), move || tidy_partial_dir(&dir, &done)).await;
-        report.duration = runtime.now().saturating_duration_since(started);
-        Ok(report)
+        Ok(DownloadReport {
+            dataset: dataset.clone(),
+            directory: target_dir,
+            downloaded: tally.downloaded,
+            skipped: tally.skipped,
+            failed: tally.failed,
+            bytes_downloaded: tally.bytes,
+            duration: runtime.now().saturating_duration_since(started),
+            cancelled: tally.cancelled,
+            problems: tally.problems,
+            counts: tally.counts,
+        })
+    }
+
+    /// The pager of a download that lists its assets (with their download URLs).
+    fn listing_pager(
+        &self,
+        dataset: &DatasetId,
+        options: &DownloadOptions,
+    ) -> Option<Box<Pager<Asset>>> {
+        let listing = match &options.selection {
+            DownloadSelection::All => ListAssetsOptions::new(),
+            DownloadSelection::Listing(listing) => listing.clone(),
+            DownloadSelection::Assets(_) => return None,
+        };
+        let endpoint = ListAssets {
+            dataset: dataset.clone(),
+            options: listing.page_size(options.page_size).with_contents(true),
+            cursor: None,
+        };
+        Some(Box::new(Pager::new(self.clone(), endpoint)))
     }
 
     /// Downloads one asset to exactly `destination` (replacing what is there), through a
@@ -357,102 +184,112 @@ impl Core {
                 operation: OPERATION.into(),
                 message: format!("{} was skipped", s.path.display()),
             }),
-            Outcome::Failed(f) => Err(Error::Operation {
+            // The error itself, with its kind, status and retryability.
+            Outcome::Failed(_, Some(error)) => Err(error),
+            Outcome::Failed(f, None) => Err(Error::Operation {
                 operation: format!("download of asset {asset}"),
                 message: f.reason.to_string(),
             }),
         }
     }
+}
 
-    /// A pager over the assets a download lists, with their download URLs.
-    fn asset_pager(&self, dataset: &DatasetId, options: ListAssetsOptions) -> Pager<Asset> {
-        let endpoint = ListAssets {
-            dataset: dataset.clone(),
-            options: options.with_contents(true),
-            cursor: None,
-        };
-        Pager::new(self.clone(), endpoint)
+/// The count a listed download asks for, for the progress total.
+fn count_of(dataset: &DatasetId, options: &DownloadOptions) -> CountAssets {
+    let options = match &options.selection {
+        DownloadSelection::Listing(l) => l.into(),
+        _ => Default::default(),
+    };
+    CountAssets {
+        dataset: dataset.clone(),
+        options,
     }
+}
 
-    /// Fetches the chosen assets (with URLs) in parallel; unknown ids come back as failures.
-    async fn fetch_chosen(
-        &self,
-        dataset: &DatasetId,
-        ids: &[AssetId],
-        concurrency: usize,
-    ) -> Result<(Vec<Asset>, Vec<(AssetId, DownloadFailure)>)> {
-        let pool = Pool::new(self.runtime().clone(), concurrency);
-        let mut results: Vec<Option<std::result::Result<Asset, (AssetId, Error)>>> =
-            ids.iter().map(|_| None).collect();
-        let jobs = ids.iter().cloned().enumerate().map(|(i, id)| {
-            let core = self.clone();
-            let dataset = dataset.clone();
-            async move {
-                let r = core.execute(&GetAsset::new(&dataset, &id, true)).await;
-                (i, r.map_err(|e| (id, e)))
+/// Runs the coordinator's commands: what each one does on the wire and on disk.
+struct Exec {
+    core: Core,
+    dataset: DatasetId,
+    /// The listing's pager, taken by the one page request out at a time and put back
+    /// with its answer (`None` for chosen assets, or once a page task was lost).
+    pager: Arc<Mutex<Option<Box<Pager<Asset>>>>>,
+    count: CountAssets,
+    per: PerAsset,
+}
+
+impl Exec {
+    fn run(&self, command: Command) -> BoxFuture<'static, Output> {
+        let core = self.core.clone();
+        match command {
+            Command::Count => {
+                let count = self.count.clone();
+                Box::pin(async move { Output::Count(core.execute(&count).await) })
             }
-        });
-        let mut run = pool.run(jobs);
-        while let Some(done) = run.next().await {
-            let (i, r) = done?;
-            results[i] = Some(r);
-        }
-        let mut found = Vec::new();
-        let mut missing = Vec::new();
-        for r in results.into_iter().flatten() {
-            match r {
-                Ok(asset) => found.push(asset),
-                Err((id, e)) if e.kind() == ErrorKind::NotFound => {
-                    missing.push((id, DownloadFailure::NotFound))
-                }
-                Err((id, e)) => {
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::Authentication | ErrorKind::PermissionDenied
-                    ) {
-                        return Err(e);
-                    }
-                    missing.push((
-                        id,
-                        DownloadFailure::Transfer {
-                            status: e.status().map(|s| s.as_u16()),
-                            message: e.to_string(),
-                        },
+            Command::Page => {
+                let pager = self.pager.clone();
+                Box::pin(async move {
+                    let taken = pager.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    let Some(mut taken) = taken else {
+                        return Output::Page(Some(Err(Error::Internal {
+                            message:
+                                "the listing's pager is gone (an earlier page request was lost)"
+                                    .into(),
+                        })));
+                    };
+                    let answer = taken.next_page().await;
+                    *pager.lock().unwrap_or_else(|e| e.into_inner()) = Some(taken);
+                    Output::Page(answer)
+                })
+            }
+            Command::Lookup(id) => {
+                let dataset = self.dataset.clone();
+                Box::pin(async move {
+                    Output::Lookup(Box::new(
+                        core.execute(&GetAsset::new(&dataset, &id, true)).await,
                     ))
-                }
+                })
+            }
+            Command::Fetch { asset, id, path } => {
+                let work = fetch_task(
+                    core,
+                    self.dataset.clone(),
+                    id,
+                    *asset,
+                    path,
+                    self.per.clone(),
+                );
+                Box::pin(work.map(Output::Fetch))
             }
         }
-        Ok((found, missing))
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn asset_task(
-        &self,
-        dataset: DatasetId,
-        id: AssetId,
-        asset: Asset,
-        path: PathBuf,
-        per: PerAsset,
-        cancel: crate::cancel::CancelToken,
-    ) -> impl std::future::Future<Output = Outcome> + Send + 'static {
-        let core = self.clone();
-        async move {
-            let filename = asset.filename.clone();
-            let work = download_one(core, dataset, id.clone(), asset, path, per);
-            // Dropping the transfer on cancellation aborts it where the transport is async;
-            // the partial file stays and resumes next time.
-            let reason = match guarded(work, Some(&cancel)).await {
-                Guarded::Done(outcome) => return outcome,
-                Guarded::Panicked => DownloadFailure::Internal {
-                    message: "a download worker panicked".into(),
-                },
-                Guarded::Cancelled => DownloadFailure::Cancelled,
-            };
-            Outcome::Failed(FailedDownload {
-                asset: id,
-                filename: Some(filename),
-                reason,
-            })
-        }
-    }
+/// One asset's transfer, stopped where it stands when the call is cancelled (the
+/// partial file stays and resumes next time).
+async fn fetch_task(
+    core: Core,
+    dataset: DatasetId,
+    id: AssetId,
+    asset: Asset,
+    path: PathBuf,
+    per: PerAsset,
+) -> Outcome {
+    let filename = asset.filename.clone();
+    let cancel: CancelToken = per.cancel.clone();
+    let work = download_one(core, dataset, id.clone(), asset, path, per);
+    let reason = match guarded(work, Some(&cancel)).await {
+        Guarded::Done(outcome) => return outcome,
+        Guarded::Panicked => DownloadFailure::Internal {
+            message: "a download worker panicked".into(),
+        },
+        Guarded::Cancelled => DownloadFailure::Cancelled,
+    };
+    Outcome::Failed(
+        FailedDownload {
+            asset: id,
+            filename: Some(filename),
+            reason,
+        },
+        None,
+    )
 }

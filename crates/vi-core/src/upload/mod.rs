@@ -10,9 +10,10 @@
 //!    [`SkipReason::DuplicateName`] naming the first. (The official client sends the first
 //!    file's bytes under both names; we never do.)
 //! 3. **Specs** (size, MIME from the extension, content sniffing, CRC32C) on blocking
-//!    workers, in parallel, streaming each file once. Files that cannot be uploaded are
+//!    workers, in parallel, streaming each file once, while earlier files are already
+//!    being sent: a session is opened as soon as a batch of prepared files is ready. Files that cannot be uploaded are
 //!    skipped with their reason. With [`UploadOptions::skip_existing`], the dataset is
-//!    listed once first and files it already holds (same name, size and CRC-32C) are
+//!    listed once (alongside) and files it already holds (same name, size and CRC-32C) are
 //!    skipped as [`SkipReason::AlreadyPresent`] (see [`existing`] for
 //!    the comparison); with [`UploadOptions::dry_run`], the upload stops here and reports
 //!    what it would send.
@@ -56,6 +57,7 @@ use bytes::Bytes;
 
 use crate::cancel::CancelToken;
 use crate::models::{FailureMode, OnAssetOverwritten};
+use crate::outcome::{OutcomeSink, Outcomes};
 use crate::progress::{Progress, ProgressSink};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
@@ -266,6 +268,9 @@ pub struct UploadOptions {
     pub progress: ProgressSink,
     /// Cancels the upload when fired.
     pub cancel: Option<CancelToken>,
+    /// Receives every file's outcome as it becomes known; the report then keeps counts,
+    /// failures and problems instead of a list of every file (see [`crate::outcome`]).
+    pub outcomes: Outcomes,
     /// Files on disk of at least this many bytes are uploaded in parts (spec §6.8; default
     /// [`spec::MULTIPART_THRESHOLD`], 1 GiB). In-memory bytes never are, whatever their
     /// size. The CRC-32C cut-off stays at 1 GiB regardless.
@@ -299,6 +304,7 @@ impl Default for UploadOptions {
             max_poll_interval: Duration::from_secs(10),
             progress: ProgressSink::default(),
             cancel: None,
+            outcomes: Outcomes::default(),
             multipart_threshold: spec::MULTIPART_THRESHOLD,
             skip_existing: false,
             dry_run: false,
@@ -378,6 +384,13 @@ impl UploadOptions {
     /// Cancels the upload when `token` fires.
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
+        self
+    }
+
+    /// Sends every file's outcome to `sink` as soon as it is known (any
+    /// `Fn(&FileOutcome)`); the report then lists only the failures.
+    pub fn outcomes(mut self, sink: impl OutcomeSink + 'static) -> Self {
+        self.outcomes = Outcomes::new(sink);
         self
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::ids::{AssetId, DatasetId, IngestionSessionId};
 use crate::models::{IngestionErrorCode, IngestionSession};
+use crate::outcome::Counts;
 use crate::upload::spec::{ComparedBy, SkipReason};
 
 /// Where an uploaded file came from.
@@ -188,16 +189,19 @@ pub struct UploadReport {
     /// How many assets of the dataset were listed to find files already there, when
     /// [`skip_existing`](crate::upload::UploadOptions::skip_existing) was on.
     pub assets_listed: Option<u64>,
+    /// How many files ended each way. With an outcome sink
+    /// ([`UploadOptions::outcomes`](crate::upload::UploadOptions::outcomes)) the lists
+    /// hold only the failures, and these counts are the totals.
+    pub counts: Counts,
+    /// Files already in the dataset (skip-existing), counted whether or not `skipped`
+    /// lists them.
+    pub present: u64,
 }
 
 impl UploadReport {
     /// Every input file.
     pub fn total_files(&self) -> usize {
-        self.succeeded.len()
-            + self.failed.len()
-            + self.skipped.len()
-            + self.processing.len()
-            + self.planned.len()
+        self.counts.total() as usize + self.planned.len()
     }
 
     /// The files left out because the dataset already holds them
@@ -230,22 +234,22 @@ impl UploadReport {
         if total == 0 {
             0.0
         } else {
-            (self.succeeded.len() + self.already_present().count()) as f64 * 100.0 / total as f64
+            (self.counts.succeeded + self.present) as f64 * 100.0 / total as f64
         }
     }
 
     /// True when nothing is still processing.
     pub fn is_complete(&self) -> bool {
-        self.processing.is_empty()
+        self.counts.processing == 0
     }
 
     /// True when every input file succeeded or was already in the dataset (for a dry run:
     /// when nothing would fail or be left out for a problem), and nothing was cancelled.
     pub fn is_success(&self) -> bool {
         !self.cancelled
-            && self.failed.is_empty()
-            && self.processing.is_empty()
-            && self.skipped.iter().all(|s| is_present(&s.reason))
+            && self.counts.failed == 0
+            && self.counts.processing == 0
+            && self.counts.skipped == self.present
     }
 
     /// The ids of the ingestion sessions.
@@ -287,7 +291,7 @@ impl UploadReport {
             ));
         }
         if !self.processing.is_empty() {
-            problems.push(format!("{} still processing", self.processing.len()));
+            problems.push(format!("{} still processing", self.counts.processing));
         }
         Err(Error::Operation {
             operation: format!("upload to dataset {}", self.dataset),
@@ -319,16 +323,16 @@ impl UploadReport {
             let bytes = self.planned.iter().map(|p| p.size).sum();
             rows.push(("Would upload", human_bytes(bytes)));
         } else {
-            rows.push(("Succeeded", self.succeeded.len().to_string()));
-            rows.push(("Failed", self.failed.len().to_string()));
+            rows.push(("Succeeded", self.counts.succeeded.to_string()));
+            rows.push(("Failed", self.counts.failed.to_string()));
         }
-        rows.push(("Skipped", self.skipped.len().to_string()));
+        rows.push(("Skipped", self.counts.skipped.to_string()));
         if self.assets_listed.is_some() || present > 0 {
             rows.push(("  present", present.to_string()));
         }
         if !self.dry_run {
             rows.extend([
-                ("Processing", self.processing.len().to_string()),
+                ("Processing", self.counts.processing.to_string()),
                 ("Success rate", format!("{:.1}%", self.success_rate())),
                 ("Uploaded", human_bytes(self.bytes_uploaded)),
                 ("Duration", format!("{:.1}s", self.duration.as_secs_f64())),

@@ -145,3 +145,8 @@ collect_listing! {
     /// `datasets().list_simple(page_size)`, every page.
     fn simple_datasets(&self, page_size: u32) -> SimpleDataset = datasets.list_simple;
 }
+
+/// Both label traits: what the label scenarios take (`<F: Labels>`).
+pub trait Labels: LabelOps + LabelListings {}
+
+impl<T: LabelOps + LabelListings> Labels for T {}

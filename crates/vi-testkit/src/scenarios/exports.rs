@@ -24,31 +24,6 @@ use vi_core::{DatasetId, ErrorKind, NewDataset};
 use crate::facade::{AssetOps, DatasetOps, ExportOps, Facade};
 use crate::{Fault, FaultKind, FaultTarget, TestEnv, status_fault};
 
-/// One `#[test]` per scenario of [`exports`](self) for facade `$facade`.
-#[macro_export]
-macro_rules! export_tests {
-    ($facade:ty) => {
-        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), exports:
-            a_dataset_with_labels_round_trips_for_both_dataset_types,
-            a_split_export_puts_every_asset_in_training_or_validation,
-            an_annotation_only_export_holds_records_and_no_images,
-            a_complete_copy_is_returned_without_a_new_export,
-            an_interrupted_download_resumes_where_it_stopped,
-            a_range_answered_with_other_bytes_is_refused,
-            a_refused_head_falls_back_to_a_one_byte_range,
-            a_refused_archive_url_is_signed_again_through_the_export,
-            an_unsuitable_format_is_refused_before_any_export_unless_told,
-            a_failed_export_is_an_operation_error,
-            exports_are_listed_page_by_page_and_a_finished_one_is_reused,
-            pixel_coordinates_are_the_fractions_times_the_image_size,
-            an_entry_climbing_out_with_dot_dot_writes_nothing_outside,
-            an_entry_with_an_absolute_path_writes_nothing_outside,
-            a_link_entry_is_refused_and_nothing_is_linked,
-            a_zip_bomb_is_refused_before_it_is_unpacked,
-        );
-    };
-}
-
 /// The record of image `name` (`w` × `h`) for a dataset of `kind`.
 fn record(kind: &DatasetType, i: usize, name: &str, w: u32, h: u32) -> AnnotationRecord {
     let contents = match kind {

@@ -15,7 +15,7 @@ use vi_core::{
     ListAssetsOptions, NewDataset,
 };
 
-use crate::facade::{AssetOps, DatasetOps, Facade, LabelListings, LabelOps};
+use crate::facade::{AssetOps, DatasetOps, Facade, Labels};
 use crate::{Fault, FaultKind, FaultTarget, TestEnv, write_file};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -102,9 +102,7 @@ fn jsonl(path: PathBuf, records: &[AnnotationRecord]) -> PathBuf {
 /// Phrase-grounding and VQA records, imported into datasets of their type, are all
 /// counted, every file is accounted for, and the parts read back per asset match them; a
 /// record of the other type fails the session with a reason.
-pub fn annotations_are_imported_into_both_dataset_types<F: LabelOps + LabelListings>(
-    env: &TestEnv,
-) {
+pub fn annotations_are_imported_into_both_dataset_types<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 2);
     let records: Vec<AnnotationRecord> = assets
@@ -195,9 +193,7 @@ pub fn annotations_are_imported_into_both_dataset_types<F: LabelOps + LabelListi
 /// (no session is opened), naming both; with `PrefixFolders` each goes under its own name
 /// and both are imported. Paths that do not exist and folders without annotation files
 /// are refused too.
-pub fn duplicate_names_are_refused_or_named_by_their_folders<F: LabelOps + LabelListings>(
-    env: &TestEnv,
-) {
+pub fn duplicate_names_are_refused_or_named_by_their_folders<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 2);
     let root = env.path("labels");
@@ -253,9 +249,7 @@ pub fn duplicate_names_are_refused_or_named_by_their_folders<F: LabelOps + Label
 /// session is listed, and waiting for it by id finds it finished). An annotation import
 /// started without waiting is waited for by its session id; cancelling an open import
 /// session fails it.
-pub fn uploads_started_without_waiting_are_finished_later<F: LabelOps + LabelListings>(
-    env: &TestEnv,
-) {
+pub fn uploads_started_without_waiting_are_finished_later<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let ds = crate::facade::new_dataset(&c, "later");
     let dir = env.path("images");
@@ -319,11 +313,7 @@ pub fn uploads_started_without_waiting_are_finished_later<F: LabelOps + LabelLis
 /// Bulk deletion: empty criteria are refused before anything is sent; a filter deletes
 /// exactly the matching assets (and their annotations) once the session is waited for;
 /// "all assets" must be asked for explicitly.
-pub fn bulk_deletion_refuses_empty_criteria_and_deletes_what_matches<
-    F: LabelOps + LabelListings,
->(
-    env: &TestEnv,
-) {
+pub fn bulk_deletion_refuses_empty_criteria_and_deletes_what_matches<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 4);
     let err = c
@@ -370,7 +360,7 @@ pub fn bulk_deletion_refuses_empty_criteria_and_deletes_what_matches<
 /// Per-asset annotation parts: get, update a caption, replace a box, delete a box and
 /// then a caption (which takes its whole annotation); the asset with its objects agrees.
 /// Dataset update and the lightweight list.
-pub fn annotation_parts_and_curation_calls<F: LabelOps + LabelListings>(env: &TestEnv) {
+pub fn annotation_parts_and_curation_calls<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 1);
     let (asset, name, w, h) = &assets[0];
@@ -464,9 +454,7 @@ pub fn annotation_parts_and_curation_calls<F: LabelOps + LabelListings>(env: &Te
 /// under the undeclared name, which is reported; the file left out is `NotOffered`; the
 /// other file is sent to its own URL; the session is marked failed, with every file in the
 /// report.
-pub fn a_reply_naming_other_files_sends_nothing_to_them<F: LabelOps + LabelListings>(
-    env: &TestEnv,
-) {
+pub fn a_reply_naming_other_files_sends_nothing_to_them<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 2);
     let dir = env.path("two");
@@ -526,9 +514,7 @@ pub fn a_reply_naming_other_files_sends_nothing_to_them<F: LabelOps + LabelListi
 /// Annotation files go to signed storage URLs that upload faults reach: two 503s on the
 /// file's PUT are retried (three PUTs) and the import finishes; a PUT refused for good
 /// (403 every time) fails that file with its status, and the session is marked failed.
-pub fn annotation_file_uploads_are_retried_and_failures_reported<F: LabelOps + LabelListings>(
-    env: &TestEnv,
-) {
+pub fn annotation_file_uploads_are_retried_and_failures_reported<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 1);
     let (_, name, w, h) = &assets[0];

@@ -15,6 +15,7 @@
 //! facades are the parity guarantee.
 
 pub mod calls;
+pub mod coordinator;
 pub mod downloads;
 pub mod exports;
 pub mod hostile;
@@ -115,6 +116,23 @@ macro_rules! upload_cancel_tests {
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), upload_cancel:
             cancelling_halfway_stops_and_cancels_the_session,
             a_token_fired_before_the_upload_sends_nothing_and_loses_nothing,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`coordinator`] (lost tasks, cancel in flight, byte
+/// progress, preparation ahead of transfers) for facade `$facade`.
+#[macro_export]
+macro_rules! coordinator_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), coordinator:
+            a_lost_download_task_fails_its_asset_with_a_reason,
+            a_lost_upload_task_fails_its_file_with_a_reason,
+            lost_timer_tasks_lose_no_file,
+            a_cancel_stops_a_large_upload_in_flight,
+            a_cancel_stops_a_large_download_and_a_rerun_resumes_it,
+            the_first_transfer_starts_before_the_last_file_is_prepared,
+            outcomes_stream_to_a_sink_and_the_report_keeps_counts,
         );
     };
 }
@@ -260,6 +278,31 @@ macro_rules! label_tests {
             annotation_parts_and_curation_calls,
             a_reply_naming_other_files_sends_nothing_to_them,
             annotation_file_uploads_are_retried_and_failures_reported,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`exports`] for facade `$facade`.
+#[macro_export]
+macro_rules! export_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), exports:
+            a_dataset_with_labels_round_trips_for_both_dataset_types,
+            a_split_export_puts_every_asset_in_training_or_validation,
+            an_annotation_only_export_holds_records_and_no_images,
+            a_complete_copy_is_returned_without_a_new_export,
+            an_interrupted_download_resumes_where_it_stopped,
+            a_range_answered_with_other_bytes_is_refused,
+            a_refused_head_falls_back_to_a_one_byte_range,
+            a_refused_archive_url_is_signed_again_through_the_export,
+            an_unsuitable_format_is_refused_before_any_export_unless_told,
+            a_failed_export_is_an_operation_error,
+            exports_are_listed_page_by_page_and_a_finished_one_is_reused,
+            pixel_coordinates_are_the_fractions_times_the_image_size,
+            an_entry_climbing_out_with_dot_dot_writes_nothing_outside,
+            an_entry_with_an_absolute_path_writes_nothing_outside,
+            a_link_entry_is_refused_and_nothing_is_linked,
+            a_zip_bomb_is_refused_before_it_is_unpacked,
         );
     };
 }

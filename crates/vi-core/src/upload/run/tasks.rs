@@ -1,110 +1,116 @@
-//! The tasks the upload scheduler spawns: creating a session, looking at one, and sending
-//! one file to its signed URL (retried under the policy for signed uploads).
+//! The commands of the upload coordinator, as the tasks the driver runs: examining a
+//! file, listing the dataset for skip-existing, creating a session, looking at one, and
+//! sending one file to its signed URL (retried under the policy for signed uploads).
 
-use super::*;
-use crate::endpoints::{ApiRequest, Endpoint, parse_json};
-use crate::ids::OrganizationId;
-use crate::models::{IngestionEvent, failed_files};
-use crate::transport::Response;
+use std::collections::BTreeMap;
+use std::time::Instant;
 
-impl Upload {
-    /// Looks at batch `b`'s session for the files the service failed or gave up on. The
-    /// answer is parsed lean ([`SessionLook`]): a look repeats every few seconds while
-    /// files are sent, and the session's echo of its 5000 declarations is not needed.
-    pub(super) fn look_task(
-        &self,
-        batch: usize,
-    ) -> impl std::future::Future<Output = Done> + Send + 'static {
-        let core = self.core.clone();
-        let endpoint = self.session_id(batch).map(|session| LookAtSession {
-            get: GetIngestionSession {
-                dataset: self.dataset.clone(),
-                session,
-            },
-        });
-        async move {
-            let result = match endpoint {
-                Some(endpoint) => match guarded(core.execute(&endpoint), None).await {
-                    Guarded::Done(result) => result,
-                    _ => Err(Error::panicked("looking at an ingestion session")),
-                },
-                None => Err(Error::invalid("session", "the batch has no session")),
-            };
-            Done::Looked { batch, result }
+use super::Upload;
+use super::coord::{Command, Failure, Output};
+use crate::cancel::CancelToken;
+use crate::endpoints::{
+    ApiRequest, CreateIngestionSession, Endpoint, GetIngestionSession, parse_json,
+};
+use crate::engine::{Attempt, Core};
+use crate::error::Result;
+use crate::ids::{DatasetId, OrganizationId};
+use crate::models::{IngestionErrorCode, IngestionEvent, SignedUrl, failed_files};
+use crate::pool::{Guarded, guarded};
+use crate::progress::ProgressSink;
+use crate::retry::{Safety, Target};
+use crate::runtime::{BoxFuture, run_blocking};
+use crate::signed::{SignedKind, SignedRequest};
+use crate::transport::{Body, FileSlice, Meter, Response};
+use crate::upload::existing::Existing;
+use crate::upload::multipart::{MultipartTarget, upload_multipart};
+use crate::upload::report::UploadFailure;
+use crate::upload::spec::{FileSpec, SpecSource, spec_for_bytes, spec_for_file};
+
+/// What every command of one upload call needs.
+pub(super) struct Exec {
+    core: Core,
+    dataset: DatasetId,
+    cancel: CancelToken,
+    progress: ProgressSink,
+}
+
+impl Exec {
+    pub(super) fn new(upload: &Upload) -> Self {
+        Exec {
+            core: upload.core.clone(),
+            dataset: upload.dataset.clone(),
+            cancel: upload.cancel.clone(),
+            progress: upload.options.progress.clone(),
         }
     }
 
-    pub(super) fn create_task(
-        &self,
-        batch: usize,
-        requested: Instant,
-    ) -> impl std::future::Future<Output = Done> + Send + 'static {
+    pub(super) fn run(&self, command: Command) -> BoxFuture<'static, Output> {
         let core = self.core.clone();
-        let assets = self.batches[batch]
-            .files
-            .iter()
-            .map(|&i| self.planned[i].spec.to_asset_spec())
-            .collect();
-        let endpoint = CreateIngestionSession {
-            dataset: self.dataset.clone(),
-            body: CreateIngestionSessionRequest {
-                spec: IngestionRequestSpec {
-                    kind: "Upload".to_owned(),
-                    failure_mode: self.options.failure_mode.into(),
-                    on_asset_overwritten: self.options.overwrite.into(),
-                    assets,
-                },
-            },
-        };
-        async move {
-            let result = match guarded(core.execute(&endpoint), None).await {
-                Guarded::Done(result) => result.map(Box::new),
-                _ => Err(Error::panicked("creating an ingestion session")),
-            };
-            Done::Created {
-                batch,
-                requested,
-                result,
-            }
-        }
-    }
-
-    pub(super) fn transfer_task(
-        &self,
-        transfer: Transfer,
-    ) -> impl std::future::Future<Output = Done> + Send + 'static {
-        let core = self.core.clone();
-        let file = transfer.0;
-        let spec = self.planned[file].spec.clone();
-        let cancel = self.cancel.clone();
-        let multipart =
-            goes_multipart(&spec, self.options.multipart_threshold).then(|| MultipartTarget {
-                dataset: self.dataset.clone(),
-                ingestion_id: self.file_batch[file]
-                    .and_then(|b| self.batches[b].session.as_ref())
-                    .map(|s| s.ingestion_id.clone())
-                    .unwrap_or_default(),
-            });
-        async move {
-            if let Some(target) = multipart {
-                // Not raced against cancellation: the flow watches the token itself, as it
-                // must abort the multipart upload on the service before it returns.
-                let result = match guarded(upload_multipart(core, target, spec, cancel), None).await
-                {
-                    Guarded::Done(result) => result.map_err(Failure::Final),
-                    _ => Err(Failure::Final(panicked())),
+        let dataset = self.dataset.clone();
+        match command {
+            Command::Existing(names) => Box::pin(async move {
+                let wanted = |name: &str| names.contains(name);
+                Output::Existing(Existing::list(&core, &dataset, &wanted).await)
+            }),
+            Command::Prepare { input, name } => Box::pin(async move {
+                let runtime = core.runtime().clone();
+                let spec = match input {
+                    SpecSource::File(path) => {
+                        run_blocking(runtime.as_ref(), move || spec_for_file(path, name)).await
+                    }
+                    SpecSource::Bytes(data) => {
+                        run_blocking(runtime.as_ref(), move || spec_for_bytes(name, data)).await
+                    }
                 };
-                return Done::Sent { transfer, result };
+                Output::Prepared(spec)
+            }),
+            Command::Create(body) => Box::pin(async move {
+                let endpoint = CreateIngestionSession { dataset, body };
+                Output::Created(core.execute(&endpoint).await.map(Box::new))
+            }),
+            Command::Look(session) => Box::pin(async move {
+                let endpoint = LookAtSession {
+                    get: GetIngestionSession { dataset, session },
+                };
+                Output::Looked(core.execute(&endpoint).await)
+            }),
+            Command::Send {
+                spec,
+                url,
+                deadline,
+                multipart,
+            } => {
+                let cancel = self.cancel.clone();
+                let progress = self.progress.clone();
+                Box::pin(async move {
+                    let result = match multipart {
+                        // Not raced against cancellation: the flow watches the token
+                        // itself, as it must abort the multipart upload on the service
+                        // before it returns.
+                        Some(ingestion_id) => {
+                            let target = MultipartTarget {
+                                dataset,
+                                ingestion_id,
+                            };
+                            upload_multipart(core, target, spec, cancel)
+                                .await
+                                .map_err(Failure::Final)
+                        }
+                        None => {
+                            let put = put_file(core, spec, url, deadline, progress, cancel.clone());
+                            // Racing the transfer against cancellation drops (aborts) it
+                            // where the transport is async; a blocking one stops within a
+                            // buffer (its meter).
+                            match guarded(put, Some(&cancel)).await {
+                                Guarded::Done(result) => result,
+                                Guarded::Panicked => Err(Failure::Final(panicked())),
+                                Guarded::Cancelled => Err(Failure::Final(UploadFailure::Cancelled)),
+                            }
+                        }
+                    };
+                    Output::Sent(result)
+                })
             }
-            // Racing the transfer against cancellation drops (aborts) it where the
-            // transport is async; a blocking transfer finishes its current attempt.
-            let put = put_file(core, spec, transfer.1.clone(), transfer.2);
-            let result = match guarded(put, Some(&cancel)).await {
-                Guarded::Done(result) => result,
-                Guarded::Panicked => Err(Failure::Final(panicked())),
-                Guarded::Cancelled => Err(Failure::Final(UploadFailure::Cancelled)),
-            };
-            Done::Sent { transfer, result }
         }
     }
 }
@@ -126,6 +132,8 @@ async fn put_file(
     spec: FileSpec,
     url: SignedUrl,
     deadline: Option<Instant>,
+    progress: ProgressSink,
+    cancel: CancelToken,
 ) -> std::result::Result<(), Failure> {
     let put = SignedRequest::new(SignedKind::Upload, &url, Some(spec.size), core.config())
         .map_err(|e| {
@@ -139,14 +147,17 @@ async fn put_file(
             path: path.clone(),
             offset: 0,
             len: spec.size,
-            // Not metered: what a transport has read from the file is not what has gone
-            // over the link. The socket's send buffer (megabytes, on loopback or after
-            // Linux's autotuning) takes a whole image at once, so the bytes read say
-            // nothing about the link's rate and misled the tuner (measured: 100 uploads of
-            // 2 MiB at 2 MB/s per connection took 11 s metered, 4.6 s not). Uploads move
-            // the limit on completions; downloads, whose bytes land as the link delivers
-            // them, are metered.
-            meter: None,
+            // Counted for progress and cancellation only, not for the tuner: what a
+            // transport has read from the file is not what has gone over the link (a
+            // socket's send buffer takes a whole image at once), so uploads move the
+            // limit on completions (docs/bench.md, second pass of issue 11).
+            meter: Some(Meter::for_file(
+                None,
+                spec.filename.as_str(),
+                spec.size,
+                progress,
+                cancel,
+            )),
         }),
         SpecSource::Bytes(bytes) => Body::Bytes(bytes.clone()),
     };
