@@ -305,8 +305,8 @@ def run(samples: Path, work: Path) -> None:
         try:
             got = client.get_dataset(ds, save_dir=target, overwrite=True, show_progress=False)
         except FileExistsError:
-            # vi-sdk's parallel unzip races on creating a folder (spec §30.13 #7); the
-            # folders exist now, so a second run cannot race.
+            # vi-sdk's parallel unzip races on creating a folder (see interop/README.md);
+            # the folders exist now, so a second run cannot race.
             print("   (vi-sdk's parallel extraction raced on a folder: retrying once)", flush=True)
             got = client.get_dataset(ds, save_dir=target, overwrite=True, show_progress=False)
         images = Path(got.save_dir) / "dump" / "images"
