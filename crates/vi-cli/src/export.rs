@@ -135,6 +135,8 @@ pub fn run(args: ExportArgs, global: &Global, out: &Output) -> Result<Exit, CliE
             _ => {}
         });
     }
+    // Ctrl-C stops the download; the ranges already written are kept for the next run.
+    options = options.cancel(crate::interrupt::cancel_on_ctrl_c(None));
     let client = crate::client(global)?;
     let got = client
         .datasets()

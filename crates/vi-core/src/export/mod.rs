@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::cancel::CancelToken;
 use crate::endpoints::{CreateExport, ExportSettings, GetDataset, GetExport};
 use crate::engine::Core;
 use crate::error::{Error, Result};
@@ -111,6 +112,9 @@ pub struct DatasetDownloadOptions {
     pub concurrency: Option<usize>,
     /// The size of a ranged read; `None`: by archive size (64 KiB below 10 MiB).
     pub chunk_size: Option<u64>,
+    /// Stops the call when fired: it returns [`Error::Cancelled`], nothing is put in place
+    /// and the ranges already written are kept for the next call.
+    pub cancel: Option<CancelToken>,
     progress: Option<ProgressFn>,
 }
 
@@ -147,6 +151,7 @@ impl Default for DatasetDownloadOptions {
             limits: UnpackLimits::default(),
             concurrency: None,
             chunk_size: None,
+            cancel: None,
             progress: None,
         }
     }
@@ -221,6 +226,11 @@ impl DatasetDownloadOptions {
     /// Sets the size of a ranged read.
     pub fn chunk_size(mut self, bytes: u64) -> Self {
         self.chunk_size = Some(bytes.max(1));
+        self
+    }
+    /// Stops the call when `token` fires (see [`DatasetDownloadOptions::cancel`]).
+    pub fn cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
         self
     }
     /// Calls `progress` at every step (from worker threads; keep it quick).
@@ -606,6 +616,22 @@ impl Core {
     /// Downloads `dataset` with its annotations into `<dir>/<dataset id>/`: see
     /// [`crate::handles::Datasets::download_dataset`].
     pub(crate) async fn download_dataset(
+        &self,
+        dataset: &DatasetId,
+        dir: &Path,
+        options: &DatasetDownloadOptions,
+    ) -> Result<DownloadedDataset> {
+        let work = self.download_dataset_now(dataset, dir, options);
+        match crate::pool::guarded(work, options.cancel.as_ref()).await {
+            crate::pool::Guarded::Done(result) => result,
+            crate::pool::Guarded::Cancelled => Err(Error::Cancelled),
+            crate::pool::Guarded::Panicked => Err(Error::Internal {
+                message: format!("the download of dataset {dataset} panicked"),
+            }),
+        }
+    }
+
+    async fn download_dataset_now(
         &self,
         dataset: &DatasetId,
         dir: &Path,

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use vi_core::api::{
-    DatasetDownloadOptions, DownloadedDataset, ExportEvent, ExportSettings, ImportOptions,
-    UploadOptions,
+    CancelToken, DatasetDownloadOptions, DownloadedDataset, ExportEvent, ExportSettings,
+    ImportOptions, UploadOptions,
 };
 use vi_core::models::{
     AnnotationRecord, BoundingBox, DatasetType, ExportFormat, GroundedPhrase, PhraseGrounding,
@@ -286,6 +286,35 @@ pub fn an_interrupted_download_resumes_where_it_stopped<F: Facade + ExportOps>(e
     let got = c.download_dataset(&ds, &dir, &plain).unwrap();
     assert!(got.resumed_bytes >= got.archive_bytes / 2, "{got:?}");
     assert!(got.resumed_bytes < got.archive_bytes, "{got:?}");
+    assert_same_dataset(&got, &files, &records);
+    assert_only_the_dataset(&dir, &ds);
+}
+
+/// A token fired after the first ranges stops the call with `Cancelled`: nothing is put
+/// in place, and the next call continues from the ranges written.
+pub fn a_cancelled_download_keeps_its_ranges_for_the_next_call<F: Facade + ExportOps>(
+    env: &TestEnv,
+) {
+    let c = F::connect(env);
+    let (ds, files, records) = labeled_dataset(env, &c, DatasetType::PhraseGrounding, 3, noisy);
+    let dir = env.path("cancel");
+    let token = CancelToken::new();
+    let fire = token.clone();
+    let options = DatasetDownloadOptions::new()
+        .chunk_size(16 << 10)
+        .concurrency(1)
+        .cancel(token)
+        .progress(move |e| {
+            if matches!(e, ExportEvent::Downloading { received, .. } if *received >= 32 << 10) {
+                fire.cancel();
+            }
+        });
+    let err = c.download_dataset(&ds, &dir, &options).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert!(!dir.join(ds.as_str()).exists());
+    let plain = DatasetDownloadOptions::new().chunk_size(16 << 10);
+    let got = c.download_dataset(&ds, &dir, &plain).unwrap();
+    assert!(got.resumed_bytes >= 32 << 10, "{got:?}");
     assert_same_dataset(&got, &files, &records);
     assert_only_the_dataset(&dir, &ds);
 }

@@ -292,6 +292,7 @@ macro_rules! export_tests {
             an_annotation_only_export_holds_records_and_no_images,
             a_complete_copy_is_returned_without_a_new_export,
             an_interrupted_download_resumes_where_it_stopped,
+            a_cancelled_download_keeps_its_ranges_for_the_next_call,
             a_range_answered_with_other_bytes_is_refused,
             a_refused_head_falls_back_to_a_one_byte_range,
             a_refused_archive_url_is_signed_again_through_the_export,
