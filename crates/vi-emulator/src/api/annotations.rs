@@ -946,6 +946,57 @@ pub(super) fn write_part(
     ok(&value)
 }
 
+/// An asset filter and a custom-metadata query (W1, B1): the assets they keep.
+pub(super) struct Selection {
+    filter: crate::filter::Filter,
+    metadata: crate::filter::MetadataQuery,
+    strict: bool,
+}
+
+impl Selection {
+    /// Parses both; `prefix` is where the keys sit in the request (`spec.` in a body).
+    pub(super) fn parse(
+        filter: &str,
+        metadata: &str,
+        strict: bool,
+        prefix: &str,
+    ) -> ApiResult<Self> {
+        let filter = crate::filter::Filter::parse(filter)
+            .map_err(|e| ApiError::bad_request(format!("invalid \"{prefix}filter\": {e}")))?;
+        let metadata = crate::filter::MetadataQuery::parse(metadata).map_err(|e| {
+            ApiError::bad_request(format!("invalid \"{prefix}metadataQuery\": {e}"))
+        })?;
+        Ok(Selection {
+            filter,
+            metadata,
+            strict,
+        })
+    }
+
+    /// The dataset's assets it keeps, in upload order.
+    pub(super) fn assets(
+        &self,
+        state: &State,
+        dataset: &str,
+    ) -> ApiResult<Vec<crate::state::Asset>> {
+        let keep = |a: &crate::state::Asset| {
+            self.filter.matches(a) && self.metadata.matches(&a.custom_metadata, self.strict)
+        };
+        Ok(state
+            .store()
+            .asset_page(
+                dataset,
+                crate::store::Sort::Upload,
+                false,
+                None,
+                usize::MAX,
+                &keep,
+            )?
+            .map(|p| p.items)
+            .unwrap_or_default())
+    }
+}
+
 /// W1: `{asset, objects}` per asset; filters as A1 (`annotationFilter` and `view` are
 /// accepted and not applied).
 pub(super) fn with_objects(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult<Response> {
@@ -972,10 +1023,12 @@ pub(super) fn with_objects(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult
             )));
         }
     }
-    let filter = crate::filter::Filter::parse(q.get("filter").unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("invalid \"filter\": {e}")))?;
-    let metadata = crate::filter::MetadataQuery::parse(q.get("metadataQuery").unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("invalid \"metadataQuery\": {e}")))?;
+    let selection = Selection::parse(
+        q.get("filter").unwrap_or(""),
+        q.get("metadataQuery").unwrap_or(""),
+        strict,
+        "",
+    )?;
     let size = q.page_size()?;
     let fp = q.fingerprint(
         &format!("assetsWithObjects/{dsc}"),
@@ -995,18 +1048,7 @@ pub(super) fn with_objects(app: &App, dsc: &str, raw: Option<&str>) -> ApiResult
     };
     let state = app.state();
     let ds = dataset(&state, app, dsc)?.id.clone();
-    let assets = state
-        .store()
-        .asset_page(
-            &ds,
-            crate::store::Sort::Upload,
-            false,
-            None,
-            usize::MAX,
-            &|a| filter.matches(a) && metadata.matches(&a.custom_metadata, strict),
-        )?
-        .map(|p| p.items)
-        .unwrap_or_default();
+    let assets = selection.assets(&state, &ds)?;
     let items: Vec<Value> = assets
         .iter()
         .skip(offset)

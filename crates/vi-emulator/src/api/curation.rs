@@ -11,7 +11,6 @@ use super::{dataset, ok, page};
 use crate::app::App;
 use crate::body::{Obj, parse_object};
 use crate::error::{ApiError, ApiResult};
-use crate::filter::{Filter, MetadataQuery};
 use crate::render::{self, dataset_link};
 use crate::state::{Deletion, State};
 
@@ -76,25 +75,20 @@ pub(super) fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> 
             "at least one criterion is required (filter, metadataQuery or ruleQuery)",
         ));
     }
-    let filter = Filter::parse(filter_text.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("invalid \"spec.filter\": {e}")))?;
-    let metadata = MetadataQuery::parse(metadata_text.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("invalid \"spec.metadataQuery\": {e}")))?;
+    let selection = super::annotations::Selection::parse(
+        filter_text.as_deref().unwrap_or(""),
+        metadata_text.as_deref().unwrap_or(""),
+        strict,
+        "spec.",
+    )?;
     let now = app.now_ms();
     let mut state = app.state();
     let ds = dataset(&state, app, dsc)?.id.clone();
-    let targets: Vec<String> = state
-        .store()
-        .asset_page(
-            &ds,
-            crate::store::Sort::Upload,
-            false,
-            None,
-            usize::MAX,
-            &|a| filter.matches(a) && metadata.matches(&a.custom_metadata, strict),
-        )?
-        .map(|p| p.items.into_iter().map(|a| a.id).collect())
-        .unwrap_or_default();
+    let targets: Vec<String> = selection
+        .assets(&state, &ds)?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
     let echoed = json!({
         "filter": spec.get("filter").cloned().unwrap_or(Value::Null),
         "metadataQuery": metadata_text,
