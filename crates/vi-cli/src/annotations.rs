@@ -127,6 +127,7 @@ fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, CliEr
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ),
+        ImportState::NotReported { message } => format!("not reported to the service: {message}"),
         _ => "unknown".to_owned(),
     };
     let outcome = |o: &FileOutcome| match o {

@@ -160,6 +160,12 @@ pub enum ImportState {
     /// Still being processed (waiting was off, or timed out): wait for it later with
     /// the session id.
     Processing,
+    /// The files were sent, but the service did not take the client's report that they
+    /// were (after retries): the session will not be processed and expires; import again.
+    NotReported {
+        /// The error of the report, as text.
+        message: String,
+    },
 }
 
 /// The outcome of an annotation import: every file given is in `files` exactly once.

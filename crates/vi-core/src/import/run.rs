@@ -270,7 +270,24 @@ pub(crate) async fn import(
             session: session.clone(),
             body: files_inserted(all_sent, reason),
         })
-        .await?;
+        .await;
+    // The files are sent: a report the service did not take still accounts for each of
+    // them, with the reason, instead of an error that would lose them.
+    let reported = match reported {
+        Ok(reported) => reported,
+        Err(e) => {
+            return Ok(ImportReport {
+                dataset: dataset.clone(),
+                session_id: session,
+                files,
+                unexpected_names,
+                state: ImportState::NotReported {
+                    message: e.to_string(),
+                },
+                session: created,
+            });
+        }
+    };
     let last = if options.wait && all_sent {
         let get = GetAnnotationImportSession {
             dataset: dataset.clone(),

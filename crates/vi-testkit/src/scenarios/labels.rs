@@ -513,7 +513,8 @@ pub fn a_reply_naming_other_files_sends_nothing_to_them<F: Labels>(env: &TestEnv
 
 /// Annotation files go to signed storage URLs that upload faults reach: two 503s on the
 /// file's PUT are retried (three PUTs) and the import finishes; a PUT refused for good
-/// (403 every time) fails that file with its status, and the session is marked failed.
+/// (403 every time) fails that file with its status, and the session is marked failed; a
+/// status report lost to a 500 leaves the files accounted for (`NotReported`).
 pub fn annotation_file_uploads_are_retried_and_failures_reported<F: Labels>(env: &TestEnv) {
     let c = F::connect(env);
     let (ds, assets) = dataset_with_images(&c, DatasetType::PhraseGrounding, 1);
@@ -549,4 +550,30 @@ pub fn annotation_file_uploads_are_retried_and_failures_reported<F: Labels>(env:
         matches!(report.state, ImportState::Failed { .. }),
         "{report:?}"
     );
+
+    // The report of the sent files is lost to a 500 (a PATCH is not repeated): the files
+    // stay accounted for, and the state says the session was never told.
+    env.emulator.inject(Fault {
+        target: FaultTarget::ApiMatching {
+            method: Some("PATCH".into()),
+            path_contains: Some("/status".into()),
+        },
+        kind: FaultKind::Status {
+            status: 500,
+            retry_after: None,
+        },
+        times: 1,
+    });
+    let file = jsonl(
+        env.path("unreported.jsonl"),
+        &[grounding("t-2", name, *w, *h)],
+    );
+    let report = c
+        .import_annotations(&ds, vec![file], ImportOptions::new())
+        .expect("the call itself works");
+    assert_eq!(report.files[0].outcome, FileOutcome::Uploaded);
+    match &report.state {
+        ImportState::NotReported { message } => assert!(message.contains("500"), "{message}"),
+        other => panic!("not reported: {other:?}"),
+    }
 }
