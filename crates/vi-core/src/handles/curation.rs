@@ -20,7 +20,7 @@ impl Datasets {
     /// `update` sets is sent.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty update or an empty name; as any API call.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty update or an empty name; as any API call.
     pub async fn update(&self, dataset: &DatasetId, update: DatasetUpdate) -> Result<Dataset> {
         let dataset = dataset.clone();
         self.core.execute(&UpdateDataset { dataset, update }).await
@@ -30,7 +30,7 @@ impl Datasets {
     /// [`list`](Self::list) when the statistics are not needed.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a page size outside 1–1000.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a page size outside 1–1000.
     pub fn list_simple(&self, page_size: u32) -> Result<Listing<SimpleDataset>> {
         check_page_size(page_size)?;
         let endpoint = ListSimpleDatasets {
@@ -59,7 +59,7 @@ impl Assets {
     /// [`deletions`](Self::deletions).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for empty criteria; as any API call.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for empty criteria; as any API call.
     pub async fn delete_many(
         &self,
         dataset: &DatasetId,
@@ -90,7 +90,7 @@ impl Assets {
     /// Every bulk deletion session of a dataset, lazily.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a page size outside 1–1000.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a page size outside 1–1000.
     pub fn deletions(
         &self,
         dataset: &DatasetId,
@@ -109,7 +109,7 @@ impl Assets {
     /// seen (check [`BulkDeletionSession::is_done`] when the timeout may have come first).
     ///
     /// # Errors
-    /// [`Error::Operation`] when the deletion failed; any error of the get call.
+    /// [`Error::Operation`](crate::Error::Operation) when the deletion failed; any error of the get call.
     pub async fn wait_for_deletion(
         &self,
         dataset: &DatasetId,

@@ -71,7 +71,7 @@ impl Assets {
     /// Every ingestion session of a dataset, lazily (`page_size` per request).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a page size outside 1–1000.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a page size outside 1–1000.
     pub fn sessions(
         &self,
         dataset: &DatasetId,
@@ -123,7 +123,7 @@ impl Assets {
     /// as last seen (the files it rejected are in [`IngestionSession::failed_files`]).
     ///
     /// # Errors
-    /// [`Error::Operation`] when the session failed; any error of the get call.
+    /// [`Error::Operation`](crate::Error::Operation) when the session failed; any error of the get call.
     pub async fn wait_for_session(
         &self,
         dataset: &DatasetId,
@@ -188,7 +188,7 @@ impl Assets {
     /// Every asset matching `options`, each with its annotation parts, lazily.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a page size outside 1–1000.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a page size outside 1–1000.
     pub fn with_objects(
         &self,
         dataset: &DatasetId,
