@@ -2,7 +2,7 @@
 //! Each handle method blocks on the async method of the same name in [`vi_core::handles`]
 //! (where the work lives) and says on its own page what it does and how it fails.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +16,21 @@ use vi_core::{
     AssetId, Config, Core, CountAssetsOptions, Cursor, DatasetId, Facade, ListAssetsOptions,
     NewDataset, Page, Result, handles,
 };
+
+use vi_core::import::{ImportOptions, ImportReport};
+use vi_core::models::{
+    Annotation, AnnotationImportSession, AssetWithObjects, BulkDeletionSession, IngestionSession,
+    SimpleDataset,
+};
+use vi_core::{
+    AnnotationId, AnnotationImportSessionId, AssetsWithObjectsOptions, BulkDeletionId,
+    DatasetUpdate, DeleteCriteria, IngestionSessionId,
+};
+
+use vi_core::endpoints::ExportSettings;
+use vi_core::export::{DatasetDownloadOptions, DownloadedDataset};
+use vi_core::ids::ExportId;
+use vi_core::models::DatasetExport;
 
 use crate::runtime::{ThreadRuntime, block_on};
 use crate::transport::UreqTransport;
@@ -355,6 +370,7 @@ pub struct Threads;
 impl Facade for Threads {
     type Datasets = Datasets;
     type Assets = Assets;
+    type Annotations = Annotations;
 
     fn engine(config: Config) -> Result<Core> {
         let transport = Blocking(UreqTransport::new(&HttpOptions::from(&config))?);
@@ -363,5 +379,358 @@ impl Facade for Threads {
             Arc::new(transport),
             Arc::new(ThreadRuntime),
         ))
+    }
+}
+
+/// Annotation operations, blocking: `client.annotations()`. Each method waits for
+/// [`vi_core::Annotations`]' method of the same name.
+#[derive(Clone, Debug)]
+pub struct Annotations(handles::Annotations);
+
+impl From<Core> for Annotations {
+    fn from(core: Core) -> Self {
+        Annotations(core.into())
+    }
+}
+
+impl Annotations {
+    /// Imports annotation files: see [`vi_core::Annotations::upload`].
+    ///
+    /// # Errors
+    /// As the async method; per-file outcomes are in the report.
+    pub fn upload<P: Into<PathBuf>>(
+        &self,
+        dataset: &DatasetId,
+        paths: impl IntoIterator<Item = P>,
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
+        block_on(self.0.upload(dataset, paths, options))
+    }
+
+    /// One import session: see [`vi_core::Annotations::session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn session(
+        &self,
+        dataset: &DatasetId,
+        session: &AnnotationImportSessionId,
+    ) -> Result<AnnotationImportSession> {
+        block_on(self.0.session(dataset, session))
+    }
+
+    /// A dataset's import sessions, lazily: see [`vi_core::Annotations::sessions`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn sessions(
+        &self,
+        dataset: &DatasetId,
+        page_size: u32,
+    ) -> Result<Listing<AnnotationImportSession>> {
+        self.0.sessions(dataset, page_size).map(Listing::from)
+    }
+
+    /// Waits for an import session: see [`vi_core::Annotations::wait`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn wait(
+        &self,
+        dataset: &DatasetId,
+        session: &AnnotationImportSessionId,
+        timeout: Duration,
+    ) -> Result<AnnotationImportSession> {
+        block_on(self.0.wait(dataset, session, timeout))
+    }
+
+    /// Cancels an import session: see [`vi_core::Annotations::cancel`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn cancel(
+        &self,
+        dataset: &DatasetId,
+        session: &AnnotationImportSessionId,
+    ) -> Result<AnnotationImportSession> {
+        block_on(self.0.cancel(dataset, session))
+    }
+
+    /// An asset's annotation parts, lazily: see [`vi_core::Annotations::list`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn list(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        page_size: u32,
+    ) -> Result<Listing<Annotation>> {
+        self.0.list(dataset, asset, page_size).map(Listing::from)
+    }
+
+    /// One page of an asset's parts: see [`vi_core::Annotations::page`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn page(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        page_size: u32,
+        cursor: Option<Cursor>,
+    ) -> Result<Page<Annotation>> {
+        block_on(self.0.page(dataset, asset, page_size, cursor))
+    }
+
+    /// One annotation part: see [`vi_core::Annotations::get`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn get(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+    ) -> Result<Annotation> {
+        block_on(self.0.get(dataset, asset, annotation))
+    }
+
+    /// Deletes an annotation part: see [`vi_core::Annotations::delete`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn delete(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+    ) -> Result<()> {
+        block_on(self.0.delete(dataset, asset, annotation))
+    }
+
+    /// Replaces an annotation part: see [`vi_core::Annotations::replace`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn replace(&self, dataset: &DatasetId, annotation: &Annotation) -> Result<Annotation> {
+        block_on(self.0.replace(dataset, annotation))
+    }
+
+    /// Replaces a part with a JSON body: see [`vi_core::Annotations::replace_raw`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn replace_raw(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+        body: serde_json::Value,
+    ) -> Result<Annotation> {
+        block_on(self.0.replace_raw(dataset, asset, annotation, body))
+    }
+
+    /// Changes some keys of a part: see [`vi_core::Annotations::update`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn update(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+        changes: serde_json::Value,
+    ) -> Result<Annotation> {
+        block_on(self.0.update(dataset, asset, annotation, changes))
+    }
+}
+
+impl Datasets {
+    /// Updates a dataset: see [`vi_core::Datasets::update`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn update(&self, dataset: &DatasetId, update: DatasetUpdate) -> Result<Dataset> {
+        block_on(self.0.update(dataset, update))
+    }
+
+    /// The lightweight dataset list: see [`vi_core::Datasets::list_simple`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn list_simple(&self, page_size: u32) -> Result<Listing<SimpleDataset>> {
+        self.0.list_simple(page_size).map(Listing::from)
+    }
+}
+
+impl Assets {
+    /// Starts a bulk deletion: see [`vi_core::Assets::delete_many`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn delete_many(
+        &self,
+        dataset: &DatasetId,
+        criteria: DeleteCriteria,
+    ) -> Result<BulkDeletionSession> {
+        block_on(self.0.delete_many(dataset, criteria))
+    }
+
+    /// One bulk deletion: see [`vi_core::Assets::deletion`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn deletion(
+        &self,
+        dataset: &DatasetId,
+        session: &BulkDeletionId,
+    ) -> Result<BulkDeletionSession> {
+        block_on(self.0.deletion(dataset, session))
+    }
+
+    /// A dataset's bulk deletions, lazily: see [`vi_core::Assets::deletions`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn deletions(
+        &self,
+        dataset: &DatasetId,
+        page_size: u32,
+    ) -> Result<Listing<BulkDeletionSession>> {
+        self.0.deletions(dataset, page_size).map(Listing::from)
+    }
+
+    /// Waits for a bulk deletion: see [`vi_core::Assets::wait_for_deletion`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn wait_for_deletion(
+        &self,
+        dataset: &DatasetId,
+        session: &BulkDeletionId,
+        timeout: Duration,
+    ) -> Result<BulkDeletionSession> {
+        block_on(self.0.wait_for_deletion(dataset, session, timeout))
+    }
+
+    /// A dataset's ingestion sessions, lazily: see [`vi_core::Assets::sessions`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn sessions(
+        &self,
+        dataset: &DatasetId,
+        page_size: u32,
+    ) -> Result<Listing<IngestionSession>> {
+        self.0.sessions(dataset, page_size).map(Listing::from)
+    }
+
+    /// One ingestion session: see [`vi_core::Assets::session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn session(
+        &self,
+        dataset: &DatasetId,
+        session: &IngestionSessionId,
+    ) -> Result<IngestionSession> {
+        block_on(self.0.session(dataset, session))
+    }
+
+    /// Cancels an ingestion session: see [`vi_core::Assets::cancel_session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn cancel_session(&self, dataset: &DatasetId, session: &IngestionSessionId) -> Result<()> {
+        block_on(self.0.cancel_session(dataset, session))
+    }
+
+    /// Waits for an ingestion session: see [`vi_core::Assets::wait_for_session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn wait_for_session(
+        &self,
+        dataset: &DatasetId,
+        session: &IngestionSessionId,
+        timeout: Duration,
+    ) -> Result<IngestionSession> {
+        block_on(self.0.wait_for_session(dataset, session, timeout))
+    }
+
+    /// Finishes an upload that did not wait: see [`vi_core::Assets::finish_upload`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn finish_upload(&self, report: UploadReport, timeout: Duration) -> Result<UploadReport> {
+        block_on(self.0.finish_upload(report, timeout))
+    }
+
+    /// Assets with their annotation parts, lazily: see [`vi_core::Assets::with_objects`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn with_objects(
+        &self,
+        dataset: &DatasetId,
+        options: AssetsWithObjectsOptions,
+    ) -> Result<Listing<AssetWithObjects>> {
+        self.0.with_objects(dataset, options).map(Listing::from)
+    }
+
+    /// One asset with its parts: see [`vi_core::Assets::with_objects_one`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn with_objects_one(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+    ) -> Result<AssetWithObjects> {
+        block_on(self.0.with_objects_one(dataset, asset))
+    }
+}
+
+impl Datasets {
+    /// Starts an export: see [`vi_core::Datasets::export`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn export(&self, dataset: &DatasetId, settings: ExportSettings) -> Result<DatasetExport> {
+        block_on(self.0.export(dataset, settings))
+    }
+
+    /// One export: see [`vi_core::Datasets::get_export`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn get_export(&self, dataset: &DatasetId, export: &ExportId) -> Result<DatasetExport> {
+        block_on(self.0.get_export(dataset, export))
+    }
+
+    /// A dataset's exports, lazily: see [`vi_core::Datasets::list_exports`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn list_exports(
+        &self,
+        dataset: &DatasetId,
+        page_size: Option<u32>,
+    ) -> Result<Listing<DatasetExport>> {
+        self.0.list_exports(dataset, page_size).map(Listing::from)
+    }
+
+    /// Downloads a dataset with its labels: see [`vi_core::Datasets::download_dataset`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn download_dataset(
+        &self,
+        dataset: &DatasetId,
+        dir: impl AsRef<Path>,
+        options: &DatasetDownloadOptions,
+    ) -> Result<DownloadedDataset> {
+        block_on(self.0.download_dataset(dataset, dir, options))
     }
 }

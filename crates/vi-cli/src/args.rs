@@ -167,6 +167,18 @@ pub enum Command {
         #[command(subcommand)]
         command: AssetsCommand,
     },
+    /// Import annotation files into a dataset; list an asset's annotations.
+    Annotations {
+        /// The annotations command.
+        #[command(subcommand)]
+        command: crate::annotations::AnnotationsCommand,
+    },
+    /// List, inspect, wait for and cancel a dataset's ingestion sessions.
+    Sessions {
+        /// The sessions command.
+        #[command(subcommand)]
+        command: crate::sessions::SessionsCommand,
+    },
     /// Run the local Vi API emulator in the foreground (Ctrl-C stops it).
     ///
     /// The first line on stdout is `listening on http://HOST:PORT`; the next lines give
@@ -265,6 +277,10 @@ pub enum DatasetsCommand {
         #[arg(long = "type", value_enum, default_value_t = DatasetTypeArg::PhraseGrounding)]
         dataset_type: DatasetTypeArg,
     },
+    /// Download a dataset with its labels: export, wait, download, unpack.
+    Export(crate::export::ExportArgs),
+    /// Change a dataset's name, description or attributes.
+    Update(crate::curation::UpdateArgs),
     /// Delete a dataset (with everything in it). Asks first on a terminal.
     Delete {
         /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
@@ -298,6 +314,8 @@ pub enum AssetsCommand {
     /// Upload files and folders (recursively) to a dataset.
     #[command(after_help = UPLOAD_EXAMPLES)]
     Upload(UploadArgs),
+    /// Delete every asset matching a filter or query (--all for every asset).
+    DeleteMany(crate::curation::DeleteManyArgs),
     /// List a dataset's assets.
     #[command(after_help = LIST_EXAMPLES)]
     List(ListAssetsArgs),

@@ -13,6 +13,7 @@ use crate::output::{Align, Output, human_bytes, print_fields};
 pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit, CliError> {
     match command {
         AssetsCommand::Upload(args) => crate::upload::upload(args, global, out),
+        AssetsCommand::DeleteMany(args) => crate::curation::delete_many(args, global, out),
         AssetsCommand::Download(args) => crate::transfer::download(args, global, out),
         AssetsCommand::List(args) => list(args, global, out),
         AssetsCommand::Count {

@@ -42,6 +42,8 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
                 |cursor| datasets.page(page.page_size, cursor),
             )
         }
+        DatasetsCommand::Export(args) => crate::export::run(args, global, out),
+        DatasetsCommand::Update(args) => crate::curation::update(args, global, out),
         DatasetsCommand::Get { id } => {
             let client = crate::client(global)?;
             let id = crate::dataset_id(&client, &id)?;

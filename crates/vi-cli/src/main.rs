@@ -7,14 +7,18 @@
 //! Not called `vi`: installed first on `PATH` by `cargo install`, that name would take the
 //! place of the system editor that `git commit`, `crontab -e` and `visudo` start.
 
+mod annotations;
 mod args;
 mod assets;
+mod curation;
 mod datasets;
 mod emulator;
 mod exit;
+mod export;
 mod interrupt;
 mod output;
 mod progress;
+mod sessions;
 mod transfer;
 mod upload;
 mod words;
@@ -200,6 +204,8 @@ fn run(command: Command, global: &Global, out: &Output) -> Result<Exit, CliError
     match command {
         Command::Datasets { command } => datasets::run(command, global, out),
         Command::Assets { command } => assets::run(command, global, out),
+        Command::Annotations { command } => annotations::run(command, global, out),
+        Command::Sessions { command } => sessions::run(command, global, out),
         Command::Emulator(args) => emulator::run(args, global, out),
         Command::Completions { shell } => {
             let mut command = Cli::command();

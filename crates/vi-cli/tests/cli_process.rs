@@ -11,7 +11,7 @@ use vi_testkit::{TestEnv, png, write_file};
 
 mod common;
 
-use common::{create_dataset, s};
+use common::{create_dataset, json, process, s};
 
 #[test]
 fn emulator_command_prints_the_listening_line_first_and_serves() {

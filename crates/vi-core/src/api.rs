@@ -6,12 +6,25 @@ pub use crate::download::{
     DownloadFailure, DownloadOptions, DownloadReport, DownloadSelection, DownloadedFile,
     FailedDownload, SkippedDownload,
 };
+pub use crate::endpoints::ExportSettings;
+pub use crate::export::{
+    DatasetDownloadOptions, DownloadedDataset, ExportEvent, ExportFolder, LabeledAsset,
+    LabeledAssets, SplitFolder, SplitSummary, UnpackLimits,
+};
+pub use crate::ids::ExportId;
+pub use crate::import::{
+    DuplicateNames, FileOutcome, ImportOptions, ImportReport, ImportState, ImportedFile,
+};
 pub use crate::models;
 pub use crate::progress::{Progress, ProgressEvent};
 pub use crate::retry::RetryPolicy;
 pub use crate::upload::{
     ComparedBy, FailedFile, OverwriteMode, PlannedFile, SkipReason, SkippedFile, SourceRef,
     UploadFailure, UploadFailureMode, UploadOptions, UploadReport, UploadSources, UploadedFile,
+};
+pub use crate::{
+    AnnotationId, AnnotationImportSessionId, AssetsWithObjectsOptions, BulkDeletionId,
+    DatasetUpdate, DeleteCriteria,
 };
 pub use crate::{
     ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,

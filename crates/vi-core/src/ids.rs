@@ -141,6 +141,26 @@ id_type!(
     IngestionSessionId,
     "ingestion session id"
 );
+id_type!(
+    /// A dataset export id (`datasetExportId`).
+    ExportId,
+    "export id"
+);
+id_type!(
+    /// An annotation import session id (`annotationImportSessionId`).
+    AnnotationImportSessionId,
+    "annotation import session id"
+);
+id_type!(
+    /// The id of one annotation part on an asset (`annotationId`).
+    AnnotationId,
+    "annotation id"
+);
+id_type!(
+    /// A bulk asset deletion session id (`deleteManyAssetsSessionId`).
+    BulkDeletionId,
+    "bulk deletion session id"
+);
 
 impl DatasetId {
     /// The composite id used on the wire: `{organization id}_{short id}`. An id given in

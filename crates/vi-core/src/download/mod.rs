@@ -39,6 +39,7 @@ use crate::outcome::{OutcomeSink, Outcomes};
 use crate::progress::{Progress, ProgressEvent, ProgressSink};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
+pub(crate) use file::file_crc;
 pub use file::{PARTIAL_DIR, asset_part_path, content_version, part_path};
 pub use report::{
     DownloadFailure, DownloadReport, DownloadedFile, FailedDownload, SkippedDownload,
