@@ -87,7 +87,7 @@ fn an_export_download_killed_midway_resumes_from_the_ranges_kept() {
         times: 10_000,
     });
     let out = env.path("out");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vi"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args([
             "--quiet",
             "datasets",

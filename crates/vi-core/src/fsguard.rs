@@ -239,6 +239,20 @@ pub(crate) fn open_own(path: &Path, create: bool, read: bool) -> io::Result<File
     Ok(file)
 }
 
+/// Creates a new file of the SDK's own (an entry unpacked from an archive): never through
+/// a link, and failing with `AlreadyExists` if anything at all is already at `path`.
+///
+/// # Errors
+/// The operating system's error.
+pub(crate) fn create_new_own(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    no_block(&mut options, false);
+    let file = options.open(path)?;
+    blocking_again(&file)?;
+    Ok(file)
+}
+
 /// Reads an upload's byte range ([`FileSlice`]) for a transport, checking as it goes:
 ///
 /// * opened with [`open_to_read`] (no hang on a FIFO, a regular file only) and, when the

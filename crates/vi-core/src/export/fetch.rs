@@ -451,10 +451,8 @@ fn prepare(
     plan: &[(u64, u64)],
     size: u64,
 ) -> Result<(State, u64)> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true);
-    crate::transport::no_follow(&mut options);
-    let mut file = options.open(archive).map_err(|e| Error::io(archive, e))?;
+    let mut file =
+        crate::fsguard::open_own(archive, true, true).map_err(|e| Error::io(archive, e))?;
     let len = file.metadata().map_err(|e| Error::io(archive, e))?.len();
     if len != size {
         state.done.clear();
@@ -535,10 +533,7 @@ async fn fetch_chunk(
 }
 
 fn write_at(path: &Path, offset: u64, bytes: &[u8]) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    crate::transport::no_follow(&mut options);
-    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = crate::fsguard::open_own(path, false, false).map_err(|e| Error::io(path, e))?;
     file.seek(SeekFrom::Start(offset))
         .map_err(|e| Error::io(path, e))?;
     file.write_all(bytes).map_err(|e| Error::io(path, e))

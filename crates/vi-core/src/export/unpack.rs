@@ -167,10 +167,7 @@ pub(crate) fn unpack(archive: &Path, staging: &Path, limits: &UnpackLimits) -> R
         let mut member = zip
             .by_index(index)
             .map_err(|e| archive_error(archive, Some(&shown), e.to_string()))?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        crate::transport::no_follow(&mut options);
-        let out = options.open(&path).map_err(|e| {
+        let out = crate::fsguard::create_new_own(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 archive_error(archive, Some(&shown), "the entry appears twice")
             } else {

@@ -354,12 +354,7 @@ async fn send(
             };
         }
     };
-    let body = Body::File(FileSlice {
-        path: file.path.clone(),
-        offset: 0,
-        len: size,
-        meter: None,
-    });
+    let body = Body::File(FileSlice::new(file.path.clone(), 0, size));
     let operation = "upload annotation file";
     let result = core
         .retrying(Safety::Idempotent, Target::SignedUpload, false, |_, _| {
