@@ -147,7 +147,10 @@ fn one_ctrl_c_stops_a_large_transfer_in_flight() {
         .unwrap();
     let started = std::time::Instant::now();
     while env.emulator.stats().upload_requests == 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no transfer started");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no transfer started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Let some bytes move, then press Ctrl-C once.

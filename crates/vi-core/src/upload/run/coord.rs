@@ -503,6 +503,17 @@ impl UploadFlow {
             && (self.ready.len() >= batch || self.ready_bytes >= READY_BYTES || self.prepared_all())
     }
 
+    /// A session creation, when one is due.
+    fn next_create(&mut self, now: Instant) -> Option<(Subject, Command)> {
+        if !self.session_due() {
+            return None;
+        }
+        let (batch, body) = self.next_batch(now);
+        self.creating = true;
+        self.open_sessions += 1;
+        Some((Subject::Create(batch), Command::Create(body)))
+    }
+
     /// A file of an open session is done with it (sent, failed, or moved on).
     fn release(&mut self, file: usize) {
         let Some(batch) = self.files[file].batch else {
@@ -876,14 +887,17 @@ impl Flow for UploadFlow {
                 return Some((Subject::Look(b), Command::Look(id)));
             }
         }
-        if self.session_due() {
-            let (batch, body) = self.next_batch(now);
-            self.creating = true;
-            self.open_sessions += 1;
-            return Some((Subject::Create(batch), Command::Create(body)));
+        if let Some(create) = self.next_create(now) {
+            return Some(create);
         }
         if let Some(send) = self.next_send(now) {
             return Some(send);
+        }
+        // Looking for a transfer may have moved files whose URL died back to the ready
+        // set (a session answered after its URLs' deadline, on a loaded machine): they
+        // are due a fresh session now, or nothing would ever ask for one.
+        if let Some(create) = self.next_create(now) {
+            return Some(create);
         }
         if self.preparing < self.settings.prepare_workers {
             let file = self.unprepared.pop_front()?;
@@ -985,8 +999,14 @@ mod tests {
     }
 
     /// The session the service would create for `body`: one URL per declared file,
-    /// living an hour.
-    fn session_for(body: &CreateIngestionSessionRequest, n: usize) -> IngestionSession {
+    /// living an hour, or 60 ms when `short` (so that URLs die before their files are
+    /// sent, as on a loaded machine).
+    fn session_for(
+        body: &CreateIngestionSessionRequest,
+        n: usize,
+        short: bool,
+    ) -> IngestionSession {
+        let expiry: i64 = if short { 1732867200060 } else { 1732870800000 };
         let mut v: serde_json::Value =
             serde_json::from_str(include_str!("../../../tests/fixtures/session_created.json"))
                 .unwrap();
@@ -998,7 +1018,7 @@ mod tests {
             .map(|a| {
                 serde_json::json!({
                     "metadata": {"kind": "Image", "filename": a.filename, "mime": "image/png", "size": a.size},
-                    "upload": {"url": format!("https://storage.example.com/u/{}?sig=x", a.filename), "expiry": 1732870800000_i64}
+                    "upload": {"url": format!("https://storage.example.com/u/{}?sig=x", a.filename), "expiry": expiry}
                 })
             })
             .collect::<Vec<_>>()
@@ -1030,6 +1050,7 @@ mod tests {
             sessions in 1usize..5,
             skip_existing in any::<bool>(),
             fail_after_one in any::<bool>(),
+            short_urls in any::<bool>(),
             seed in any::<u64>(),
             cancel_at in proptest::option::of(0usize..120),
         ) {
@@ -1068,7 +1089,7 @@ mod tests {
                     Command::Create(_) if roll < 10 => Output::Created(Err(status(503))),
                     Command::Create(body) => {
                         created += 1;
-                        Output::Created(Ok(Box::new(session_for(&body, created))))
+                        Output::Created(Ok(Box::new(session_for(&body, created, short_urls))))
                     }
                     Command::Send { .. } if roll < 10 => Output::Sent(Err(Failure::Put(status(500)))),
                     Command::Send { .. } if roll < 14 => Output::Sent(Err(Failure::Put(status(403)))),
