@@ -255,7 +255,7 @@ pub(crate) fn create_new_own(path: &Path) -> io::Result<File> {
 
 /// Reads an upload's byte range ([`FileSlice`]) for a transport, checking as it goes:
 ///
-/// * opened with [`open_to_read`] (no hang on a FIFO, a regular file only) and, when the
+/// * opened without blocking (no hang on a FIFO, a regular file only) and, when the
 ///   slice has a [`FileStamp`], still the scanned file, unchanged;
 /// * exactly `len` bytes from `offset`: a file that ends early fails the read;
 /// * before the last byte is handed over, the file is checked against its stamp again and
