@@ -65,7 +65,7 @@ fn s(path: &Path) -> &str {
 /// A dataset holding `files` (uploaded with the command), and the files as (name, bytes).
 fn dataset(env: &TestEnv, files: &[(&str, Vec<u8>)]) -> (DatasetId, Vec<(String, Vec<u8>)>) {
     let created = json(env, &["datasets", "create", "fight back"], 0);
-    let ds = created["id"].as_str().unwrap().to_owned();
+    let ds = created["dataset_id"].as_str().unwrap().to_owned();
     let src = env.path(&format!("src-{ds}"));
     for (name, bytes) in files {
         vi_testkit::write_file(&src.join(name), bytes);

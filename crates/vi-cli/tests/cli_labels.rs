@@ -21,7 +21,7 @@ fn uploaded(env: &TestEnv, ds: &str, n: u32) -> Vec<(String, String, u32, u32)> 
                 .trim_end_matches(".png")
                 .parse()
                 .unwrap();
-            (a["assetId"].as_str().unwrap().to_owned(), name, 16 + i, 16)
+            (a["asset_id"].as_str().unwrap().to_owned(), name, 16 + i, 16)
         })
         .collect();
     assets.sort_by(|a, b| a.1.cmp(&b.1));
