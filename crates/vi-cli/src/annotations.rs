@@ -153,9 +153,9 @@ fn upload(args: UploadArgs, global: &Global, out: &Output) -> Result<Exit, CliEr
             "state": state,
             "reason": report.session.status.reason,
             "annotations": report.total_annotations(),
-            "annotationsByStatus": report.session.annotations_by_status(),
+            "annotations_by_status": report.session.annotations_by_status(),
             "files": files,
-            "unexpectedNames": report.unexpected_names,
+            "unexpected_names": report.unexpected_names,
         }))?;
         return Ok(exit);
     }

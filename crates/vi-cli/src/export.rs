@@ -147,16 +147,16 @@ pub fn run(args: ExportArgs, global: &Global, out: &Output) -> Result<Exit, CliE
             .iter()
             .map(|s| {
                 json!({"name": s.name, "path": s.path, "assets": s.assets,
-                       "annotationFiles": s.annotation_files, "annotations": s.annotations})
+                       "annotation_files": s.annotation_files, "annotations": s.annotations})
             })
             .collect();
         out.json_value(&json!({
-            "dataset": got.dataset.as_str(),
+            "dataset_id": got.dataset.as_str(),
             "export": got.export.as_ref().map(ExportId::as_str),
             "path": got.path,
-            "alreadyPresent": got.already_present,
-            "archiveBytes": got.archive_bytes,
-            "resumedBytes": got.resumed_bytes,
+            "already_present": got.already_present,
+            "archive_bytes": got.archive_bytes,
+            "resumed_bytes": got.resumed_bytes,
             "assets": got.asset_count(),
             "annotations": got.annotation_count(),
             "splits": splits,

@@ -68,7 +68,7 @@ fn summary(s: &IngestionSession) -> serde_json::Value {
         "total": s.status.progress_count.total,
         "succeeded": s.status.progress_count.succeeded,
         "errored": s.status.progress_count.errored,
-        "failedFiles": failed,
+        "failed_files": failed,
     })
 }
 

@@ -69,7 +69,7 @@ fn an_export_lands_in_its_splits_and_reports_them() {
         &env,
         &["datasets", "export", "--dataset", &ds, "--to", s(&out)],
     );
-    assert_eq!(again["alreadyPresent"], true, "{again}");
+    assert_eq!(again["already_present"], true, "{again}");
     assert!(again["export"].is_null());
 }
 
@@ -130,9 +130,9 @@ fn an_export_download_killed_midway_resumes_from_the_ranges_kept() {
         &env,
         &["datasets", "export", "--dataset", &ds, "--to", s(&out)],
     );
-    let resumed = got["resumedBytes"].as_u64().unwrap();
+    let resumed = got["resumed_bytes"].as_u64().unwrap();
     assert!(
-        resumed > 0 && resumed < got["archiveBytes"].as_u64().unwrap(),
+        resumed > 0 && resumed < got["archive_bytes"].as_u64().unwrap(),
         "{got}"
     );
     for (name, bytes) in &originals {
