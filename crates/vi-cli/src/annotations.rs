@@ -1,4 +1,4 @@
-//! `vi annotations ...`: import annotation files into a dataset, list an asset's
+//! `dtvi annotations ...`: import annotation files into a dataset, list an asset's
 //! annotation parts.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use crate::args::Global;
 use crate::exit::{CliError, Exit};
 use crate::output::{Align, Output, Table, human_bytes, print_fields};
 
-/// `vi annotations ...`
+/// `dtvi annotations ...`
 #[derive(Debug, Subcommand)]
 pub enum AnnotationsCommand {
     /// Import annotation files (Vi JSONL, COCO, ...) into a dataset. Files named are taken
@@ -33,7 +33,7 @@ pub enum AnnotationsCommand {
     },
 }
 
-/// `vi annotations upload`
+/// `dtvi annotations upload`
 #[derive(Debug, Args)]
 pub struct UploadArgs {
     /// The dataset id.

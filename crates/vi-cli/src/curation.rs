@@ -1,4 +1,4 @@
-//! `vi assets delete-many` (bulk deletion by filter or query) and `vi datasets update`.
+//! `dtvi assets delete-many` (bulk deletion by filter or query) and `dtvi datasets update`.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use crate::args::Global;
 use crate::exit::{CliError, Exit};
 use crate::output::{Output, print_fields};
 
-/// `vi assets delete-many`
+/// `dtvi assets delete-many`
 #[derive(Debug, Args)]
 pub struct DeleteManyArgs {
     /// The dataset id.
@@ -39,7 +39,7 @@ pub struct DeleteManyArgs {
     pub wait_timeout: u64,
 }
 
-/// Runs `vi assets delete-many`.
+/// Runs `dtvi assets delete-many`.
 pub fn delete_many(args: DeleteManyArgs, global: &Global, out: &Output) -> Result<Exit, CliError> {
     let dataset = DatasetId::new(args.dataset)?;
     let mut criteria = if args.all {
@@ -86,7 +86,7 @@ pub fn delete_many(args: DeleteManyArgs, global: &Global, out: &Output) -> Resul
     })
 }
 
-/// `vi datasets update`
+/// `dtvi datasets update`
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// The dataset id.
@@ -102,7 +102,7 @@ pub struct UpdateArgs {
     pub attributes: Vec<String>,
 }
 
-/// Runs `vi datasets update`.
+/// Runs `dtvi datasets update`.
 pub fn update(args: UpdateArgs, global: &Global, out: &Output) -> Result<Exit, CliError> {
     let dataset = DatasetId::new(args.id)?;
     let mut update = DatasetUpdate::new();

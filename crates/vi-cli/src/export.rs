@@ -1,4 +1,4 @@
-//! `vi datasets export`: a dataset with its labels, downloaded and unpacked into a folder.
+//! `dtvi datasets export`: a dataset with its labels, downloaded and unpacked into a folder.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +12,7 @@ use crate::args::Global;
 use crate::exit::{CliError, Exit};
 use crate::output::{Align, Output, Table, human_bytes, print_fields};
 
-/// `vi datasets export`
+/// `dtvi datasets export`
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The dataset id.
@@ -89,7 +89,7 @@ impl FormatArg {
     }
 }
 
-/// Runs `vi datasets export`.
+/// Runs `dtvi datasets export`.
 pub fn run(args: ExportArgs, global: &Global, out: &Output) -> Result<Exit, CliError> {
     let dataset = DatasetId::new(args.dataset)?;
     let mut options = DatasetDownloadOptions::new()

@@ -1,4 +1,4 @@
-//! `vi sessions ...`: a dataset's ingestion sessions, so that an upload started with
+//! `dtvi sessions ...`: a dataset's ingestion sessions, so that an upload started with
 //! `--no-wait` can be looked at, waited for or cancelled later.
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use crate::args::Global;
 use crate::exit::{CliError, Exit};
 use crate::output::{Align, Output, Table};
 
-/// `vi sessions ...`
+/// `dtvi sessions ...`
 #[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
     /// List a dataset's ingestion sessions.
