@@ -65,8 +65,9 @@ pub(super) enum FileState {
 /// Everything known of one file.
 #[derive(Debug)]
 pub(super) struct FileEntry {
-    /// The asset filename (unique within the upload).
-    pub name: String,
+    /// The asset filename (unique within the upload) until the file is prepared; then
+    /// empty, the spec carrying it ([`FileEntry::name`]), so it is not held twice.
+    name: String,
     /// Where its bytes are, until it is prepared (then in `spec`).
     pub input: Option<SpecSource>,
     /// What it is, once prepared.
@@ -91,6 +92,19 @@ impl FileEntry {
             state: FileState::Unprepared,
             batch: None,
             chances: 0,
+        }
+    }
+
+    /// The asset filename (unique within the upload).
+    pub(super) fn name(&self) -> &str {
+        self.spec.as_ref().map_or(&self.name, |s| &s.filename)
+    }
+
+    /// The asset filename, taken out (the report keeps it; the entry is done).
+    pub(super) fn take_name(&mut self) -> String {
+        match &mut self.spec {
+            Some(spec) => std::mem::take(&mut spec.filename),
+            None => std::mem::take(&mut self.name),
         }
     }
 
@@ -370,12 +384,12 @@ impl UploadFlow {
         entry.state = FileState::Skipped;
         let text = reason.to_string();
         self.settings.progress.emit(ProgressEvent::FileSkipped {
-            name: &entry.name,
+            name: entry.name(),
             reason: &text,
         });
         let skipped = SkippedFile {
             source: entry.source(),
-            filename: entry.name.clone(),
+            filename: entry.name().to_owned(),
             reason,
         };
         self.file_skipped(file + 1, skipped);
@@ -384,7 +398,7 @@ impl UploadFlow {
     fn fail(&mut self, file: usize, reason: UploadFailure) {
         let text = reason.to_string();
         self.settings.progress.emit(ProgressEvent::FileFailed {
-            name: &self.files[file].name,
+            name: self.files[file].name(),
             reason: &text,
         });
         self.files[file].state = FileState::Failed(reason);
@@ -403,7 +417,7 @@ impl UploadFlow {
         }
         let entry = &mut self.files[file];
         if let Some(warning) = entry.spec.as_ref().and_then(FileSpec::size_warning) {
-            tracing::warn!(file = %entry.name, "{warning}");
+            tracing::warn!(file = %entry.name(), "{warning}");
         }
         entry.state = FileState::Pending;
         if !self.settings.dry_run {
@@ -419,6 +433,7 @@ impl UploadFlow {
                 let entry = &mut self.files[file];
                 entry.spec = Some(spec);
                 entry.input = None;
+                entry.name = String::new();
                 entry.state = FileState::Pending;
                 match self.listing {
                     Listing::Wanted | Listing::Asking => self.awaiting.push(file),
@@ -553,11 +568,11 @@ impl UploadFlow {
         self.files[file].chances += 1;
         match (next, failed) {
             (Next::Resend, Some((transfer, _))) => {
-                tracing::debug!(file = %self.files[file].name, "the transfer failed after its retries; sending it again later");
+                tracing::debug!(file = %self.files[file].name(), "the transfer failed after its retries; sending it again later");
                 self.pending.push_back(transfer);
             }
             _ => {
-                tracing::debug!(file = %self.files[file].name, "its upload URL is no longer usable; moving it to a fresh session");
+                tracing::debug!(file = %self.files[file].name(), "its upload URL is no longer usable; moving it to a fresh session");
                 self.release(file);
                 self.files[file].batch = None;
                 self.ready_bytes += self.files[file].size();
@@ -610,10 +625,8 @@ impl UploadFlow {
     fn accept_session(&mut self, batch: usize, session: IngestionSession, now: Instant) {
         let requested = self.batches[batch].requested.unwrap_or(now);
         let files = self.batches[batch].files.clone();
-        let mut unmatched: HashMap<&str, usize> = files
-            .iter()
-            .map(|&i| (self.files[i].name.as_str(), i))
-            .collect();
+        let mut unmatched: HashMap<&str, usize> =
+            files.iter().map(|&i| (self.files[i].name(), i)).collect();
         let mut transfers = Vec::new();
         for entry in session.status.assets.iter().flatten() {
             match unmatched.remove(entry.metadata.filename.as_str()) {
@@ -694,7 +707,7 @@ impl UploadFlow {
                 let size = self.files[file].size();
                 self.bytes_uploaded += size;
                 self.settings.progress.emit(ProgressEvent::FileFinished {
-                    name: &self.files[file].name,
+                    name: self.files[file].name(),
                     size,
                     path: None,
                 });
@@ -747,7 +760,7 @@ impl UploadFlow {
         for transfer in std::mem::take(&mut self.pending) {
             let file = transfer.0;
             let code = (self.files[file].batch == Some(b))
-                .then(|| errors.get(&self.files[file].name))
+                .then(|| errors.get(self.files[file].name()))
                 .flatten();
             match code {
                 Some(code) => {
@@ -844,7 +857,7 @@ impl UploadFlow {
         for i in self.files_of(b) {
             if matches!(self.files[i].state, FileState::Transferred) {
                 sent += 1;
-                rejected += u64::from(errors.contains_key(&self.files[i].name));
+                rejected += u64::from(errors.contains_key(self.files[i].name()));
             }
         }
         sent > 0 && session.status.progress_count.succeeded + rejected >= sent
@@ -871,7 +884,7 @@ impl Flow for UploadFlow {
         }
         if matches!(self.listing, Listing::Wanted) {
             self.listing = Listing::Asking;
-            let names = self.files.iter().map(|f| f.name.clone()).collect();
+            let names = self.files.iter().map(|f| f.name().to_owned()).collect();
             return Some((Subject::Existing, Command::Existing(names)));
         }
         let due = self
@@ -1105,13 +1118,13 @@ mod tests {
             let mut skipped = 0;
             for f in &flow.files {
                 match &f.state {
-                    FileState::Preparing => prop_assert!(false, "{} was never prepared", f.name),
+                    FileState::Preparing => prop_assert!(false, "{} was never prepared", f.name()),
                     FileState::Unprepared | FileState::Pending => {
-                        prop_assert!(stopped, "{} was left {:?} by a finished upload", f.name, f.state)
+                        prop_assert!(stopped, "{} was left {:?} by a finished upload", f.name(), f.state)
                     }
                     FileState::Transferred => prop_assert!(
                         f.batch.is_some_and(|b| flow.batches[b].session.is_some()),
-                        "{} was sent without a session", f.name
+                        "{} was sent without a session", f.name()
                     ),
                     FileState::Failed(_) => {}
                     FileState::Skipped => skipped += 1,

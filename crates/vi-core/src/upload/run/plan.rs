@@ -120,7 +120,7 @@ fn add_memory(
                 Some(SpecSource::File(p)) => Some(p.clone()),
                 _ => None,
             };
-            (entry.name.clone(), path)
+            (entry.name().to_owned(), path)
         })
         .collect();
     for (name, data) in memory {

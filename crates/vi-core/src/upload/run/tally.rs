@@ -132,22 +132,23 @@ fn in_input_order(mut skipped: Vec<(usize, SkippedFile)>) -> Vec<SkippedFile> {
     skipped.into_iter().map(|(_, file)| file).collect()
 }
 
-fn planned(file: FileEntry) -> PlannedFile {
+fn planned(mut file: FileEntry) -> PlannedFile {
     let source = file.source();
     let size = file.spec.as_ref().map_or(0, |s| s.size);
     PlannedFile {
         source,
-        filename: file.name,
+        filename: file.take_name(),
         size,
         replaces: file.replaces,
     }
 }
 
 /// The bucket of one file, from its state and its session's verdicts.
-fn bucket(file: FileEntry, verdict: Option<&Verdicts>) -> Bucket {
+fn bucket(mut file: FileEntry, verdict: Option<&Verdicts>) -> Bucket {
     let source = file.source();
     let size = file.spec.as_ref().map_or(0, |s| s.size);
-    let error = verdict.and_then(|v| v.errors.get(&file.name));
+    let filename = file.take_name();
+    let error = verdict.and_then(|v| v.errors.get(&filename));
     let reason = match file.state {
         FileState::Skipped => return Bucket::None,
         // The service's verdict on a file it received says more than the transfer error
@@ -170,7 +171,6 @@ fn bucket(file: FileEntry, verdict: Option<&Verdicts>) -> Bucket {
             (None, _) => None,
         },
     };
-    let filename = file.name;
     match (
         reason,
         verdict.and_then(|v| v.id.clone().map(|id| (id, v.settled))),
