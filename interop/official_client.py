@@ -19,6 +19,10 @@ The operations, in order (our SDK's driver, xtask/src/interop_rust.rs, does the 
   2. upload one image file, waiting for ingestion
   3. upload a folder (recursive; a .txt file in it is not collected), waiting
   4. upload in-memory bytes, waiting
+  4a. import annotation files: `annotations.upload` of a folder holding one Vi JSONL
+     file (two phrase-grounding records), waiting for the import session
+  4b. download the annotations only: `annotations.download` with explicit ViJsonl export
+     settings (its default cannot be used, spec §30.5); the record ids come back
   5. list assets page by page, 2 per page; the official client cannot follow asset
      page tokens itself (spec §7, §8), so the token is passed back by hand, as its
      users must
@@ -27,11 +31,13 @@ The operations, in order (our SDK's driver, xtask/src/interop_rust.rs, does the 
   8. download every asset (skip existing) twice: the second run writes nothing
   9. rename an asset by id, then back by filename
  10. delete one asset (then count again, and a get of it is a 404)
- 11. delete the dataset (then a get of it is a 404)
+ 11. download the dataset with its labels (client.get_dataset)
+ 12. delete the dataset (then a get of it is a 404)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import sys
@@ -48,6 +54,31 @@ PAGE_SIZE = 2
 # Sample widths are 16 + 4 * seed (seeds 1..6 in the order above): 20, 24, 28, 32, 36, 40.
 WIDE_FILTER = "metadata.width >= 32"
 WIDE_SORTED = ["memory-two.png", "memory-one.png", "gamma.png"]
+
+
+# Vi JSONL records imported and exported again: record id -> (asset, width, height).
+LABELS_FILE = "labels.jsonl"
+LABELS = {"an-solo": ("solo.png", 20, 15), "an-alpha": ("alpha.png", 24, 18)}
+
+
+def vi_jsonl() -> str:
+    """The import file: one phrase-grounding record per asset in LABELS (keep in step
+    with xtask/src/interop_rust.rs)."""
+    lines = []
+    for record_id, (name, width, height) in LABELS.items():
+        record = {
+            "id": record_id,
+            "asset": {"type": "Image", "filename": name, "width": width, "height": height},
+            "contents": {
+                "type": "PhraseGrounding",
+                "caption": "a small test pattern",
+                "groundedPhrases": [
+                    {"phrase": "a small test pattern", "startTokenIndex": 0, "endTokenIndex": 4, "bounds": [[0.1, 0.2, 0.6, 0.9]]}
+                ],
+            },
+        }
+        lines.append(json.dumps(record, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
 
 
 class ScenarioError(Exception):
@@ -137,6 +168,39 @@ def run(samples: Path, work: Path) -> None:
     with step("upload in-memory bytes (wait)"):
         items = [(Path(rel).name, (samples / rel).read_bytes()) for rel in BYTES_FILES]
         check_upload(client.assets.upload(ds, assets_bytes=items, show_progress=False), BYTES_FILES)
+
+    labels_dir = work / "labels"
+    with step("import annotations (Vi JSONL, a folder, wait)"):
+        labels_dir.mkdir(parents=True, exist_ok=True)
+        (labels_dir / LABELS_FILE).write_text(vi_jsonl())
+        result = client.annotations.upload(ds, paths=labels_dir, show_progress=False)
+        check(result is not None, "upload returned no result")
+        check(result.total_files == 1, f"total_files {result.total_files}")
+        check(result.total_annotations == len(LABELS), f"{result.total_annotations} annotations, expected {len(LABELS)}")
+        check(result.is_complete, "the import is not complete")
+        step.note(f"{result.total_annotations} annotations")
+
+    with step("download annotations (ViJsonl, explicit export settings)"):
+        from vi.api.resources.datasets.types import DatasetExportFormat, DatasetExportSettings
+
+        # Explicit settings: the default of annotations.download cannot be used (spec §30.5).
+        settings = DatasetExportSettings(format=DatasetExportFormat.VI_JSONL)
+        target = work / "annotations"
+        try:
+            got = client.annotations.download(ds, export_settings=settings, save_dir=target, overwrite=True, show_progress=False)
+        except FileExistsError:
+            # vi-sdk's parallel unzip races on creating a folder (spec §30.13 #7); the
+            # folders exist now, so a second run cannot race.
+            print("   (vi-sdk's parallel extraction raced on a folder: retrying once)", flush=True)
+            got = client.annotations.download(ds, export_settings=settings, save_dir=target, overwrite=True, show_progress=False)
+        lines = [
+            line
+            for path in sorted(Path(got.save_dir).rglob("*.jsonl"))
+            for line in path.read_text().splitlines()
+            if line.strip()
+        ]
+        ids = sorted(json.loads(line)["id"] for line in lines)
+        check(ids == sorted(LABELS), f"exported record ids {ids}, expected {sorted(LABELS)}")
 
     by_name: dict[str, object] = {}
     with step(f"list assets page by page ({PAGE_SIZE} per page, token passed by hand)"):
@@ -235,6 +299,24 @@ def run(samples: Path, work: Path) -> None:
             pass
         else:
             raise ScenarioError("the deleted asset can still be fetched")
+
+    with step("download the dataset with its labels (get_dataset: export, wait, ranges, unzip)"):
+        target = work / "export"
+        try:
+            got = client.get_dataset(ds, save_dir=target, overwrite=True, show_progress=False)
+        except FileExistsError:
+            # vi-sdk's parallel unzip races on creating a folder (see interop/README.md);
+            # the folders exist now, so a second run cannot race.
+            print("   (vi-sdk's parallel extraction raced on a folder: retrying once)", flush=True)
+            got = client.get_dataset(ds, save_dir=target, overwrite=True, show_progress=False)
+        images = Path(got.save_dir) / "dump" / "images"
+        files = {p.name: p.read_bytes() for p in images.iterdir() if p.is_file()}
+        expected = {name: data for name, data in originals.items() if name != "beta.png"}
+        check(set(files) == set(expected), f"exported {sorted(files)}, expected {sorted(expected)}")
+        for name, data in files.items():
+            check(data == expected[name], f"{name}: bytes differ from the original")
+        check((Path(got.save_dir) / "metadata.json").is_file(), "no metadata.json")
+        step.note(f"{len(files)} images")
 
     with step("delete the dataset"):
         gone = client.datasets.delete(ds)

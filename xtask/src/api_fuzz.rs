@@ -29,47 +29,26 @@ use crate::{repo_root, target_dir};
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
 response_schema_conformance,response_headers_conformance";
 
-struct Options {
+/// The options of `cargo xtask api-fuzz`.
+#[derive(clap::Args, Debug)]
+pub struct Options {
     /// Run every Schemathesis check, data acceptance included (exploration, not CI).
+    #[arg(long)]
     all_checks: bool,
+    /// Examples generated per operation.
+    #[arg(long, value_name = "N", default_value_t = 25)]
     max_examples: u32,
+    /// Stop generating after this many seconds.
+    #[arg(long, value_name = "SECS")]
     max_time: Option<u32>,
+    /// The random seed, so a run can be repeated.
+    #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        all_checks: false,
-        max_examples: 25,
-        max_time: None,
-        seed: 1,
-    };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| format!("{flag} needs a value"))?
-                .parse::<u64>()
-                .map_err(|e| format!("{flag}: {e}"))
-        };
-        match flag.as_str() {
-            "--max-examples" => options.max_examples = u32::try_from(value()?).unwrap_or(u32::MAX),
-            "--max-time" => options.max_time = Some(u32::try_from(value()?).unwrap_or(u32::MAX)),
-            "--seed" => options.seed = value()?,
-            "--all-checks" => options.all_checks = true,
-            other => {
-                return Err(format!(
-                    "unknown option {other}\nusage: cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]"
-                ));
-            }
-        }
-    }
-    Ok(options)
-}
-
 /// Entry point of `cargo xtask api-fuzz`.
-pub fn main(args: &[String]) -> ExitCode {
-    match parse(args).and_then(|o| run(&o)) {
+pub fn main(options: &Options) -> ExitCode {
+    match run(options) {
         Ok(()) => {
             println!("api-fuzz: PASS");
             ExitCode::SUCCESS

@@ -4,6 +4,8 @@
 //! `DATATURE_VI_*` pointing at an emulator that records every request.
 //!
 //! Operations: create a dataset; upload one file, a folder and in-memory bytes (waiting);
+//! import a folder with one Vi JSONL file (`annotations().upload`) and download the
+//! annotations only as a ViJsonl export (`download_dataset`, annotations only);
 //! list assets 2 per page; count; list (sorted) and count with a filter; get without and
 //! with contents and fetch the signed URL; download the dataset twice with skip-existing
 //! (the second run fetches nothing); rename by id and back by filename; delete an asset;
@@ -16,10 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
+use vi_blocking::ImportOptions;
 use vi_blocking::models::Asset;
 use vi_blocking::{
-    AssetSortBy, Client, CountAssetsOptions, DatasetId, DownloadOptions, ErrorKind,
-    ListAssetsOptions, NewDataset, SortOrder, UploadOptions, UploadReport, UploadSources,
+    AssetSortBy, Client, CountAssetsOptions, DatasetDownloadOptions, DatasetId, DownloadOptions,
+    ErrorKind, ListAssetsOptions, NewDataset, SortOrder, UploadOptions, UploadReport,
+    UploadSources,
 };
 
 /// The sample files, relative to the samples directory (written by
@@ -37,6 +41,51 @@ const PAGE_SIZE: u32 = 2;
 const WIDE_FILTER: &str = "metadata.width >= 32";
 const WIDE_SORTED: [&str; 3] = ["memory-two.png", "memory-one.png", "gamma.png"];
 const DATASET_NAME: &str = "interop our sdk";
+
+/// Vi JSONL records imported and exported again: (record id, asset, width, height); keep
+/// in step with `official_client.py`.
+const LABELS_FILE: &str = "labels.jsonl";
+const LABELS: [(&str, &str, u32, u32); 2] = [
+    ("an-solo", "solo.png", 20, 15),
+    ("an-alpha", "alpha.png", 24, 18),
+];
+
+/// The import file: one phrase-grounding record per entry of [`LABELS`].
+fn vi_jsonl() -> String {
+    let mut out = String::new();
+    for (id, name, width, height) in LABELS {
+        let record = serde_json::json!({
+            "id": id,
+            "asset": {"type": "Image", "filename": name, "width": width, "height": height},
+            "contents": {
+                "type": "PhraseGrounding",
+                "caption": "a small test pattern",
+                "groundedPhrases": [{"phrase": "a small test pattern", "startTokenIndex": 0,
+                                     "endTokenIndex": 4, "bounds": [[0.1, 0.2, 0.6, 0.9]]}],
+            },
+        });
+        out.push_str(&record.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// The `.jsonl` files below `dir`.
+fn walk_jsonl(dir: &Path) -> StepResult<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let path = entry.map_err(err)?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "jsonl") {
+                found.push(path);
+            }
+        }
+    }
+    Ok(found)
+}
 
 type StepResult<T> = Result<T, String>;
 
@@ -125,6 +174,36 @@ fn check_upload(report: &UploadReport, names: &[&str], ignored: u64) -> StepResu
     check(report.is_complete(), "the report is not complete")
 }
 
+/// Every original but `deleted` is in the export's `dump/images/`, byte for byte.
+fn check_export(
+    got: &vi_blocking::DownloadedDataset,
+    originals: &BTreeMap<String, Vec<u8>>,
+    deleted: &str,
+) -> StepResult<()> {
+    let images = got.path.join("dump").join("images");
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(&images).map_err(|e| format!("{}: {e}", images.display()))? {
+        let entry = entry.map_err(err)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(entry.path()).map_err(err)?;
+        check(
+            originals.get(&name) == Some(&bytes),
+            format!("{name}: bytes differ from the original"),
+        )?;
+        found.insert(name);
+    }
+    let expected: BTreeSet<String> = originals
+        .keys()
+        .filter(|n| n.as_str() != deleted)
+        .cloned()
+        .collect();
+    check(
+        found == expected,
+        format!("exported {found:?}, expected {expected:?}"),
+    )?;
+    check(got.path.join("metadata.json").is_file(), "no metadata.json")
+}
+
 /// Runs the scenario; `Err` names the failed step.
 pub fn run(samples: &Path, work: &Path) -> StepResult<()> {
     let mut originals: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -189,6 +268,56 @@ pub fn run(samples: &Path, work: &Path) -> StepResult<()> {
         check_upload(&report, &BYTES_FILES, 0)?;
         Ok(((), String::new()))
     })?;
+
+    steps.run("import annotations (Vi JSONL, a folder, wait)", || {
+        let dir = work.join("labels");
+        std::fs::create_dir_all(&dir).map_err(err)?;
+        std::fs::write(dir.join(LABELS_FILE), vi_jsonl()).map_err(err)?;
+        let report = client
+            .annotations()
+            .upload(&ds, [dir], ImportOptions::new())
+            .map_err(err)?;
+        check(report.files.len() == 1, format!("files {:?}", report.files))?;
+        check(
+            report.total_annotations() == LABELS.len() as u64,
+            format!("{} annotations", report.total_annotations()),
+        )?;
+        check(
+            report.is_done(),
+            format!("the import is {:?}", report.state),
+        )?;
+        Ok(((), format!("{} annotations", report.total_annotations())))
+    })?;
+
+    steps.run(
+        "download annotations (ViJsonl, explicit export settings)",
+        || {
+            let options = DatasetDownloadOptions::new()
+                .annotations_only(true)
+                .format(vi_blocking::models::ExportFormat::ViJsonl)
+                .overwrite(true);
+            let got = datasets
+                .download_dataset(&ds, work.join("annotations"), &options)
+                .map_err(err)?;
+            let mut ids = Vec::new();
+            for entry in walk_jsonl(&got.path)? {
+                let text = std::fs::read_to_string(&entry).map_err(err)?;
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let value: serde_json::Value = serde_json::from_str(line).map_err(err)?;
+                    ids.push(value["id"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+            ids.sort();
+            let mut expected: Vec<String> =
+                LABELS.iter().map(|(id, ..)| (*id).to_owned()).collect();
+            expected.sort();
+            check(
+                ids == expected,
+                format!("exported record ids {ids:?}, expected {expected:?}"),
+            )?;
+            Ok(((), String::new()))
+        },
+    )?;
 
     let by_name: BTreeMap<String, Asset> = steps.run(
         &format!("list assets page by page ({PAGE_SIZE} per page, the SDK follows the tokens)"),
@@ -433,6 +562,18 @@ pub fn run(samples: &Path, work: &Path) -> StepResult<()> {
             Ok(_) => Err("the deleted asset can still be fetched".into()),
         }
     })?;
+
+    steps.run(
+        "download the dataset with its labels (export, wait, ranges, unpack)",
+        || {
+            let dir = work.join("export");
+            let got = datasets
+                .download_dataset(&ds, &dir, &DatasetDownloadOptions::new())
+                .map_err(err)?;
+            check_export(&got, &originals, "beta.png")?;
+            Ok(((), format!("{} images", got.asset_count())))
+        },
+    )?;
 
     steps.run("delete the dataset", || {
         let gone = datasets.delete(&ds).map_err(err)?;

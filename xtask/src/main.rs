@@ -16,11 +16,11 @@
 //!   of both facades, the official Python client and curl against a local emulator process,
 //!   on loopback or a shaped link (see `docs/benchmarks.md` and `docs/bench.md`).
 //!   `bench --resume [--files N] [--present-percent P] [--size-kib K] [--concurrency C]
-//!   [--latency-ms MS] [--bandwidth B]`: `vi assets upload --skip-existing` of N files
+//!   [--latency-ms MS] [--bandwidth B]`: `dtvi assets upload --skip-existing` of N files
 //!   (default 20,000) of which P% (default 50) are already in the dataset, against a full
 //!   re-upload: time, requests per route and peak RSS (see `docs/bench.md`).
 //! * `release --dry-run [VERSION]` / `release VERSION [--publish]`: release checks, verified
-//!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `vi`
+//!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `dtvi`
 //!   binary with a SHA-256 manifest, and publishing (see `release.rs` and the README).
 //! * `soak [--files N] [...]`: both facades move N files (default 20,000) through an
 //!   emulator process with random faults, latency, a bandwidth limit and short URL
@@ -68,35 +68,86 @@ const RULES: &[(&str, &[&str])] = &[
     ("vi-blocking", &["tokio", "reqwest", "hyper"]),
 ];
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("deps-guard") => deps_guard(),
-        Some("bench") => bench::main(&args[1..]),
-        Some("codegen") => codegen::main(&args[1..]),
-        Some("api-fuzz") => api_fuzz::main(&args[1..]),
-        Some("release") => release::main(&args[1..]),
-        Some("interop") => interop::main(),
-        Some("soak") => soak::main(&args[1..]),
-        // Internal: one client half of `soak`, run by it as a child process.
-        Some("soak-client") => soak::client_main(&args[1..]),
-        // Internal: our SDK's half of `interop`, run by it as a child process.
-        Some("interop-rust") => interop::rust_scenario(&args[1..]),
-        Some(other) => {
-            eprintln!("unknown command {other:?}\n\n{}", usage());
-            ExitCode::from(2)
-        }
-        None => {
-            eprintln!("{}", usage());
-            ExitCode::from(2)
-        }
-    }
+/// `cargo xtask`: every command and its options (the two internal ones, run as child
+/// processes by `soak` and `interop`, take their arguments as they are).
+#[derive(clap::Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation for vi-rs."
+)]
+enum Xtask {
+    /// Check that vi-core and vi-blocking keep their dependency layering.
+    DepsGuard,
+    /// Run the official Python client and our SDK against recording emulators and compare
+    /// their requests.
+    Interop,
+    /// Write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check:
+    /// fail when the checked-in files differ; --validate: check the document is valid
+    /// OpenAPI 3.1).
+    Codegen(codegen::Options),
+    /// Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml.
+    ApiFuzz(api_fuzz::Options),
+    /// Upload/download speed and peak RSS: both facades, the official Python client and
+    /// curl, on loopback or a shaped link (--suite: the issue-11 matrix; --resume: `dtvi
+    /// assets upload --skip-existing` with half the files present against a full
+    /// re-upload).
+    #[command(after_help = bench::USAGE)]
+    Bench(bench::Args),
+    /// Release checks and verified packages (--dry-run), or bump, CHANGELOG, commit, tag
+    /// vVERSION, dtvi binary + SHA256SUMS, and publish to crates.io.
+    #[command(after_help = release::USAGE)]
+    Release(release::Options),
+    /// Move many files through a faulty, slow emulator with both facades and check every
+    /// byte.
+    Soak(soak::Args),
+    /// Internal: one client half of `soak`, run by it as a child process.
+    #[command(hide = true, after_help = soak::CLIENT_USAGE)]
+    SoakClient(Rest),
+    /// Internal: our SDK's half of `interop`, run by it as a child process.
+    #[command(
+        hide = true,
+        after_help = "Usage: xtask interop-rust SAMPLES_DIR WORK_DIR"
+    )]
+    InteropRust(Rest),
 }
 
-fn usage() -> &'static str {
-    "usage: cargo xtask <command>\n\ncommands:\n  deps-guard   check that vi-core and vi-blocking keep their dependency layering\n  interop      run the official Python client and our SDK against recording emulators and compare their requests\n  codegen      [--check | --validate]: write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check: fail when the checked-in files differ; --validate: check the document is valid OpenAPI 3.1)
-  api-fuzz     [--max-examples N] [--max-time SECS] [--seed N]: Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml
-  bench        upload/download speed and peak RSS: both facades, the official Python client and curl, on loopback or a shaped link (--suite: the issue-11 matrix;\n               --resume: `vi assets upload --skip-existing` with half the files present against a full re-upload)\n  release      --dry-run [VERSION]: check metadata, rust-version, API compatibility and verified packages of every publishable crate\n               VERSION [--publish]: bump, CHANGELOG, commit, tag vVERSION, vi binary + SHA256SUMS, and publish to crates.io\n  soak         move many files through a faulty, slow emulator with both facades and check every byte"
+/// The arguments after `command` on the command line, as given (the bench report quotes
+/// them).
+fn args_after(command: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let start = args
+        .iter()
+        .position(|a| a == command)
+        .map_or(args.len(), |i| i + 1);
+    args[start..].to_vec()
+}
+
+/// The arguments of an internal command, parsed by the command.
+#[derive(clap::Args)]
+struct Rest {
+    /// Its arguments (see below).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "OPTIONS"
+    )]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    use clap::Parser as _;
+    match Xtask::parse() {
+        Xtask::DepsGuard => deps_guard(),
+        Xtask::Interop => interop::main(),
+        Xtask::Codegen(options) => codegen::main(&options),
+        Xtask::ApiFuzz(options) => api_fuzz::main(&options),
+        Xtask::Bench(args) => bench::main(args, &args_after("bench")),
+        Xtask::Release(options) => release::main(&options),
+        Xtask::Soak(args) => soak::main(args),
+        Xtask::SoakClient(rest) => soak::client_main(&rest.args),
+        Xtask::InteropRust(rest) => interop::rust_scenario(&rest.args),
+    }
 }
 
 /// The names of every package in `package`'s normal dependency tree.

@@ -10,7 +10,7 @@
 //! * `cargo xtask release VERSION [--publish]` does the same on a clean tree, then bumps the
 //!   workspace version and the inter-crate requirements, moves the CHANGELOG's Unreleased
 //!   section under VERSION and today's date, verifies the packages of the new version, makes
-//!   one commit and an annotated tag `vVERSION`, builds the `vi` binary (`--release --locked`)
+//!   one commit and an annotated tag `vVERSION`, builds the `dtvi` binary (`--release --locked`)
 //!   and writes `target/dist/vVERSION/` with it, the `.crate` files and a `SHA256SUMS`
 //!   manifest. `--publish` then runs `cargo publish` crate by crate in dependency order,
 //!   waiting for each on the crates.io index; never in CI.
@@ -31,7 +31,8 @@ mod run;
 mod version;
 mod workspace;
 
-use options::{USAGE, parse_args};
+pub use options::Options;
+pub(crate) use options::USAGE;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -47,23 +48,12 @@ const PUBLISHABLE: &[&str] = &[
 /// Workspace members that must never be published (`publish = false`).
 const PRIVATE: &[&str] = &["vi-testkit", "vi-examples", "xtask"];
 /// The crate and binary shipped as a release artifact.
-const BINARY: (&str, &str) = ("vi-cli", "vi");
+const BINARY: (&str, &str) = ("vi-cli", "dtvi");
 
 /// Entry point of `cargo xtask release`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match parse_args(args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("release: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn main(options: &Options) -> ExitCode {
     let started = Instant::now();
-    match run::run(&options) {
+    match run::run(options) {
         Ok(()) => {
             println!("\nrelease: ok ({} s)", started.elapsed().as_secs());
             ExitCode::SUCCESS

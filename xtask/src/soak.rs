@@ -37,16 +37,17 @@ use std::time::Instant;
 
 use crate::procs::{RemoveOnDrop, current_rss_kib, peak_rss_kib};
 
-pub use client::client_main;
-use options::{Options, parse, usage};
+pub use client::{CLIENT_USAGE, client_main};
+use options::Options;
+pub use options::{Args, USAGE};
 use phase::Phase;
 
 /// Runs `cargo xtask soak` with the arguments after `soak`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
+pub fn main(args: Args) -> ExitCode {
+    let options = match args.options() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("soak: {e}\n\n{}", usage());
+            eprintln!("soak: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };

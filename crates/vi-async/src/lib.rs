@@ -25,4 +25,4 @@ pub mod transport;
 
 pub use client::{Client, ClientBuilder, Tokio};
 pub use vi_core::api::*;
-pub use vi_core::{Assets, Datasets, Listing};
+pub use vi_core::{Annotations, Assets, Datasets, Listing};

@@ -12,7 +12,8 @@
 //!   the signature of a signed URL.
 
 use std::error::Error as StdError;
-use std::io::{self, SeekFrom};
+use std::future::Future;
+use std::io::{self, Read};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,8 +22,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::Stream;
 use rustls_platform_verifier::BuilderVerifierExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
-use tokio_util::io::ReaderStream;
+use tokio::io::AsyncWriteExt;
+use vi_core::fsguard::SliceReader;
 use vi_core::redact;
 use vi_core::transport::{
     Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice, MAX_API_BODY_BYTES, Meter,
@@ -330,14 +331,16 @@ fn classify_source(error: &(dyn StdError + 'static)) -> TransportErrorKind {
     TransportErrorKind::Other
 }
 
-/// A file slice as a stream of large chunks; it fails (and records why) when the file
-/// cannot be read or ends before `len` bytes, so a shrunken file never goes out short.
+/// A file slice as a stream of large chunks, read through core's checking
+/// [`SliceReader`] on the blocking pool (as `tokio::fs` reads files); it fails (and
+/// records why) when the file cannot be read, ends before `len` bytes or changed since it
+/// was scanned, so such a file never goes out whole.
 struct FileStream {
-    inner: ReaderStream<tokio::io::Take<tokio::fs::File>>,
-    remaining: u64,
+    state: ReadState,
+    /// How many bytes one read asks for.
+    chunk: usize,
     path: Arc<Path>,
     failure: BodyReadFailure,
-    done: bool,
     /// Told each time the HTTP library takes the next chunk: the previous one has gone out.
     watch: Watch,
     /// Counts the chunks handed to the HTTP library.
@@ -346,32 +349,34 @@ struct FileStream {
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
+/// Where the reader is: waiting for the next poll, or reading a chunk on the blocking
+/// pool.
+enum ReadState {
+    Idle(Box<SliceReader>),
+    Reading(tokio::task::JoinHandle<(Box<SliceReader>, io::Result<Bytes>)>),
+    Done,
+}
+
 impl FileStream {
     async fn open(
         slice: &FileSlice,
         failure: BodyReadFailure,
         watch: Watch,
     ) -> Result<Self, TransportError> {
-        let read_error = |e: io::Error| {
-            TransportError::new(
-                TransportErrorKind::BodyRead,
-                format!("{}: {e}", slice.path.display()),
-            )
-        };
-        let mut file = tokio::fs::File::open(&slice.path)
+        let owned = slice.clone();
+        let reader = tokio::task::spawn_blocking(move || SliceReader::open(&owned))
             .await
-            .map_err(read_error)?;
-        if slice.offset > 0 {
-            file.seek(SeekFrom::Start(slice.offset))
-                .await
-                .map_err(read_error)?;
-        }
+            .map_err(|e| {
+                TransportError::new(
+                    TransportErrorKind::BodyRead,
+                    format!("{}: opening it did not finish: {e}", slice.path.display()),
+                )
+            })??;
         Ok(FileStream {
-            inner: ReaderStream::with_capacity(file.take(slice.len), slice.buffer_size()),
-            remaining: slice.len,
+            state: ReadState::Idle(Box::new(reader)),
+            chunk: slice.buffer_size(),
             path: Arc::from(slice.path.as_path()),
             failure,
-            done: false,
             watch,
             meter: slice.meter.clone(),
             pause: None,
@@ -379,7 +384,7 @@ impl FileStream {
     }
 
     fn fail(&mut self, error: io::Error) -> Poll<Option<io::Result<Bytes>>> {
-        self.done = true;
+        self.state = ReadState::Done;
         self.failure
             .record(format!("{}: {error}", self.path.display()));
         Poll::Ready(Some(Err(error)))
@@ -390,44 +395,59 @@ impl Stream for FileStream {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
         if let Some(pause) = self.pause.as_mut() {
             if std::future::Future::poll(pause.as_mut(), cx).is_pending() {
                 return Poll::Pending;
             }
             self.pause = None;
         }
-        match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(chunk))) => {
-                self.watch.touch();
-                self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
-                if let Some(meter) = self.meter.clone() {
-                    meter.add(chunk.len() as u64);
-                    if meter.stopped() {
-                        return self.fail(cancelled());
-                    }
-                    let wait = meter.pace(chunk.len() as u64);
-                    if !wait.is_zero() {
-                        self.watch.hold(wait);
-                        self.pause = Some(Box::pin(tokio::time::sleep(wait)));
-                    }
+        loop {
+            match std::mem::replace(&mut self.state, ReadState::Done) {
+                ReadState::Done => return Poll::Ready(None),
+                ReadState::Idle(mut reader) => {
+                    let chunk = self.chunk;
+                    self.state = ReadState::Reading(tokio::task::spawn_blocking(move || {
+                        let mut buf = vec![0u8; chunk];
+                        let read = reader.read(&mut buf).map(|n| {
+                            buf.truncate(n);
+                            Bytes::from(buf)
+                        });
+                        (reader, read)
+                    }));
                 }
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Poll::Ready(Some(Err(error))) => self.fail(error),
-            Poll::Ready(None) if self.remaining > 0 => {
-                let missing = self.remaining;
-                self.fail(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("the file ended {missing} bytes before the end of the slice"),
-                ))
-            }
-            Poll::Ready(None) => {
-                self.done = true;
-                Poll::Ready(None)
+                ReadState::Reading(mut task) => match Pin::new(&mut task).poll(cx) {
+                    Poll::Pending => {
+                        self.state = ReadState::Reading(task);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok((_, Ok(bytes)))) if bytes.is_empty() => {
+                        return Poll::Ready(None);
+                    }
+                    Poll::Ready(Ok((reader, Ok(bytes)))) => {
+                        self.state = ReadState::Idle(reader);
+                        self.watch.touch();
+                        if let Some(meter) = self.meter.clone() {
+                            meter.add(bytes.len() as u64);
+                            if meter.stopped() {
+                                return self.fail(cancelled());
+                            }
+                            // A bandwidth limit's wait comes before the next read, so
+                            // this chunk goes out now and the average stays at the rate.
+                            let wait = meter.pace(bytes.len() as u64);
+                            if !wait.is_zero() {
+                                self.watch.hold(wait);
+                                self.pause = Some(Box::pin(tokio::time::sleep(wait)));
+                            }
+                        }
+                        return Poll::Ready(Some(Ok(bytes)));
+                    }
+                    Poll::Ready(Ok((_, Err(error)))) => return self.fail(error),
+                    Poll::Ready(Err(error)) => {
+                        return self.fail(io::Error::other(format!(
+                            "reading the file did not finish: {error}"
+                        )));
+                    }
+                },
             }
         }
     }
@@ -518,7 +538,11 @@ async fn pause(meter: &Meter, wait: std::time::Duration, watch: &Watch) {
     }
 }
 
-/// Streams a 2xx body into the target and makes it durable; returns the bytes written.
+/// Streams a 2xx body into the target; returns the bytes written.
+///
+/// Each chunk is handed to the file as it arrives, with no buffer of our own between (the
+/// file's one write in flight aside): a process killed in the middle loses only that,
+/// never a buffer's worth of bytes it had received.
 async fn write_body(
     response: &mut reqwest::Response,
     target: &DownloadTarget,
@@ -526,55 +550,44 @@ async fn write_body(
     watch: &Watch,
 ) -> Result<u64, TransportError> {
     let path = target.path.as_path();
-    let file = open_target(target).await?;
-    let mut writer = BufWriter::with_capacity(target.buffer_size(), file);
+    let mut file = open_target(target).await?;
     let mut written = 0u64;
-    loop {
+    let outcome = loop {
         let Some(next) = watch.guard(response.chunk()).await else {
             // Keep what arrived: core checks sizes and may resume from here.
-            let _ = writer.flush().await;
-            return Err(watch.stalled(context));
+            break Err(watch.stalled(context));
         };
         match next {
             Ok(Some(chunk)) => {
                 let room = target.room(written);
                 let take = room.map_or(chunk.len(), |room| chunk.len().min(room as usize));
-                writer
-                    .write_all(&chunk[..take])
-                    .await
-                    .map_err(|e| write_error(path, &e))?;
+                if let Err(e) = file.write_all(&chunk[..take]).await {
+                    return Err(write_error(path, &e));
+                }
                 written += take as u64;
                 if let Some(meter) = &target.meter {
                     meter.add(take as u64);
                     pause(meter, meter.pace(take as u64), watch).await;
                     if meter.stopped() {
                         // Keep what arrived: the next run continues from here.
-                        let _ = writer.flush().await;
-                        return Err(write_error(path, &cancelled()));
+                        break Err(write_error(path, &cancelled()));
                     }
                 }
                 if take < chunk.len() {
                     // Past the declared size: stop reading, keep what fits.
-                    let _ = writer.flush().await;
-                    return Err(target.too_long());
+                    break Err(target.too_long());
                 }
             }
-            Ok(None) => break,
-            Err(error) => {
-                // Keep what arrived: core checks sizes and may resume from here.
-                let _ = writer.flush().await;
-                return Err(map_error(error, &BodyReadFailure::default(), context));
-            }
+            Ok(None) => break Ok(written),
+            // Keep what arrived: core checks sizes and may resume from here.
+            Err(error) => break Err(map_error(error, &BodyReadFailure::default(), context)),
         }
-    }
-    // Flushed to the OS, not forced to disk: see `vi_core::transport::Transport::download`
-    // for why no fsync is needed.
-    writer.flush().await.map_err(|e| write_error(path, &e))?;
-    writer
-        .into_inner()
-        .flush()
-        .await
-        .map_err(|e| write_error(path, &e))?;
+    };
+    // The last write in flight finishes before this returns. Given to the OS, not forced
+    // to disk: see `vi_core::transport::Transport::download` for why no fsync is needed.
+    let flushed = file.flush().await;
+    let written = outcome?;
+    flushed.map_err(|e| write_error(path, &e))?;
     Ok(written)
 }
 

@@ -1,8 +1,8 @@
 //! The blocking [`Client`] (`vi_core`'s client over ureq and OS threads) and its handles.
-//! Each handle method is a one-line blocking mirror of the async method of the same name in
-//! [`vi_core::handles`], where the work and the full documentation live.
+//! Each handle method blocks on the async method of the same name in [`vi_core::handles`]
+//! (where the work lives) and says on its own page what it does and how it fails.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,11 +17,28 @@ use vi_core::{
     NewDataset, Page, Result, handles,
 };
 
+use vi_core::import::{ImportOptions, ImportReport};
+use vi_core::models::{
+    Annotation, AnnotationImportSession, AssetWithObjects, BulkDeletionSession, IngestionSession,
+    SimpleDataset,
+};
+use vi_core::{
+    AnnotationId, AnnotationImportSessionId, AssetsWithObjectsOptions, BulkDeletionId,
+    DatasetUpdate, DeleteCriteria, IngestionSessionId,
+};
+
+use vi_core::endpoints::ExportSettings;
+use vi_core::export::{DatasetDownloadOptions, DownloadedDataset};
+use vi_core::ids::ExportId;
+use vi_core::models::DatasetExport;
+
 use crate::runtime::{ThreadRuntime, block_on};
 use crate::transport::UreqTransport;
 
-/// Dataset operations, blocking: `client.datasets()`. Each method waits for
-/// [`vi_core::Datasets`]' method of the same name.
+/// Dataset operations, blocking: `client.datasets()`. Cheap to clone. Each method blocks
+/// the calling thread until the answer arrives (its async twin is the method of the same
+/// name of [`vi_core::Datasets`]). Dataset ids are the short ids `datasets().list()`
+/// gives; the `<organization>_<id>` form the service returns is accepted too.
 #[derive(Clone, Debug)]
 pub struct Datasets(handles::Datasets);
 
@@ -32,58 +49,72 @@ impl From<Core> for Datasets {
 }
 
 impl Datasets {
-    /// Every dataset, lazily: see [`vi_core::Datasets::list`].
+    /// Every dataset of the organization, fetched lazily page by page (`page_size` per
+    /// request, 1–1000) as the listing is iterated; the async twin is
+    /// [`vi_core::Datasets::list`].
     ///
     /// # Errors
-    /// An invalid page size.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside 1–1000;
+    /// later pages fail as any API call does, when iterated.
     pub fn list(&self, page_size: u32) -> Result<Listing<Dataset>> {
         self.0.list(page_size).map(Listing::from)
     }
 
-    /// One page of datasets from `cursor`: see [`vi_core::Datasets::page`].
+    /// One page of the organization's datasets, starting at `cursor` (`None` for the first
+    /// page), blocking until it arrives; keep the page's `next` cursor to resume later.
     ///
     /// # Errors
-    /// As the async method.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside 1–1000;
+    /// otherwise a transport, API or decode error.
     pub fn page(&self, page_size: u32, cursor: Option<Cursor>) -> Result<Page<Dataset>> {
         block_on(self.0.page(page_size, cursor))
     }
 
-    /// One dataset: see [`vi_core::Datasets::get`].
+    /// One dataset with its statistics (assets, annotations), blocking until it arrives.
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `NotFound` when the dataset does not exist.
     pub fn get(&self, dataset: &DatasetId) -> Result<Dataset> {
         block_on(self.0.get(dataset))
     }
 
-    /// Creates a dataset: see [`vi_core::Datasets::create`].
+    /// Creates a dataset (`create("Drone survey")`, or a [`NewDataset`] with a description
+    /// and type) and returns it. Never retried once the request may have reached the
+    /// service, so a dataset is never created twice.
     ///
     /// # Errors
-    /// As the async method.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for an empty name; otherwise as
+    /// any API call.
     pub fn create(&self, dataset: impl Into<NewDataset>) -> Result<Dataset> {
         block_on(self.0.create(dataset.into()))
     }
 
-    /// Starts deleting a dataset: see [`vi_core::Datasets::delete`].
+    /// Starts deleting a dataset and everything in it (the service deletes in the
+    /// background) and returns the deletion operation; see
+    /// [`delete_and_wait`](Self::delete_and_wait) to block until it is done.
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `NotFound` when the dataset does not exist.
     pub fn delete(&self, dataset: &DatasetId) -> Result<DeletedDataset> {
         block_on(self.0.delete(dataset))
     }
 
-    /// The state of a deletion: see [`vi_core::Datasets::deletion`].
+    /// The current state of a dataset's deletion operation.
     ///
     /// # Errors
-    /// As the async method.
+    /// A transport, API or decode error.
     pub fn deletion(&self, dataset: &DatasetId) -> Result<DeletedDataset> {
         block_on(self.0.deletion(dataset))
     }
 
-    /// Deletes and waits up to `timeout`: see [`vi_core::Datasets::delete_and_wait`].
+    /// Deletes a dataset and polls, with backoff, until the deletion is done or `timeout`
+    /// passes; returns the last state seen (check [`DeletedDataset::is_done`] when the
+    /// timeout may have come first).
     ///
     /// # Errors
-    /// As the async method.
+    /// As [`delete`](Self::delete);
+    /// [`Error::Operation`](vi_core::Error::Operation) when the service reports that the
+    /// deletion failed.
     pub fn delete_and_wait(
         &self,
         dataset: &DatasetId,
@@ -93,8 +124,9 @@ impl Datasets {
     }
 }
 
-/// Asset operations, blocking: `client.assets()`. Each method waits for
-/// [`vi_core::Assets`]' method of the same name.
+/// Asset operations, blocking: `client.assets()`. Cheap to clone. Each method blocks the
+/// calling thread until it is done (its async twin is the method of the same name of
+/// [`vi_core::Assets`]); uploads and downloads run their transfers on OS threads.
 #[derive(Clone, Debug)]
 pub struct Assets(handles::Assets);
 
@@ -105,18 +137,22 @@ impl From<Core> for Assets {
 }
 
 impl Assets {
-    /// A dataset's assets, lazily: see [`vi_core::Assets::list`].
+    /// Every asset of a dataset matching `options` (filter, sort, page size), fetched
+    /// lazily page by page as the listing is iterated.
     ///
     /// # Errors
-    /// An invalid page size.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside 1–1000;
+    /// later pages fail as any API call does, when iterated.
     pub fn list(&self, dataset: &DatasetId, options: ListAssetsOptions) -> Result<Listing<Asset>> {
         self.0.list(dataset, options).map(Listing::from)
     }
 
-    /// One page of assets from `cursor`: see [`vi_core::Assets::page`].
+    /// One page of a dataset's assets matching `options`, starting at `cursor` (`None` for
+    /// the first page).
     ///
     /// # Errors
-    /// As the async method.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for a page size outside 1–1000;
+    /// an API error of kind `NotFound` for an unknown dataset.
     pub fn page(
         &self,
         dataset: &DatasetId,
@@ -126,42 +162,46 @@ impl Assets {
         block_on(self.0.page(dataset, options, cursor))
     }
 
-    /// How many assets match: see [`vi_core::Assets::count`].
+    /// How many of a dataset's assets match `options` (all of them with
+    /// `CountAssetsOptions::new()`).
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `NotFound` for an unknown dataset.
     pub fn count(&self, dataset: &DatasetId, options: CountAssetsOptions) -> Result<u64> {
         block_on(self.0.count(dataset, options))
     }
 
-    /// One asset's metadata: see [`vi_core::Assets::get`].
+    /// One asset's metadata (filename, size, dimensions, annotations), without a download
+    /// URL.
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `NotFound` when the asset or dataset does not exist.
     pub fn get(&self, dataset: &DatasetId, asset: &AssetId) -> Result<Asset> {
         block_on(self.0.get(dataset, asset))
     }
 
-    /// One asset with its signed URL: see [`vi_core::Assets::get_with_contents`].
+    /// One asset with its signed download URL and the URL's expiry in `contents`. The URL
+    /// is a credential: `Debug` never prints it.
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `NotFound` when the asset or dataset does not exist.
     pub fn get_with_contents(&self, dataset: &DatasetId, asset: &AssetId) -> Result<Asset> {
         block_on(self.0.get_with_contents(dataset, asset))
     }
 
-    /// Deletes an asset: see [`vi_core::Assets::delete`].
+    /// Deletes an asset; a retried delete that finds it already gone counts as success.
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `NotFound` when the asset does not exist.
     pub fn delete(&self, dataset: &DatasetId, asset: &AssetId) -> Result<()> {
         block_on(self.0.delete(dataset, asset))
     }
 
-    /// Renames an asset by id: see [`vi_core::Assets::rename`].
+    /// Renames the asset `asset` to `new_filename` and returns it as it now is.
     ///
     /// # Errors
-    /// As the async method.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for an empty name; an API error
+    /// of kind `Conflict` when another asset already has that name.
     pub fn rename(
         &self,
         dataset: &DatasetId,
@@ -171,10 +211,11 @@ impl Assets {
         block_on(self.0.rename(dataset, asset, new_filename))
     }
 
-    /// Renames an asset by filename: see [`vi_core::Assets::rename_by_filename`].
+    /// Renames the asset whose filename is `current_filename` (sent as one path segment,
+    /// `/` included) and returns it as it now is.
     ///
     /// # Errors
-    /// As the async method.
+    /// As [`rename`](Self::rename); `NotFound` when no asset has that filename.
     pub fn rename_by_filename(
         &self,
         dataset: &DatasetId,
@@ -187,10 +228,16 @@ impl Assets {
         )
     }
 
-    /// Uploads files, folders and bytes: see [`vi_core::Assets::upload`].
+    /// Uploads files, folders (recursively) and in-memory bytes to a dataset through
+    /// ingestion sessions on OS threads, and by default blocks until the service has
+    /// taken them in. Every input file ends up in exactly one of the report's `succeeded`,
+    /// `failed`, `skipped` and `processing` lists, with a reason for the last three; call
+    /// `into_result()` on the report to turn any shortfall into an error.
     ///
     /// # Errors
-    /// As the async method; per-file outcomes are in the report.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) before anything is sent (nothing
+    /// to upload, a missing path, a bad option); an API error when the dataset cannot be
+    /// uploaded to at all (unknown dataset, wrong credentials).
     pub fn upload(
         &self,
         dataset: &DatasetId,
@@ -200,10 +247,16 @@ impl Assets {
         block_on(self.0.upload(dataset, sources.into(), options))
     }
 
-    /// Downloads a dataset's assets: see [`vi_core::Assets::download`].
+    /// Downloads a dataset's assets into `<directory>/<dataset id>/` (all of them, or those
+    /// chosen in `options`) on OS threads. Complete files already there are skipped, a
+    /// partial file of an interrupted run is continued, and every file is verified before
+    /// it gets its final name; each asset ends up in one of the report's `downloaded`,
+    /// `skipped` and `failed` lists.
     ///
     /// # Errors
-    /// As the async method; per-asset outcomes are in the report.
+    /// [`Error::InvalidInput`](vi_core::Error::InvalidInput) for bad options; an API error
+    /// when the dataset cannot be listed; an I/O error when the directory cannot be
+    /// created.
     pub fn download(
         &self,
         dataset: &DatasetId,
@@ -213,10 +266,13 @@ impl Assets {
         block_on(self.0.download(dataset, directory, options))
     }
 
-    /// Downloads one asset to a path: see [`vi_core::Assets::download_asset`].
+    /// Downloads one asset to exactly `destination` (replacing any file there), through a
+    /// partial file, verified, with a fresh URL if the first one expires.
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `NotFound` for an unknown asset;
+    /// [`Error::Operation`](vi_core::Error::Operation) when the transfer or the
+    /// verification fails after retries.
     pub fn download_asset(
         &self,
         dataset: &DatasetId,
@@ -226,10 +282,13 @@ impl Assets {
         block_on(self.0.download_asset(dataset, asset, destination))
     }
 
-    /// Downloads a signed URL to a path: see [`vi_core::Assets::download_url`].
+    /// Downloads a signed URL (from `get_with_contents` or a listing with contents) to
+    /// `destination` and returns the bytes written; the body goes to a partial file renamed
+    /// into place only when complete. No credentials are sent to the URL.
     ///
     /// # Errors
-    /// As the async method.
+    /// An API error of kind `PermissionDenied` (403) when the URL was tampered with or has
+    /// expired; transport errors after retries; I/O errors naming the path.
     pub fn download_url(&self, url: &SignedUrl, destination: &Path) -> Result<u64> {
         block_on(self.0.download_url(url, destination))
     }
@@ -237,7 +296,9 @@ impl Assets {
 
 /// A lazy listing, blocking: call [`next_page`](Listing::next_page), or iterate its pages
 /// ([`pages`](Listing::pages)) or items ([`items`](Listing::items), also what `for` uses).
-/// See [`vi_core::Listing`] for the rules.
+/// Each page is fetched only when asked for, blocking until it arrives, and pages are never
+/// collected for the caller. A failed page can be asked for again; a repeated page token
+/// ends the listing with [`Error::Pagination`](vi_core::Error::Pagination).
 #[derive(Debug)]
 pub struct Listing<T> {
     pager: Pager<T>,
@@ -309,6 +370,7 @@ pub struct Threads;
 impl Facade for Threads {
     type Datasets = Datasets;
     type Assets = Assets;
+    type Annotations = Annotations;
 
     fn engine(config: Config) -> Result<Core> {
         let transport = Blocking(UreqTransport::new(&HttpOptions::from(&config))?);
@@ -317,5 +379,358 @@ impl Facade for Threads {
             Arc::new(transport),
             Arc::new(ThreadRuntime),
         ))
+    }
+}
+
+/// Annotation operations, blocking: `client.annotations()`. Each method waits for
+/// [`vi_core::Annotations`]' method of the same name.
+#[derive(Clone, Debug)]
+pub struct Annotations(handles::Annotations);
+
+impl From<Core> for Annotations {
+    fn from(core: Core) -> Self {
+        Annotations(core.into())
+    }
+}
+
+impl Annotations {
+    /// Imports annotation files: see [`vi_core::Annotations::upload`].
+    ///
+    /// # Errors
+    /// As the async method; per-file outcomes are in the report.
+    pub fn upload<P: Into<PathBuf>>(
+        &self,
+        dataset: &DatasetId,
+        paths: impl IntoIterator<Item = P>,
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
+        block_on(self.0.upload(dataset, paths, options))
+    }
+
+    /// One import session: see [`vi_core::Annotations::session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn session(
+        &self,
+        dataset: &DatasetId,
+        session: &AnnotationImportSessionId,
+    ) -> Result<AnnotationImportSession> {
+        block_on(self.0.session(dataset, session))
+    }
+
+    /// A dataset's import sessions, lazily: see [`vi_core::Annotations::sessions`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn sessions(
+        &self,
+        dataset: &DatasetId,
+        page_size: u32,
+    ) -> Result<Listing<AnnotationImportSession>> {
+        self.0.sessions(dataset, page_size).map(Listing::from)
+    }
+
+    /// Waits for an import session: see [`vi_core::Annotations::wait`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn wait(
+        &self,
+        dataset: &DatasetId,
+        session: &AnnotationImportSessionId,
+        timeout: Duration,
+    ) -> Result<AnnotationImportSession> {
+        block_on(self.0.wait(dataset, session, timeout))
+    }
+
+    /// Cancels an import session: see [`vi_core::Annotations::cancel`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn cancel(
+        &self,
+        dataset: &DatasetId,
+        session: &AnnotationImportSessionId,
+    ) -> Result<AnnotationImportSession> {
+        block_on(self.0.cancel(dataset, session))
+    }
+
+    /// An asset's annotation parts, lazily: see [`vi_core::Annotations::list`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn list(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        page_size: u32,
+    ) -> Result<Listing<Annotation>> {
+        self.0.list(dataset, asset, page_size).map(Listing::from)
+    }
+
+    /// One page of an asset's parts: see [`vi_core::Annotations::page`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn page(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        page_size: u32,
+        cursor: Option<Cursor>,
+    ) -> Result<Page<Annotation>> {
+        block_on(self.0.page(dataset, asset, page_size, cursor))
+    }
+
+    /// One annotation part: see [`vi_core::Annotations::get`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn get(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+    ) -> Result<Annotation> {
+        block_on(self.0.get(dataset, asset, annotation))
+    }
+
+    /// Deletes an annotation part: see [`vi_core::Annotations::delete`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn delete(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+    ) -> Result<()> {
+        block_on(self.0.delete(dataset, asset, annotation))
+    }
+
+    /// Replaces an annotation part: see [`vi_core::Annotations::replace`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn replace(&self, dataset: &DatasetId, annotation: &Annotation) -> Result<Annotation> {
+        block_on(self.0.replace(dataset, annotation))
+    }
+
+    /// Replaces a part with a JSON body: see [`vi_core::Annotations::replace_raw`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn replace_raw(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+        body: serde_json::Value,
+    ) -> Result<Annotation> {
+        block_on(self.0.replace_raw(dataset, asset, annotation, body))
+    }
+
+    /// Changes some keys of a part: see [`vi_core::Annotations::update`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn update(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+        annotation: &AnnotationId,
+        changes: serde_json::Value,
+    ) -> Result<Annotation> {
+        block_on(self.0.update(dataset, asset, annotation, changes))
+    }
+}
+
+impl Datasets {
+    /// Updates a dataset: see [`vi_core::Datasets::update`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn update(&self, dataset: &DatasetId, update: DatasetUpdate) -> Result<Dataset> {
+        block_on(self.0.update(dataset, update))
+    }
+
+    /// The lightweight dataset list: see [`vi_core::Datasets::list_simple`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn list_simple(&self, page_size: u32) -> Result<Listing<SimpleDataset>> {
+        self.0.list_simple(page_size).map(Listing::from)
+    }
+}
+
+impl Assets {
+    /// Starts a bulk deletion: see [`vi_core::Assets::delete_many`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn delete_many(
+        &self,
+        dataset: &DatasetId,
+        criteria: DeleteCriteria,
+    ) -> Result<BulkDeletionSession> {
+        block_on(self.0.delete_many(dataset, criteria))
+    }
+
+    /// One bulk deletion: see [`vi_core::Assets::deletion`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn deletion(
+        &self,
+        dataset: &DatasetId,
+        session: &BulkDeletionId,
+    ) -> Result<BulkDeletionSession> {
+        block_on(self.0.deletion(dataset, session))
+    }
+
+    /// A dataset's bulk deletions, lazily: see [`vi_core::Assets::deletions`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn deletions(
+        &self,
+        dataset: &DatasetId,
+        page_size: u32,
+    ) -> Result<Listing<BulkDeletionSession>> {
+        self.0.deletions(dataset, page_size).map(Listing::from)
+    }
+
+    /// Waits for a bulk deletion: see [`vi_core::Assets::wait_for_deletion`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn wait_for_deletion(
+        &self,
+        dataset: &DatasetId,
+        session: &BulkDeletionId,
+        timeout: Duration,
+    ) -> Result<BulkDeletionSession> {
+        block_on(self.0.wait_for_deletion(dataset, session, timeout))
+    }
+
+    /// A dataset's ingestion sessions, lazily: see [`vi_core::Assets::sessions`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn sessions(
+        &self,
+        dataset: &DatasetId,
+        page_size: u32,
+    ) -> Result<Listing<IngestionSession>> {
+        self.0.sessions(dataset, page_size).map(Listing::from)
+    }
+
+    /// One ingestion session: see [`vi_core::Assets::session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn session(
+        &self,
+        dataset: &DatasetId,
+        session: &IngestionSessionId,
+    ) -> Result<IngestionSession> {
+        block_on(self.0.session(dataset, session))
+    }
+
+    /// Cancels an ingestion session: see [`vi_core::Assets::cancel_session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn cancel_session(&self, dataset: &DatasetId, session: &IngestionSessionId) -> Result<()> {
+        block_on(self.0.cancel_session(dataset, session))
+    }
+
+    /// Waits for an ingestion session: see [`vi_core::Assets::wait_for_session`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn wait_for_session(
+        &self,
+        dataset: &DatasetId,
+        session: &IngestionSessionId,
+        timeout: Duration,
+    ) -> Result<IngestionSession> {
+        block_on(self.0.wait_for_session(dataset, session, timeout))
+    }
+
+    /// Finishes an upload that did not wait: see [`vi_core::Assets::finish_upload`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn finish_upload(&self, report: UploadReport, timeout: Duration) -> Result<UploadReport> {
+        block_on(self.0.finish_upload(report, timeout))
+    }
+
+    /// Assets with their annotation parts, lazily: see [`vi_core::Assets::with_objects`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn with_objects(
+        &self,
+        dataset: &DatasetId,
+        options: AssetsWithObjectsOptions,
+    ) -> Result<Listing<AssetWithObjects>> {
+        self.0.with_objects(dataset, options).map(Listing::from)
+    }
+
+    /// One asset with its parts: see [`vi_core::Assets::with_objects_one`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn with_objects_one(
+        &self,
+        dataset: &DatasetId,
+        asset: &AssetId,
+    ) -> Result<AssetWithObjects> {
+        block_on(self.0.with_objects_one(dataset, asset))
+    }
+}
+
+impl Datasets {
+    /// Starts an export: see [`vi_core::Datasets::export`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn export(&self, dataset: &DatasetId, settings: ExportSettings) -> Result<DatasetExport> {
+        block_on(self.0.export(dataset, settings))
+    }
+
+    /// One export: see [`vi_core::Datasets::get_export`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn get_export(&self, dataset: &DatasetId, export: &ExportId) -> Result<DatasetExport> {
+        block_on(self.0.get_export(dataset, export))
+    }
+
+    /// A dataset's exports, lazily: see [`vi_core::Datasets::list_exports`].
+    ///
+    /// # Errors
+    /// An invalid page size.
+    pub fn list_exports(
+        &self,
+        dataset: &DatasetId,
+        page_size: Option<u32>,
+    ) -> Result<Listing<DatasetExport>> {
+        self.0.list_exports(dataset, page_size).map(Listing::from)
+    }
+
+    /// Downloads a dataset with its labels: see [`vi_core::Datasets::download_dataset`].
+    ///
+    /// # Errors
+    /// As the async method.
+    pub fn download_dataset(
+        &self,
+        dataset: &DatasetId,
+        dir: impl AsRef<Path>,
+        options: &DatasetDownloadOptions,
+    ) -> Result<DownloadedDataset> {
+        block_on(self.0.download_dataset(dataset, dir, options))
     }
 }

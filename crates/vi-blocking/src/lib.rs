@@ -22,7 +22,7 @@ mod client;
 pub mod runtime;
 pub mod transport;
 
-pub use client::{Assets, Datasets, Items, Listing, Threads};
+pub use client::{Annotations, Assets, Datasets, Items, Listing, Threads};
 pub use vi_core::api::*;
 
 /// The blocking Vi client. Cheap to clone; clones share connections. Safe to call from any

@@ -13,12 +13,12 @@
 //! * Error messages name the method, host and path, never the query string, which carries
 //!   the signature of a signed URL.
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Take, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufReader, Read, Write};
+use std::path::Path;
 
 use bytes::Bytes;
 use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+use vi_core::fsguard::SliceReader;
 use vi_core::redact;
 use vi_core::transport::{
     BlockingTransport, Body, BodyReadFailure, DownloadHead, DownloadTarget, FileSlice,
@@ -282,42 +282,30 @@ fn map_read_error(error: &io::Error, context: &str) -> TransportError {
     }
 }
 
-/// A file slice as a reader with a large buffer; it fails (and records why) when the file
-/// cannot be read or ends before `len` bytes, so a shrunken file never goes out short.
+/// A file slice as a reader with a large buffer, through core's checking
+/// [`SliceReader`]: it fails (and records why) when the file cannot be read, ends before
+/// `len` bytes or changed since it was scanned, so such a file never goes out whole.
 struct FileReader {
-    inner: BufReader<Take<File>>,
-    remaining: u64,
+    inner: BufReader<SliceReader>,
     /// Counts the bytes handed to ureq.
     meter: Option<Meter>,
-    path: PathBuf,
     failure: BodyReadFailure,
 }
 
 impl FileReader {
     fn open(slice: &FileSlice) -> Result<Self, TransportError> {
-        let read_error = |e: io::Error| {
-            TransportError::new(
-                TransportErrorKind::BodyRead,
-                format!("{}: {e}", slice.path.display()),
-            )
-        };
-        let mut file = File::open(&slice.path).map_err(read_error)?;
-        if slice.offset > 0 {
-            file.seek(SeekFrom::Start(slice.offset))
-                .map_err(read_error)?;
-        }
         Ok(FileReader {
-            inner: BufReader::with_capacity(slice.buffer_size(), file.take(slice.len)),
-            remaining: slice.len,
+            inner: BufReader::with_capacity(slice.buffer_size(), SliceReader::open(slice)?),
             meter: slice.meter.clone(),
-            path: slice.path.clone(),
             failure: BodyReadFailure::default(),
         })
     }
 
     fn fail(&self, error: io::Error) -> io::Error {
-        self.failure
-            .record(format!("{}: {error}", self.path.display()));
+        self.failure.record(format!(
+            "{}: {error}",
+            self.inner.get_ref().path().display()
+        ));
         error
     }
 }
@@ -333,15 +321,7 @@ impl Read for FileReader {
         // through a slow uplink.
         let step = buf.len().min(WRITE_STEP);
         match self.inner.read(&mut buf[..step]) {
-            Ok(0) if self.remaining > 0 => Err(self.fail(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "the file ended {} bytes before the end of the slice",
-                    self.remaining
-                ),
-            ))),
             Ok(n) => {
-                self.remaining = self.remaining.saturating_sub(n as u64);
                 if let Some(meter) = &self.meter {
                     meter.add(n as u64);
                     pause(meter, meter.pace(n as u64));
@@ -380,18 +360,19 @@ fn write_error(path: &Path, error: &io::Error) -> TransportError {
     )
 }
 
-/// Streams a 2xx body into the target and makes it durable; returns the bytes written.
+/// Streams a 2xx body into the target; returns the bytes written.
 ///
 /// A hand-written copy loop rather than `io::copy`, so a failed socket read (a transport
-/// error) is told apart from a failed file write.
+/// error) is told apart from a failed file write. Each read from the socket is written to
+/// the file at once, with no buffer between: a process killed in the middle loses only
+/// the bytes of the read in hand, never a buffer's worth of bytes it had received.
 fn write_body(
     body: ureq::Body,
     target: &DownloadTarget,
     context: &str,
 ) -> Result<u64, TransportError> {
     let path = target.path.as_path();
-    let file = open_partial(target)?;
-    let mut writer = BufWriter::with_capacity(target.buffer_size(), file);
+    let mut file = open_partial(target)?;
     let mut reader = body.into_reader();
     let mut buffer = vec![0u8; DOWNLOAD_READ_CHUNK.min(target.buffer_size())];
     let mut written = 0u64;
@@ -400,35 +381,28 @@ fn write_body(
             Ok(0) => break,
             Ok(n) => n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => {
-                // Keep what arrived: core checks sizes and may resume from here.
-                let _ = writer.flush();
-                return Err(map_read_error(&error, context));
-            }
+            // What arrived is in the file: core checks sizes and may resume from here.
+            Err(error) => return Err(map_read_error(&error, context)),
         };
         let take = target.room(written).map_or(n, |room| n.min(room as usize));
-        writer
-            .write_all(&buffer[..take])
+        file.write_all(&buffer[..take])
             .map_err(|e| write_error(path, &e))?;
         written += take as u64;
         if let Some(meter) = &target.meter {
             meter.add(take as u64);
             pause(meter, meter.pace(take as u64));
             if meter.stopped() {
-                // Keep what arrived: the next run continues from here.
-                let _ = writer.flush();
+                // What arrived is in the file: the next run continues from here.
                 return Err(write_error(path, &cancelled()));
             }
         }
         if take < n {
             // Past the declared size: stop reading, keep what fits.
-            let _ = writer.flush();
             return Err(target.too_long());
         }
     }
-    // Flushed to the OS, not forced to disk: see `vi_core::transport::Transport::download`
+    // Given to the OS, not forced to disk: see `vi_core::transport::Transport::download`
     // for why no fsync is needed.
-    writer.flush().map_err(|e| write_error(path, &e))?;
     Ok(written)
 }
 

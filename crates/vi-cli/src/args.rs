@@ -5,27 +5,34 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
+Examples:
+  dtvi emulator                                  a local Vi API; prints the variables to export
+  dtvi datasets create \"Drone survey\"
+  dtvi assets upload --dataset DATASET ./images
+  dtvi --json assets list --dataset DATASET --all
+  dtvi completions bash > ~/.local/share/bash-completion/completions/dtvi
+
 Exit codes:
   0    everything succeeded
   1    the operation failed (API or network error)
-  2    usage error (unknown flag, missing or invalid argument)
+  2    usage error (unknown flag, missing or invalid argument, nothing to upload)
   3    configuration error (missing or malformed credentials, endpoint or config file)
   4    finished, but some files failed, were skipped (other than those already in the
        dataset with --skip-existing) or are still processing
   5    not found (unknown dataset or asset)
-  130  cancelled by Ctrl-C
+  130  cancelled by Ctrl-C (or declined at a confirmation prompt)
 
 Credentials: --secret-key / DATATURE_VI_SECRET_KEY and --organization-id /
-DATATURE_VI_ORGANIZATION_ID, or a JSON --config-file with \"secret_key\" and
-\"organization_id\". Try it offline: `vi emulator` prints the values to export.
+DATATURE_VI_ORGANIZATION_ID, or a JSON --config-file with \"secret_key\",
+\"organization_id\" and optionally \"endpoint\". Try it offline: `dtvi emulator`.
 
---json prints machine-readable JSON on stdout: one JSON document per command. Single
-pages of a listing are {\"items\": [...], \"next_cursor\": TOKEN|null}; with --all the
-items are streamed as one JSON array.";
+Output: results on stdout; progress, warnings and problems on stderr. --json prints one
+JSON document per command on stdout, errors included ({\"error\": {\"kind\", \"status\",
+\"message\", \"exit_code\"}}); field names are snake_case everywhere.";
 
 /// The Datature Vi command line: datasets and assets from your shell.
 #[derive(Debug, Parser)]
-#[command(name = "vi", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "dtvi", version, after_help = EXIT_CODES, propagate_version = true)]
 pub struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
@@ -91,6 +98,10 @@ pub struct Global {
     /// Log what happens to stderr (-v info, -vv debug, -vvv trace).
     #[arg(long, short = 'v', global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// When to colour stderr: auto (only on a terminal, never with NO_COLOR set or
+    /// TERM=dumb), always or never.
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
     /// Which of endpoint, secret key and organization id clap read from the environment
     /// (those are left to the SDK, which then names the right source in its errors).
     #[arg(skip)]
@@ -111,9 +122,21 @@ impl std::fmt::Debug for Global {
             .field("json", &self.json)
             .field("quiet", &self.quiet)
             .field("verbose", &self.verbose)
+            .field("color", &self.color)
             .field("from_env", &self.from_env)
             .finish()
     }
+}
+
+/// When stderr gets colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Only on a terminal, and not with `NO_COLOR` set or `TERM=dumb`.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Which global values came from environment variables rather than arguments.
@@ -131,16 +154,30 @@ pub struct FromEnv {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List, inspect, create and delete datasets.
+    #[command(after_help = DATASETS_EXAMPLES)]
     Datasets {
         /// The dataset command.
         #[command(subcommand)]
         command: DatasetsCommand,
     },
     /// Upload, list, count, inspect, download, rename and delete assets.
+    #[command(after_help = ASSETS_EXAMPLES)]
     Assets {
         /// The asset command.
         #[command(subcommand)]
         command: AssetsCommand,
+    },
+    /// Import annotation files into a dataset; list an asset's annotations.
+    Annotations {
+        /// The annotations command.
+        #[command(subcommand)]
+        command: crate::annotations::AnnotationsCommand,
+    },
+    /// List, inspect, wait for and cancel a dataset's ingestion sessions.
+    Sessions {
+        /// The sessions command.
+        #[command(subcommand)]
+        command: crate::sessions::SessionsCommand,
     },
     /// Run the local Vi API emulator in the foreground (Ctrl-C stops it).
     ///
@@ -148,7 +185,57 @@ pub enum Command {
     /// the credentials to export. --secret-key and --organization-id set the credentials
     /// clients must present (default: persisted in --data-dir, or generated).
     Emulator(EmulatorArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    ///
+    /// bash: `dtvi completions bash > ~/.local/share/bash-completion/completions/dtvi`;
+    /// zsh: `dtvi completions zsh > ~/.zfunc/_dtvi` (with `~/.zfunc` in `fpath`);
+    /// fish: `dtvi completions fish > ~/.config/fish/completions/dtvi.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
+
+const DATASETS_EXAMPLES: &str = "\
+Examples:
+  dtvi datasets list --all
+  dtvi datasets create \"Drone survey\" --type vqa
+  dtvi datasets get DATASET
+  dtvi datasets delete DATASET --yes --wait";
+
+const ASSETS_EXAMPLES: &str = "\
+Examples:
+  dtvi assets upload --dataset DATASET ./images
+  dtvi assets upload --dataset DATASET ./images --skip-existing --dry-run
+  dtvi assets list --dataset DATASET --sort size --desc
+  dtvi assets download --dataset DATASET --to ./downloads
+  dtvi assets get --dataset DATASET ASSET --url";
+
+const UPLOAD_EXAMPLES: &str = "\
+Examples:
+  dtvi assets upload --dataset DATASET ./images            every image and video, recursively
+  dtvi assets upload --dataset DATASET a.jpg b.png
+  dtvi assets upload --dataset DATASET ./images --skip-existing   resume: send only what is missing
+  dtvi assets upload --dataset DATASET ./images --dry-run         what would be sent and replaced
+  dtvi --json assets upload --dataset DATASET ./images > report.json
+
+Asset ids: after the upload the dataset is listed (500 assets per request) to give each
+uploaded file its asset id; before it, a non-empty dataset is listed too, to name the
+files that replace an asset of the same name (with --skip-existing that listing is the
+one the comparison makes).";
+
+const DOWNLOAD_EXAMPLES: &str = "\
+Examples:
+  dtvi assets download --dataset DATASET --to ./downloads
+  dtvi assets download --dataset DATASET --to ./downloads --asset ASSET --asset ASSET2
+  dtvi assets download --dataset DATASET --to ./downloads --overwrite";
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  dtvi assets list --dataset DATASET
+  dtvi assets list --dataset DATASET --all --filter 'metadata.width >= 1000'
+  dtvi --json assets list --dataset DATASET --all | jq -r '.[].asset_id'";
 
 /// Paging options shared by the list commands.
 #[derive(Debug, Args)]
@@ -165,7 +252,7 @@ pub struct PageArgs {
     pub cursor: Option<String>,
 }
 
-/// `vi datasets ...`
+/// `dtvi datasets ...`
 #[derive(Debug, Subcommand)]
 pub enum DatasetsCommand {
     /// List the organization's datasets.
@@ -176,7 +263,7 @@ pub enum DatasetsCommand {
     },
     /// Show one dataset.
     Get {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         id: String,
     },
     /// Create a dataset and print it.
@@ -190,10 +277,17 @@ pub enum DatasetsCommand {
         #[arg(long = "type", value_enum, default_value_t = DatasetTypeArg::PhraseGrounding)]
         dataset_type: DatasetTypeArg,
     },
-    /// Delete a dataset (with everything in it).
+    /// Download a dataset with its labels: export, wait, download, unpack.
+    Export(crate::export::ExportArgs),
+    /// Change a dataset's name, description or attributes.
+    Update(crate::curation::UpdateArgs),
+    /// Delete a dataset (with everything in it). Asks first on a terminal.
     Delete {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         id: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Wait until the deletion is complete.
         #[arg(long)]
         wait: bool,
@@ -214,16 +308,20 @@ pub enum DatasetTypeArg {
     Freeform,
 }
 
-/// `vi assets ...`
+/// `dtvi assets ...`
 #[derive(Debug, Subcommand)]
 pub enum AssetsCommand {
     /// Upload files and folders (recursively) to a dataset.
+    #[command(after_help = UPLOAD_EXAMPLES)]
     Upload(UploadArgs),
+    /// Delete every asset matching a filter or query (--all for every asset).
+    DeleteMany(crate::curation::DeleteManyArgs),
     /// List a dataset's assets.
+    #[command(after_help = LIST_EXAMPLES)]
     List(ListAssetsArgs),
     /// Count a dataset's assets (those matching the filters, if given).
     Count {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// Filter expression, e.g. 'metadata.width >= 1000'.
@@ -235,7 +333,7 @@ pub enum AssetsCommand {
     },
     /// Show one asset; with --url, print only its signed download URL.
     Get {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// The asset id.
@@ -249,10 +347,11 @@ pub enum AssetsCommand {
     ///
     /// Files go to DIR/DATASET/.vi-partial/ first and are renamed when complete; files already present
     /// and complete are skipped, and an interrupted download resumes next time.
+    #[command(after_help = DOWNLOAD_EXAMPLES)]
     Download(DownloadArgs),
     /// Delete an asset.
     Delete {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// The asset id.
@@ -260,7 +359,7 @@ pub enum AssetsCommand {
     },
     /// Rename an asset.
     Rename {
-        /// The dataset id.
+        /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
         #[arg(long)]
         dataset: String,
         /// The asset id.
@@ -270,10 +369,10 @@ pub enum AssetsCommand {
     },
 }
 
-/// `vi assets upload`
+/// `dtvi assets upload`
 #[derive(Debug, Args)]
 pub struct UploadArgs {
-    /// The dataset id.
+    /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
     #[arg(long)]
     pub dataset: String,
     /// Files and folders to upload (folders recursively).
@@ -335,10 +434,10 @@ pub enum OverwriteModeArg {
     KeepLinked,
 }
 
-/// `vi assets list`
+/// `dtvi assets list`
 #[derive(Debug, Args)]
 pub struct ListAssetsArgs {
-    /// The dataset id.
+    /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
     #[arg(long)]
     pub dataset: String,
     /// Paging.
@@ -373,10 +472,10 @@ pub enum SortArg {
     Default,
 }
 
-/// `vi assets download`
+/// `dtvi assets download`
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
-    /// The dataset id.
+    /// The dataset id (as `datasets list` shows it, or in the `<org>_<id>` form).
     #[arg(long)]
     pub dataset: String,
     /// The folder to download into (created if missing).
@@ -402,7 +501,7 @@ pub struct DownloadArgs {
 
 /// The options of `assets upload` and `assets download` for large jobs: shards, file
 /// lists, patterns, a bandwidth limit, and machine-readable events and results.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Large jobs")]
 pub struct JobArgs {
     /// Take only shard K of N (0-based, e.g. 0/4): a file belongs to the shard its name
@@ -443,7 +542,7 @@ pub struct JobArgs {
     pub report: Option<PathBuf>,
 }
 
-/// `vi emulator`
+/// `dtvi emulator`
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Interface to bind.
@@ -483,7 +582,7 @@ mod tests {
     fn debug_never_shows_the_secret_key() {
         use clap::Parser;
         let key = format!("dtvi_{}", "k".repeat(98));
-        let cli = Cli::try_parse_from(["vi", "--secret-key", &key, "datasets", "list"]).unwrap();
+        let cli = Cli::try_parse_from(["dtvi", "--secret-key", &key, "datasets", "list"]).unwrap();
         let shown = format!("{cli:?}");
         assert!(!shown.contains(&key[5..21]), "{shown}");
         assert!(shown.contains("redacted"), "{shown}");

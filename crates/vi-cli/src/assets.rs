@@ -1,10 +1,8 @@
-//! `vi assets ...` (upload and download live in `transfer`).
+//! `dtvi assets ...` (upload and download live in `transfer`).
 
 use serde::Serialize;
 use vi_blocking::models::Asset;
-use vi_blocking::{
-    AssetId, AssetSortBy, CountAssetsOptions, DatasetId, ListAssetsOptions, SortOrder,
-};
+use vi_blocking::{AssetId, AssetSortBy, CountAssetsOptions, ListAssetsOptions, SortOrder};
 
 use crate::args::{AssetsCommand, Global, ListAssetsArgs, SortArg};
 use crate::datasets::list_pages;
@@ -14,7 +12,8 @@ use crate::output::{Align, Output, human_bytes, print_fields};
 /// Runs an asset command.
 pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit, CliError> {
     match command {
-        AssetsCommand::Upload(args) => crate::transfer::upload(args, global, out),
+        AssetsCommand::Upload(args) => crate::upload::upload(args, global, out),
+        AssetsCommand::DeleteMany(args) => crate::curation::delete_many(args, global, out),
         AssetsCommand::Download(args) => crate::transfer::download(args, global, out),
         AssetsCommand::List(args) => list(args, global, out),
         AssetsCommand::Count {
@@ -22,7 +21,8 @@ pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit
             filter,
             metadata_query,
         } => {
-            let dataset = DatasetId::new(dataset)?;
+            let client = crate::client(global)?;
+            let dataset = crate::dataset_id(&client, &dataset)?;
             let mut options = CountAssetsOptions::new();
             if let Some(filter) = filter {
                 options = options.filter(filter);
@@ -30,16 +30,15 @@ pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit
             if let Some(query) = metadata_query {
                 options = options.metadata_query(query);
             }
-            let client = crate::client(global)?;
             let count = client.assets().count(&dataset, options)?;
             if out.json {
                 #[derive(Serialize)]
                 struct Count<'a> {
-                    dataset: &'a str,
+                    dataset_id: &'a str,
                     count: u64,
                 }
                 out.json_value(&Count {
-                    dataset: dataset.as_str(),
+                    dataset_id: dataset.as_str(),
                     count,
                 })?;
             } else {
@@ -52,9 +51,9 @@ pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit
             asset_id,
             url,
         } => {
-            let dataset = DatasetId::new(dataset)?;
-            let asset_id = AssetId::new(asset_id)?;
             let client = crate::client(global)?;
+            let dataset = crate::dataset_id(&client, &dataset)?;
+            let asset_id = AssetId::new(asset_id)?;
             if !url {
                 let asset = client.assets().get(&dataset, &asset_id)?;
                 show(out, &asset)?;
@@ -66,14 +65,14 @@ pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit
                     Exit::Failed,
                     format!(
                         "the service returned no download URL for asset {asset_id}; try again, \
-                         or check that its upload completed with `vi assets get --dataset \
+                         or check that its upload completed with `dtvi assets get --dataset \
                          {dataset} {asset_id}`"
                     ),
                 ));
             };
             if out.json {
                 // Asked for explicitly with --url: the real URL is kept.
-                out.json_value(&asset)?;
+                out.json_value(&asset_json(&asset))?;
             } else {
                 out.line(&signed.url)?;
                 out.info(&format!("expires at {}", signed.expiry));
@@ -81,19 +80,19 @@ pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit
             Ok(Exit::Success)
         }
         AssetsCommand::Delete { dataset, asset_id } => {
-            let dataset = DatasetId::new(dataset)?;
-            let asset_id = AssetId::new(asset_id)?;
             let client = crate::client(global)?;
+            let dataset = crate::dataset_id(&client, &dataset)?;
+            let asset_id = AssetId::new(asset_id)?;
             client.assets().delete(&dataset, &asset_id)?;
             if out.json {
                 #[derive(Serialize)]
                 struct Deleted<'a> {
-                    dataset: &'a str,
+                    dataset_id: &'a str,
                     asset_id: &'a str,
                     deleted: bool,
                 }
                 out.json_value(&Deleted {
-                    dataset: dataset.as_str(),
+                    dataset_id: dataset.as_str(),
                     asset_id: asset_id.as_str(),
                     deleted: true,
                 })?;
@@ -107,12 +106,12 @@ pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit
             asset_id,
             new_name,
         } => {
-            let dataset = DatasetId::new(dataset)?;
-            let asset_id = AssetId::new(asset_id)?;
             let client = crate::client(global)?;
+            let dataset = crate::dataset_id(&client, &dataset)?;
+            let asset_id = AssetId::new(asset_id)?;
             let asset = client.assets().rename(&dataset, &asset_id, &new_name)?;
             if out.json {
-                out.json_value(&redacted(&asset))?;
+                out.json_value(&asset_json(&redacted(&asset)))?;
             } else {
                 out.line(&format!("Renamed asset {asset_id} to {}.", asset.filename))?;
             }
@@ -122,7 +121,8 @@ pub fn run(command: AssetsCommand, global: &Global, out: &Output) -> Result<Exit
 }
 
 fn list(args: ListAssetsArgs, global: &Global, out: &Output) -> Result<Exit, CliError> {
-    let dataset = DatasetId::new(args.dataset)?;
+    let client = crate::client(global)?;
+    let dataset = crate::dataset_id(&client, &args.dataset)?;
     let mut options = ListAssetsOptions::new().page_size(args.page.page_size);
     if let Some(filter) = args.filter {
         options = options.filter(filter);
@@ -145,7 +145,6 @@ fn list(args: ListAssetsArgs, global: &Global, out: &Output) -> Result<Exit, Cli
         };
         options = options.sort(by, order);
     }
-    let client = crate::client(global)?;
     let assets = client.assets();
     list_pages(
         out,
@@ -169,9 +168,20 @@ fn list(args: ListAssetsArgs, global: &Global, out: &Output) -> Result<Exit, Cli
                 a.filename.clone(),
             ]
         },
-        |a: &Asset| serde_json::to_value(redacted(a)).unwrap_or_default(),
+        |a: &Asset| asset_json(&redacted(a)),
         |cursor| assets.page(&dataset, options.clone(), cursor),
     )
+}
+
+/// An asset in `--json` output: the service's object with snake_case field names and
+/// `dataset_id` the short id that the other commands take.
+pub fn asset_json(asset: &Asset) -> serde_json::Value {
+    let mut value =
+        crate::output::snake_case_fields(serde_json::to_value(asset).unwrap_or_default());
+    if let Ok(short) = asset.dataset() {
+        value["dataset_id"] = serde_json::Value::from(short.as_str());
+    }
+    value
 }
 
 /// The asset with its signed URLs reduced to their redacted form (no query string).
@@ -190,7 +200,7 @@ pub fn redacted(asset: &Asset) -> Asset {
 
 fn show(out: &Output, asset: &Asset) -> Result<(), CliError> {
     if out.json {
-        return out.json_value(&redacted(asset));
+        return out.json_value(&asset_json(&redacted(asset)));
     }
     let m = &asset.metadata;
     let mut fields = vec![

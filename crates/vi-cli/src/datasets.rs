@@ -1,6 +1,7 @@
-//! `vi datasets ...`
+//! `dtvi datasets ...`
 
 use std::collections::HashSet;
+use std::io::{BufRead as _, IsTerminal as _};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -9,7 +10,7 @@ use vi_blocking::{Cursor, DatasetId, NewDataset, Page};
 
 use crate::args::{DatasetTypeArg, DatasetsCommand, Global, PageArgs};
 use crate::exit::{CliError, Exit};
-use crate::output::{Align, JsonArray, Output, Table, print_fields};
+use crate::output::{self, Align, JsonArray, Output, Table, print_fields};
 
 /// Runs a dataset command.
 pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Exit, CliError> {
@@ -37,13 +38,15 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
                         d.create_date.to_string(),
                     ]
                 },
-                |d: &Dataset| serde_json::to_value(DatasetJson::from(d)).unwrap_or_default(),
+                dataset_json,
                 |cursor| datasets.page(page.page_size, cursor),
             )
         }
+        DatasetsCommand::Export(args) => crate::export::run(args, global, out),
+        DatasetsCommand::Update(args) => crate::curation::update(args, global, out),
         DatasetsCommand::Get { id } => {
-            let id = DatasetId::new(id)?;
             let client = crate::client(global)?;
+            let id = crate::dataset_id(&client, &id)?;
             let dataset = client.datasets().get(&id)?;
             show(out, &dataset)?;
             Ok(Exit::Success)
@@ -68,11 +71,15 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
         }
         DatasetsCommand::Delete {
             id,
+            yes,
             wait,
             wait_timeout,
         } => {
-            let id = DatasetId::new(id)?;
             let client = crate::client(global)?;
+            let id = crate::dataset_id(&client, &id)?;
+            if !yes {
+                confirm_delete(&client, &id, out)?;
+            }
             let deleted = if wait {
                 client
                     .datasets()
@@ -81,7 +88,10 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
                 client.datasets().delete(&id)?
             };
             if out.json {
-                out.json_value(&deleted)?;
+                let mut value =
+                    output::snake_case_fields(serde_json::to_value(&deleted).unwrap_or_default());
+                value["dataset_id"] = serde_json::Value::from(id.as_str());
+                out.json_value(&value)?;
             } else if deleted.is_done() {
                 out.line(&format!("Deleted dataset {id}."))?;
             } else {
@@ -94,7 +104,7 @@ pub fn run(command: DatasetsCommand, global: &Global, out: &Output) -> Result<Ex
                     Exit::Failed,
                     format!(
                         "the deletion of dataset {id} was still running after {wait_timeout} s; \
-                         check again later with `vi datasets get {id}`"
+                         check again later with `dtvi datasets get {id}`"
                     ),
                 ));
             }
@@ -110,27 +120,52 @@ fn short_id(dataset: &Dataset) -> String {
         .unwrap_or_else(|_| dataset.dataset_id.clone())
 }
 
-/// A dataset in `--json` output: the service's object plus `id`, the short id that the
-/// other commands take.
-#[derive(Serialize)]
-struct DatasetJson<'a> {
-    id: String,
-    #[serde(flatten)]
-    dataset: &'a Dataset,
+/// Asks on the terminal before a dataset is deleted; without a terminal, `--yes` must
+/// say it (a script cannot answer).
+fn confirm_delete(
+    client: &vi_blocking::Client,
+    id: &DatasetId,
+    out: &Output,
+) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "not deleting dataset {id} without confirmation: stdin is not a terminal, so \
+                 nobody can be asked; pass --yes to delete it"
+            ),
+        ));
+    }
+    let dataset = client.datasets().get(id)?;
+    let prompt = format!(
+        "Delete dataset {id} ({:?}) with its {} assets and {} annotations? This cannot be \
+         undone. [y/N] ",
+        dataset.name, dataset.statistic.asset_total, dataset.statistic.annotation_total
+    );
+    out.prompt(&prompt);
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err()
+        || !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
+    {
+        return Err(CliError::new(
+            Exit::Cancelled,
+            format!("dataset {id} was not deleted: the deletion was not confirmed"),
+        ));
+    }
+    Ok(())
 }
 
-impl<'a> From<&'a Dataset> for DatasetJson<'a> {
-    fn from(dataset: &'a Dataset) -> Self {
-        DatasetJson {
-            id: short_id(dataset),
-            dataset,
-        }
-    }
+/// A dataset in `--json` output: the service's object with snake_case field names and
+/// `dataset_id`, the short id that the other commands take.
+fn dataset_json(dataset: &Dataset) -> serde_json::Value {
+    let mut value = output::snake_case_fields(serde_json::to_value(dataset).unwrap_or_default());
+    value["dataset_id"] = serde_json::Value::from(short_id(dataset));
+    value
 }
 
 fn show(out: &Output, dataset: &Dataset) -> Result<(), CliError> {
     if out.json {
-        return out.json_value(&DatasetJson::from(dataset));
+        return out.json_value(&dataset_json(dataset));
     }
     let mut fields = vec![
         ("ID", short_id(dataset)),

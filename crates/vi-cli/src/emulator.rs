@@ -1,4 +1,4 @@
-//! `vi emulator`: the local API emulator in the foreground, with `vi-emulator`'s output.
+//! `dtvi emulator`: the local API emulator in the foreground, with `vi-emulator`'s output.
 
 use std::io::Write;
 use std::sync::mpsc;
@@ -16,6 +16,7 @@ use crate::output::Output;
 /// export them (the secret key only when it was generated, not when it was given).
 pub fn run(args: EmulatorArgs, global: &Global, out: &Output) -> Result<Exit, CliError> {
     let key_given = global.secret_key.is_some();
+    let temporary = args.data_dir.is_none();
     let config = EmulatorConfig {
         host: args.host,
         port: args.port,
@@ -47,14 +48,14 @@ pub fn run(args: EmulatorArgs, global: &Global, out: &Output) -> Result<Exit, Cl
             ),
         )
     })?;
-    print_banner(&emulator, key_given)?;
+    print_banner(&emulator, key_given, temporary)?;
     let _ = stopped.recv();
     out.info("stopping the emulator");
     emulator.shutdown();
     Ok(Exit::Success)
 }
 
-fn print_banner(emulator: &Emulator, key_given: bool) -> Result<(), CliError> {
+fn print_banner(emulator: &Emulator, key_given: bool, temporary: bool) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {}", emulator.url())?;
     stdout.flush()?;
@@ -62,7 +63,16 @@ fn print_banner(emulator: &Emulator, key_given: bool) -> Result<(), CliError> {
         writeln!(stdout, "secret key: {}", emulator.secret_key())?;
     }
     writeln!(stdout, "organization id: {}", emulator.organization_id())?;
-    writeln!(stdout, "data dir: {}", emulator.data_dir().display())?;
+    if temporary {
+        // Said, so nobody looks for the datasets there after the emulator stopped.
+        writeln!(
+            stdout,
+            "data dir: {} (temporary: removed when the emulator stops; --data-dir DIR keeps the data)",
+            emulator.data_dir().display()
+        )?;
+    } else {
+        writeln!(stdout, "data dir: {}", emulator.data_dir().display())?;
+    }
     writeln!(stdout, "export DATATURE_VI_API_ENDPOINT={}", emulator.url())?;
     if !key_given {
         writeln!(

@@ -124,7 +124,7 @@ macro_rules! apply_job {
             options = options.bandwidth_limit(limit);
         }
         if let Some(progress) = $job.progress($bars.as_ref()) {
-            options = options.progress(progress);
+            options = options.progress_shared(std::sync::Arc::new(progress));
         }
         if let Some(sink) = $job.outcomes() {
             options = options.outcomes(sink);

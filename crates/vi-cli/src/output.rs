@@ -14,39 +14,52 @@ pub struct Output {
     pub json: bool,
     /// No progress, hints or summaries of successful transfers.
     pub quiet: bool,
+    /// Colour on stderr (`--color`, `NO_COLOR`, `TERM` and whether stderr is a terminal).
+    pub color: bool,
 }
+
+/// Whether a JSON document was started on stdout (one per run).
+static DOCUMENT_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The kind of the error returned once the reader of stdout has gone away.
+pub const STDOUT_CLOSED: &str = "stdout_closed";
 
 impl Output {
     /// Output as the global flags ask.
-    pub fn new(json: bool, quiet: bool) -> Self {
-        Output { json, quiet }
+    pub fn new(json: bool, quiet: bool, color: bool) -> Self {
+        Output { json, quiet, color }
     }
 
-    /// True when progress bars should be drawn: stderr is a terminal and neither
-    /// `--quiet` nor `--json` was given.
+    /// True when progress bars should be drawn: stderr is a terminal and `--quiet` was
+    /// not given (with `--json` the bars go to stderr, the JSON to stdout).
     pub fn show_progress(&self) -> bool {
-        !self.quiet && !self.json && std::io::stderr().is_terminal()
+        !self.quiet && std::io::stderr().is_terminal()
     }
 
     /// One line of results on stdout. Control characters other than newlines and tabs
     /// are escaped (JSON text has none: serde escapes them inside strings).
     pub fn line(&self, text: &str) -> Result<(), CliError> {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", printable(text, true))?;
-        out.flush()?;
-        Ok(())
+        let mut text = printable(text, true).into_owned();
+        text.push('\n');
+        write_stdout(&text)
     }
 
     /// Several lines of results on stdout (the text ends with a newline or not).
     pub fn text(&self, text: &str) -> Result<(), CliError> {
-        let mut out = std::io::stdout().lock();
-        let text = printable(text, true);
-        out.write_all(text.as_bytes())?;
+        let mut text = printable(text, true).into_owned();
         if !text.ends_with('\n') {
-            out.write_all(b"\n")?;
+            text.push('\n');
         }
-        out.flush()?;
-        Ok(())
+        write_stdout(&text)
+    }
+
+    /// `result`, except that a closed stdout counts as written: for a report printed after
+    /// the work is done, whose exit code must not change because nobody read it.
+    pub fn ignore_closed(result: Result<(), CliError>) -> Result<(), CliError> {
+        match result {
+            Err(err) if err.kind == STDOUT_CLOSED => Ok(()),
+            other => other,
+        }
     }
 
     /// A JSON document on stdout, pretty-printed.
@@ -57,7 +70,15 @@ impl Output {
                 format!("cannot encode the output as JSON: {e}"),
             )
         })?;
+        DOCUMENT_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
         self.line(&text)
+    }
+
+    /// True once a JSON document has been started on stdout: an error after it (a
+    /// listing that fails on its tenth page) goes to stderr only, so stdout stays one
+    /// document.
+    pub fn document_started(&self) -> bool {
+        DOCUMENT_STARTED.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A note for people on stderr (hints, progress messages); not with `--quiet`.
@@ -67,10 +88,35 @@ impl Output {
         }
     }
 
+    /// A question on stderr, without a newline (the answer is typed after it).
+    pub fn prompt(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{}", printable(text, false));
+        let _ = err.flush();
+    }
+
     /// A line on stderr, always (control characters escaped as on stdout).
     pub fn error_line(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{}", printable(text, true));
+    }
+}
+
+/// Writes to stdout. A reader that went away (`| head -1`, `| true`) is an error of kind
+/// [`STDOUT_CLOSED`] and exit code 0, which a listing stops at and a report ignores.
+fn write_stdout(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError {
+            code: Exit::Success,
+            kind: STDOUT_CLOSED,
+            status: None,
+            message: String::new(),
+            hint: None,
+        }),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -85,6 +131,7 @@ pub struct JsonArray {
 impl JsonArray {
     /// Opens the array.
     pub fn start(out: &Output) -> Result<Self, CliError> {
+        DOCUMENT_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
         out.line("[")?;
         Ok(JsonArray { pending: None })
     }
@@ -214,4 +261,102 @@ pub fn print_fields(out: &Output, fields: &[(&str, String)]) -> Result<(), CliEr
 /// Bytes in binary units (`1.5 MiB`), as the SDK's summaries print them.
 pub fn human_bytes(bytes: u64) -> String {
     vi_core::upload::report::human_bytes(bytes)
+}
+
+/// Fields of the service's objects whose values are maps keyed by ids (users, asset
+/// statuses, tags): their keys are data and stay as they are, their values are objects
+/// whose field names are converted.
+const KEYED_BY_ID: &[&str] = &["users", "assetStatuses", "tagDetails"];
+
+/// Fields of the service's objects that hold data of the user's (custom metadata, tags,
+/// attributes, preferences): left exactly as they are.
+const USER_DATA: &[&str] = &[
+    "attributes",
+    "headers",
+    "tags",
+    "cohorts",
+    "preference",
+    "tagsCount",
+    "userDefined",
+    "customMetadata",
+    "framesChange",
+    "withTag",
+    "responseHeaders",
+];
+
+/// A service object (dataset, asset, deletion) with its field names in snake_case, the one
+/// naming scheme of every `--json` output (`datasetId` becomes `dataset_id`). Keys that
+/// are data, not field names, are kept.
+pub fn snake_case_fields(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let Value::Object(map) = value else {
+        return match value {
+            Value::Array(items) => Value::Array(items.into_iter().map(snake_case_fields).collect()),
+            other => other,
+        };
+    };
+    let converted = map
+        .into_iter()
+        .map(|(key, value)| {
+            let value = if USER_DATA.contains(&key.as_str()) {
+                value
+            } else if KEYED_BY_ID.contains(&key.as_str()) {
+                match value {
+                    Value::Object(entries) => Value::Object(
+                        entries
+                            .into_iter()
+                            .map(|(k, v)| (k, snake_case_fields(v)))
+                            .collect(),
+                    ),
+                    other => other,
+                }
+            } else {
+                snake_case_fields(value)
+            };
+            (snake_case(&key), value)
+        })
+        .collect();
+    Value::Object(converted)
+}
+
+/// `assetIngestionSessionId` → `asset_ingestion_session_id`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::snake_case_fields;
+
+    #[test]
+    fn field_names_become_snake_case_and_data_keys_stay() {
+        let value = json!({
+            "datasetId": "o_d",
+            "metadata": {"fileSize": 3, "customMetadata": {"camelKey": 1}},
+            "users": {"userId1": {"userRole": "owner"}},
+            "items": [{"assetId": "a"}]
+        });
+        assert_eq!(
+            snake_case_fields(value),
+            json!({
+                "dataset_id": "o_d",
+                "metadata": {"file_size": 3, "custom_metadata": {"camelKey": 1}},
+                "users": {"userId1": {"user_role": "owner"}},
+                "items": [{"asset_id": "a"}]
+            })
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Progress bars on stderr for uploads and downloads (files and bytes), drawn only on a
 //! terminal.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +24,9 @@ pub struct TransferBars {
     skips_are_planned: bool,
     /// False when the plan gave no byte total: the total grows as files start.
     bytes_known: Arc<AtomicBool>,
+    /// Bytes of each file in flight already added to the bytes bar, so it moves as the
+    /// bytes do rather than one whole file at a time.
+    moved: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -53,6 +56,7 @@ impl TransferBars {
             present: Arc::default(),
             skips_are_planned,
             bytes_known: Arc::new(AtomicBool::new(true)),
+            moved: Arc::default(),
         }
     }
 
@@ -66,6 +70,23 @@ impl TransferBars {
         self.files.finish_and_clear();
         self.bytes.finish_and_clear();
         let _ = self.multi.clear();
+    }
+
+    /// Adds what `name` moved since the last event (a restarted transfer adds nothing
+    /// until it passes what was already counted); `done` ends its tracking.
+    fn moved_to(&self, name: &str, bytes: u64, done: bool) {
+        let Ok(mut moved) = self.moved.lock() else {
+            return;
+        };
+        let before = moved.get(name).copied().unwrap_or(0);
+        if bytes > before {
+            self.bytes.inc(bytes - before);
+        }
+        if done {
+            moved.remove(name);
+        } else {
+            moved.insert(name.to_owned(), bytes.max(before));
+        }
     }
 
     fn first_time(&self, name: &str) -> bool {
@@ -112,13 +133,19 @@ impl Progress for TransferBars {
             {
                 self.bytes.inc_length(size);
             }
+            ProgressEvent::FileProgress { name, bytes, .. } => {
+                self.moved_to(name, bytes, false);
+            }
             ProgressEvent::FileFinished { name, size, .. } => {
                 if self.first_time(name) {
                     self.files.inc(1);
                 }
-                self.bytes.inc(size);
+                self.moved_to(name, size, true);
             }
             ProgressEvent::FileFailed { name, reason } => {
+                if let Ok(mut moved) = self.moved.lock() {
+                    moved.remove(name);
+                }
                 if self.first_time(name) {
                     self.files.inc(1);
                 }

@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi assets` against a real emulator on 127.0.0.1: upload, list,
+//! End-to-end tests of `dtvi assets` against a real emulator on 127.0.0.1: upload, list,
 //! count, get (and `--url`), rename and delete, and a partial upload's report and exit
 //! code.
 
@@ -30,7 +30,7 @@ fn upload_list_count_get_rename_delete() {
     assert_eq!(report["success_rate"], 100.0);
     assert_eq!(report["success"], true);
     assert_eq!(report["cancelled"], false);
-    assert_eq!(report["dataset"], ds.as_str());
+    assert_eq!(report["dataset_id"], ds.as_str());
     assert!(!arr(&report["session_ids"]).is_empty());
     assert!(report["duration_secs"].as_f64().unwrap() >= 0.0);
     let first = &report["succeeded"][0];
@@ -105,11 +105,11 @@ fn upload_list_count_get_rename_delete() {
     let id = items
         .iter()
         .find(|a| a["filename"] == "img0.png")
-        .and_then(|a| a["assetId"].as_str())
+        .and_then(|a| a["asset_id"].as_str())
         .unwrap()
         .to_owned();
     let asset = json(&env, &["assets", "get", "--dataset", &ds, &id]);
-    assert_eq!(asset["assetId"], id.as_str());
+    assert_eq!(asset["asset_id"], id.as_str());
     assert_eq!(asset["metadata"]["width"], 16);
     let (stdout, _) = human(&env, &["assets", "get", "--dataset", &ds, &id], 0);
     assert!(
@@ -123,7 +123,7 @@ fn upload_list_count_get_rename_delete() {
         &["assets", "rename", "--dataset", &ds, &id, "renamed.png"],
     );
     assert_eq!(renamed["filename"], "renamed.png");
-    assert_eq!(renamed["assetId"], id.as_str());
+    assert_eq!(renamed["asset_id"], id.as_str());
     let (stdout, _) = human(&env, &["assets", "delete", "--dataset", &ds, &id], 0);
     assert!(stdout.contains(&id), "{stdout}");
     let count = json(&env, &["assets", "count", "--dataset", &ds]);
@@ -136,7 +136,7 @@ fn upload_list_count_get_rename_delete() {
             "delete",
             "--dataset",
             &ds,
-            arr(&all)[0]["assetId"].as_str().unwrap(),
+            arr(&all)[0]["asset_id"].as_str().unwrap(),
         ],
     );
     assert_eq!(deleted["deleted"], true);
@@ -175,8 +175,9 @@ fn partial_upload_exits_4_and_reports_every_file() {
     assert_eq!(report["success"], false);
     assert_eq!(report["total_files"], 3);
 
-    // Human: the summary names the file and its reason.
-    let (stdout, _) = human(
+    // Human: the problem, with its reason, is on stderr (a user redirecting stdout to a
+    // log still sees it); stdout has the numbers.
+    let (stdout, stderr) = human(
         &env,
         &[
             "assets",
@@ -197,7 +198,15 @@ fn partial_upload_exits_4_and_reports_every_file() {
         ],
         4,
     );
-    assert!(stdout.contains("broken.png"), "{stdout}");
+    assert!(
+        stderr.contains("broken.png") && stderr.contains("not a recognised image"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: of 3 files, 1 skipped"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Skipped"), "{stdout}");
 }
 
 #[test]
@@ -208,7 +217,7 @@ fn get_url_prints_a_url_that_fetches_the_file() {
     let files = images(&dir, 1);
     json(&env, &["assets", "upload", "--dataset", &ds, s(&files[0])]);
     let listed = json(&env, &["assets", "list", "--dataset", &ds]);
-    let id = listed["items"][0]["assetId"].as_str().unwrap().to_owned();
+    let id = listed["items"][0]["asset_id"].as_str().unwrap().to_owned();
 
     let (stdout, stderr) = human(&env, &["assets", "get", "--dataset", &ds, &id, "--url"], 0);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
@@ -257,7 +266,7 @@ fn control_characters_from_the_service_are_escaped_in_human_output() {
     images(&dir, 1);
     json(&env, &["assets", "upload", "--dataset", &ds, s(&dir)]);
     let listed = json(&env, &["assets", "list", "--dataset", &ds, "--all"]);
-    let id = arr(&listed)[0]["assetId"].as_str().unwrap().to_owned();
+    let id = arr(&listed)[0]["asset_id"].as_str().unwrap().to_owned();
     let hostile = "\u{1b}[2J\u{1b}[31mred\nDownload complete.png";
     json(&env, &["assets", "rename", "--dataset", &ds, &id, hostile]);
 

@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi datasets` against a real emulator on 127.0.0.1: create, get,
+//! End-to-end tests of `dtvi datasets` against a real emulator on 127.0.0.1: create, get,
 //! list (pages, cursors, `--all`) and delete, in JSON and human output.
 
 use vi_testkit::TestEnv;
@@ -22,16 +22,18 @@ fn datasets_create_get_list_page_and_delete() {
             "vqa",
         ],
     );
-    let first = created["id"].as_str().unwrap().to_owned();
+    let first = created["dataset_id"].as_str().unwrap().to_owned();
     assert_eq!(created["name"], "Drone survey");
     assert_eq!(created["type"], "vqa");
-    assert!(created["datasetId"].as_str().unwrap().ends_with(&first));
+    // One naming scheme: snake_case field names, the short id under `dataset_id`.
+    assert!(created.get("datasetId").is_none(), "{created}");
+    assert!(created["workspace_id"].is_string(), "{created}");
     let second = create_dataset(&env, "Second");
 
     let got = json(&env, &["datasets", "get", &first]);
-    assert_eq!(got["id"], first.as_str());
+    assert_eq!(got["dataset_id"], first.as_str());
     assert_eq!(got["description"], "spring");
-    assert_eq!(got["statistic"]["assetTotal"], 0);
+    assert_eq!(got["statistic"]["asset_total"], 0);
 
     let (table, _) = human(&env, &["datasets", "get", &first], 0);
     assert!(
@@ -52,7 +54,7 @@ fn datasets_create_get_list_page_and_delete() {
     );
     let mut ids: Vec<String> = [&page, &rest]
         .iter()
-        .map(|p| p["items"][0]["id"].as_str().unwrap().to_owned())
+        .map(|p| p["items"][0]["dataset_id"].as_str().unwrap().to_owned())
         .collect();
     ids.sort();
     let mut expected = vec![first.clone(), second.clone()];
@@ -74,11 +76,11 @@ fn datasets_create_get_list_page_and_delete() {
     let all = json(&env, &["datasets", "list", "--all", "--page-size", "1"]);
     assert_eq!(arr(&all).len(), 2);
 
-    let deleted = json(&env, &["datasets", "delete", &second, "--wait"]);
-    assert!(deleted["datasetId"].as_str().unwrap().ends_with(&second));
+    let deleted = json(&env, &["datasets", "delete", &second, "--yes", "--wait"]);
+    assert_eq!(deleted["dataset_id"], second.as_str());
     let (_, stderr) = human(&env, &["datasets", "get", &second], 5);
     assert!(stderr.starts_with("error: "), "{stderr}");
-    let (stdout, _) = human(&env, &["datasets", "delete", &first], 0);
+    let (stdout, _) = human(&env, &["datasets", "delete", &first, "--yes"], 0);
     assert!(stdout.contains(&first), "{stdout}");
     let all = json(&env, &["datasets", "list", "--all"]);
     assert!(arr(&all).is_empty());

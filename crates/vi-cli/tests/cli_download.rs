@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi assets download` against a real emulator on 127.0.0.1:
+//! End-to-end tests of `dtvi assets download` against a real emulator on 127.0.0.1:
 //! byte-identical round trips, chosen assets, and resuming after the process was killed.
 
 use std::path::PathBuf;
@@ -56,7 +56,7 @@ fn round_trip_upload_list_download_is_byte_identical() {
     assert!(arr(&again["downloaded"]).is_empty());
 
     // Chosen assets only, overwriting, human output.
-    let id = listed[0]["assetId"].as_str().unwrap();
+    let id = listed[0]["asset_id"].as_str().unwrap();
     let (stdout, _) = human(
         &env,
         &[
@@ -138,7 +138,7 @@ fn a_download_killed_mid_transfer_leaves_no_partial_file_and_resumes() {
     });
     let out = env.path("killed-out");
     let folder = out.join(&ds);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vi"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args(["--quiet", "assets", "download", "--dataset", &ds])
         .args(["--to", s(&out), "--concurrency", "2"])
         .env("DATATURE_VI_API_ENDPOINT", env.emulator.url())

@@ -1,4 +1,4 @@
-//! End-to-end tests of how `vi` fails: bad flags (2), missing or malformed configuration
+//! End-to-end tests of how `dtvi` fails: bad flags (2), missing or malformed configuration
 //! (3), wrong credentials (1) and unknown datasets (5), each with a one-line message.
 
 use predicates::prelude::*;
@@ -74,7 +74,7 @@ fn unknown_dataset_exits_5() {
     images(&dir, 1);
     for args in [
         vec!["datasets", "get", "nosuchdataset"],
-        vec!["datasets", "delete", "nosuchdataset"],
+        vec!["datasets", "delete", "nosuchdataset", "--yes"],
         vec!["assets", "list", "--dataset", "nosuchdataset"],
         vec!["assets", "count", "--dataset", "nosuchdataset"],
         vec!["assets", "upload", "--dataset", "nosuchdataset", s(&dir)],

@@ -1,4 +1,4 @@
-//! End-to-end tests of `vi` as a process: `vi emulator` prints its listening line first
+//! End-to-end tests of `dtvi` as a process: `dtvi emulator` prints its listening line first
 //! and serves, and Ctrl-C cancels an upload with exit code 130.
 
 use std::io::{BufRead, BufReader};
@@ -11,18 +11,18 @@ use vi_testkit::{TestEnv, png, write_file};
 
 mod common;
 
-use common::{create_dataset, s};
+use common::{create_dataset, json, process, s};
 
 #[test]
 fn emulator_command_prints_the_listening_line_first_and_serves() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vi"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args(["emulator", "--port", "0"])
         .env_remove("DATATURE_VI_SECRET_KEY")
         .env_remove("DATATURE_VI_ORGANIZATION_ID")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("vi emulator starts");
+        .expect("dtvi emulator starts");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.next().expect("a first line").unwrap();
@@ -41,7 +41,7 @@ fn emulator_command_prints_the_listening_line_first_and_serves() {
     let key = value("export DATATURE_VI_SECRET_KEY=");
     let org = value("export DATATURE_VI_ORGANIZATION_ID=");
 
-    let output = Command::new(env!("CARGO_BIN_EXE_vi"))
+    let output = Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args(["--json", "datasets", "list"])
         .env("DATATURE_VI_API_ENDPOINT", &url)
         .env("DATATURE_VI_SECRET_KEY", &key)
@@ -65,7 +65,7 @@ fn ctrl_c_cancels_an_upload_and_exits_130() {
     for i in 0..2000 {
         write_file(&dir.join(format!("m{i}.png")), &png(4, 4, i));
     }
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vi"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dtvi"))
         .args([
             "assets",
             "upload",
@@ -118,4 +118,57 @@ fn ctrl_c_cancels_an_upload_and_exits_130() {
     assert!(stderr.contains("cancelling…"), "{stderr}");
     assert!(stderr.contains("cancelled: "), "{stderr}");
     assert!(stdout.contains("Upload cancelled"), "{stdout}");
+}
+
+/// One Ctrl-C in the middle of one large file's transfer stops it: a 256 MiB upload over a
+/// 1 MB/s link (about four minutes) ends within seconds of the signal, exits 130, and
+/// leaves no asset behind (before: the first Ctrl-C waited for the transfer to finish,
+/// then reported a cancel that had not happened).
+#[cfg(unix)]
+#[test]
+fn one_ctrl_c_stops_a_large_transfer_in_flight() {
+    let env = TestEnv::with(vi_emulator::EmulatorConfig {
+        bandwidth: Some(1_000_000),
+        ..vi_emulator::EmulatorConfig::default()
+    });
+    let ds = create_dataset(&env, "large");
+    let file = env.path("large/big.png");
+    write_file(&file, &png(4, 4, 1));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_len(256 << 20))
+        .unwrap();
+    let child = process(&env, env!("CARGO_BIN_EXE_dtvi"))
+        .args(["assets", "upload", "--dataset", &ds, s(&file)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while env.emulator.stats().upload_requests == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no transfer started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let some bytes move, then press Ctrl-C once.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pressed = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    let took = pressed.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(10),
+        "the upload went on for {took:?} after one Ctrl-C"
+    );
+    let count = json(&env, &["assets", "count", "--dataset", &ds]);
+    assert_eq!(count["count"], 0, "{count}");
 }

@@ -1,4 +1,4 @@
-//! End-to-end test that no output of `vi` (help, verbose logs, tables) ever shows the
+//! End-to-end test that no output of `dtvi` (help, verbose logs, tables) ever shows the
 //! secret key or a signed URL.
 
 use predicates::prelude::*;
@@ -40,7 +40,7 @@ fn human_output_never_shows_the_secret_key_or_a_signature() {
         vec!["datasets", "get", &ds],
     ];
     let listed = json(&env, &["assets", "list", "--dataset", &ds]);
-    let id = listed["items"][0]["assetId"].as_str().unwrap().to_owned();
+    let id = listed["items"][0]["asset_id"].as_str().unwrap().to_owned();
     runs.push(vec!["-vv", "assets", "get", "--dataset", &ds, &id]);
     for args in runs {
         let output = vi(&env).args(&args).output().unwrap();
@@ -64,16 +64,16 @@ fn human_output_never_shows_the_secret_key_or_a_signature() {
         .stdout(predicate::str::contains("130"));
 }
 
-/// Runs `vi ARGS` with `RUST_LOG` as given, expecting success.
+/// Runs `dtvi ARGS` with `RUST_LOG` as given, expecting success.
 fn run(env: &TestEnv, rust_log: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = vi(env);
     if let Some(filter) = rust_log {
         cmd.env("RUST_LOG", filter);
     }
-    let output = cmd.args(args).output().expect("vi runs");
+    let output = cmd.args(args).output().expect("dtvi runs");
     assert!(
         output.status.success(),
-        "vi {args:?} failed:\n{}",
+        "dtvi {args:?} failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     output
@@ -143,7 +143,7 @@ fn a_cleartext_endpoint_off_this_machine_is_refused_without_the_opt_in() {
         .args(["--endpoint", "http://192.0.2.10:8080", "datasets", "list"])
         .env_remove("DATATURE_VI_API_ENDPOINT")
         .output()
-        .expect("vi runs");
+        .expect("dtvi runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("--allow-http"), "{stderr}");

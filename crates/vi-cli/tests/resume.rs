@@ -1,4 +1,4 @@
-//! `vi assets upload --skip-existing` and `--dry-run` end to end: the `vi` binary against
+//! `dtvi assets upload --skip-existing` and `--dry-run` end to end: the `dtvi` binary against
 //! an emulator that records every request (so the tests count what each run sent).
 
 use std::collections::HashMap;
@@ -10,28 +10,22 @@ use serde_json::Value;
 use vi_testkit::scenarios::resume::ResumeEnv;
 use vi_testkit::{png, write_file};
 
-/// `vi` with the emulator's credentials in the environment.
+mod common;
+
+/// `dtvi` with the emulator's credentials in the environment.
 fn vi(env: &ResumeEnv) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vi"));
-    cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
-        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
-        .env(
-            "DATATURE_VI_ORGANIZATION_ID",
-            env.emulator.organization_id(),
-        )
-        .env_remove("RUST_LOG");
-    cmd
+    common::process(env, env!("CARGO_BIN_EXE_dtvi"))
 }
 
-/// Runs `vi ARGS`, expects `code`, returns stdout.
+/// Runs `dtvi ARGS`, expects `code`, returns stdout.
 fn run(env: &ResumeEnv, args: &[&str], code: i32) -> String {
-    let output = vi(env).args(args).output().expect("vi runs");
+    let output = vi(env).args(args).output().expect("dtvi runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
         Some(code),
-        "vi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        "dtvi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
     );
     stdout
 }
@@ -94,13 +88,13 @@ fn s(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 path")
 }
 
-/// `kill -9` in the middle of `vi assets upload` (some sessions finished, one open), then
+/// `kill -9` in the middle of `dtvi assets upload` (some sessions finished, one open), then
 /// the same command with `--skip-existing`: it lists the dataset once, sends exactly the
 /// files that were missing, and every file ends up in the dataset exactly once.
 #[test]
 fn an_upload_killed_with_sigkill_resumes_with_skip_existing() {
     let env = ResumeEnv::new();
-    let ds = json(&env, &["datasets", "create", "killed"])["id"]
+    let ds = json(&env, &["datasets", "create", "killed"])["dataset_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -156,7 +150,8 @@ fn an_upload_killed_with_sigkill_resumes_with_skip_existing() {
     for done in arr(&report["succeeded"]) {
         assert!(!there.contains_key(done["filename"].as_str().unwrap()));
     }
-    assert_eq!(sent.list_pages, 1);
+    // One listing to compare, one after the upload for the new assets' ids.
+    assert_eq!(sent.list_pages, 2);
     assert_eq!(sent.puts, missing, "only the missing files are sent");
     assert_eq!(sent.sessions, missing.div_ceil(20));
 
@@ -172,7 +167,7 @@ fn an_upload_killed_with_sigkill_resumes_with_skip_existing() {
 #[test]
 fn dry_run_prints_what_would_be_sent_and_skipped_and_sends_nothing() {
     let env = ResumeEnv::new();
-    let ds = json(&env, &["datasets", "create", "dry"])["id"]
+    let ds = json(&env, &["datasets", "create", "dry"])["dataset_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -220,9 +215,18 @@ fn dry_run_prints_what_would_be_sent_and_skipped_and_sends_nothing() {
             &["assets", "upload", "--dataset", &ds, "--dry-run", s(&dir)],
         )
     });
-    assert_eq!((sent.list_pages, sent.sessions, sent.puts), (0, 0, 0));
+    // Without --skip-existing the dataset is listed to say which names it holds already.
+    assert_eq!((sent.list_pages, sent.sessions, sent.puts), (1, 0, 0));
     assert_eq!(report["dry_run"], true);
     assert_eq!(arr(&report["planned"]).len(), 4, "{report}");
+    assert_eq!(report["replaced"], 2, "{report}");
+    for planned in arr(&report["planned"]) {
+        let name = planned["filename"].as_str().unwrap();
+        match present.get(name) {
+            Some((id, _)) => assert_eq!(planned["replaces_asset_id"], id.as_str(), "{planned}"),
+            None => assert!(planned["replaces_asset_id"].is_null(), "{planned}"),
+        }
+    }
     assert_eq!(report["session_ids"].as_array().unwrap().len(), 0);
     assert_eq!(assets(&env, &ds).len(), 2, "the dataset is unchanged");
 }

@@ -7,6 +7,15 @@ pub use crate::download::{
     DownloadFailure, DownloadOptions, DownloadReport, DownloadSelection, DownloadedFile,
     FailedDownload, SkippedDownload,
 };
+pub use crate::endpoints::ExportSettings;
+pub use crate::export::{
+    DatasetDownloadOptions, DownloadedDataset, ExportEvent, ExportFolder, LabeledAsset,
+    LabeledAssets, SplitFolder, SplitSummary, UnpackLimits,
+};
+pub use crate::ids::ExportId;
+pub use crate::import::{
+    DuplicateNames, ImportOptions, ImportOutcome, ImportReport, ImportState, ImportedFile,
+};
 pub use crate::models;
 pub use crate::outcome::{Counts, FileOutcome, OutcomeSink};
 pub use crate::progress::{Progress, ProgressEvent};
@@ -15,6 +24,10 @@ pub use crate::select::{Filter, ListSeparator, Shard, parse_file_list};
 pub use crate::upload::{
     ComparedBy, FailedFile, OverwriteMode, PlannedFile, SkipReason, SkippedFile, SourceRef,
     UploadFailure, UploadFailureMode, UploadOptions, UploadReport, UploadSources, UploadedFile,
+};
+pub use crate::{
+    AnnotationId, AnnotationImportSessionId, AssetsWithObjectsOptions, BulkDeletionId,
+    DatasetUpdate, DeleteCriteria,
 };
 pub use crate::{
     ApiError, ApiErrorCode, AssetId, AssetSortBy, Config, CountAssetsOptions, Cursor, DatasetId,

@@ -19,6 +19,8 @@ pub trait Facade: Sized + 'static {
     type Datasets: From<Core>;
     /// What `client.assets()` returns.
     type Assets: From<Core>;
+    /// What `client.annotations()` returns.
+    type Annotations: From<Core>;
 
     /// Builds the engine over a resolved configuration: the facade's transport and runtime.
     ///
@@ -40,6 +42,7 @@ pub trait AsyncFacade: Sized + 'static {
 impl<A: AsyncFacade> Facade for A {
     type Datasets = crate::handles::Datasets;
     type Assets = crate::handles::Assets;
+    type Annotations = crate::handles::Annotations;
 
     fn engine(config: Config) -> Result<Core> {
         A::build_engine(config)
@@ -122,5 +125,10 @@ impl<F: Facade> Client<F> {
     /// Asset operations.
     pub fn assets(&self) -> F::Assets {
         F::Assets::from(self.core.clone())
+    }
+
+    /// Annotation operations: import, and the annotation parts of assets.
+    pub fn annotations(&self) -> F::Annotations {
+        F::Annotations::from(self.core.clone())
     }
 }

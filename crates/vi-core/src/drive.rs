@@ -172,12 +172,7 @@ pub(crate) async fn drive<F, R>(
         let wake = flow.wake_at();
         if let Some(at) = wake.filter(|&at| !alarms_lost && alarm.is_none_or(|a| at < a)) {
             alarm = Some(at);
-            let sleep = runtime.sleep(at.saturating_duration_since(now));
-            let ring = Alarm(tx.clone(), at);
-            runtime.spawn(Box::pin(async move {
-                let _ring = ring;
-                sleep.await;
-            }));
+            set_alarm(runtime, &tx, at, now);
         }
         if running == 0 && (wake.is_none() || alarms_lost) {
             flow.stalled();
@@ -214,6 +209,21 @@ pub(crate) async fn drive<F, R>(
             None => return,
         }
     }
+}
+
+/// Runs a sleep task that sends [`Message::Woke`] at `at` (or when it is lost).
+fn set_alarm<S: Send + 'static, T: Send + 'static>(
+    runtime: &Arc<dyn Runtime>,
+    tx: &mpsc::UnboundedSender<Message<S, T>>,
+    at: Instant,
+    now: Instant,
+) {
+    let sleep = runtime.sleep(at.saturating_duration_since(now));
+    let ring = Alarm(tx.clone(), at);
+    runtime.spawn(Box::pin(async move {
+        let _ring = ring;
+        sleep.await;
+    }));
 }
 
 fn spawn<S, T>(

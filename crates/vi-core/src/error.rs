@@ -117,6 +117,17 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+
+    /// A downloaded archive could not be unpacked safely; nothing of it was put in place.
+    #[error("{archive}: {}{reason}", member.as_deref().map(|m| format!("entry {m}: ")).unwrap_or_default())]
+    Archive {
+        /// The archive file.
+        archive: PathBuf,
+        /// The entry concerned (escaped for printing), when one is.
+        member: Option<String>,
+        /// What is wrong and, where it helps, what to do.
+        reason: String,
+    },
 }
 
 /// What broadly went wrong, for callers that branch on it.
@@ -157,6 +168,8 @@ pub enum ErrorKind {
     Verification,
     /// A bug in the SDK (a worker panicked).
     Internal,
+    /// A downloaded archive was unsafe or corrupt.
+    Archive,
     /// Anything else.
     Other,
 }
@@ -188,6 +201,13 @@ pub enum Mismatch {
     },
     /// The storage refused to continue the partial file (416), which was discarded.
     ResumeRefused,
+    /// A ranged read was answered with other bytes than those asked for.
+    Range {
+        /// The range asked for, `bytes=FIRST-LAST`.
+        asked: String,
+        /// What came back (status, `Content-Range`, length).
+        got: String,
+    },
 }
 
 impl fmt::Display for Mismatch {
@@ -204,6 +224,9 @@ impl fmt::Display for Mismatch {
                 "CRC32C {actual:08x} does not match the asset's {expected:08x}"
             ),
             Mismatch::ResumeRefused => f.write_str("the partial file could not be continued"),
+            Mismatch::Range { asked, got } => {
+                write!(f, "asked for {asked}, the storage answered {got}")
+            }
         }
     }
 }
@@ -239,6 +262,7 @@ impl Error {
             Error::Operation { .. } => ErrorKind::OperationFailed,
             Error::Pagination { .. } => ErrorKind::Pagination,
             Error::Cancelled => ErrorKind::Cancelled,
+            Error::Archive { .. } => ErrorKind::Archive,
             Error::Verification { .. } => ErrorKind::Verification,
             Error::Internal { .. } => ErrorKind::Internal,
         }
@@ -415,6 +439,13 @@ impl ApiError {
         matches!(self.status.as_u16(), 408 | 429 | 500 | 502..=504 | 506..=599)
     }
 
+    /// True when the body was a web page (a proxy's, or a site's that is not the API).
+    pub fn is_html(&self) -> bool {
+        let start = self.message.trim_start();
+        let lower = start.get(..15).unwrap_or(start).to_ascii_lowercase();
+        lower.starts_with("<!doctype") || lower.starts_with("<html") || lower.starts_with("<?xml")
+    }
+
     fn hint(&self) -> &'static str {
         match self.status.as_u16() {
             401 => {
@@ -430,6 +461,17 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_html() {
+            // A web page is no Vi API answer: its text says nothing useful, the endpoint is
+            // most likely wrong.
+            return write!(
+                f,
+                "{}: HTTP {}: the answer is an HTML page, not a Vi API response; check that \
+                 the endpoint is a Vi API (https://api.vi.datature.com/ by default)",
+                self.operation,
+                self.status.as_u16()
+            );
+        }
         write!(
             f,
             "{}: HTTP {} {}: {}{}",

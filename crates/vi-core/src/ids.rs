@@ -141,11 +141,79 @@ id_type!(
     IngestionSessionId,
     "ingestion session id"
 );
+id_type!(
+    /// A dataset export id (`datasetExportId`).
+    ExportId,
+    "export id"
+);
+id_type!(
+    /// An annotation import session id (`annotationImportSessionId`).
+    AnnotationImportSessionId,
+    "annotation import session id"
+);
+id_type!(
+    /// The id of one annotation part on an asset (`annotationId`).
+    AnnotationId,
+    "annotation id"
+);
+id_type!(
+    /// A bulk asset deletion session id (`deleteManyAssetsSessionId`).
+    BulkDeletionId,
+    "bulk deletion session id"
+);
 
 impl DatasetId {
-    /// The composite id used on the wire: `{organization id}_{short id}`.
+    /// The composite id used on the wire: `{organization id}_{short id}`. An id given in
+    /// that composite form already (as the service returns it in `datasetId`) is used as it
+    /// is, not prefixed twice.
     pub fn composite(&self, organization: &OrganizationId) -> String {
+        if self.short_in(organization).is_some() {
+            return self.0.clone();
+        }
         format!("{}_{}", organization.as_str(), self.0)
+    }
+
+    /// The short id of this dataset in `organization`: the id itself when it is short, the
+    /// part after `{organization}_` when it is the composite form the service returns.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the id is the composite id of another organization:
+    /// sent as it is, it would address no dataset.
+    ///
+    /// ```
+    /// # use vi_core::{DatasetId, OrganizationId};
+    /// let org = OrganizationId::new("5c1d7e2a-93f4-4b8e-a6d1-0e2f4a6b8c90").unwrap();
+    /// let composite = DatasetId::new("5c1d7e2a-93f4-4b8e-a6d1-0e2f4a6b8c90_q8w4e2r7t1").unwrap();
+    /// assert_eq!(composite.in_organization(&org).unwrap(), "q8w4e2r7t1");
+    /// let other = DatasetId::new("0000aaaa-93f4-4b8e-a6d1-0e2f4a6b8c90_q8w4e2r7t1").unwrap();
+    /// assert!(other.in_organization(&org).is_err());
+    /// ```
+    pub fn in_organization(&self, organization: &OrganizationId) -> Result<DatasetId, Error> {
+        if let Some(short) = self.short_in(organization) {
+            return DatasetId::new(short);
+        }
+        match self.0.rsplit_once('_').map(|(prefix, _)| prefix) {
+            None | Some("") => Ok(self.clone()),
+            Some(prefix) => Err(Error::invalid(
+                "dataset id",
+                format!(
+                    "{} is a dataset of organization {prefix}, but the credentials are for \
+                     organization {organization}; use the organization's own credentials, or \
+                     a dataset id from `datasets list`",
+                    self.0
+                ),
+            )),
+        }
+    }
+
+    /// The short part of a composite id of `organization` (`None` for any other id).
+    /// Short ids have no `_` (the service's composite form relies on that), so an id with
+    /// one is a composite id.
+    fn short_in(&self, organization: &OrganizationId) -> Option<&str> {
+        self.0
+            .strip_prefix(organization.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .filter(|short| !short.is_empty())
     }
 
     /// Recovers the short id from a composite one received from the service.
@@ -263,6 +331,22 @@ mod tests {
         let wire = ds.composite(&org);
         assert_eq!(wire, "5c1d7e2a-93f4_q8w4e2r7t1");
         assert_eq!(DatasetId::from_composite(&wire, org.as_str()).unwrap(), ds);
+    }
+
+    #[test]
+    fn the_composite_form_of_the_same_organization_is_accepted() {
+        let org = OrganizationId::new("5c1d7e2a-93f4").unwrap();
+        let given = DatasetId::new("5c1d7e2a-93f4_q8w4e2r7t1").unwrap();
+        assert_eq!(given.composite(&org), "5c1d7e2a-93f4_q8w4e2r7t1");
+        assert_eq!(given.in_organization(&org).unwrap(), "q8w4e2r7t1");
+        let short = DatasetId::new("q8w4e2r7t1").unwrap();
+        assert_eq!(short.in_organization(&org).unwrap(), short);
+        let other = DatasetId::new("77aa_q8w4e2r7t1").unwrap();
+        let err = other.in_organization(&org).unwrap_err().to_string();
+        assert!(
+            err.contains("organization 77aa") && err.contains("5c1d7e2a-93f4"),
+            "{err}"
+        );
     }
 
     #[test]

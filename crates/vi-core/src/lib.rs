@@ -21,8 +21,11 @@ mod drive;
 pub mod endpoints;
 pub mod engine;
 pub mod error;
+pub mod export;
+pub mod fsguard;
 pub mod handles;
 pub mod ids;
+pub mod import;
 pub mod models;
 pub mod outcome;
 pub mod paging;
@@ -40,10 +43,15 @@ pub mod upload;
 pub use client::{Client, ClientBuilder, Facade};
 pub use config::{Config, ConfigBuilder, FromConfig, SecretKey};
 pub use endpoints::{
-    AssetSortBy, CountAssetsOptions, ListAssetsOptions, NewDataset, RenameTarget, SortOrder,
+    AssetSortBy, AssetsWithObjectsOptions, CountAssetsOptions, DatasetUpdate, DeleteCriteria,
+    ListAssetsOptions, NewDataset, RenameTarget, SortOrder,
 };
 pub use engine::Core;
 pub use error::{ApiError, ApiErrorCode, Error, ErrorKind, Mismatch, Result};
-pub use handles::{Assets, Datasets, Listing};
-pub use ids::{AssetId, DatasetId, IngestionSessionId, OrganizationId};
+pub use handles::{Annotations, Assets, Datasets, Listing};
+pub use ids::{
+    AnnotationId, AnnotationImportSessionId, AssetId, BulkDeletionId, DatasetId,
+    IngestionSessionId, OrganizationId,
+};
+pub use import::{DuplicateNames, ImportOptions, ImportReport};
 pub use paging::{Cursor, Page};

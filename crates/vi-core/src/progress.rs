@@ -3,7 +3,7 @@
 //! Pass any `Fn(&ProgressEvent)` (or a type implementing [`Progress`]) in the options of a
 //! long operation. Events arrive from worker threads, in the order things happen; keep the
 //! callback quick (update a counter or a progress bar). A ready-made terminal progress bar
-//! lives in the `vi` command-line tool, never in the library.
+//! lives in the `dtvi` command-line tool, never in the library.
 
 use std::path::Path;
 use std::sync::Arc;

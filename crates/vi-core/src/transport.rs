@@ -168,8 +168,10 @@ impl Eq for Meter {}
 /// A byte range of a file on disk, sent as a request body.
 ///
 /// The transport opens the file again on every attempt and reads exactly `len` bytes from
-/// `offset`, in large buffers.
+/// `offset`, in large buffers, through a [`SliceReader`](crate::fsguard::SliceReader),
+/// which also checks the file against `stamp` and the bytes against `crc32c`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileSlice {
     /// The file to read.
     pub path: PathBuf,
@@ -180,9 +182,27 @@ pub struct FileSlice {
     /// Where the transport counts the bytes it has read from the file and sent, if
     /// anywhere.
     pub meter: Option<Meter>,
+    /// What the file was when it was scanned, if it was: a file replaced or changed since
+    /// fails instead of being sent.
+    pub stamp: Option<crate::fsguard::FileStamp>,
+    /// The CRC32C the slice's bytes must have (declared for the whole file), if known:
+    /// bytes that differ fail the read before the body is complete.
+    pub crc32c: Option<u32>,
 }
 
 impl FileSlice {
+    /// `len` bytes of `path` from `offset`, unmetered, with nothing to check them against.
+    pub fn new(path: impl Into<PathBuf>, offset: u64, len: u64) -> Self {
+        FileSlice {
+            path: path.into(),
+            offset,
+            len,
+            meter: None,
+            stamp: None,
+            crc32c: None,
+        }
+    }
+
     /// The read buffer to stream this slice with ([`buffer_for`]).
     pub fn buffer_size(&self) -> usize {
         buffer_for(Some(self.len))
@@ -408,15 +428,16 @@ impl BodyReadFailure {
     }
 }
 
-/// Opens the partial file a download writes, the same way in both transports: never
-/// through a symbolic link (a link planted at the partial file's path is refused, so a
-/// download can neither write nor truncate a file outside its folder), created and
-/// truncated for `offset` 0, else cut to `offset` and positioned there (the file must
-/// already hold `offset` bytes).
+/// Opens the partial file a download writes, the same way in both transports (see
+/// [`crate::fsguard`]): never through a symbolic link, without blocking on a FIFO or
+/// device, and only when it is a regular file with no other hard link, so a download can
+/// neither hang on, nor write, nor truncate a file outside its folder. It is created for
+/// `offset` 0, else cut to `offset` and positioned there (the file must already hold
+/// `offset` bytes); nothing is cut before those checks.
 ///
 /// # Errors
-/// [`TransportErrorKind::BodyWrite`] naming the path: a link, a file shorter than `offset`,
-/// or any I/O failure.
+/// [`TransportErrorKind::BodyWrite`] naming the path: a link, a FIFO, a device, a file with
+/// other links, a file shorter than `offset`, or any I/O failure.
 pub fn open_partial(target: &DownloadTarget) -> Result<std::fs::File, TransportError> {
     use std::io::{Seek, SeekFrom};
     let path = target.path.as_path();
@@ -427,23 +448,18 @@ pub fn open_partial(target: &DownloadTarget) -> Result<std::fs::File, TransportE
                  and run again)",
                 path.display()
             )
+        } else if crate::fsguard::is_refusal(&error) {
+            format!(
+                "{}: {error}; refusing to write a download into it (remove it and run again)",
+                path.display()
+            )
         } else {
             format!("{}: {error}", path.display())
         };
         TransportError::new(TransportErrorKind::BodyWrite, message)
     };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if target.offset == 0 {
-        options.create(true);
-    }
-    no_follow(&mut options);
-    if !cfg!(unix) && is_link(path) {
-        return Err(failed(std::io::Error::other("a symbolic link")));
-    }
-    let mut file = options.open(path).map_err(failed)?;
-    // Truncated only once opened: the open above refused a link, so this never cuts
-    // another file.
+    let mut file = crate::fsguard::open_own(path, target.offset == 0, false).map_err(failed)?;
+    // Cut only once opened and checked: this never cuts another file.
     let len = file.metadata().map_err(failed)?.len();
     if len < target.offset {
         return Err(TransportError::new(
@@ -461,15 +477,6 @@ pub fn open_partial(target: &DownloadTarget) -> Result<std::fs::File, TransportE
     file.seek(SeekFrom::Start(target.offset)).map_err(failed)?;
     Ok(file)
 }
-
-#[cfg(unix)]
-pub(crate) fn no_follow(options: &mut std::fs::OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt;
-    options.custom_flags(libc::O_NOFOLLOW);
-}
-
-#[cfg(not(unix))]
-pub(crate) fn no_follow(_options: &mut std::fs::OpenOptions) {}
 
 /// True when `open` failed because the final component is a link (`ELOOP` with
 /// `O_NOFOLLOW`).

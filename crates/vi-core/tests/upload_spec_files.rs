@@ -280,6 +280,7 @@ fn declared_size_limits_warn() {
         size,
         crc32c: None,
         source: SpecSource::Bytes(Bytes::new()),
+        stamp: None,
     };
     assert_eq!(
         spec(AssetKind::Image, IMAGE_SIZE_LIMIT).size_warning(),
@@ -305,4 +306,49 @@ fn declared_size_limits_warn() {
     );
     // In-memory bytes are never multipart.
     assert!(!spec(AssetKind::Video, MULTIPART_THRESHOLD * 2).is_multipart());
+}
+
+/// A FIFO or a device given as a file (or swapped in for one just before its scan) is
+/// skipped as what it is, at once: the scan opens without blocking and checks the open
+/// file, so no look at the path can be answered by another file than the one read.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_is_skipped_as_what_it_is_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.png");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(spec_for_file(&path, "pipe.png".to_owned()));
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the scan of a FIFO blocked");
+    match result {
+        Err(SkipReason::Unreadable { message }) => {
+            assert!(message.contains("FIFO"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match spec_for_file("/dev/zero", "zero.png".to_owned()) {
+        Err(SkipReason::Unreadable { message }) => {
+            assert!(message.contains("character device"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The spec of a file carries its stamp (device, inode, size, time), which the upload
+/// checks again when it sends the file.
+#[test]
+fn a_file_spec_carries_the_stamp_of_the_file_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = file_spec(dir.path(), "a.png", PNG).unwrap();
+    assert_eq!(spec.stamp.map(|s| s.size()), Some(PNG.len() as u64));
 }

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -59,6 +59,9 @@ pub(crate) struct App {
     pub(crate) counters: Counters,
     /// Creation instants (virtual ms) of the sessions inside the current limit window.
     session_window: Mutex<VecDeque<i64>>,
+    /// Annotation-file declarations still to be answered with a swapped name
+    /// (`FaultKind::SwapUploadName`).
+    pub(crate) swapped_names: AtomicU32,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -93,6 +96,7 @@ impl App {
             recorder: recorder.map(Mutex::new),
             counters: Counters::default(),
             session_window: Mutex::new(VecDeque::new()),
+            swapped_names: AtomicU32::new(0),
         }
     }
 

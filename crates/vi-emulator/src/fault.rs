@@ -54,6 +54,15 @@ pub enum FaultKind {
         /// How long to wait after each chunk.
         pause: Duration,
     },
+    /// Answer a ranged download with the bytes one further on than asked, and a
+    /// `Content-Range` saying so (a storage that cannot be trusted with ranges).
+    /// Downloads only.
+    MisplacedRange,
+    /// Answer the next annotation-file declaration (I4) with the last declared file's
+    /// upload URL under a name that was not declared: one file gets no URL and the reply
+    /// names a file the client does not have (the reply that makes the official client send
+    /// files to the wrong URLs). API requests (I4) only.
+    SwapUploadName,
 }
 
 /// A fault that fires for the next `times` requests matching `target`, before normal

@@ -122,6 +122,7 @@
 
 mod api;
 mod app;
+mod archive;
 mod body;
 mod chaos;
 mod config;
@@ -355,6 +356,40 @@ impl Emulator {
             .seed_dataset(&owner, name, count, now, (&blob, 1000, crc))
             .map_err(|e| std::io::Error::other(format!("cannot seed assets: {e}")))?;
         Ok(format!("{}_{id}", self.app.organization_id))
+    }
+
+    /// Replaces the archive of an export with `bytes` (a test serving a hostile or
+    /// corrupt archive through the normal signed URL).
+    ///
+    /// # Errors
+    /// When the export does not exist or the blob cannot be written.
+    pub fn replace_export_archive(&self, export_id: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let blob = ids::token();
+        std::fs::write(self.app.blob_path(&blob), bytes)?;
+        let mut state = self.app.state();
+        let export = state
+            .export_mut(export_id)
+            .ok_or_else(|| std::io::Error::other(format!("no export {export_id}")))?;
+        export.blob = blob;
+        export.size = bytes.len() as u64;
+        export.crc = crc32c::crc32c(bytes);
+        Ok(())
+    }
+
+    /// Makes an export fail: its next poll shows `Finished` as `FailedReach` with this
+    /// reason and message, and no download URL.
+    ///
+    /// # Errors
+    /// When the export does not exist.
+    pub fn fail_export(&self, export_id: &str, reason: &str, message: &str) -> std::io::Result<()> {
+        let now = self.app.now_ms();
+        let mut state = self.app.state();
+        let export = state
+            .export_mut(export_id)
+            .ok_or_else(|| std::io::Error::other(format!("no export {export_id}")))?;
+        export.failure = Some((reason.to_owned(), message.to_owned()));
+        export.finished = Some(now);
+        Ok(())
     }
 
     /// Request counters so far (also served as JSON at `GET /_emulator/stats`).

@@ -32,7 +32,7 @@ pub(crate) fn dataset_link(app: &App, short: &str) -> String {
     )
 }
 
-fn resource_metadata(created: i64, updated: i64, generation: u64) -> Value {
+pub(crate) fn resource_metadata(created: i64, updated: i64, generation: u64) -> Value {
     json!({
         "timeCreated": created,
         "lastUpdated": updated,

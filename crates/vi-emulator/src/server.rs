@@ -79,6 +79,7 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
     let mut truncate = None;
     let mut slow = None;
     let mut corrupt = false;
+    let mut misplace = false;
     let mut tail = None;
     match app.take_fault(class, parts.method.as_str(), &path) {
         Some(kind) => {
@@ -94,6 +95,11 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
                 FaultKind::TruncateBody { after_bytes } => truncate = Some(after_bytes),
                 FaultKind::CorruptUploadCheck => corrupt = true,
                 FaultKind::SlowBody { chunk, pause } => slow = Some((chunk.max(1), pause)),
+                FaultKind::MisplacedRange => misplace = true,
+                FaultKind::SwapUploadName => {
+                    app.swapped_names
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         }
         None => match app.chaos.draw() {
@@ -121,7 +127,17 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
     }
     let response = match class {
         RequestClass::Api => crate::api::handle(&app, &parts, body, &mut rec).await,
-        _ => crate::storage::handle(&app, &parts, body, corrupt, (truncate, slow), &mut rec).await,
+        _ => {
+            crate::storage::handle(
+                &app,
+                &parts,
+                body,
+                corrupt,
+                (truncate, slow, misplace),
+                &mut rec,
+            )
+            .await
+        }
     };
     rec.write(&app, response.status().as_u16());
     if let (RequestClass::Api, Some(cut)) = (class, truncate) {

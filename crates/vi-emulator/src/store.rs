@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS session_files (
     PRIMARY KEY (session, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS multiparts (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS exports (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS annotation_records (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS annotation_imports (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS asset_deletions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS assets (
     dataset TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -178,6 +182,11 @@ pub(crate) enum Docs {
     DeleteOps,
     Sessions,
     Multiparts,
+    Exports,
+    /// Annotation records, one row per asset (`{dataset}/{asset}`).
+    Records,
+    Imports,
+    Deletions,
 }
 
 impl Docs {
@@ -187,6 +196,10 @@ impl Docs {
             Docs::DeleteOps => "delete_ops",
             Docs::Sessions => "sessions",
             Docs::Multiparts => "multiparts",
+            Docs::Exports => "exports",
+            Docs::Records => "annotation_records",
+            Docs::Imports => "annotation_imports",
+            Docs::Deletions => "asset_deletions",
         }
     }
 }

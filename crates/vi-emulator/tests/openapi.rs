@@ -319,3 +319,226 @@ fn emulator_responses_match_the_document() {
     );
     assert!(v.checked >= 30, "only {} replies checked", v.checked);
 }
+
+/// The base64 of the big-endian CRC-32C of `bytes` (annotation file declarations).
+fn crc_b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(bytes).to_be_bytes())
+}
+
+#[test]
+fn annotation_and_curation_replies_match_the_document() {
+    let emu = Emulator::start().unwrap();
+    let c = Client::new(&emu);
+    let mut v = Conformance::new();
+    let ds = c.create_dataset("labels");
+    let img = jpeg(40, 30, 100);
+    c.upload(&ds, &[("a.jpg", &img)]);
+    let asset = c.assets(&ds)[0]["assetId"].as_str().unwrap().to_owned();
+    let imports = format!("{DATASET}/annotationImportSessions");
+
+    let body = json!({"spec": {"uploadBefore": 4_102_444_800_000_i64,
+        "failurePolicies": {"onBadAnnotation": "RejectSession", "onBadFile": "RejectSession",
+                            "onOverwritten": "RejectSession"},
+        "source": "UploadedIndividualFiles"}, "metadata": {"attributes": {}}});
+    let created = v.check(
+        "POST",
+        &imports,
+        c.post(&c.ds(&ds, "/annotationImportSessions"), &body),
+    );
+    let id = created.json()["annotationImportSessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bad = body.clone();
+    bad["spec"]["failurePolicies"]["onBadFile"] = json!("Skip");
+    v.check(
+        "POST",
+        &imports,
+        c.post(&c.ds(&ds, "/annotationImportSessions"), &bad)
+            .expect(400),
+    );
+    v.check(
+        "GET",
+        &imports,
+        c.get(&c.ds(&ds, "/annotationImportSessions?s=5")),
+    );
+
+    let line = br#"{"id":7,"asset":{"type":"Image","filename":"a.jpg","width":40,"height":30},"contents":{"type":"PhraseGrounding","caption":"a cat","groundedPhrases":[{"phrase":"a cat","startTokenIndex":0,"endTokenIndex":2,"bounds":[[0.1,0.1,0.5,0.5]]}]}}
+"#;
+    let files = format!("{imports}/{{aisId}}/files");
+    let declared = v.check(
+        "POST",
+        &files,
+        c.post(
+            &c.ds(&ds, &format!("/annotationImportSessions/{id}/files")),
+            &json!({"files": {"l.jsonl": {"sizeBytes": line.len(), "crc32c": crc_b64(line), "kind": "Unknown"}}}),
+        ),
+    );
+    let declared = declared.json();
+    assert_eq!(declared["files"].as_object().unwrap().len(), 1);
+    let url = declared["files"]["l.jsonl"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.contains("/_storage/upload/annotations/"), "{url}");
+    v.check(
+        "POST",
+        &files,
+        c.post(
+            &c.ds(&ds, &format!("/annotationImportSessions/{id}/files")),
+            &json!({"files": {}}),
+        )
+        .expect(400),
+    );
+    // Wrong bytes for the declared CRC, an unsigned URL, then the right bytes.
+    c.put_signed(&url, &[], b"{\"id\":\"x\"}\n").expect(400);
+    let unsigned = url.split('?').next().unwrap();
+    c.put_signed(unsigned, &[], line).expect(403);
+    c.put_signed(&url, &[], line).expect(200);
+    let status = format!("{imports}/{{aisId}}/status");
+    let report = |state: &str| json!({"status": {"conditions": [{"condition": "FilesInserted", "status": state, "lastTransitionTime": 1}]}});
+    v.check(
+        "PATCH",
+        &status,
+        c.patch(
+            &c.ds(&ds, &format!("/annotationImportSessions/{id}/status")),
+            &report("Reached"),
+        ),
+    );
+    v.check(
+        "PATCH",
+        &status,
+        c.patch(
+            &c.ds(&ds, &format!("/annotationImportSessions/{id}/status")),
+            &report("Reached"),
+        )
+        .expect(409),
+    );
+    let done = v.check(
+        "GET",
+        &format!("{imports}/{{aisId}}"),
+        c.get(&c.ds(&ds, &format!("/annotationImportSessions/{id}"))),
+    );
+    let done = done.json();
+    assert_eq!(
+        done["status"]["annotations"]["statusCount"]["Created"], 1,
+        "{done}"
+    );
+    assert!(
+        done["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "Reached")
+    );
+
+    let parts_path = format!("{ASSET}/annotations");
+    let part_path = format!("{ASSET}/annotations/{{annId}}");
+    let parts = v.check(
+        "GET",
+        &parts_path,
+        c.get(&c.ds(&ds, &format!("/assets/{asset}/annotations?s=1"))),
+    );
+    let parts = parts.json();
+    assert!(
+        parts["nextPage"].is_string(),
+        "two parts, one per page: {parts}"
+    );
+    let caption = parts["items"][0]["annotationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(parts["items"][0]["spec"]["aggregation"]["whole"]["id"], "7");
+    let one = |rest: &str| c.ds(&ds, &format!("/assets/{asset}/annotations/{rest}"));
+    v.check("GET", &part_path, c.get(&one(&caption)));
+    v.check("GET", &part_path, c.get(&one("nope")).expect(404));
+    v.check(
+        "PATCH",
+        &part_path,
+        c.patch(
+            &one(&caption),
+            &json!({"spec": {"contents": {"kind": "Caption", "contents": "a dog"}}}),
+        ),
+    );
+    let boxed = c
+        .get(&c.ds(&ds, &format!("/assets/{asset}/annotations")))
+        .json()["items"][1]
+        .clone();
+    let box_id = boxed["annotationId"].as_str().unwrap().to_owned();
+    let mut moved = boxed.clone();
+    moved["spec"]["contents"]["target"] = json!([1, 2]);
+    let auth = format!("Bearer {}", c.key);
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Organization-Id", c.org.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let put = v.check(
+        "PUT",
+        &part_path,
+        c.put_signed(
+            &c.url(&one(&box_id)),
+            &headers,
+            moved.to_string().as_bytes(),
+        ),
+    );
+    assert_eq!(put.json()["spec"]["contents"]["target"], json!([1, 2]));
+    v.check("DELETE", &part_path, c.delete(&one(&box_id)));
+    v.check(
+        "GET",
+        &format!("{DATASET}/assetsWithObjects"),
+        c.get(&c.ds(&ds, "/assetsWithObjects?contents=n&s=5")),
+    );
+    let with = v.check(
+        "GET",
+        &format!("{DATASET}/assetsWithObjects/{{asset}}"),
+        c.get(&c.ds(&ds, &format!("/assetsWithObjects/{asset}?contents=y"))),
+    );
+    assert_eq!(with.json()["objects"].as_array().unwrap().len(), 1);
+
+    let deletions = format!("{DATASET}/deleteManyAssetsSessions");
+    let none = json!({"spec": {"filter": null, "metadataQuery": null, "ruleQuery": null, "strictQuery": null}});
+    v.check(
+        "POST",
+        &deletions,
+        c.post(&c.ds(&ds, "/deleteManyAssetsSessions"), &none)
+            .expect(400),
+    );
+    let started = v.check(
+        "POST",
+        &deletions,
+        c.post(
+            &c.ds(&ds, "/deleteManyAssetsSessions"),
+            &json!({"spec": {"filter": "filename == \"a.jpg\"", "metadataQuery": null, "ruleQuery": null, "strictQuery": true}}),
+        ),
+    );
+    let dms = started.json()["deleteManyAssetsSessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let finished = v.check(
+        "GET",
+        &format!("{deletions}/{{dmsId}}"),
+        c.get(&c.ds(&ds, &format!("/deleteManyAssetsSessions/{dms}"))),
+    );
+    assert!(
+        finished.json()["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "Reached")
+    );
+    v.check(
+        "GET",
+        &deletions,
+        c.get(&c.ds(&ds, "/deleteManyAssetsSessions?s=2")),
+    );
+    assert!(c.assets(&ds).is_empty());
+    v.check(
+        "GET",
+        "/workspaces/{org}/simpleDatasets",
+        c.get(&c.ws("/simpleDatasets?s=5")),
+    );
+    assert!(v.checked >= 20, "only {} replies checked", v.checked);
+}

@@ -21,6 +21,8 @@ const SUITES: &[(&str, &str, &str)] = &[
     ("hostile.rs", "hostile_tests", "<F: Facade>"),
     ("multipart.rs", "multipart_tests", "<F: Facade>"),
     ("tuning.rs", "tuning_tests", "<F: Facade>"),
+    ("exports.rs", "export_tests", "<F: Facade + ExportOps>"),
+    ("labels.rs", "label_tests", "<F: Labels>"),
     (
         "transport.rs",
         "transport_tests",

@@ -19,7 +19,7 @@
 //!
 //! `--suite` runs the matrix of issue 11: {1,000 images of 8 KiB, 100 images of 2 MiB} ×
 //! {loopback, shaped: 50 ms before every response head and 2,000,000 B/s per connection}.
-//! `--resume` measures something else: `vi assets upload --skip-existing` resuming an
+//! `--resume` measures something else: `dtvi assets upload --skip-existing` resuming an
 //! upload of N files of which P% are already in the dataset, against a full re-upload
 //! (time, requests per route, peak RSS; [`resume`]).
 //! Emulators are killed and the work directory removed at the end, on errors too.
@@ -115,19 +115,19 @@ impl Case {
     }
 }
 
-/// Runs `cargo xtask bench` with the arguments after `bench`.
-pub fn main(args: &[String]) -> ExitCode {
-    let options = match parse(args) {
+/// Runs `cargo xtask bench`; `raw_args` (the arguments after `bench`) go into the report.
+pub fn main(args: Args, raw_args: &[String]) -> ExitCode {
+    let options = match args.resolve() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("bench: {e}\n\n{}", usage());
+            eprintln!("bench: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
     let result = if options.resume {
-        resume::run(&options, args)
+        resume::run(&options, raw_args)
     } else {
-        run(&options, args)
+        run(&options, raw_args)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -138,86 +138,100 @@ pub fn main(args: &[String]) -> ExitCode {
     }
 }
 
-fn usage() -> &'static str {
-    "usage: cargo xtask bench [--files N (2000)] [--size-kib K (8)] [--concurrency C (SDK default)]\n\
+/// The command line of `cargo xtask bench`.
+pub(crate) const USAGE: &str = "usage: cargo xtask bench [--files N (2000)] [--size-kib K (8)] [--concurrency C (SDK default)]\n\
      \x20                        [--latency-ms MS (0)] [--bandwidth BYTES_PER_SEC (unlimited)]\n\
      \x20                        [--python | --no-python] [--raw | --no-raw] [--suite]\n\
      \x20      cargo xtask bench --resume [--files N (20000)] [--present-percent P (50)] [--size-kib K (2)]\n\
      \x20                        [--concurrency C] [--latency-ms MS] [--bandwidth BYTES_PER_SEC]\n\
      --python/--raw: require the official client / curl (default: include when available)\n\
      --suite: {1000 × 8 KiB, 100 × 2 MiB} × {loopback, latency 50 ms + 2000000 B/s}\n\
-     --resume: `vi assets upload --skip-existing` of N files, P% already in the dataset, against a full re-upload"
+     --resume: `dtvi assets upload --skip-existing` of N files, P% already in the dataset, against a full re-upload";
+
+/// The options of `cargo xtask bench` as given; [`Args::resolve`] applies the defaults
+/// (which depend on `--resume`) and the rules between them.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files per case (default 2000; 20000 with --resume).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    files: Option<u32>,
+    /// Size of each file in KiB (default 8; 2 with --resume).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    size_kib: Option<u32>,
+    /// Transfers at once (default: the SDK's).
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u64).range(1..))]
+    concurrency: Option<u64>,
+    /// Latency before every response head, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Bandwidth per connection, in bytes per second (default unlimited).
+    #[arg(long, value_name = "BYTES_PER_SEC", value_parser = clap::value_parser!(u64).range(1..))]
+    bandwidth: Option<u64>,
+    /// Require the official Python client (default: include it when available).
+    #[arg(long, overrides_with = "no_python")]
+    python: bool,
+    /// Leave the official Python client out.
+    #[arg(long, overrides_with = "python")]
+    no_python: bool,
+    /// Require curl (default: include it when available).
+    #[arg(long, overrides_with = "no_raw")]
+    raw: bool,
+    /// Leave curl out.
+    #[arg(long, overrides_with = "raw")]
+    no_raw: bool,
+    /// The issue-11 matrix: {1000 x 8 KiB, 100 x 2 MiB} x {loopback, shaped}.
+    #[arg(long)]
+    suite: bool,
+    /// Measure `dtvi assets upload --skip-existing` resuming instead.
+    #[arg(long)]
+    resume: bool,
+    /// With --resume: the share of the files already in the dataset, 0 to 100 (default 50).
+    #[arg(long, value_name = "P")]
+    present_percent: Option<u64>,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        files: 0,
-        size_kib: 0,
-        concurrency: None,
-        latency_ms: 0,
-        bandwidth: None,
-        python: Want::Auto,
-        raw: Want::Auto,
-        suite: false,
-        resume: false,
-        present_percent: 50,
-    };
-    // Their defaults depend on `--resume`, which may come after them.
-    let (mut files, mut size_kib, mut present) = (None, None, None);
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--python" => options.python = Want::Yes,
-            "--no-python" => options.python = Want::No,
-            "--raw" => options.raw = Want::Yes,
-            "--no-raw" => options.raw = Want::No,
-            "--suite" => options.suite = true,
-            "--resume" => options.resume = true,
-            _ => {
-                let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-                let number = |positive: bool| -> Result<u64, String> {
-                    value
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0 || !positive)
-                        .ok_or_else(|| format!("{flag} {value:?}: expected a positive number"))
-                };
-                match flag.as_str() {
-                    "--files" => files = Some(number(true)? as u32),
-                    "--size-kib" => size_kib = Some(number(true)? as u32),
-                    "--present-percent" => present = Some(number(false)?),
-                    "--concurrency" => options.concurrency = Some(number(true)? as usize),
-                    "--latency-ms" => options.latency_ms = number(false)?,
-                    "--bandwidth" => options.bandwidth = Some(number(true)?),
-                    other => return Err(format!("unknown flag {other:?}")),
-                }
-            }
-        }
-    }
-    let (default_files, default_size) = if options.resume {
-        (20_000, 2)
-    } else {
-        (2000, 8)
-    };
-    options.files = files.unwrap_or(default_files);
-    options.size_kib = size_kib.unwrap_or(default_size);
-    if options.resume {
-        if options.suite || options.python != Want::Auto || options.raw != Want::Auto {
-            return Err(
-                "--resume measures the vi CLI alone: no --suite, --python or --raw with it".into(),
-            );
-        }
-        options.present_percent = match present {
-            Some(p) if p > 100 => {
-                return Err(format!("--present-percent {p}: expected 0 to 100"));
-            }
-            Some(p) => p as u32,
-            None => 50,
+impl Args {
+    /// The options with their defaults, or why they do not go together.
+    fn resolve(self) -> Result<Options, String> {
+        let want = |yes: bool, no: bool| match (yes, no) {
+            (true, _) => Want::Yes,
+            (_, true) => Want::No,
+            _ => Want::Auto,
         };
-    } else if present.is_some() {
-        return Err("--present-percent only goes with --resume".into());
+        let (default_files, default_size) = if self.resume { (20_000, 2) } else { (2000, 8) };
+        let mut options = Options {
+            files: self.files.unwrap_or(default_files),
+            size_kib: self.size_kib.unwrap_or(default_size),
+            concurrency: self
+                .concurrency
+                .map(|c| usize::try_from(c).unwrap_or(usize::MAX)),
+            latency_ms: self.latency_ms,
+            bandwidth: self.bandwidth,
+            python: want(self.python, self.no_python),
+            raw: want(self.raw, self.no_raw),
+            suite: self.suite,
+            resume: self.resume,
+            present_percent: 50,
+        };
+        if options.resume {
+            if options.suite || options.python != Want::Auto || options.raw != Want::Auto {
+                return Err(
+                    "--resume measures the dtvi CLI alone: no --suite, --python or --raw with it"
+                        .into(),
+                );
+            }
+            options.present_percent = match self.present_percent {
+                Some(p) if p > 100 => {
+                    return Err(format!("--present-percent {p}: expected 0 to 100"));
+                }
+                Some(p) => p as u32,
+                None => 50,
+            };
+        } else if self.present_percent.is_some() {
+            return Err("--present-percent only goes with --resume".into());
+        }
+        Ok(options)
     }
-    Ok(options)
 }
 
 /// The cases to run: the issue's matrix with `--suite`, else the one the flags describe.
@@ -595,6 +609,20 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// The options `cargo xtask bench ARGS` resolves to.
+    fn parse(list: &[String]) -> Result<Options, String> {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Bench {
+            #[command(flatten)]
+            args: Args,
+        }
+        Bench::try_parse_from(std::iter::once("bench".to_owned()).chain(list.iter().cloned()))
+            .map_err(|e| e.to_string())?
+            .args
+            .resolve()
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! `cargo xtask bench --resume`: what `vi assets upload --skip-existing` costs when it
+//! `cargo xtask bench --resume`: what `dtvi assets upload --skip-existing` costs when it
 //! resumes an upload of N files of which P% are already in the dataset, against a full
 //! re-upload of the same N files (time, requests, peak memory).
 //!
 //! One emulator process (release build, the shaping flags given, a request log with
 //! `--record-to`) and one folder of N generated PNGs (as the transfer cases generate
-//! them); then each phase is one `vi --json assets upload` child process of the release
-//! `vi` binary, the emulator's endpoint and credentials in its environment:
+//! them); then each phase is one `dtvi --json assets upload` child process of the release
+//! `dtvi` binary, the emulator's endpoint and credentials in its environment:
 //!
 //! 1. **seed**: the first P% of the files by sorted name (hard links in a subfolder) into
 //!    a fresh dataset A, which must then hold exactly those;
@@ -130,11 +130,11 @@ impl RouteLog {
     }
 }
 
-/// One measured `vi assets upload`.
+/// One measured `dtvi assets upload`.
 #[derive(Clone, Debug, Default)]
 struct Phase {
     name: &'static str,
-    /// The arguments after `vi --json assets upload`, datasets and folders named.
+    /// The arguments after `dtvi --json assets upload`, datasets and folders named.
     call: String,
     /// Files the CLI considered.
     files: u64,
@@ -185,9 +185,9 @@ impl Phase {
     }
 }
 
-/// Runs the phases: the `vi` binary against one emulator, with the log of its requests.
+/// Runs the phases: the `dtvi` binary against one emulator, with the log of its requests.
 struct Meter<'a> {
-    vi: PathBuf,
+    cli: PathBuf,
     emu: &'a EmulatorProcess,
     log: RouteLog,
     work: &'a Path,
@@ -195,7 +195,7 @@ struct Meter<'a> {
 }
 
 impl Meter<'_> {
-    /// `vi --json assets upload --dataset DATASET DIR EXTRA…` as its own process, measured.
+    /// `dtvi --json assets upload --dataset DATASET DIR EXTRA…` as its own process, measured.
     fn phase(
         &mut self,
         name: &'static str,
@@ -207,11 +207,11 @@ impl Meter<'_> {
             .file_name()
             .map_or_else(String::new, |f| format!("{}/", f.to_string_lossy()));
         let call = format!("--dataset {label} {folder} {}", extra.join(" "));
-        eprintln!("bench: {name}: vi assets upload {}…", call.trim_end());
+        eprintln!("bench: {name}: dtvi assets upload {}…", call.trim_end());
         let out_path = self.work.join(format!("{}.json", name.replace(' ', "-")));
         let out =
             std::fs::File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
-        let mut command = Command::new(&self.vi);
+        let mut command = Command::new(&self.cli);
         command
             .args(["--json", "assets", "upload", "--dataset", dataset])
             .arg(dir)
@@ -233,7 +233,7 @@ impl Meter<'_> {
         let start = Instant::now();
         let mut child = command
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.vi.display()))?;
+            .map_err(|e| format!("cannot run {}: {e}", self.cli.display()))?;
         let (status, peak_rss_kib) = wait_with_peak_rss(&mut child)?;
         let seconds = start.elapsed().as_secs_f64();
         let requests = stats(self.emu)?.since(&before);
@@ -243,7 +243,7 @@ impl Meter<'_> {
         if !status.success() {
             // The work directory goes at the end: the start of the report is the clue.
             return Err(format!(
-                "{name}: vi assets upload exited with {status}; its report begins {:?}",
+                "{name}: dtvi assets upload exited with {status}; its report begins {:?}",
                 text.chars().take(600).collect::<String>()
             ));
         }
@@ -407,7 +407,7 @@ fn ratio(a: f64, b: f64) -> String {
 fn render(title: &str, phases: &[Phase], emulator_rss_kib: Option<u64>) -> String {
     let mut out = format!(
         "## {title}\n\n\
-         | phase | `vi assets upload` | files | sent | skipped as present | MB sent | \
+         | phase | `dtvi assets upload` | files | sent | skipped as present | MB sent | \
          assets listed | sessions | seconds | API requests | storage requests | all requests | \
          peak RSS MiB |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
@@ -503,7 +503,7 @@ fn render(title: &str, phases: &[Phase], emulator_rss_kib: Option<u64>) -> Strin
 pub(super) fn run(options: &Options, raw_args: &[String]) -> Result<(), String> {
     let root = crate::repo_root();
     let target = crate::target_dir(&root);
-    build_release(&root, &["-p", "vi-cli", "--bin", "vi"])?;
+    build_release(&root, &["-p", "vi-cli", "--bin", "dtvi"])?;
     let release = target.join("release");
     let (work, _cleanup) = work_dir(&target)?;
     let case = Case {
@@ -546,7 +546,7 @@ pub(super) fn run(options: &Options, raw_args: &[String]) -> Result<(), String> 
     let b = create_dataset(&client, "resume B")?;
     let (a, b) = ((a.as_str(), "A"), (b.as_str(), "B"));
     let mut meter = Meter {
-        vi: release.join("vi"),
+        cli: release.join("dtvi"),
         emu: &emu,
         log: RouteLog {
             path: log,
@@ -582,7 +582,7 @@ pub(super) fn run(options: &Options, raw_args: &[String]) -> Result<(), String> 
         "Resumed-upload benchmark",
         raw_args,
         &format!(
-            "Client: the `vi` CLI (release build), one process per phase, concurrency {}.\n\n{section}",
+            "Client: the `dtvi` CLI (release build), one process per phase, concurrency {}.\n\n{section}",
             options
                 .concurrency
                 .map_or_else(|| "SDK default".to_owned(), |c| c.to_string())

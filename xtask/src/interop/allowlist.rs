@@ -84,29 +84,58 @@ impl Allowlist {
     }
 }
 
-/// `*` matches any run of characters; everything else matches itself.
+/// `*` matches any run of characters, `[abc]` any one of the characters listed;
+/// everything else matches itself.
 fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    let p = tokens(pattern);
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ti < t.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
+        match p.get(pi) {
+            Some(Token::One(set)) if set.contains(&t[ti]) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Token::Any) => {
+                star = Some(pi);
+                mark = ti;
+                pi += 1;
+            }
+            _ => match star {
+                Some(s) => {
+                    pi = s + 1;
+                    mark += 1;
+                    ti = mark;
+                }
+                None => return false,
+            },
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|t| matches!(t, Token::Any))
+}
+
+/// One element of a glob: `*`, or one character out of a set (a plain character is a
+/// set of one).
+enum Token {
+    Any,
+    One(Vec<char>),
+}
+
+fn tokens(pattern: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push(Token::Any),
+            '[' => {
+                let set: Vec<char> = chars.by_ref().take_while(|&c| c != ']').collect();
+                out.push(Token::One(set));
+            }
+            c => out.push(Token::One(vec![c])),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -123,6 +152,7 @@ mod tests {
         assert!(glob("p&*", "p&s"));
         assert!(glob("", ""));
         assert!(!glob("", "x"));
+        assert!(glob("[34]", "3") && glob("[34]", "4") && !glob("[34]", "2"));
     }
 
     #[test]

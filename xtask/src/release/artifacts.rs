@@ -1,4 +1,4 @@
-//! The release artifacts in `target/dist/`: the `vi` binary and the `.crate` files, with
+//! The release artifacts in `target/dist/`: the `dtvi` binary and the `.crate` files, with
 //! their `SHA256SUMS` manifest.
 
 use super::commands::{output, run_shown, write};
@@ -8,7 +8,7 @@ use crate::cargo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds the `vi` binary (`--release` for a release, the dev profile for a dry run, both
+/// Builds the `dtvi` binary (`--release` for a release, the dev profile for a dry run, both
 /// `--locked`), copies it and the `.crate` files to `dist_dir` and writes `SHA256SUMS`.
 pub fn build_artifacts(
     ws: &Workspace,

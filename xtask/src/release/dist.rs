@@ -1,4 +1,4 @@
-//! The `vi` binary and the `.crate` files as release artifacts, with a `SHA256SUMS` manifest
+//! The `dtvi` binary and the `.crate` files as release artifacts, with a `SHA256SUMS` manifest
 //! that `sha256sum -c SHA256SUMS` checks.
 
 use sha2::{Digest, Sha256};

@@ -4,39 +4,17 @@
 pub const USAGE: &str = "usage: cargo xtask release --dry-run [VERSION]\n       cargo xtask release VERSION [--publish]";
 
 /// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(clap::Args, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// Run every check and build the artifacts, changing nothing (no bump, commit or tag).
+    #[arg(long, conflicts_with = "publish")]
     pub dry_run: bool,
+    /// After tagging, publish every crate to crates.io (refused when CI is set).
+    #[arg(long)]
     pub publish: bool,
+    /// The version to release, e.g. 0.2.0 (optional with --dry-run).
+    #[arg(value_parser = parse_version, required_unless_present = "dry_run")]
     pub version: Option<semver::Version>,
-}
-
-/// Parses the arguments; `Ok(None)` for `--help`.
-pub fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
-    let mut dry_run = false;
-    let mut publish = false;
-    let mut version = None;
-    for arg in args {
-        match arg.as_str() {
-            "--dry-run" => dry_run = true,
-            "--publish" => publish = true,
-            "-h" | "--help" => return Ok(None),
-            flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
-            v if version.is_none() => version = Some(parse_version(v)?),
-            extra => return Err(format!("unexpected argument {extra:?}")),
-        }
-    }
-    if dry_run && publish {
-        return Err("--publish cannot be combined with --dry-run".to_owned());
-    }
-    if !dry_run && version.is_none() {
-        return Err("give the VERSION to release (e.g. 0.2.0), or --dry-run".to_owned());
-    }
-    Ok(Some(Options {
-        dry_run,
-        publish,
-        version,
-    }))
 }
 
 /// A release version: `MAJOR.MINOR.PATCH[-PRE]`.
@@ -67,33 +45,42 @@ pub fn in_ci() -> bool {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| (*s).to_owned()).collect()
+    /// The options `cargo xtask release ARGS` gives, or clap's message.
+    fn parse_args(a: &[&str]) -> Result<Options, String> {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Release {
+            #[command(flatten)]
+            options: Options,
+        }
+        Release::try_parse_from(std::iter::once("release").chain(a.iter().copied()))
+            .map(|r| r.options)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
     fn arguments() {
-        let o = parse_args(&args(&["--dry-run"])).unwrap().unwrap();
+        let o = parse_args(&["--dry-run"]).unwrap();
         assert!(o.dry_run && !o.publish && o.version.is_none());
-        let o = parse_args(&args(&["0.2.0", "--publish"])).unwrap().unwrap();
+        let o = parse_args(&["0.2.0", "--publish"]).unwrap();
         assert_eq!(o.version, Some(semver::Version::new(0, 2, 0)));
         assert!(o.publish && !o.dry_run);
-        assert_eq!(parse_args(&args(&["--help"])), Ok(None));
+        assert!(parse_args(&[]).unwrap_err().contains("<VERSION>"));
+        assert!(parse_args(&["--dry-run", "--publish"]).is_err());
         assert!(
-            parse_args(&args(&[]))
+            parse_args(&["0.2.0", "0.3.0"])
                 .unwrap_err()
-                .contains("give the VERSION")
-        );
-        assert!(parse_args(&args(&["--dry-run", "--publish"])).is_err());
-        assert!(
-            parse_args(&args(&["0.2.0", "0.3.0"]))
-                .unwrap_err()
-                .contains("unexpected")
+                .contains("unexpected argument")
         );
         assert!(
-            parse_args(&args(&["--force"]))
+            parse_args(&["--force"])
                 .unwrap_err()
-                .contains("unknown option")
+                .contains("unexpected argument")
+        );
+        assert!(
+            parse_args(&["v0.2.0"])
+                .unwrap_err()
+                .contains("without the tag's `v`")
         );
     }
 

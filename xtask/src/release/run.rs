@@ -181,7 +181,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         cargo_package(&ws, false, false)?
     };
 
-    step("vi binary and SHA256SUMS");
+    step("dtvi binary and SHA256SUMS");
     let release_version = options
         .version
         .as_ref()

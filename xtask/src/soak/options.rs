@@ -48,63 +48,121 @@ impl Default for Options {
     }
 }
 
-pub fn usage() -> &'static str {
-    "usage: cargo xtask soak [--files N (20000)] [--size-kib K (2)] [--fault-rate P (0.2)]\n\
+/// The command line of `cargo xtask soak`.
+pub const USAGE: &str = "usage: cargo xtask soak [--files N (20000)] [--size-kib K (2)] [--fault-rate P (0.2)]\n\
      \x20      [--fault-seed S (1)] [--latency-ms MS (20)] [--bandwidth BYTES_PER_SEC (1000000)]\n\
      \x20      [--url-ttl-secs T (60)] [--expired-status 403|400] [--stall-ms MS (10000)]\n\
      \x20      [--read-timeout-secs T (5)] [--rounds R (3)] [--facades blocking,async]\n\
      \x20      [--verdicts sync|deferred] [--concurrency C]\n\
-     \x20      [--missing-file-timeout-secs T (600)] [--debug]"
+     \x20      [--missing-file-timeout-secs T (600)] [--debug]";
+
+/// The soak's options as given (unset ones take [`Options::default`]'s values).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files each facade moves (default 20000).
+    #[arg(long, value_name = "N")]
+    files: Option<u64>,
+    /// Size of each file in KiB (default 2).
+    #[arg(long, value_name = "K")]
+    size_kib: Option<u64>,
+    /// Probability of a fault per request, 0 to 1 (default 0.2).
+    #[arg(long, value_name = "P", value_parser = fault_rate)]
+    fault_rate: Option<f64>,
+    /// Seed of the faults (default 1).
+    #[arg(long, value_name = "S")]
+    fault_seed: Option<u64>,
+    /// Latency before every response head, in ms (default 20).
+    #[arg(long, value_name = "MS")]
+    latency_ms: Option<u64>,
+    /// Bandwidth per connection, bytes per second (default 1000000).
+    #[arg(long, value_name = "BYTES_PER_SEC")]
+    bandwidth: Option<u64>,
+    /// Lifetime of signed URLs in seconds (default 60).
+    #[arg(long, value_name = "T")]
+    url_ttl_secs: Option<u64>,
+    /// Status of an expired signed URL: 403 or 400 (default 403).
+    #[arg(long, value_name = "STATUS", value_parser = ["403", "400"])]
+    expired_status: Option<String>,
+    /// How long a stalled body stalls, in ms (default 10000).
+    #[arg(long, value_name = "MS")]
+    stall_ms: Option<u64>,
+    /// The clients' read timeout in seconds (default 5).
+    #[arg(long, value_name = "T")]
+    read_timeout_secs: Option<u64>,
+    /// Rounds of re-running what failed (default 3).
+    #[arg(long, value_name = "R")]
+    rounds: Option<u64>,
+    /// The facades to soak: blocking, async or both (default blocking,async).
+    #[arg(long, value_name = "LIST")]
+    facades: Option<String>,
+    /// When the storage judges the files: sync, or deferred (in the session).
+    #[arg(long, value_name = "sync|deferred")]
+    verdicts: Option<String>,
+    /// Transfers at once per client (default: the SDK's).
+    #[arg(long, value_name = "C")]
+    concurrency: Option<u64>,
+    /// Idle seconds after which never-uploaded files fail with ETIMEOUT (default 600).
+    #[arg(long, value_name = "T")]
+    missing_file_timeout_secs: Option<u64>,
+    /// Use debug builds (CI builds one profile only).
+    #[arg(long)]
+    debug: bool,
 }
 
-pub fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o = Options::default();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        if flag == "--debug" {
-            o.debug = true;
-            continue;
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let num = |v: &str| -> Result<u64, String> {
-            v.parse::<u64>()
-                .map_err(|_| format!("{flag} {v:?}: expected a number"))
-        };
-        match flag.as_str() {
-            "--files" => o.files = u32::try_from(num(value)?.max(1)).unwrap_or(u32::MAX),
-            "--size-kib" => o.size_kib = u32::try_from(num(value)?.max(1)).unwrap_or(1024),
-            "--fault-rate" => {
-                o.fault_rate = value
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|p| (0.0..=1.0).contains(p))
-                    .ok_or_else(|| format!("--fault-rate {value:?}: expected 0 to 1"))?;
-            }
-            "--fault-seed" => o.fault_seed = num(value)?,
-            "--latency-ms" => o.latency_ms = num(value)?,
-            "--bandwidth" => o.bandwidth = num(value)?.max(1),
-            "--url-ttl-secs" => o.url_ttl_secs = num(value)?,
-            "--expired-status" => {
-                o.expired_status = match value.as_str() {
-                    "403" => 403,
-                    "400" => 400,
-                    _ => return Err("--expired-status: 403 or 400".into()),
-                }
-            }
-            "--stall-ms" => o.stall_ms = num(value)?,
-            "--read-timeout-secs" => o.read_timeout_secs = num(value)?.max(1),
-            "--rounds" => o.rounds = u32::try_from(num(value)?.max(1)).unwrap_or(1),
-            "--facades" => {
-                o.facades = value.split(',').map(str::to_owned).collect();
-                if o.facades.iter().any(|f| f != "blocking" && f != "async") {
+fn fault_rate(value: &str) -> Result<f64, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("{value:?}: expected 0 to 1"))
+}
+
+impl Args {
+    /// The options, with the defaults and the lower bounds applied.
+    pub fn options(self) -> Result<Options, String> {
+        let d = Options::default();
+        let at_least_one = |v: u64| v.max(1);
+        let facades = match self.facades {
+            Some(list) => {
+                let facades: Vec<String> = list.split(',').map(str::to_owned).collect();
+                if facades.iter().any(|f| f != "blocking" && f != "async") {
                     return Err("--facades: blocking, async or both".into());
                 }
+                facades
             }
-            "--verdicts" => o.deferred = value == "deferred",
-            "--concurrency" => o.concurrency = Some(num(value)?.max(1)),
-            "--missing-file-timeout-secs" => o.missing_file_timeout_secs = num(value)?.max(1),
-            other => return Err(format!("unknown flag {other:?}")),
-        }
+            None => d.facades,
+        };
+        Ok(Options {
+            files: self.files.map_or(d.files, |v| {
+                u32::try_from(at_least_one(v)).unwrap_or(u32::MAX)
+            }),
+            size_kib: self.size_kib.map_or(d.size_kib, |v| {
+                u32::try_from(at_least_one(v)).unwrap_or(1024)
+            }),
+            fault_rate: self.fault_rate.unwrap_or(d.fault_rate),
+            fault_seed: self.fault_seed.unwrap_or(d.fault_seed),
+            latency_ms: self.latency_ms.unwrap_or(d.latency_ms),
+            bandwidth: self.bandwidth.map_or(d.bandwidth, at_least_one),
+            url_ttl_secs: self.url_ttl_secs.unwrap_or(d.url_ttl_secs),
+            expired_status: match self.expired_status.as_deref() {
+                Some("400") => 400,
+                Some(_) => 403,
+                None => d.expired_status,
+            },
+            stall_ms: self.stall_ms.unwrap_or(d.stall_ms),
+            read_timeout_secs: self
+                .read_timeout_secs
+                .map_or(d.read_timeout_secs, at_least_one),
+            rounds: self
+                .rounds
+                .map_or(d.rounds, |v| u32::try_from(at_least_one(v)).unwrap_or(1)),
+            facades,
+            deferred: self.verdicts.map_or(d.deferred, |v| v == "deferred"),
+            debug: self.debug,
+            concurrency: self.concurrency.map(at_least_one).or(d.concurrency),
+            missing_file_timeout_secs: self
+                .missing_file_timeout_secs
+                .map_or(d.missing_file_timeout_secs, at_least_one),
+        })
     }
-    Ok(o)
 }

@@ -1,5 +1,5 @@
-//! Helpers shared by the end-to-end tests of the `vi` command (`tests/cli_*.rs`): running
-//! `vi` against a test emulator with its credentials, reading its JSON or human output and
+//! Helpers shared by the end-to-end tests of the `dtvi` command (`tests/cli_*.rs`): running
+//! `dtvi` against a test emulator with its credentials, reading its JSON or human output and
 //! exit code, and making datasets and images.
 #![allow(
     dead_code,
@@ -15,23 +15,14 @@ use vi_testkit::{TestEnv, png, write_file};
 
 /// The command-line binary under test: the one place that names it.
 pub fn vi_bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin!("vi").to_path_buf()
+    PathBuf::from(env!("CARGO_BIN_EXE_dtvi"))
 }
 
-/// `vi` as a plain process (to run several at once or kill one), with the emulator's
+/// `dtvi` as a plain process (to run several at once or kill one), with the emulator's
 /// credentials and no job scheduler variables inherited from the machine running the tests.
 pub fn vi_process(env: &TestEnv) -> std::process::Command {
     let mut cmd = std::process::Command::new(vi_bin());
-    cmd.env("DATATURE_VI_API_ENDPOINT", env.emulator.url())
-        .env("DATATURE_VI_SECRET_KEY", env.emulator.secret_key())
-        .env(
-            "DATATURE_VI_ORGANIZATION_ID",
-            env.emulator.organization_id(),
-        )
-        .env_remove("RUST_LOG");
-    for var in SCHEDULER_VARS {
-        cmd.env_remove(var);
-    }
+    credentials(&mut cmd, env);
     cmd
 }
 
@@ -44,9 +35,21 @@ pub const SCHEDULER_VARS: [&str; 5] = [
     "VI_SHARD_COUNT",
 ];
 
-/// `vi` with the emulator's credentials in the environment, as a user would set them.
+/// `dtvi` with the emulator's credentials in the environment, as a user would set them.
 pub fn vi(env: &TestEnv) -> Command {
-    let mut cmd = Command::new(vi_bin());
+    let mut std = std::process::Command::new(vi_bin());
+    credentials(&mut std, env);
+    let mut cmd = Command::from_std(std);
+    cmd.timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// Puts the emulator's credentials in `cmd`'s environment, as a user would set them, and
+/// keeps the caller's log filter and the machine's job scheduler variables out.
+pub fn credentials<'a>(
+    cmd: &'a mut std::process::Command,
+    env: &TestEnv,
+) -> &'a mut std::process::Command {
     for var in SCHEDULER_VARS {
         cmd.env_remove(var);
     }
@@ -57,44 +60,54 @@ pub fn vi(env: &TestEnv) -> Command {
             env.emulator.organization_id(),
         )
         .env_remove("RUST_LOG")
-        .timeout(Duration::from_secs(120));
+}
+
+/// `program` (the binary, a shell, `script`) with the emulator's credentials in its
+/// environment.
+pub fn process(env: &TestEnv, program: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    credentials(&mut cmd, env);
     cmd
 }
 
-/// Runs `vi --json ARGS`, expects exit code 0 and returns the parsed stdout.
+/// Runs `dtvi --json ARGS`, expects exit code 0 and returns the parsed stdout.
 pub fn json(env: &TestEnv, args: &[&str]) -> Value {
     json_with_code(env, args, 0)
 }
 
 pub fn json_with_code(env: &TestEnv, args: &[&str], code: i32) -> Value {
-    let output = vi(env).arg("--json").args(args).output().expect("vi runs");
+    let output = vi(env)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("dtvi runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
         Some(code),
-        "vi --json {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        "dtvi --json {args:?}\nstdout: {stdout}\nstderr: {stderr}"
     );
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout of {args:?} is not JSON ({e}): {stdout}"))
 }
 
-/// Runs `vi ARGS` (human output), expects `code`, returns (stdout, stderr).
+/// Runs `dtvi ARGS` (human output), expects `code`, returns (stdout, stderr).
 pub fn human(env: &TestEnv, args: &[&str], code: i32) -> (String, String) {
-    let output = vi(env).args(args).output().expect("vi runs");
+    let output = vi(env).args(args).output().expect("dtvi runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(
         output.status.code(),
         Some(code),
-        "vi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        "dtvi {args:?}\nstdout: {stdout}\nstderr: {stderr}"
     );
     (stdout, stderr)
 }
 
 pub fn create_dataset(env: &TestEnv, name: &str) -> String {
     let dataset = json(env, &["datasets", "create", name]);
-    dataset["id"].as_str().expect("an id").to_owned()
+    dataset["dataset_id"].as_str().expect("an id").to_owned()
 }
 
 /// Writes `n` distinct PNGs of different widths into `dir`; returns their paths.

@@ -16,7 +16,11 @@ pub(super) struct FileValues {
     pub(super) path: PathBuf,
     pub(super) secret_key: Option<String>,
     pub(super) organization_id: Option<String>,
+    pub(super) endpoint: Option<String>,
 }
+
+/// The keys a config file may hold.
+const KNOWN_KEYS: [&str; 3] = ["secret_key", "organization_id", "endpoint"];
 
 impl ConfigFile {
     pub(super) fn new(path: Option<PathBuf>) -> Self {
@@ -38,6 +42,25 @@ impl ConfigFile {
             self.loaded = Some(read_config_file(given, env)?);
         }
         Ok(self.loaded.as_ref())
+    }
+}
+
+impl ConfigFile {
+    /// As [`load`](Self::load), but a file that does not exist counts as no file.
+    pub(super) fn load_if_present(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<&FileValues>, Error> {
+        if self.loaded.is_none() {
+            let Some(given) = &self.path else {
+                return Ok(None);
+            };
+            let expanded = expand_tilde(given, env)?;
+            if !expanded.exists() {
+                return Ok(None);
+            }
+        }
+        self.load(env)
     }
 }
 
@@ -67,6 +90,19 @@ fn read_config_file(
              {{\"secret_key\": \"dtvi_…\", \"organization_id\": \"…\"}}"
         )));
     };
+    let unknown: Vec<&str> = map
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !KNOWN_KEYS.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        // A misspelt key would otherwise be ignored without a word.
+        tracing::warn!(
+            "the config file {shown} has unknown keys ({}), which are ignored; it may hold \
+             \"secret_key\", \"organization_id\" and \"endpoint\"",
+            unknown.join(", ")
+        );
+    }
     let field = |key: &str| -> Result<Option<String>, Error> {
         match map.get(key) {
             None | Some(serde_json::Value::Null) => Ok(None),
@@ -79,6 +115,7 @@ fn read_config_file(
     Ok(FileValues {
         secret_key: field("secret_key")?,
         organization_id: field("organization_id")?,
+        endpoint: field("endpoint")?,
         path: path.clone(),
     })
 }

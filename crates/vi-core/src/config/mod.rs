@@ -4,17 +4,18 @@
 //!
 //! | Value | Sources, first found wins |
 //! |---|---|
-//! | endpoint | [`ConfigBuilder::endpoint`] > `DATATURE_VI_API_ENDPOINT` > [`DEFAULT_ENDPOINT`] |
+//! | endpoint | [`ConfigBuilder::endpoint`] > `DATATURE_VI_API_ENDPOINT` > config file > [`DEFAULT_ENDPOINT`] |
 //! | secret key | [`ConfigBuilder::secret_key`] > `DATATURE_VI_SECRET_KEY` > config file |
 //! | organization id | [`ConfigBuilder::organization_id`] > `DATATURE_VI_ORGANIZATION_ID` > config file |
 //!
 //! Each value is resolved on its own: the key may come from the environment and the
 //! organization id from the builder. An empty (or all-blank) value counts as unset; values
 //! are trimmed. The config file is read only when a path was given with
-//! [`ConfigBuilder::config_file`], and only when a value was not found earlier, so a path
-//! that exists on a laptop does no harm in a CI job that sets the environment variables.
-//! It is a JSON object with the keys `secret_key` and `organization_id` (other keys are
-//! ignored):
+//! [`ConfigBuilder::config_file`], and only when a value was not found earlier (the
+//! endpoint included), so a path that exists on a laptop does no harm in a CI job that sets
+//! the environment variables.
+//! It is a JSON object with the keys `secret_key`, `organization_id` and, optionally,
+//! `endpoint` (any other key is ignored with a warning logged, so a misspelt one is seen):
 //!
 //! ```json
 //! { "secret_key": "dtvi_…", "organization_id": "5c1d7e2a-93f4-4b8e-a6d1-0e2f4a6b8c90" }
@@ -379,6 +380,13 @@ impl<T: FromConfig> ConfigBuilder<T> {
     /// cannot be read or parsed, or a timeout or the user agent is unusable. The message
     /// names the value, the sources tried and how to fix it.
     pub fn build(self) -> Result<T, Error> {
+        for name in [ENV_ENDPOINT, ENV_SECRET_KEY, ENV_ORGANIZATION_ID] {
+            if std::env::var_os(name).is_some_and(|v| v.to_str().is_none()) {
+                return Err(config_error(format!(
+                    "{name} is not valid UTF-8; set it again (e.g. `export {name}=...`) or unset it"
+                )));
+            }
+        }
         self.build_with_env(&|name| std::env::var(name).ok())
     }
 
@@ -395,13 +403,6 @@ impl<T: FromConfig> ConfigBuilder<T> {
     /// Resolves every value (see [`build_with_env`](Self::build_with_env)).
     fn resolve(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Error> {
         let var = |name: &str| non_empty(env(name));
-
-        let endpoint = match (non_empty(self.endpoint), var(ENV_ENDPOINT)) {
-            (Some(url), _) => parse_endpoint(&url, "passed to ConfigBuilder::endpoint")?,
-            (None, Some(url)) => parse_endpoint(&url, &format!("from {ENV_ENDPOINT}"))?,
-            (None, None) => parse_endpoint(DEFAULT_ENDPOINT, "the default")?,
-        };
-        refuse_cleartext(&endpoint, self.allow_insecure_http)?;
 
         let mut file = ConfigFile::new(self.config_file);
 
@@ -436,6 +437,23 @@ impl<T: FromConfig> ConfigBuilder<T> {
                 )));
             }
         };
+
+        let endpoint = match (non_empty(self.endpoint), var(ENV_ENDPOINT)) {
+            (Some(url), _) => parse_endpoint(&url, "passed to ConfigBuilder::endpoint")?,
+            (None, Some(url)) => parse_endpoint(&url, &format!("from {ENV_ENDPOINT}"))?,
+            // A file no other value needed is not required to exist (a CI job setting
+            // the variables may name a path of a laptop's).
+            (None, None) => match file
+                .load_if_present(env)?
+                .and_then(|f| Some((f.endpoint.clone()?, &f.path)))
+            {
+                Some((url, path)) => {
+                    parse_endpoint(&url, &format!("from the config file {}", path.display()))?
+                }
+                None => parse_endpoint(DEFAULT_ENDPOINT, "the default")?,
+            },
+        };
+        refuse_cleartext(&endpoint, self.allow_insecure_http)?;
 
         let user_agent = match non_empty(self.user_agent) {
             Some(product) => format!("{} {product}", default_user_agent()),

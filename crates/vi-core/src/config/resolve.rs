@@ -175,7 +175,9 @@ pub(super) fn refuse_cleartext(endpoint: &url::Url, allowed: bool) -> Result<(),
         return Ok(());
     }
     Err(config_error(format!(
-        "the endpoint {} uses plain http on a host other than this machine, so the secret          key would cross the network unencrypted; use https, or opt in with          ConfigBuilder::allow_insecure_http(true) (`vi --allow-http`) if the network is          trusted",
+        "the endpoint {} uses plain http on a host other than this machine, so the secret \
+         key would cross the network unencrypted; use https, or opt in with \
+         ConfigBuilder::allow_insecure_http(true) if the network is trusted",
         endpoint.origin().ascii_serialization()
     )))
 }

@@ -522,3 +522,40 @@ fn cleartext_endpoints_off_this_machine_need_an_opt_in() {
     }
     assert!(with("https://api.example.com/", false).is_ok());
 }
+
+#[test]
+fn the_config_file_may_give_the_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"{{"secret_key": "{}", "organization_id": "org", "endpoint": "http://127.0.0.1:9/x"}}"#,
+        key('f')
+    );
+    let path = write_file(dir.path(), "with-endpoint.json", &text);
+    let c = ConfigBuilder::new()
+        .config_file(&path)
+        .build_with_env(&no_env)
+        .unwrap();
+    assert_eq!(c.endpoint.as_str(), "http://127.0.0.1:9/");
+    // The environment comes first, then the file.
+    let c = ConfigBuilder::new()
+        .config_file(&path)
+        .build_with_env(&env_of(&[(ENV_ENDPOINT, "https://example.test")]))
+        .unwrap();
+    assert_eq!(c.endpoint.as_str(), "https://example.test/");
+    // With the key and organization in the environment, the file is still read for the
+    // endpoint (a malformed one is named with its source)...
+    let bad = write_file(dir.path(), "bad.json", r#"{"endpoint": "ftp://x"}"#);
+    let msg = message(
+        ConfigBuilder::new()
+            .config_file(&bad)
+            .build_with_env(&env_of(&[
+                (ENV_SECRET_KEY, &key('g')),
+                (ENV_ORGANIZATION_ID, "org"),
+            ]))
+            .unwrap_err(),
+    );
+    assert!(
+        msg.contains("from the config file") && msg.contains("ftp"),
+        "{msg}"
+    );
+}

@@ -60,7 +60,7 @@ pub fn part_path(destination: &Path) -> PathBuf {
 
 /// Creates the partial-file folder that holds `part` if needed; a link in its place is
 /// refused, so partial files are never written outside the download folder.
-fn ensure_partial_dir(part: &Path) -> Result<()> {
+pub(crate) fn ensure_partial_dir(part: &Path) -> Result<()> {
     let Some(folder) = part.parent() else {
         return Ok(());
     };
@@ -88,22 +88,10 @@ fn ensure_partial_dir(part: &Path) -> Result<()> {
 /// folder itself when nothing is left in it.
 pub(crate) fn tidy_partial_dir(directory: &Path, done: &HashSet<String>) {
     let folder = directory.join(PARTIAL_DIR);
-    if std::fs::remove_dir(&folder).is_ok() || done.is_empty() {
+    if std::fs::remove_dir(&folder).is_ok() {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(&folder) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(asset) = name.to_str().and_then(|n| n.split('.').next()) else {
-            continue;
-        };
-        if done.contains(asset) {
-            // Removing a link removes the link, never what it points to.
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
+    super::folder::sweep(&folder, done);
     let _ = std::fs::remove_dir(&folder);
 }
 
@@ -296,7 +284,7 @@ async fn attempt(
             resumed_from: if resumed { have } else { 0 },
         })),
         Ok(Ok(Some(mismatch))) => Attempt::mismatch(destination, mismatch),
-        Ok(Err(e)) => Attempt::Done(Err(Error::io(destination.to_path_buf(), e))),
+        Ok(Err((at, e))) => Attempt::Done(Err(Error::io(at, e))),
         Err(e) => Attempt::Done(Err(e)),
     }
 }
@@ -314,27 +302,33 @@ fn continuable_length(part: &Path, size: u64) -> u64 {
 }
 
 /// Checks a complete-looking partial file and renames it into place; a mismatch removes
-/// it, so the next attempt starts over.
+/// it, so the next attempt starts over. A failure names the file it concerns: the partial
+/// file when it could not be read or vanished, the destination when it could not be
+/// replaced.
 fn finish(
     part: &Path,
     destination: &Path,
     received: u64,
     declared: Option<u64>,
     crc: Option<u32>,
-) -> std::io::Result<Option<Mismatch>> {
+) -> Result<Option<Mismatch>, (PathBuf, std::io::Error)> {
+    let at_part = |e| (part.to_path_buf(), e);
     if let Some(expected) = declared.filter(|&size| received > size) {
-        std::fs::remove_file(part)?;
+        std::fs::remove_file(part).map_err(at_part)?;
         return Ok(Some(Mismatch::Long { received, expected }));
     }
     if let Some(expected) = crc {
-        let actual = file_crc(part)?;
+        let actual = file_crc(part).map_err(at_part)?;
         if actual != expected {
-            std::fs::remove_file(part)?;
+            std::fs::remove_file(part).map_err(at_part)?;
             return Ok(Some(Mismatch::Checksum { actual, expected }));
         }
     }
-    std::fs::rename(part, destination)?;
-    Ok(None)
+    match std::fs::rename(part, destination) {
+        Ok(()) => Ok(None),
+        Err(e) if std::fs::symlink_metadata(part).is_err() => Err((part.to_path_buf(), e)),
+        Err(e) => Err((destination.to_path_buf(), e)),
+    }
 }
 
 /// The storage's error answer as a response, for the error and the policy.
@@ -354,12 +348,13 @@ fn content_length(head: &DownloadHead) -> Option<u64> {
         .ok()
 }
 
-/// CRC32C of a file, streamed.
+/// CRC32C of a file, streamed; opened without blocking and refused unless it is a regular
+/// file (a FIFO swapped in for it would otherwise hang the read).
 pub(crate) fn file_crc(path: &Path) -> std::io::Result<u32> {
-    let mut file = std::fs::File::open(path)?;
+    let (mut file, meta) = crate::fsguard::open_to_read(path)?;
     // Sized to the file (8 KiB to 256 KiB): a zeroed 1 MiB buffer per 2 KiB file cost a
     // megabyte of memset per file and kept megabytes in every worker's allocator arena.
-    let len = file.metadata().map(|m| m.len()).ok();
+    let len = Some(meta.len());
     let mut buf = vec![0u8; crate::transport::buffer_for(len)];
     let mut crc = 0u32;
     loop {

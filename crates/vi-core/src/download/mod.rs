@@ -25,6 +25,7 @@
 mod asset;
 mod coord;
 mod file;
+mod folder;
 pub mod names;
 pub mod report;
 mod run;
@@ -36,10 +37,11 @@ use crate::cancel::CancelToken;
 use crate::endpoints::ListAssetsOptions;
 use crate::ids::AssetId;
 use crate::outcome::{OutcomeSink, Outcomes};
-use crate::progress::{Progress, ProgressSink};
+use crate::progress::{Progress, ProgressEvent, ProgressSink};
 use crate::select::{Filter, Shard};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
+pub(crate) use file::file_crc;
 pub use file::{PARTIAL_DIR, asset_part_path, content_version, part_path};
 pub use report::{
     DownloadFailure, DownloadReport, DownloadedFile, FailedDownload, SkippedDownload,
@@ -168,13 +170,26 @@ impl DownloadOptions {
         self
     }
 
-    /// Sends progress events to `progress` (any `Fn(&ProgressEvent)`).
-    pub fn progress(mut self, progress: impl Progress + 'static) -> Self {
+    /// Sends every progress event to the closure `progress`, possibly from several threads
+    /// at once. A plain closure needs no type annotation:
+    ///
+    /// ```
+    /// # use vi_core::download::DownloadOptions;
+    /// let options = DownloadOptions::new().progress(|e| eprintln!("{e:?}"));
+    /// ```
+    ///
+    /// A type implementing [`Progress`] goes to
+    /// [`progress_shared`](Self::progress_shared) instead.
+    pub fn progress<F>(mut self, progress: F) -> Self
+    where
+        F: Fn(&ProgressEvent<'_>) + Send + Sync + 'static,
+    {
         self.progress = ProgressSink::new(progress);
         self
     }
 
-    /// Sends progress events to a shared receiver.
+    /// Sends progress events to a shared receiver (a type implementing [`Progress`], such
+    /// as a progress bar), which the caller may keep a handle to.
     pub fn progress_shared(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = ProgressSink::from(progress);
         self

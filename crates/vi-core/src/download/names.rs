@@ -8,7 +8,8 @@
 //!   (`< > : " | ? *`) and the invisible characters that reorder or hide text (bidi
 //!   overrides and isolates, zero-width characters) become `_`;
 //! * leading and trailing spaces and dots are removed, so `..`, `.` and `...` cannot name a
-//!   parent or the directory itself;
+//!   parent or the directory itself; a name whose only dot leads keeps it as its
+//!   extension behind a `_` (`..jpg` → `_.jpg`);
 //! * reserved device names (`CON`, `NUL`, `COM0`–`COM9`, `COM¹`–`COM³`, `LPT…`,
 //!   `CONIN$`, `CONOUT$`, … with or without an extension or trailing spaces, as in
 //!   `CON .png`) get a leading `_`;
@@ -55,7 +56,18 @@ pub fn sanitize(name: &str) -> (String, bool) {
         .map(|c| if unsafe_char(c) { '_' } else { c })
         .collect();
     let edges = |c: char| c == ' ' || c == '.';
-    let cut = shorten(replaced.trim_matches(edges), MAX_NAME_BYTES);
+    let trimmed = replaced.trim_matches(edges);
+    // A name whose only dot leads (`..jpg`, `.png`) keeps it as its extension behind a
+    // `_` (`_.jpg`): cutting the dots alone would lose the extension.
+    let dotted = replaced.trim_start_matches(' ').starts_with('.')
+        && !trimmed.is_empty()
+        && !trimmed.contains('.');
+    let trimmed = if dotted {
+        format!("_.{trimmed}")
+    } else {
+        trimmed.to_owned()
+    };
+    let cut = shorten(&trimmed, MAX_NAME_BYTES);
     let mut safe = cut.trim_matches(edges).to_owned();
     let stem = safe
         .split('.')
@@ -236,6 +248,18 @@ mod tests {
         assert_eq!(sanitize("nul.txt").0, "_nul.txt");
         assert_eq!(sanitize("com1.png").0, "_com1.png");
         assert_eq!(sanitize("console.png").0, "console.png");
+    }
+
+    #[test]
+    fn a_name_whose_only_dot_leads_keeps_its_extension() {
+        assert_eq!(sanitize("..jpg"), ("_.jpg".to_owned(), true));
+        assert_eq!(sanitize(".png"), ("_.png".to_owned(), true));
+        assert_eq!(sanitize("_.png"), ("_.png".to_owned(), false));
+        assert_eq!(sanitize("..a.jpg").0, "a.jpg");
+        let mut names = NameAllocator::new();
+        let local = names.allocate("..jpg", "as1");
+        assert!(local.ends_with(".jpg"), "{local}");
+        assert!(!local.starts_with('.'), "{local}");
     }
 
     #[test]

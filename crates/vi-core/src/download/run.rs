@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::asset::{Outcome, PerAsset, download_one};
 use super::coord::{Command, DownloadFlow, Output};
 use super::file::tidy_partial_dir;
+use super::folder::FolderClaim;
 use super::report::{DownloadFailure, DownloadReport, DownloadedFile, FailedDownload};
 use super::{DownloadOptions, DownloadSelection};
 use crate::cancel::CancelToken;
@@ -62,10 +63,7 @@ impl Core {
         let started = runtime.now();
         let target_dir = directory.join(dataset.as_str());
         let dir = target_dir.clone();
-        run_blocking(runtime.as_ref(), move || {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir, e))
-        })
-        .await??;
+        let claim = run_blocking(runtime.as_ref(), move || FolderClaim::take(&dir)).await??;
 
         let cancel = options.cancel.clone().unwrap_or_default();
         let tuner = Tuner::new(options.concurrency, options.max_concurrency);
@@ -100,12 +98,11 @@ impl Core {
             return Err(fatal);
         }
         let tally = flow.tally;
-        let dir = target_dir.clone();
         let done: HashSet<String> = (tally.downloaded.iter().map(|d| &d.asset))
             .chain(tally.skipped.iter().map(|s| &s.asset))
             .map(|id| id.as_str().to_owned())
             .collect();
-        let _ = run_blocking(runtime.as_ref(), move || tidy_partial_dir(&dir, &done)).await;
+        let _ = run_blocking(runtime.as_ref(), move || claim.release(&done)).await;
         Ok(DownloadReport {
             dataset: dataset.clone(),
             directory: target_dir,

@@ -95,6 +95,45 @@ pub const GET_DATASET_DELETION: Operation = Operation {
     has_body: false,
     safety: Safety::Safe,
 };
+/// E3 `GET /workspaces/{org}/datasets/{dsc}/datasetExports`: One page of a dataset's exports.
+pub const LIST_DATASET_EXPORTS: Operation = Operation {
+    code: "E3",
+    id: "listDatasetExports",
+    name: "list dataset exports",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/datasetExports",
+    path_params: &["org", "dsc"],
+    query: &["p", "s"],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// E1 `POST /workspaces/{org}/datasets/{dsc}/datasetExports`: Starts building an export archive of a dataset.
+pub const CREATE_DATASET_EXPORT: Operation = Operation {
+    code: "E1",
+    id: "createDatasetExport",
+    name: "create dataset export",
+    method: "POST",
+    path: "/workspaces/{org}/datasets/{dsc}/datasetExports",
+    path_params: &["org", "dsc"],
+    query: &[],
+    flags: &[],
+    has_body: true,
+    safety: Safety::Unsafe,
+};
+/// E2 `GET /workspaces/{org}/datasets/{dsc}/datasetExports/{exportId}`: One export, with its progress and, once built, its download URL.
+pub const GET_DATASET_EXPORT: Operation = Operation {
+    code: "E2",
+    id: "getDatasetExport",
+    name: "get dataset export",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/datasetExports/{exportId}",
+    path_params: &["org", "dsc", "exportId"],
+    query: &[],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
 /// A1 `GET /workspaces/{org}/datasets/{dsc}/assets`: One page of a dataset's assets.
 pub const LIST_ASSETS: Operation = Operation {
     code: "A1",
@@ -301,6 +340,211 @@ pub const COMPLETE_MULTIPART_UPLOAD: Operation = Operation {
     has_body: false,
     safety: Safety::Unsafe,
 };
+/// I3 `GET /workspaces/{org}/datasets/{dsc}/annotationImportSessions`: One page of a dataset's annotation import sessions.
+pub const LIST_ANNOTATION_IMPORT_SESSIONS: Operation = Operation {
+    code: "I3",
+    id: "listAnnotationImportSessions",
+    name: "list annotation import sessions",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/annotationImportSessions",
+    path_params: &["org", "dsc"],
+    query: &["p", "s"],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// I1 `POST /workspaces/{org}/datasets/{dsc}/annotationImportSessions`: Opens an annotation import session.
+pub const CREATE_ANNOTATION_IMPORT_SESSION: Operation = Operation {
+    code: "I1",
+    id: "createAnnotationImportSession",
+    name: "create annotation import session",
+    method: "POST",
+    path: "/workspaces/{org}/datasets/{dsc}/annotationImportSessions",
+    path_params: &["org", "dsc"],
+    query: &[],
+    flags: &[],
+    has_body: true,
+    safety: Safety::Unsafe,
+};
+/// I2 `GET /workspaces/{org}/datasets/{dsc}/annotationImportSessions/{aisId}`: The state of an annotation import session.
+pub const GET_ANNOTATION_IMPORT_SESSION: Operation = Operation {
+    code: "I2",
+    id: "getAnnotationImportSession",
+    name: "get annotation import session",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/annotationImportSessions/{aisId}",
+    path_params: &["org", "dsc", "aisId"],
+    query: &[],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// I4 `POST /workspaces/{org}/datasets/{dsc}/annotationImportSessions/{aisId}/files`: Declares annotation files (name, size, CRC-32C) and gets one upload URL each.
+pub const ADD_ANNOTATION_IMPORT_FILES: Operation = Operation {
+    code: "I4",
+    id: "addAnnotationImportFiles",
+    name: "add annotation import files",
+    method: "POST",
+    path: "/workspaces/{org}/datasets/{dsc}/annotationImportSessions/{aisId}/files",
+    path_params: &["org", "dsc", "aisId"],
+    query: &[],
+    flags: &[],
+    has_body: true,
+    safety: Safety::Unsafe,
+};
+/// I5 `PATCH /workspaces/{org}/datasets/{dsc}/annotationImportSessions/{aisId}/status`: Reports the client's step, `FilesInserted` reached or failed.
+pub const SET_ANNOTATION_IMPORT_STATUS: Operation = Operation {
+    code: "I5",
+    id: "setAnnotationImportStatus",
+    name: "set annotation import status",
+    method: "PATCH",
+    path: "/workspaces/{org}/datasets/{dsc}/annotationImportSessions/{aisId}/status",
+    path_params: &["org", "dsc", "aisId"],
+    query: &[],
+    flags: &[],
+    has_body: true,
+    safety: Safety::Unsafe,
+};
+/// N1 `GET /workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations`: One page of an asset's annotation parts.
+pub const LIST_ANNOTATIONS: Operation = Operation {
+    code: "N1",
+    id: "listAnnotations",
+    name: "list annotations",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations",
+    path_params: &["org", "dsc", "asset"],
+    query: &["p", "s"],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// N2 `GET /workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}`: One annotation part.
+pub const GET_ANNOTATION: Operation = Operation {
+    code: "N2",
+    id: "getAnnotation",
+    name: "get annotation",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}",
+    path_params: &["org", "dsc", "asset", "annId"],
+    query: &[],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// N4 `PUT /workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}`: Replaces an annotation part.
+pub const REPLACE_ANNOTATION: Operation = Operation {
+    code: "N4",
+    id: "replaceAnnotation",
+    name: "replace annotation",
+    method: "PUT",
+    path: "/workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}",
+    path_params: &["org", "dsc", "asset", "annId"],
+    query: &[],
+    flags: &[],
+    has_body: true,
+    safety: Safety::Idempotent,
+};
+/// N3 `DELETE /workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}`: Deletes an annotation part.
+pub const DELETE_ANNOTATION: Operation = Operation {
+    code: "N3",
+    id: "deleteAnnotation",
+    name: "delete annotation",
+    method: "DELETE",
+    path: "/workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}",
+    path_params: &["org", "dsc", "asset", "annId"],
+    query: &[],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Idempotent,
+};
+/// N5 `PATCH /workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}`: Changes some keys of an annotation part.
+pub const UPDATE_ANNOTATION: Operation = Operation {
+    code: "N5",
+    id: "updateAnnotation",
+    name: "update annotation",
+    method: "PATCH",
+    path: "/workspaces/{org}/datasets/{dsc}/assets/{asset}/annotations/{annId}",
+    path_params: &["org", "dsc", "asset", "annId"],
+    query: &[],
+    flags: &[],
+    has_body: true,
+    safety: Safety::Unsafe,
+};
+/// W1 `GET /workspaces/{org}/datasets/{dsc}/assetsWithObjects`: One page of assets, each with its annotation parts.
+pub const LIST_ASSETS_WITH_OBJECTS: Operation = Operation {
+    code: "W1",
+    id: "listAssetsWithObjects",
+    name: "list assets with objects",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/assetsWithObjects",
+    path_params: &["org", "dsc"],
+    query: &[
+        "filter",
+        "contents",
+        "metadataQuery",
+        "ruleQuery",
+        "strictQuery",
+        "annotationFilter",
+        "view",
+        "s",
+        "p",
+    ],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// W2 `GET /workspaces/{org}/datasets/{dsc}/assetsWithObjects/{asset}`: One asset with its annotation parts.
+pub const GET_ASSET_WITH_OBJECTS: Operation = Operation {
+    code: "W2",
+    id: "getAssetWithObjects",
+    name: "get asset with objects",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/assetsWithObjects/{asset}",
+    path_params: &["org", "dsc", "asset"],
+    query: &["contents"],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// B3 `GET /workspaces/{org}/datasets/{dsc}/deleteManyAssetsSessions`: One page of a dataset's bulk asset deletion sessions.
+pub const LIST_BULK_DELETIONS: Operation = Operation {
+    code: "B3",
+    id: "listBulkDeletions",
+    name: "list bulk asset deletions",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/deleteManyAssetsSessions",
+    path_params: &["org", "dsc"],
+    query: &["s", "p"],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
+/// B1 `POST /workspaces/{org}/datasets/{dsc}/deleteManyAssetsSessions`: Starts deleting every asset matching the criteria.
+pub const CREATE_BULK_DELETION: Operation = Operation {
+    code: "B1",
+    id: "createBulkDeletion",
+    name: "create bulk asset deletion",
+    method: "POST",
+    path: "/workspaces/{org}/datasets/{dsc}/deleteManyAssetsSessions",
+    path_params: &["org", "dsc"],
+    query: &[],
+    flags: &[],
+    has_body: true,
+    safety: Safety::Unsafe,
+};
+/// B2 `GET /workspaces/{org}/datasets/{dsc}/deleteManyAssetsSessions/{dmsId}`: The state of a bulk asset deletion.
+pub const GET_BULK_DELETION: Operation = Operation {
+    code: "B2",
+    id: "getBulkDeletion",
+    name: "get bulk asset deletion",
+    method: "GET",
+    path: "/workspaces/{org}/datasets/{dsc}/deleteManyAssetsSessions/{dmsId}",
+    path_params: &["org", "dsc", "dmsId"],
+    query: &[],
+    flags: &[],
+    has_body: false,
+    safety: Safety::Safe,
+};
 /// Every operation of the document, in document order.
 pub const OPERATIONS: &[Operation] = &[
     LIST_DATASETS,
@@ -310,6 +554,9 @@ pub const OPERATIONS: &[Operation] = &[
     DELETE_DATASET,
     UPDATE_DATASET,
     GET_DATASET_DELETION,
+    LIST_DATASET_EXPORTS,
+    CREATE_DATASET_EXPORT,
+    GET_DATASET_EXPORT,
     LIST_ASSETS,
     COUNT_ASSETS,
     GET_ASSET,
@@ -325,4 +572,19 @@ pub const OPERATIONS: &[Operation] = &[
     GET_PART_UPLOAD_URL,
     COMPLETE_PART,
     COMPLETE_MULTIPART_UPLOAD,
+    LIST_ANNOTATION_IMPORT_SESSIONS,
+    CREATE_ANNOTATION_IMPORT_SESSION,
+    GET_ANNOTATION_IMPORT_SESSION,
+    ADD_ANNOTATION_IMPORT_FILES,
+    SET_ANNOTATION_IMPORT_STATUS,
+    LIST_ANNOTATIONS,
+    GET_ANNOTATION,
+    REPLACE_ANNOTATION,
+    DELETE_ANNOTATION,
+    UPDATE_ANNOTATION,
+    LIST_ASSETS_WITH_OBJECTS,
+    GET_ASSET_WITH_OBJECTS,
+    LIST_BULK_DELETIONS,
+    CREATE_BULK_DELETION,
+    GET_BULK_DELETION,
 ];

@@ -19,7 +19,7 @@ use super::Listing;
 /// Asset operations: `client.assets()`. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Assets {
-    core: Core,
+    pub(super) core: Core,
 }
 
 impl From<Core> for Assets {

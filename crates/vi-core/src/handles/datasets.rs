@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use crate::endpoints::{
-    CreateDataset, DeleteDataset, GetDataset, GetDatasetDeletion, ListDatasets, NewDataset,
-    check_page_size,
+    CreateDataset, CreateExport, DeleteDataset, ExportSettings, GetDataset, GetDatasetDeletion,
+    GetExport, ListDatasets, ListExports, NewDataset, check_page_size,
 };
 use crate::engine::Core;
 use crate::error::{Error, Result};
-use crate::ids::DatasetId;
-use crate::models::{Dataset, DeletedDataset};
+use crate::export::{DatasetDownloadOptions, DownloadedDataset};
+use crate::ids::{DatasetId, ExportId};
+use crate::models::{Dataset, DatasetExport, DeletedDataset};
 use crate::paging::{Cursor, Page, Pager};
 
 use super::Listing;
@@ -17,7 +18,7 @@ use super::Listing;
 /// Dataset operations: `client.datasets()`. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Datasets {
-    core: Core,
+    pub(super) core: Core,
 }
 
 impl From<Core> for Datasets {
@@ -134,5 +135,82 @@ impl Datasets {
             delay = (delay * 2).min(Duration::from_secs(10));
             op = self.deletion(dataset).await?;
         }
+    }
+}
+
+impl Datasets {
+    /// Starts building an export archive of `dataset` with `settings` (format, normalized
+    /// coordinates, split ratio); poll it with [`get_export`](Self::get_export), or use
+    /// [`download_dataset`](Self::download_dataset), which does the whole job.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a split ratio outside 0–1 or an unknown format;
+    /// otherwise as any API call. Never retried once the request may have arrived, so
+    /// at most one export is created.
+    pub async fn export(
+        &self,
+        dataset: &DatasetId,
+        settings: ExportSettings,
+    ) -> Result<DatasetExport> {
+        let dataset = dataset.clone();
+        self.core.execute(&CreateExport { dataset, settings }).await
+    }
+
+    /// One export of `dataset`, with its progress and, once built, its download URL.
+    ///
+    /// # Errors
+    /// An API error of kind `NotFound` when there is no such export.
+    pub async fn get_export(
+        &self,
+        dataset: &DatasetId,
+        export: &ExportId,
+    ) -> Result<DatasetExport> {
+        let (dataset, export) = (dataset.clone(), export.clone());
+        self.core.execute(&GetExport { dataset, export }).await
+    }
+
+    /// Every export of `dataset`, fetched lazily page by page (`page_size` per request,
+    /// 1–1000; `None` leaves the page size to the service).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a page size outside 1–1000.
+    pub fn list_exports(
+        &self,
+        dataset: &DatasetId,
+        page_size: Option<u32>,
+    ) -> Result<Listing<DatasetExport>> {
+        page_size.map(check_page_size).transpose()?;
+        let endpoint = ListExports {
+            dataset: dataset.clone(),
+            page_size,
+            cursor: None,
+        };
+        Ok(Listing::new(Pager::new(self.core.clone(), endpoint)))
+    }
+
+    /// Downloads `dataset` with its annotations into `<dir>/<dataset id>/`, ready for
+    /// training: creates an export (or reuses one, see the options), waits for it,
+    /// downloads its archive in parallel ranged reads, each checked, continuing what an
+    /// interrupted call left, unpacks it safely into a staging folder and renames that
+    /// into place only when complete, with `metadata.json` written last. A complete copy
+    /// already in the folder is returned without asking the service (unless
+    /// `overwrite`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for bad options or a format that does not suit the dataset
+    /// type (see [`DatasetDownloadOptions::skip_format_check`]); [`Error::Operation`] when
+    /// the export fails or the wait times out; [`Error::Verification`] when the storage
+    /// answers a range with other bytes or the archive's checksum does not match;
+    /// [`Error::Archive`] when the archive is unsafe or corrupt (nothing is put in
+    /// place); [`Error::Io`] for the disk; otherwise as any API call.
+    pub async fn download_dataset(
+        &self,
+        dataset: &DatasetId,
+        dir: impl AsRef<std::path::Path>,
+        options: &DatasetDownloadOptions,
+    ) -> Result<DownloadedDataset> {
+        self.core
+            .download_dataset(dataset, dir.as_ref(), options)
+            .await
     }
 }

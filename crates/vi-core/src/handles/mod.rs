@@ -6,10 +6,14 @@
 //! through the engine ([`Core::execute`](crate::engine::Core::execute)), or hands off to
 //! one of the engine's flows (upload, download).
 
+mod annotations;
 mod assets;
+mod curation;
 mod datasets;
 mod listing;
+mod sessions;
 
+pub use annotations::Annotations;
 pub use assets::Assets;
 pub use datasets::Datasets;
 pub use listing::Listing;

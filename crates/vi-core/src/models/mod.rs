@@ -27,24 +27,41 @@
 //! (`AssetCount`, `IngestionEvent`, `CustomValue`, `DatasetUser`), `Timestamp`, the
 //! strict `AssetKind`, the generic page envelope and `SignedUrl`'s redacting `Debug`.
 
+mod annotation;
 mod asset;
 mod common;
 mod dataset;
 mod error_body;
+mod export;
 mod ingestion;
 mod multipart;
 mod page;
+mod records;
 mod signed_url;
 // Generated (see above); rustfmt leaves it as prettyplease printed it.
 #[rustfmt::skip]
 mod wire;
 
+pub use annotation::{AnnotationContents, AssetWithObjects};
 pub use asset::{AssetCount, CustomValue};
 pub use common::{Timestamp, all_reached, failed, is_finished_reached};
 pub use dataset::DatasetUser;
 pub use error_body::error_message;
 pub use ingestion::{AssetKind, IngestionEvent, failed_files};
 pub use page::{Cursor, Page, PageEnvelope};
+pub use records::{
+    AnnotationRecord, BoundingBox, GroundedPhrase, Interaction, PhraseGrounding, RecordAsset,
+    RecordContents, RecordError, RecordId, Vqa, parse_jsonl, to_jsonl,
+};
+pub use wire::{
+    AddAnnotationFilesRequest, Annotation, AnnotationAggregation, AnnotationConditionsInput,
+    AnnotationFailurePolicies, AnnotationFailurePolicy, AnnotationFileSpec, AnnotationFileUpload,
+    AnnotationFileUploads, AnnotationImportCounts, AnnotationImportFiles, AnnotationImportSession,
+    AnnotationImportSource, AnnotationImportSpec, AnnotationImportStatus,
+    AnnotationImportStatusUpdate, AnnotationRole, AnnotationSpec, AnnotationThisPart,
+    AnnotationWhole, BulkDeletionCriteria, BulkDeletionSession, BulkDeletionStatus,
+    CreateAnnotationImportSessionRequest, CreateBulkDeletionRequest, SimpleDataset,
+};
 pub use wire::{
     Asset, AssetAnnotations, AssetContents, AssetGenerations, AssetHash, AssetMetadata, AssetSpec,
     AssetStatusDetail, CompletePartRequest, ConditionStatus, CreateDatasetRequest,
@@ -55,4 +72,8 @@ pub use wire::{
     MultipartUpload, MultipartUploadSpec, MultipartUploadStatus, OnAssetOverwritten, PartUploadUrl,
     ProgressCount, RenameAssetRequest, ResourceCondition, ResourceMetadata, SignedUrl, TagDetail,
     UpdateDatasetRequest, UploadedAssetMetadata,
+};
+pub use wire::{
+    CreateDatasetExportRequest, DatasetExport, DatasetExportStatus, ExportDownloadUrl,
+    ExportFormat, ExportOptions, ExportSpec,
 };

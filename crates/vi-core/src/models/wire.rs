@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use serde::{Deserialize, Serialize};
 use super::common::crc32c_lenient;
-use super::{AssetKind, CustomValue, DatasetUser, IngestionEvent, Timestamp};
+use super::{
+    AnnotationContents, AssetKind, CustomValue, DatasetUser, IngestionEvent, Timestamp,
+};
 /// The JSON body of an error answer. Only these two keys are read; others are ignored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -140,6 +142,198 @@ pub struct SignedUrl {
     /// The HTTP method to use (`PUT` for uploads), when the server names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+}
+/// A dataset reduced to its id, name and type (the lightweight list).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimpleDataset {
+    /// The composite dataset id; see [`SimpleDataset::dataset`].
+    pub dataset_id: String,
+    /// The display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the annotations describe.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub dataset_type: Option<DatasetType>,
+}
+/// The format of an export archive. `ViFull` holds the images and their Vi JSONL
+/// annotations; the others hold annotations only. The official client cannot decode
+/// replies naming the six third-party formats; this one keeps any value.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+#[serde(from = "String", into = "String")]
+pub enum ExportFormat {
+    /// Images and Vi JSONL annotations (`ViFull`), the default.
+    #[default]
+    ViFull,
+    /// Vi JSONL annotations only (`ViJsonl`).
+    ViJsonl,
+    /// TFRecord annotations only (`ViTfrecord`).
+    ViTfrecord,
+    /// CSV with the four corners of each box (`CsvFourCorner`).
+    CsvFourCorner,
+    /// CSV with corner, width and height of each box (`CsvWidthHeight`).
+    CsvWidthHeight,
+    /// COCO JSON (`Coco`).
+    Coco,
+    /// Pascal VOC XML (`PascalVoc`).
+    PascalVoc,
+    /// YOLO Darknet text files (`YoloDarknet`).
+    YoloDarknet,
+    /// YOLO Keras/PyTorch text files (`YoloKerasPytorch`).
+    YoloKerasPytorch,
+    /// A value this version of the SDK does not know, kept verbatim.
+    Unknown(String),
+}
+impl ExportFormat {
+    /// The value as written on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ViFull => "ViFull",
+            Self::ViJsonl => "ViJsonl",
+            Self::ViTfrecord => "ViTfrecord",
+            Self::CsvFourCorner => "CsvFourCorner",
+            Self::CsvWidthHeight => "CsvWidthHeight",
+            Self::Coco => "Coco",
+            Self::PascalVoc => "PascalVoc",
+            Self::YoloDarknet => "YoloDarknet",
+            Self::YoloKerasPytorch => "YoloKerasPytorch",
+            Self::Unknown(other) => other.as_str(),
+        }
+    }
+    /// True when the value is not one this SDK knows.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Unknown(_))
+    }
+}
+impl From<String> for ExportFormat {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "ViFull" => Self::ViFull,
+            "ViJsonl" => Self::ViJsonl,
+            "ViTfrecord" => Self::ViTfrecord,
+            "CsvFourCorner" => Self::CsvFourCorner,
+            "CsvWidthHeight" => Self::CsvWidthHeight,
+            "Coco" => Self::Coco,
+            "PascalVoc" => Self::PascalVoc,
+            "YoloDarknet" => Self::YoloDarknet,
+            "YoloKerasPytorch" => Self::YoloKerasPytorch,
+            _ => Self::Unknown(value),
+        }
+    }
+}
+impl From<&str> for ExportFormat {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
+    }
+}
+impl From<ExportFormat> for String {
+    fn from(value: ExportFormat) -> String {
+        match value {
+            ExportFormat::Unknown(other) => other,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+impl fmt::Display for ExportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// How an export is built. Both keys are always sent, `splitRatio` as `null` when unset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportOptions {
+    /// Coordinates as fractions of the image size (true) or in pixels.
+    #[serde(default)]
+    pub normalized: bool,
+    /// The fraction of assets put in `training/`, the rest in `validation/`; `null`
+    /// puts every asset in `dump/`.
+    #[serde(default)]
+    pub split_ratio: Option<f64>,
+}
+/// The format and options of an export.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportSpec {
+    /// The archive format.
+    #[serde(default)]
+    pub format: ExportFormat,
+    /// How it is built.
+    #[serde(default)]
+    pub options: ExportOptions,
+}
+/// The body of the create-export call.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDatasetExportRequest {
+    /// What to build.
+    #[serde(default)]
+    pub spec: ExportSpec,
+}
+/// Where a finished export's archive is read from: a signed storage URL that
+/// answers `HEAD` and `Range` requests. Note `expiresAt`, not `expiry`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportDownloadUrl {
+    /// The absolute URL, signature included. Treat as a secret.
+    pub url: String,
+    /// When the URL stops working (milliseconds, like every instant).
+    #[serde(default)]
+    pub expires_at: Timestamp,
+}
+/// The progress of an export.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetExportStatus {
+    /// Steps of the build; it is done when there is at least one and every one is
+    /// `Reached`, failed when one is `FailedReach`.
+    #[serde(default)]
+    pub conditions: Vec<ResourceCondition>,
+    /// The archive's URL, once it is built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<ExportDownloadUrl>,
+}
+/// An export of a dataset, returned by the create, get and list calls.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetExport {
+    /// The type tag, `DatasetExport`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The organization (workspace) id.
+    #[serde(default)]
+    pub workspace_id: String,
+    /// The composite id of the exported dataset.
+    #[serde(default)]
+    pub dataset_id: String,
+    /// The export's id.
+    pub dataset_export_id: String,
+    /// What was asked for.
+    #[serde(default)]
+    pub spec: ExportSpec,
+    /// Progress and, once built, the download URL.
+    #[serde(default)]
+    pub status: DatasetExportStatus,
+    /// Creation and update times.
+    #[serde(default)]
+    pub metadata: ResourceMetadata,
+    /// The API path of this export.
+    #[serde(default)]
+    pub self_link: String,
+    /// The version tag.
+    #[serde(default)]
+    pub etag: String,
 }
 /// What a dataset's annotations describe (`type`).
 #[derive(
@@ -1256,4 +1450,500 @@ pub struct CompletePartRequest {
     /// The response body, base64 (standard alphabet, padded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_body: Option<String>,
+}
+/// What an annotation import does with one kind of problem.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+#[serde(from = "String", into = "String")]
+pub enum AnnotationFailurePolicy {
+    /// Keep going and report a warning.
+    Warn,
+    /// Drop the file with the problem.
+    RejectFile,
+    /// Fail the whole session.
+    #[default]
+    RejectSession,
+    /// A value this version of the SDK does not know, kept verbatim.
+    Unknown(String),
+}
+impl AnnotationFailurePolicy {
+    /// The value as written on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Warn => "Warn",
+            Self::RejectFile => "RejectFile",
+            Self::RejectSession => "RejectSession",
+            Self::Unknown(other) => other.as_str(),
+        }
+    }
+    /// True when the value is not one this SDK knows.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Unknown(_))
+    }
+}
+impl From<String> for AnnotationFailurePolicy {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "Warn" => Self::Warn,
+            "RejectFile" => Self::RejectFile,
+            "RejectSession" => Self::RejectSession,
+            _ => Self::Unknown(value),
+        }
+    }
+}
+impl From<&str> for AnnotationFailurePolicy {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
+    }
+}
+impl From<AnnotationFailurePolicy> for String {
+    fn from(value: AnnotationFailurePolicy) -> String {
+        match value {
+            AnnotationFailurePolicy::Unknown(other) => other,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+impl fmt::Display for AnnotationFailurePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// The failure policies of an annotation import session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationFailurePolicies {
+    /// An annotation that is not valid.
+    #[serde(default)]
+    pub on_bad_annotation: AnnotationFailurePolicy,
+    /// A file that cannot be read.
+    #[serde(default)]
+    pub on_bad_file: AnnotationFailurePolicy,
+    /// An annotation that would replace an existing one.
+    #[serde(default)]
+    pub on_overwritten: AnnotationFailurePolicy,
+}
+/// Where the files of an import come from (one value is known).
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+#[serde(from = "String", into = "String")]
+pub enum AnnotationImportSource {
+    /// Files uploaded one by one to signed URLs.
+    #[default]
+    UploadedIndividualFiles,
+    /// A value this version of the SDK does not know, kept verbatim.
+    Unknown(String),
+}
+impl AnnotationImportSource {
+    /// The value as written on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::UploadedIndividualFiles => "UploadedIndividualFiles",
+            Self::Unknown(other) => other.as_str(),
+        }
+    }
+    /// True when the value is not one this SDK knows.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Unknown(_))
+    }
+}
+impl From<String> for AnnotationImportSource {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "UploadedIndividualFiles" => Self::UploadedIndividualFiles,
+            _ => Self::Unknown(value),
+        }
+    }
+}
+impl From<&str> for AnnotationImportSource {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
+    }
+}
+impl From<AnnotationImportSource> for String {
+    fn from(value: AnnotationImportSource) -> String {
+        match value {
+            AnnotationImportSource::Unknown(other) => other,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+impl fmt::Display for AnnotationImportSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// What an annotation import session was asked to do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationImportSpec {
+    /// Files must be uploaded before this instant.
+    #[serde(default)]
+    pub upload_before: Timestamp,
+    /// What to do with bad annotations, bad files and overwrites.
+    #[serde(default)]
+    pub failure_policies: AnnotationFailurePolicies,
+    /// Where the files come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AnnotationImportSource>,
+}
+/// The body of the create-import-session call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAnnotationImportSessionRequest {
+    /// The session's window, policies and source.
+    #[serde(default)]
+    pub spec: AnnotationImportSpec,
+    /// Session attributes (`{}` by default).
+    #[serde(default)]
+    pub metadata: DatasetMetadataInput,
+}
+/// File counters of an import session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationImportFiles {
+    /// Named "page count" on the wire; the official client reports it as the number of files.
+    #[serde(default)]
+    pub page_count: u64,
+    /// Bytes received.
+    #[serde(default)]
+    pub total_size_bytes: u64,
+    /// Files by status (vocabulary not documented).
+    #[serde(default)]
+    pub status_count: BTreeMap<String, u64>,
+}
+/// Annotation counters of an import session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationImportCounts {
+    /// Annotations by status (vocabulary not documented).
+    #[serde(default)]
+    pub status_count: BTreeMap<String, u64>,
+}
+/// The state of an import session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationImportStatus {
+    /// Steps of the session (`FilesInserted`, `Complete`); names and reasons are free strings.
+    pub conditions: Vec<ResourceCondition>,
+    /// File counters.
+    #[serde(default)]
+    pub files: AnnotationImportFiles,
+    /// Annotation counters.
+    #[serde(default)]
+    pub annotations: AnnotationImportCounts,
+    /// Free text about the outcome, when the service gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+/// An annotation import session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationImportSession {
+    /// The type tag, `AnnotationImportSession` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Who opened the session.
+    #[serde(default)]
+    pub user: String,
+    /// The organization (workspace) id.
+    #[serde(default)]
+    pub workspace_id: String,
+    /// The composite dataset id.
+    #[serde(default)]
+    pub dataset_id: String,
+    /// The session id used in every later path.
+    pub annotation_import_session_id: String,
+    /// The API path of this session.
+    #[serde(default)]
+    pub self_link: String,
+    /// The version tag.
+    #[serde(default)]
+    pub etag: String,
+    /// Creation and update times.
+    #[serde(default)]
+    pub metadata: ResourceMetadata,
+    /// What was asked for.
+    #[serde(default)]
+    pub spec: AnnotationImportSpec,
+    /// Conditions and counters.
+    pub status: AnnotationImportStatus,
+}
+/// One declared annotation file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationFileSpec {
+    /// The file's size in bytes.
+    #[serde(default)]
+    pub size_bytes: u64,
+    /// The base64 of the 4-byte big-endian CRC-32C of the whole file (unlike asset uploads, which send a signed integer).
+    #[serde(default)]
+    pub crc32c: String,
+    /// Always `Unknown`.
+    #[serde(default)]
+    pub kind: String,
+}
+/// The body of the add-files call, files by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddAnnotationFilesRequest {
+    /// One entry per file, keyed by the name it is registered under.
+    #[serde(default)]
+    pub files: BTreeMap<String, AnnotationFileSpec>,
+}
+/// Where and how to send one annotation file.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationFileUpload {
+    /// The HTTP method, used verbatim (`PUT`).
+    pub method: String,
+    /// The absolute signed URL. Treat as a secret.
+    pub url: String,
+    /// Headers to send with the file, verbatim.
+    pub headers: BTreeMap<String, String>,
+}
+/// The reply of the add-files call, uploads by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationFileUploads {
+    /// One upload per declared name.
+    pub files: BTreeMap<String, AnnotationFileUpload>,
+}
+/// The conditions a client reports on an import session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationConditionsInput {
+    /// Exactly one condition, `FilesInserted`.
+    #[serde(default)]
+    pub conditions: Vec<ResourceCondition>,
+}
+/// The body of the status call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationImportStatusUpdate {
+    /// The condition reported.
+    #[serde(default)]
+    pub status: AnnotationConditionsInput,
+}
+/// The role of an annotation part within its whole annotation.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+#[serde(from = "String", into = "String")]
+pub enum AnnotationRole {
+    /// The caption of a phrase-grounding annotation.
+    #[default]
+    Caption,
+    /// One box of a grounded phrase.
+    PhraseGroundingBoundingBox,
+    /// A value this version of the SDK does not know, kept verbatim.
+    Unknown(String),
+}
+impl AnnotationRole {
+    /// The value as written on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Caption => "Caption",
+            Self::PhraseGroundingBoundingBox => "PhraseGroundingBoundingBox",
+            Self::Unknown(other) => other.as_str(),
+        }
+    }
+    /// True when the value is not one this SDK knows.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Unknown(_))
+    }
+}
+impl From<String> for AnnotationRole {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "Caption" => Self::Caption,
+            "PhraseGroundingBoundingBox" => Self::PhraseGroundingBoundingBox,
+            _ => Self::Unknown(value),
+        }
+    }
+}
+impl From<&str> for AnnotationRole {
+    fn from(value: &str) -> Self {
+        Self::from(value.to_owned())
+    }
+}
+impl From<AnnotationRole> for String {
+    fn from(value: AnnotationRole) -> String {
+        match value {
+            AnnotationRole::Unknown(other) => other,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+impl fmt::Display for AnnotationRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// The whole annotation a part belongs to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationWhole {
+    /// The id shared by every part of one annotation.
+    #[serde(default)]
+    pub id: String,
+}
+/// This part's place in its whole annotation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationThisPart {
+    /// What the part is.
+    #[serde(default)]
+    pub role: AnnotationRole,
+}
+/// How a part belongs to a whole annotation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationAggregation {
+    /// The whole annotation.
+    #[serde(default)]
+    pub whole: AnnotationWhole,
+    /// This part's role.
+    #[serde(default)]
+    pub this_part: AnnotationThisPart,
+}
+/// What an annotation part says.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnotationSpec {
+    /// The geometry kind, e.g. `box`.
+    #[serde(default)]
+    pub bound_type: String,
+    /// The value of a tag of the dataset's `tags` map.
+    #[serde(default)]
+    pub tag: i64,
+    /// The whole annotation this part belongs to.
+    #[serde(default)]
+    pub aggregation: AnnotationAggregation,
+    /// The caption or the box.
+    #[serde(default)]
+    pub contents: AnnotationContents,
+}
+/// One part of an annotation on an asset (a caption, or one box of a grounded phrase).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Annotation {
+    /// The type tag, `Annotation` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The part's id.
+    pub annotation_id: String,
+    /// The asset it is on.
+    #[serde(default)]
+    pub asset_id: String,
+    /// The organization (workspace) id.
+    #[serde(default)]
+    pub workspace_id: String,
+    /// The composite dataset id.
+    #[serde(default)]
+    pub dataset_id: String,
+    /// What the part says.
+    #[serde(default)]
+    pub spec: AnnotationSpec,
+    /// Creation and update times.
+    #[serde(default)]
+    pub metadata: ResourceMetadata,
+    /// The API path of this part.
+    #[serde(default)]
+    pub self_link: String,
+    /// The version tag.
+    #[serde(default)]
+    pub etag: String,
+}
+/// Which assets a bulk deletion removes. The four keys are always sent, `null` when
+/// unset; an asset is removed when it matches every criterion given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDeletionCriteria {
+    /// A filter, as a string or a JSON object.
+    #[serde(default)]
+    pub filter: Option<serde_json::Value>,
+    /// A custom-metadata query, e.g. `quality == "low"`.
+    #[serde(default)]
+    pub metadata_query: Option<String>,
+    /// A rule query, verbatim.
+    #[serde(default)]
+    pub rule_query: Option<String>,
+    /// Strict query evaluation (a JSON boolean here).
+    #[serde(default)]
+    pub strict_query: Option<bool>,
+}
+/// The body of the bulk-deletion call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBulkDeletionRequest {
+    /// The criteria.
+    #[serde(default)]
+    pub spec: BulkDeletionCriteria,
+}
+/// The state of a bulk deletion.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDeletionStatus {
+    /// Steps of the deletion (`Started`, `Finished`).
+    pub conditions: Vec<ResourceCondition>,
+}
+/// A bulk asset deletion session. It carries no count of deleted assets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDeletionSession {
+    /// The type tag (free string).
+    #[serde(default)]
+    pub kind: String,
+    /// The organization (workspace) id.
+    #[serde(default)]
+    pub workspace_id: String,
+    /// The composite dataset id.
+    #[serde(default)]
+    pub dataset_id: String,
+    /// The session id.
+    pub delete_many_assets_session_id: String,
+    /// The API path of this session.
+    #[serde(default)]
+    pub self_link: String,
+    /// The version tag.
+    #[serde(default)]
+    pub etag: String,
+    /// Creation and update times.
+    #[serde(default)]
+    pub metadata: ResourceMetadata,
+    /// The criteria, as echoed.
+    #[serde(default)]
+    pub spec: BulkDeletionCriteria,
+    /// The deletion's conditions.
+    pub status: BulkDeletionStatus,
 }

@@ -225,6 +225,7 @@ mod tests {
             size: data.len() as u64,
             crc32c: Some(crc32c::crc32c(data) as i32),
             source: SpecSource::Bytes(bytes::Bytes::copy_from_slice(data)),
+            stamp: None,
         }
     }
 

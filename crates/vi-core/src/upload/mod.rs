@@ -10,9 +10,10 @@
 //!    [`SkipReason::DuplicateName`] naming the first. (The official client sends the first
 //!    file's bytes under both names; we never do.)
 //! 3. **Specs** (size, MIME from the extension, content sniffing, CRC32C) on blocking
-//!    workers, in parallel, streaming each file once. Files that cannot be uploaded are
+//!    workers, in parallel, streaming each file once, while earlier files are already
+//!    being sent: a session is opened as soon as a batch of prepared files is ready. Files that cannot be uploaded are
 //!    skipped with their reason. With [`UploadOptions::skip_existing`], the dataset is
-//!    listed once first and files it already holds (same name, size and CRC-32C) are
+//!    listed once (alongside) and files it already holds (same name, size and CRC-32C) are
 //!    skipped as [`SkipReason::AlreadyPresent`] (see [`existing`] for
 //!    the comparison); with [`UploadOptions::dry_run`], the upload stops here and reports
 //!    what it would send.
@@ -58,7 +59,7 @@ use crate::bandwidth::BandwidthLimit;
 use crate::cancel::CancelToken;
 use crate::models::{FailureMode, OnAssetOverwritten};
 use crate::outcome::{OutcomeSink, Outcomes};
-use crate::progress::{Progress, ProgressSink};
+use crate::progress::{Progress, ProgressEvent, ProgressSink};
 use crate::select::{Filter, Shard};
 pub use crate::tuning::DEFAULT_MAX_CONCURRENCY;
 
@@ -382,13 +383,26 @@ impl UploadOptions {
         self
     }
 
-    /// Sends progress events to `progress` (any `Fn(&ProgressEvent)`).
-    pub fn progress(mut self, progress: impl Progress + 'static) -> Self {
+    /// Sends every progress event to the closure `progress`, possibly from several threads
+    /// at once. A plain closure needs no type annotation:
+    ///
+    /// ```
+    /// # use vi_core::upload::UploadOptions;
+    /// let options = UploadOptions::new().progress(|e| eprintln!("{e:?}"));
+    /// ```
+    ///
+    /// A type implementing [`Progress`] goes to
+    /// [`progress_shared`](Self::progress_shared) instead.
+    pub fn progress<F>(mut self, progress: F) -> Self
+    where
+        F: Fn(&ProgressEvent<'_>) + Send + Sync + 'static,
+    {
         self.progress = ProgressSink::new(progress);
         self
     }
 
-    /// Sends progress events to a shared receiver.
+    /// Sends progress events to a shared receiver (a type implementing [`Progress`], such
+    /// as a progress bar), which the caller may keep a handle to.
     pub fn progress_shared(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = ProgressSink::from(progress);
         self

@@ -237,6 +237,7 @@ impl FileUpload {
             dataset: self.dataset.clone(),
             upload: upload.to_owned(),
             path: self.path.clone(),
+            stamp: self.spec.stamp,
             plan,
             stop: stop.clone(),
             pacer: self.pacer.clone(),
@@ -335,6 +336,8 @@ struct PartJob {
     dataset: DatasetId,
     upload: String,
     path: PathBuf,
+    /// What the file was when scanned: every part is read from that same, unchanged file.
+    stamp: Option<crate::fsguard::FileStamp>,
     plan: PartPlan,
     /// Fired at the first failed part or at cancellation: running parts stop.
     stop: CancelToken,
@@ -420,7 +423,7 @@ async fn part_work(job: &PartJob, part: u64) -> PartOutcome {
                 };
                 let request = match part_request(
                     &url,
-                    &job.path,
+                    (&job.path, job.stamp),
                     offset,
                     len,
                     job.core.config(),
@@ -489,21 +492,20 @@ fn expiring(url: &PartUploadUrl) -> bool {
 /// part streamed from disk, no API credentials.
 fn part_request(
     url: &PartUploadUrl,
-    path: &std::path::Path,
+    (path, stamp): (&std::path::Path, Option<crate::fsguard::FileStamp>),
     offset: u64,
     len: u64,
     config: &crate::config::Config,
     pacer: Option<Meter>,
 ) -> Result<Request, Error> {
     let put = SignedRequest::new(SignedKind::Part, &url.signed, Some(len), config)?;
-    // Parts are metered only for pacing: a multipart upload counts for the tuner when it
-    // finishes.
-    Ok(put.request(Body::File(FileSlice {
-        path: path.to_owned(),
-        offset,
-        len,
-        meter: pacer,
-    })))
+    // Parts are metered only for pacing (a bandwidth limit): a multipart upload counts for
+    // the tuner when it finishes. A part's own CRC32C is not known (the declared one covers
+    // the whole file), so a part is checked against the file's stamp only.
+    let mut slice = FileSlice::new(path, offset, len);
+    slice.stamp = stamp;
+    slice.meter = pacer;
+    Ok(put.request(Body::File(slice)))
 }
 
 /// The M3 body: each requested response header (case-insensitive; missing → `""`;

@@ -163,6 +163,9 @@ pub struct FileSpec {
     pub crc32c: Option<i32>,
     /// Where the bytes come from.
     pub source: SpecSource,
+    /// For a file, what it was when it was read for this spec: it must be the same when
+    /// it is sent (see [`crate::fsguard`]).
+    pub stamp: Option<crate::fsguard::FileStamp>,
 }
 
 impl FileSpec {
@@ -459,15 +462,19 @@ pub fn spec_for_file(path: impl Into<PathBuf>, filename: String) -> Result<FileS
         });
     };
 
-    // Check the type before opening: opening a FIFO would block.
-    let meta = std::fs::metadata(path).map_err(|e| unreadable(&e))?;
-    if !meta.is_file() {
-        return Err(SkipReason::Unreadable {
-            message: "it is not a regular file; give image or video files".to_owned(),
-        });
-    }
-    let mut file = File::open(path).map_err(|e| unreadable(&e))?;
-    let size = file.metadata().map_err(|e| unreadable(&e))?.len();
+    // Opened without blocking and checked through the open file: a look at the path
+    // first could be answered by a file that a FIFO replaces before the open.
+    let (mut file, meta) = crate::fsguard::open_to_read(path).map_err(|e| {
+        if crate::fsguard::is_refusal(&e) {
+            SkipReason::Unreadable {
+                message: format!("{e}; give image or video files"),
+            }
+        } else {
+            unreadable(&e)
+        }
+    })?;
+    let stamp = crate::fsguard::FileStamp::of(&meta);
+    let size = meta.len();
     if size == 0 {
         return Err(SkipReason::EmptyFile);
     }
@@ -526,6 +533,7 @@ pub fn spec_for_file(path: impl Into<PathBuf>, filename: String) -> Result<FileS
         size,
         crc32c,
         source: SpecSource::File(owned),
+        stamp: Some(stamp),
     })
 }
 
@@ -582,5 +590,6 @@ pub fn spec_for_bytes(filename: String, data: Bytes) -> Result<FileSpec, SkipRea
         // Bit pattern reinterpreted as signed, as the API expects (spec §6.3).
         crc32c: Some(crc as i32),
         source: SpecSource::Bytes(data),
+        stamp: None,
     })
 }

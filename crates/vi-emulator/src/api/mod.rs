@@ -2,9 +2,12 @@
 //! resource (routing in [`routes`], credentials in [`auth`]) and the helpers the
 //! per-resource handlers use.
 
+mod annotations;
 mod assets;
 mod auth;
+mod curation;
 mod datasets;
+mod exports;
 mod multipart;
 mod routes;
 mod sessions;
@@ -81,6 +84,12 @@ async fn handle_inner(
             | Route::CountAssets(_)
             | Route::GetAsset(..)
             | Route::ListSessions(_)
+            | Route::ListExports(_)
+            | Route::ListImports(_)
+            | Route::ListParts(..)
+            | Route::WithObjects(_)
+            | Route::WithObjectsOne(..)
+            | Route::ListDeletions(_)
     ) {
         no_query(raw_query)?;
     }
@@ -111,6 +120,24 @@ async fn handle_inner(
         Route::PartUrl(dsc, mp, n) => multipart::part_url(app, &dsc, &mp, &n, &bytes),
         Route::PartCompletion(dsc, mp, n) => multipart::part_completion(app, &dsc, &mp, &n, &bytes),
         Route::CompleteMultipart(dsc, mp) => multipart::complete(app, &dsc, &mp, &bytes).await,
+        Route::CreateImport(dsc) => annotations::create(app, &dsc, &bytes),
+        Route::ListImports(dsc) => annotations::list(app, &dsc, raw_query),
+        Route::GetImport(dsc, id) => annotations::get(app, &dsc, &id),
+        Route::AddImportFiles(dsc, id) => annotations::add_files(app, &dsc, &id, &bytes),
+        Route::SetImportStatus(dsc, id) => annotations::set_status(app, &dsc, &id, &bytes),
+        Route::ListParts(dsc, a) => annotations::list_parts(app, &dsc, &a, raw_query),
+        Route::GetPart(dsc, a, n) => annotations::get_part(app, &dsc, &a, &n),
+        Route::DeletePart(dsc, a, n) => annotations::delete_part(app, &dsc, &a, &n),
+        Route::ReplacePart(dsc, a, n) => annotations::write_part(app, &dsc, &a, &n, &bytes, true),
+        Route::UpdatePart(dsc, a, n) => annotations::write_part(app, &dsc, &a, &n, &bytes, false),
+        Route::WithObjects(dsc) => annotations::with_objects(app, &dsc, raw_query),
+        Route::WithObjectsOne(dsc, a) => annotations::with_objects_one(app, &dsc, &a, raw_query),
+        Route::CreateDeletion(dsc) => curation::create(app, &dsc, &bytes),
+        Route::ListDeletions(dsc) => curation::list(app, &dsc, raw_query),
+        Route::GetDeletion(dsc, id) => curation::get(app, &dsc, &id).await,
+        Route::CreateExport(dsc) => exports::create(app, &dsc, &bytes),
+        Route::ListExports(dsc) => exports::list(app, &dsc, raw_query),
+        Route::GetExport(dsc, id) => exports::get(app, &dsc, &id),
     }
 }
 

@@ -8,9 +8,13 @@ use serde_json::Map;
 
 use crate::store::{Docs, Store};
 
+mod annotations;
+mod exports;
 mod ingestion;
 mod model;
 
+pub(crate) use annotations::{Deletion, Import, ImportFile, ImportPhase, StoredRecord};
+pub(crate) use exports::Export;
 pub(crate) use model::*;
 
 /// Everything the emulator remembers. Assets live only in the database; datasets,
@@ -26,6 +30,11 @@ pub(crate) struct State {
     delete_ops: BTreeMap<String, DeleteOp>,
     sessions: BTreeMap<String, Session>,
     multiparts: BTreeMap<String, Multipart>,
+    exports: BTreeMap<String, Export>,
+    /// Annotation records by `{dataset}/{asset}`.
+    records: BTreeMap<String, Vec<StoredRecord>>,
+    imports: BTreeMap<String, Import>,
+    deletions: BTreeMap<String, Deletion>,
     /// Monotonic counter giving assets a stable insertion order.
     next_seq: u64,
     store: Store,
@@ -43,6 +52,10 @@ struct Dirty {
     all_files: BTreeSet<String>,
     files: BTreeSet<(String, usize)>,
     multiparts: BTreeSet<String>,
+    exports: BTreeSet<String>,
+    records: BTreeSet<String>,
+    imports: BTreeSet<String>,
+    deletions: BTreeSet<String>,
 }
 
 /// Logs a database error; the emulator carries on with its in-memory state.
@@ -83,6 +96,10 @@ impl State {
             delete_ops: BTreeMap::new(),
             sessions: BTreeMap::new(),
             multiparts: BTreeMap::new(),
+            exports: BTreeMap::new(),
+            records: BTreeMap::new(),
+            imports: BTreeMap::new(),
+            deletions: BTreeMap::new(),
             next_seq: 0,
             store,
             dirty: Dirty::default(),
@@ -134,6 +151,18 @@ impl State {
         }
         for (id, d) in self.store.docs(Docs::Multiparts).map_err(err)? {
             self.multiparts.insert(id.clone(), parse(&id, &d)?);
+        }
+        for (id, d) in self.store.docs(Docs::Exports).map_err(err)? {
+            self.exports.insert(id.clone(), parse(&id, &d)?);
+        }
+        for (id, d) in self.store.docs(Docs::Records).map_err(err)? {
+            self.records.insert(id.clone(), parse(&id, &d)?);
+        }
+        for (id, d) in self.store.docs(Docs::Imports).map_err(err)? {
+            self.imports.insert(id.clone(), parse(&id, &d)?);
+        }
+        for (id, d) in self.store.docs(Docs::Deletions).map_err(err)? {
+            self.deletions.insert(id.clone(), parse(&id, &d)?);
         }
         Ok(())
     }
@@ -203,6 +232,30 @@ impl State {
             match self.multiparts.get(id) {
                 Some(m) => store.put_doc(Docs::Multiparts, id, &doc(m))?,
                 None => store.delete_doc(Docs::Multiparts, id)?,
+            }
+        }
+        for id in &dirty.exports {
+            match self.exports.get(id) {
+                Some(e) => store.put_doc(Docs::Exports, id, &doc(e))?,
+                None => store.delete_doc(Docs::Exports, id)?,
+            }
+        }
+        for id in &dirty.records {
+            match self.records.get(id) {
+                Some(r) => store.put_doc(Docs::Records, id, &doc(r))?,
+                None => store.delete_doc(Docs::Records, id)?,
+            }
+        }
+        for id in &dirty.imports {
+            match self.imports.get(id) {
+                Some(i) => store.put_doc(Docs::Imports, id, &doc(i))?,
+                None => store.delete_doc(Docs::Imports, id)?,
+            }
+        }
+        for id in &dirty.deletions {
+            match self.deletions.get(id) {
+                Some(d) => store.put_doc(Docs::Deletions, id, &doc(d))?,
+                None => store.delete_doc(Docs::Deletions, id)?,
             }
         }
         Ok(())
@@ -323,6 +376,7 @@ impl State {
     ) -> rusqlite::Result<Option<String>> {
         let blob = self.store.delete_asset(dataset, id)?;
         if blob.is_some() {
+            self.remove_records(dataset, id);
             if let Some(ds) = self.dataset_mut(dataset) {
                 ds.asset_count = ds.asset_count.saturating_sub(1);
                 ds.updated = now;
@@ -378,6 +432,15 @@ impl State {
             self.dirty.datasets.insert(id.to_owned());
             garbage.extend(logged(self.store.delete_dataset_assets(id)).unwrap_or_default());
         }
+        garbage.extend(self.remove_exports(id));
+        garbage.extend(
+            self.imports
+                .values()
+                .filter(|i| i.dataset == id)
+                .flat_map(|i| i.files.iter().filter_map(|f| f.blob.clone()))
+                .collect::<Vec<_>>(),
+        );
+        self.remove_annotation_state(id);
         let sessions: Vec<String> = self
             .sessions
             .values()

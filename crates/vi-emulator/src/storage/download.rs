@@ -124,6 +124,44 @@ pub(super) async fn get_download(
             asset.contents_updated,
         )
     };
+    let object = Object {
+        path,
+        size,
+        mime,
+        etag,
+        modified,
+        crc32c: None,
+    };
+    serve_object(parts, &object, truncate, slow, false).await
+}
+
+/// A stored object as storage serves it.
+pub(super) struct Object {
+    pub(super) path: std::path::PathBuf,
+    pub(super) size: u64,
+    pub(super) mime: String,
+    pub(super) etag: String,
+    pub(super) modified: i64,
+    /// Sent as `x-goog-hash: crc32c=<base64>` when set.
+    pub(super) crc32c: Option<u32>,
+}
+
+/// Serves `object` to a `GET` or `HEAD`, with single byte ranges; `misplace` answers a
+/// range with the bytes one further on (a fault for clients that must check ranges).
+pub(super) async fn serve_object(
+    parts: &Parts,
+    object: &Object,
+    truncate: Option<u64>,
+    slow: Option<(u64, std::time::Duration)>,
+    misplace: bool,
+) -> ApiResult<Response> {
+    let (path, size, mime, etag, modified) = (
+        &object.path,
+        object.size,
+        &object.mime,
+        &object.etag,
+        object.modified,
+    );
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -132,8 +170,14 @@ pub(super) async fn get_download(
         Err(e) => return Err(e.into()),
     };
     let (status, start, len, range_header) =
-        match parse_range(range_if_current(&parts.headers, &etag, modified), size) {
+        match parse_range(range_if_current(&parts.headers, etag, modified), size) {
             RangeSpec::Full => (StatusCode::OK, 0, size, None),
+            RangeSpec::Partial(s, e) if misplace && e + 1 < size => (
+                StatusCode::PARTIAL_CONTENT,
+                s + 1,
+                e - s + 1,
+                Some(format!("bytes {}-{}/{size}", s + 1, e + 1)),
+            ),
             RangeSpec::Partial(s, e) => (
                 StatusCode::PARTIAL_CONTENT,
                 s,
@@ -171,9 +215,14 @@ pub(super) async fn get_download(
             _ => match slow {
                 Some((chunk, pause)) => {
                     let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
+                    // A chunk, then a pause before the next: the first bytes go out at
+                    // once, so a client holds exactly `chunk` bytes during the first pause.
                     let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), chunk)
-                        .then(move |item| async move {
-                            tokio::time::sleep(pause).await;
+                        .enumerate()
+                        .then(move |(i, item)| async move {
+                            if i > 0 {
+                                tokio::time::sleep(pause).await;
+                            }
                             item
                         });
                     Body::from_stream(stream)
@@ -188,13 +237,20 @@ pub(super) async fn get_download(
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&mime) {
+    if let Ok(v) = HeaderValue::from_str(mime) {
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
+    }
+    if let Some(crc) = object.crc32c {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes());
+        if let Ok(v) = HeaderValue::from_str(&format!("crc32c={b64}")) {
+            h.insert("x-goog-hash", v);
+        }
     }
     let modified = std::time::UNIX_EPOCH
         + std::time::Duration::from_millis(u64::try_from(modified).unwrap_or(0));

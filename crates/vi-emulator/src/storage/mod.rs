@@ -1,7 +1,9 @@
 //! The "cloud storage" side: signed single uploads (S1), part uploads (S2) and
 //! downloads (S3), all under `/_storage/…` on the emulator's own origin.
 
+mod annotation;
 mod download;
+mod export;
 mod part;
 mod receive;
 mod upload;
@@ -26,7 +28,7 @@ pub(crate) async fn handle(
     parts: &Parts,
     body: Body,
     corrupt: bool,
-    (truncate, slow): (Option<u64>, Option<(u64, std::time::Duration)>),
+    (truncate, slow, misplace): (Option<u64>, Option<(u64, std::time::Duration)>, bool),
     rec: &mut Record,
 ) -> Response {
     let segs = match crate::api::segments(parts.uri.path()) {
@@ -36,6 +38,14 @@ pub(crate) async fn handle(
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let m = &parts.method;
     let result = match s.as_slice() {
+        ["_storage", "upload", "annotations", import, name] => {
+            rec.route = "/_storage/upload/annotations/{aisId}/{filename}".into();
+            if m == Method::PUT {
+                annotation::put_annotation_file(app, parts, body, import, name, corrupt).await
+            } else {
+                reject(body, method_not_allowed(m, "PUT")).await
+            }
+        }
         ["_storage", "upload", ingestion, filename] => {
             rec.route = "/_storage/upload/{ingestionId}/{filename}".into();
             if m == Method::PUT {
@@ -50,6 +60,14 @@ pub(crate) async fn handle(
                 put_part(app, parts, body, mp, n, corrupt).await
             } else {
                 reject(body, method_not_allowed(m, "PUT")).await
+            }
+        }
+        ["_storage", "download", dsc, "exports", file] => {
+            rec.route = "/_storage/download/{dsc}/exports/{exportId}.zip".into();
+            if m == Method::GET || m == Method::HEAD {
+                export::get_export_archive(app, parts, dsc, file, (truncate, slow, misplace)).await
+            } else {
+                reject(body, method_not_allowed(m, "GET, HEAD")).await
             }
         }
         ["_storage", "download", dsc, asset, filename] => {

@@ -29,9 +29,13 @@ use crate::TestEnv;
 
 mod async_client;
 mod blocking_client;
+mod exports;
+mod labels;
 
 pub use async_client::{AsyncAssets, AsyncDatasets, AsyncFacade};
 pub use blocking_client::{BlockingAssets, BlockingDatasets, BlockingFacade};
+pub use exports::ExportOps;
+pub use labels::{LabelListings, LabelOps, Labels};
 
 /// The pages of a listing, fetched lazily: each `next()` is one `next_page` of the facade's
 /// listing (`None` after the last page, and again if asked again).

@@ -17,7 +17,9 @@
 pub mod calls;
 pub mod coordinator;
 pub mod downloads;
+pub mod exports;
 pub mod hostile;
+pub mod labels;
 pub mod multipart;
 pub mod resume;
 pub mod selection;
@@ -255,9 +257,13 @@ macro_rules! hostile_tests {
         #[cfg(unix)]
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), hostile:
             a_link_at_a_partial_file_is_refused_and_nothing_outside_changes,
+            a_fifo_at_a_partial_file_fails_that_asset_and_nothing_hangs,
+            a_hard_link_at_a_partial_file_is_refused_and_the_other_file_unchanged,
+            a_fifo_swapped_in_after_the_scan_fails_that_file_and_nothing_hangs,
         );
         $crate::__scenario_tests!($facade, $crate::TestEnv::new(), hostile:
             assets_named_like_partial_files_never_meet,
+            a_file_appended_to_after_the_scan_fails_and_no_prefix_lands,
         );
     };
 }
@@ -272,6 +278,49 @@ macro_rules! tuning_tests {
             downloads_run_more_transfers_at_once_on_a_slow_link,
             a_fixed_concurrency_is_never_exceeded,
             connections_are_kept_across_rounds_of_transfers,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`labels`] (annotation import, annotation parts, sessions
+/// as resources, curation) for facade `$facade`.
+#[macro_export]
+macro_rules! label_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), labels:
+            annotations_are_imported_into_both_dataset_types,
+            duplicate_names_are_refused_or_named_by_their_folders,
+            uploads_started_without_waiting_are_finished_later,
+            bulk_deletion_refuses_empty_criteria_and_deletes_what_matches,
+            annotation_parts_and_curation_calls,
+            a_reply_naming_other_files_sends_nothing_to_them,
+            annotation_file_uploads_are_retried_and_failures_reported,
+        );
+    };
+}
+
+/// One `#[test]` per scenario of [`exports`] for facade `$facade`.
+#[macro_export]
+macro_rules! export_tests {
+    ($facade:ty) => {
+        $crate::__scenario_tests!($facade, $crate::TestEnv::new(), exports:
+            a_dataset_with_labels_round_trips_for_both_dataset_types,
+            a_split_export_puts_every_asset_in_training_or_validation,
+            an_annotation_only_export_holds_records_and_no_images,
+            a_complete_copy_is_returned_without_a_new_export,
+            an_interrupted_download_resumes_where_it_stopped,
+            a_cancelled_download_keeps_its_ranges_for_the_next_call,
+            a_range_answered_with_other_bytes_is_refused,
+            a_refused_head_falls_back_to_a_one_byte_range,
+            a_refused_archive_url_is_signed_again_through_the_export,
+            an_unsuitable_format_is_refused_before_any_export_unless_told,
+            a_failed_export_is_an_operation_error,
+            exports_are_listed_page_by_page_and_a_finished_one_is_reused,
+            pixel_coordinates_are_the_fractions_times_the_image_size,
+            an_entry_climbing_out_with_dot_dot_writes_nothing_outside,
+            an_entry_with_an_absolute_path_writes_nothing_outside,
+            a_link_entry_is_refused_and_nothing_is_linked,
+            a_zip_bomb_is_refused_before_it_is_unpacked,
         );
     };
 }

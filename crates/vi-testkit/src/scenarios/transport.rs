@@ -179,12 +179,9 @@ pub fn put_file_slice_is_length_delimited_and_replayable(stack: &TransportStack)
     let (_dir, path) = temp_file(&content);
     let (offset, len) = (1234u64, 1_000_000u64);
     let meter = Meter::new();
-    let body = Body::File(FileSlice {
-        path,
-        offset,
-        len,
-        meter: Some(meter.clone()),
-    });
+    let mut slice = FileSlice::new(path, offset, len);
+    slice.meter = Some(meter.clone());
+    let body = Body::File(slice);
     let t = stack.transport();
     let url = format!("{}/echo?signature=SECRET", server::base());
     for _ in 0..2 {
@@ -202,12 +199,7 @@ pub fn put_file_slice_is_length_delimited_and_replayable(stack: &TransportStack)
 
 /// A file body that does not exist is a `BodyRead` error naming the file.
 pub fn missing_file_is_body_read(stack: &TransportStack) {
-    let body = Body::File(FileSlice {
-        path: PathBuf::from("/nonexistent/vi-test/missing.bin"),
-        offset: 0,
-        len: 10,
-        meter: None,
-    });
+    let body = Body::File(FileSlice::new("/nonexistent/vi-test/missing.bin", 0, 10));
     let url = format!("{}/echo", server::base());
     let err = stack
         .wait(stack.transport().send(request(Method::PUT, &url, body)))
@@ -219,12 +211,7 @@ pub fn missing_file_is_body_read(stack: &TransportStack) {
 /// A file shorter than its declared slice is a `BodyRead` error.
 pub fn shrunken_file_is_body_read(stack: &TransportStack) {
     let (_dir, path) = temp_file(&server::pattern(1000));
-    let body = Body::File(FileSlice {
-        path,
-        offset: 0,
-        len: 5000,
-        meter: None,
-    });
+    let body = Body::File(FileSlice::new(path, 0, 5000));
     let url = format!("{}/echo", server::base());
     let err = stack
         .wait(stack.transport().send(request(Method::PUT, &url, body)))
@@ -299,12 +286,7 @@ pub fn a_body_slower_than_the_read_timeout_still_goes_through(stack: &TransportS
     let body = server::pattern(48 << 20);
     let (_dir, path) = temp_file(&body);
     let url = format!("{}/upload?signature=SECRET", server::slow_sink());
-    let slice = FileSlice {
-        path,
-        offset: 0,
-        len: body.len() as u64,
-        meter: None,
-    };
+    let slice = FileSlice::new(path, 0, body.len() as u64);
     let started = Instant::now();
     let response = stack
         .wait(t.send(request(Method::PUT, &url, Body::File(slice))))

@@ -36,7 +36,15 @@ fn completion_reads_headers_case_insensitively_and_defaults_to_empty() {
 fn part_requests_carry_exact_length_and_verbatim_headers_only() {
     let mut u = url(&[], false);
     u.signed.headers = Some([("Content-Type".to_owned(), "video/mp4".to_owned())].into());
-    let r = part_request(&u, std::path::Path::new("/f"), 10, 5, &config(), None).unwrap();
+    let r = part_request(
+        &u,
+        (std::path::Path::new("/f"), None),
+        10,
+        5,
+        &config(),
+        None,
+    )
+    .unwrap();
     assert_eq!(r.method(), http::Method::PUT);
     assert_eq!(r.headers()["content-length"], "5");
     assert_eq!(r.headers()["content-type"], "video/mp4");
@@ -46,9 +54,16 @@ fn part_requests_carry_exact_length_and_verbatim_headers_only() {
         other => panic!("{other:?}"),
     }
     u.signed.url = "not a url".into();
-    let err = part_request(&u, std::path::Path::new("/f"), 0, 1, &config(), None)
-        .unwrap_err()
-        .to_string();
+    let err = part_request(
+        &u,
+        (std::path::Path::new("/f"), None),
+        0,
+        1,
+        &config(),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(!err.contains("secret"), "{err}");
 }
 

@@ -65,8 +65,9 @@ pub(super) enum FileState {
 /// Everything known of one file.
 #[derive(Debug)]
 pub(super) struct FileEntry {
-    /// The asset filename (unique within the upload).
-    pub name: String,
+    /// The asset filename (unique within the upload) until the file is prepared; then
+    /// empty, the spec carrying it ([`FileEntry::name`]), so it is not held twice.
+    name: String,
     /// Where its bytes are, until it is prepared (then in `spec`).
     pub input: Option<SpecSource>,
     /// What it is, once prepared.
@@ -91,6 +92,19 @@ impl FileEntry {
             state: FileState::Unprepared,
             batch: None,
             chances: 0,
+        }
+    }
+
+    /// The asset filename (unique within the upload).
+    pub(super) fn name(&self) -> &str {
+        self.spec.as_ref().map_or(&self.name, |s| &s.filename)
+    }
+
+    /// The asset filename, taken out (the report keeps it; the entry is done).
+    pub(super) fn take_name(&mut self) -> String {
+        match &mut self.spec {
+            Some(spec) => std::mem::take(&mut spec.filename),
+            None => std::mem::take(&mut self.name),
         }
     }
 
@@ -121,6 +135,9 @@ pub(super) struct Batch {
     /// A transfer of its files ended since the session was last looked at: only then can
     /// a look find a new verdict.
     fresh: bool,
+    /// One of its files was refused under FailAfterOne: its other files wait for the look
+    /// that tells which of them the service gave up on, instead of being sent for nothing.
+    held: bool,
 }
 
 /// A transfer: the file, its URL, and the local instant after which the URL is not used.
@@ -205,7 +222,10 @@ enum Listing {
 pub(super) struct UploadFlow {
     pub files: Vec<FileEntry>,
     pub batches: Vec<Batch>,
-    pub skipped: Vec<SkippedFile>,
+    /// Inputs left out, each with its place in the input order (0 for those left out
+    /// while gathering), so the report lists them in input order whatever order their
+    /// preparations ended in.
+    pub skipped: Vec<(usize, SkippedFile)>,
     /// Files skipped, and how many of them because the dataset holds them already.
     pub skipped_count: u64,
     pub present: u64,
@@ -298,14 +318,14 @@ impl UploadFlow {
             announced: false,
         };
         for file in skipped {
-            flow.file_skipped(file);
+            flow.file_skipped(0, file);
         }
         flow
     }
 
     /// Counts a skipped input and records its outcome; with an outcome sink only the
     /// skips that are problems stay listed.
-    fn file_skipped(&mut self, file: SkippedFile) {
+    fn file_skipped(&mut self, order: usize, file: SkippedFile) {
         self.skipped_count += 1;
         let present = matches!(file.reason, SkipReason::AlreadyPresent { .. });
         self.present += u64::from(present);
@@ -313,7 +333,7 @@ impl UploadFlow {
             .outcomes
             .record(FileOutcome::UploadSkipped(&file));
         if !(present && self.settings.outcomes.is_set()) {
-            self.skipped.push(file);
+            self.skipped.push((order, file));
         }
     }
 
@@ -364,21 +384,21 @@ impl UploadFlow {
         entry.state = FileState::Skipped;
         let text = reason.to_string();
         self.settings.progress.emit(ProgressEvent::FileSkipped {
-            name: &entry.name,
+            name: entry.name(),
             reason: &text,
         });
         let skipped = SkippedFile {
             source: entry.source(),
-            filename: entry.name.clone(),
+            filename: entry.name().to_owned(),
             reason,
         };
-        self.file_skipped(skipped);
+        self.file_skipped(file + 1, skipped);
     }
 
     fn fail(&mut self, file: usize, reason: UploadFailure) {
         let text = reason.to_string();
         self.settings.progress.emit(ProgressEvent::FileFailed {
-            name: &self.files[file].name,
+            name: self.files[file].name(),
             reason: &text,
         });
         self.files[file].state = FileState::Failed(reason);
@@ -397,7 +417,7 @@ impl UploadFlow {
         }
         let entry = &mut self.files[file];
         if let Some(warning) = entry.spec.as_ref().and_then(FileSpec::size_warning) {
-            tracing::warn!(file = %entry.name, "{warning}");
+            tracing::warn!(file = %entry.name(), "{warning}");
         }
         entry.state = FileState::Pending;
         if !self.settings.dry_run {
@@ -413,6 +433,7 @@ impl UploadFlow {
                 let entry = &mut self.files[file];
                 entry.spec = Some(spec);
                 entry.input = None;
+                entry.name = String::new();
                 entry.state = FileState::Pending;
                 match self.listing {
                     Listing::Wanted | Listing::Asking => self.awaiting.push(file),
@@ -497,6 +518,17 @@ impl UploadFlow {
             && (self.ready.len() >= batch || self.ready_bytes >= READY_BYTES || self.prepared_all())
     }
 
+    /// A session creation, when one is due.
+    fn next_create(&mut self, now: Instant) -> Option<(Subject, Command)> {
+        if !self.session_due() {
+            return None;
+        }
+        let (batch, body) = self.next_batch(now);
+        self.creating = true;
+        self.open_sessions += 1;
+        Some((Subject::Create(batch), Command::Create(body)))
+    }
+
     /// A file of an open session is done with it (sent, failed, or moved on).
     fn release(&mut self, file: usize) {
         let Some(batch) = self.files[file].batch else {
@@ -536,11 +568,11 @@ impl UploadFlow {
         self.files[file].chances += 1;
         match (next, failed) {
             (Next::Resend, Some((transfer, _))) => {
-                tracing::debug!(file = %self.files[file].name, "the transfer failed after its retries; sending it again later");
+                tracing::debug!(file = %self.files[file].name(), "the transfer failed after its retries; sending it again later");
                 self.pending.push_back(transfer);
             }
             _ => {
-                tracing::debug!(file = %self.files[file].name, "its upload URL is no longer usable; moving it to a fresh session");
+                tracing::debug!(file = %self.files[file].name(), "its upload URL is no longer usable; moving it to a fresh session");
                 self.release(file);
                 self.files[file].batch = None;
                 self.ready_bytes += self.files[file].size();
@@ -593,10 +625,8 @@ impl UploadFlow {
     fn accept_session(&mut self, batch: usize, session: IngestionSession, now: Instant) {
         let requested = self.batches[batch].requested.unwrap_or(now);
         let files = self.batches[batch].files.clone();
-        let mut unmatched: HashMap<&str, usize> = files
-            .iter()
-            .map(|&i| (self.files[i].name.as_str(), i))
-            .collect();
+        let mut unmatched: HashMap<&str, usize> =
+            files.iter().map(|&i| (self.files[i].name(), i)).collect();
         let mut transfers = Vec::new();
         for entry in session.status.assets.iter().flatten() {
             match unmatched.remove(entry.metadata.filename.as_str()) {
@@ -677,7 +707,7 @@ impl UploadFlow {
                 let size = self.files[file].size();
                 self.bytes_uploaded += size;
                 self.settings.progress.emit(ProgressEvent::FileFinished {
-                    name: &self.files[file].name,
+                    name: self.files[file].name(),
                     size,
                     path: None,
                 });
@@ -712,11 +742,9 @@ impl UploadFlow {
         self.second_chance(file, next, Some((transfer, error)));
         // FailAfterOne: the service gives up on the rest of the session after a file's
         // failure; look at once, so as not to send them.
-        if let Some(due) = batch
-            .filter(|_| verdict)
-            .and_then(|b| self.look_due.get_mut(&b))
-        {
-            *due = now;
+        if let Some(b) = batch.filter(|b| verdict && self.look_due.contains_key(b)) {
+            self.look_due.insert(b, now);
+            self.batches[b].held = true;
         }
     }
 
@@ -732,7 +760,7 @@ impl UploadFlow {
         for transfer in std::mem::take(&mut self.pending) {
             let file = transfer.0;
             let code = (self.files[file].batch == Some(b))
-                .then(|| errors.get(&self.files[file].name))
+                .then(|| errors.get(self.files[file].name()))
                 .flatten();
             match code {
                 Some(code) => {
@@ -756,7 +784,12 @@ impl UploadFlow {
     /// The next transfer to start, if a slot is free.
     fn next_send(&mut self, now: Instant) -> Option<(Subject, Command)> {
         while self.slots < self.tuner.limit() {
-            let transfer = self.pending.pop_front()?;
+            let next = self.pending.iter().position(|(file, _, _)| {
+                !self.files[*file]
+                    .batch
+                    .is_some_and(|b| self.batches[b].held)
+            })?;
+            let transfer = self.pending.remove(next)?;
             let file = transfer.0;
             let weight = self.weight(file);
             if weight == 1 && transfer.2.is_some_and(|d| now >= d) {
@@ -824,7 +857,7 @@ impl UploadFlow {
         for i in self.files_of(b) {
             if matches!(self.files[i].state, FileState::Transferred) {
                 sent += 1;
-                rejected += u64::from(errors.contains_key(&self.files[i].name));
+                rejected += u64::from(errors.contains_key(self.files[i].name()));
             }
         }
         sent > 0 && session.status.progress_count.succeeded + rejected >= sent
@@ -851,7 +884,7 @@ impl Flow for UploadFlow {
         }
         if matches!(self.listing, Listing::Wanted) {
             self.listing = Listing::Asking;
-            let names = self.files.iter().map(|f| f.name.clone()).collect();
+            let names = self.files.iter().map(|f| f.name().to_owned()).collect();
             return Some((Subject::Existing, Command::Existing(names)));
         }
         let due = self
@@ -867,14 +900,17 @@ impl Flow for UploadFlow {
                 return Some((Subject::Look(b), Command::Look(id)));
             }
         }
-        if self.session_due() {
-            let (batch, body) = self.next_batch(now);
-            self.creating = true;
-            self.open_sessions += 1;
-            return Some((Subject::Create(batch), Command::Create(body)));
+        if let Some(create) = self.next_create(now) {
+            return Some(create);
         }
         if let Some(send) = self.next_send(now) {
             return Some(send);
+        }
+        // Looking for a transfer may have moved files whose URL died back to the ready
+        // set (a session answered after its URLs' deadline, on a loaded machine): they
+        // are due a fresh session now, or nothing would ever ask for one.
+        if let Some(create) = self.next_create(now) {
+            return Some(create);
         }
         if self.preparing < self.settings.prepare_workers {
             let file = self.unprepared.pop_front()?;
@@ -896,6 +932,7 @@ impl Flow for UploadFlow {
             Subject::Send(transfer) => self.sent(transfer, result, now),
             Subject::Look(batch) => {
                 self.looking.retain(|&b| b != batch);
+                self.batches[batch].held = false;
                 match result {
                     Completion::Done(Output::Looked(Ok(failed))) => {
                         self.drop_given_up(batch, &failed)
@@ -970,12 +1007,19 @@ mod tests {
             size,
             crc32c: Some(7),
             source: SpecSource::Bytes(bytes::Bytes::from_static(b"x")),
+            stamp: None,
         }
     }
 
     /// The session the service would create for `body`: one URL per declared file,
-    /// living an hour.
-    fn session_for(body: &CreateIngestionSessionRequest, n: usize) -> IngestionSession {
+    /// living an hour, or 60 ms when `short` (so that URLs die before their files are
+    /// sent, as on a loaded machine).
+    fn session_for(
+        body: &CreateIngestionSessionRequest,
+        n: usize,
+        short: bool,
+    ) -> IngestionSession {
+        let expiry: i64 = if short { 1732867200060 } else { 1732870800000 };
         let mut v: serde_json::Value =
             serde_json::from_str(include_str!("../../../tests/fixtures/session_created.json"))
                 .unwrap();
@@ -987,7 +1031,7 @@ mod tests {
             .map(|a| {
                 serde_json::json!({
                     "metadata": {"kind": "Image", "filename": a.filename, "mime": "image/png", "size": a.size},
-                    "upload": {"url": format!("https://storage.example.com/u/{}?sig=x", a.filename), "expiry": 1732870800000_i64}
+                    "upload": {"url": format!("https://storage.example.com/u/{}?sig=x", a.filename), "expiry": expiry}
                 })
             })
             .collect::<Vec<_>>()
@@ -1019,6 +1063,7 @@ mod tests {
             sessions in 1usize..5,
             skip_existing in any::<bool>(),
             fail_after_one in any::<bool>(),
+            short_urls in any::<bool>(),
             seed in any::<u64>(),
             cancel_at in proptest::option::of(0usize..120),
         ) {
@@ -1057,7 +1102,7 @@ mod tests {
                     Command::Create(_) if roll < 10 => Output::Created(Err(status(503))),
                     Command::Create(body) => {
                         created += 1;
-                        Output::Created(Ok(Box::new(session_for(&body, created))))
+                        Output::Created(Ok(Box::new(session_for(&body, created, short_urls))))
                     }
                     Command::Send { .. } if roll < 10 => Output::Sent(Err(Failure::Put(status(500)))),
                     Command::Send { .. } if roll < 14 => Output::Sent(Err(Failure::Put(status(403)))),
@@ -1073,13 +1118,13 @@ mod tests {
             let mut skipped = 0;
             for f in &flow.files {
                 match &f.state {
-                    FileState::Preparing => prop_assert!(false, "{} was never prepared", f.name),
+                    FileState::Preparing => prop_assert!(false, "{} was never prepared", f.name()),
                     FileState::Unprepared | FileState::Pending => {
-                        prop_assert!(stopped, "{} was left {:?} by a finished upload", f.name, f.state)
+                        prop_assert!(stopped, "{} was left {:?} by a finished upload", f.name(), f.state)
                     }
                     FileState::Transferred => prop_assert!(
                         f.batch.is_some_and(|b| flow.batches[b].session.is_some()),
-                        "{} was sent without a session", f.name
+                        "{} was sent without a session", f.name()
                     ),
                     FileState::Failed(_) => {}
                     FileState::Skipped => skipped += 1,

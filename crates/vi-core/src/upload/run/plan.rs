@@ -121,35 +121,10 @@ pub(super) async fn gather(
             .map(|f| FileEntry::new(f.filename, SpecSource::File(f.path)))
             .collect();
     }
-    // In-memory names share the namespace with files (filename is the asset key).
-    let mut taken: HashMap<String, Option<PathBuf>> = HashMap::new();
-    if !memory.is_empty() {
-        for entry in &gathered.files {
-            let path = match &entry.input {
-                Some(SpecSource::File(p)) => Some(p.clone()),
-                _ => None,
-            };
-            taken.insert(entry.name.clone(), path);
-        }
-    }
     matched |= !memory.is_empty();
-    for (name, data) in memory {
-        if let Some(first) = taken.get(&name) {
-            let first = first
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("<in memory: {name}>")));
-            skipped.push(skip(
-                SourceRef::Memory,
-                name,
-                SkipReason::DuplicateName { first },
-            ));
-        } else {
-            taken.insert(name.clone(), None);
-            gathered
-                .files
-                .push(FileEntry::new(name, SpecSource::Bytes(data)));
-        }
-    }
+    add_memory(&mut gathered.files, memory, |name, reason| {
+        skipped.push(skip(SourceRef::Memory, name, reason));
+    });
     gathered.skipped = skipped;
     // Not the same as an empty shard (another shard has the files): here the patterns
     // took nothing at all.
@@ -157,6 +132,39 @@ pub(super) async fn gather(
         return Err(selection.nothing_matched(filtered, "file"));
     }
     Ok(gathered)
+}
+
+/// Adds the in-memory inputs after the files: their names share the namespace with
+/// the files' (the filename is the asset key), so a name already taken is skipped.
+fn add_memory(
+    files: &mut Vec<FileEntry>,
+    memory: Vec<(String, bytes::Bytes)>,
+    mut skip: impl FnMut(String, SkipReason),
+) {
+    if memory.is_empty() {
+        return;
+    }
+    let mut taken: HashMap<String, Option<PathBuf>> = files
+        .iter()
+        .map(|entry| {
+            let path = match &entry.input {
+                Some(SpecSource::File(p)) => Some(p.clone()),
+                _ => None,
+            };
+            (entry.name().to_owned(), path)
+        })
+        .collect();
+    for (name, data) in memory {
+        if let Some(first) = taken.get(&name) {
+            let first = first
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("<in memory: {name}>")));
+            skip(name, SkipReason::DuplicateName { first });
+        } else {
+            taken.insert(name.clone(), None);
+            files.push(FileEntry::new(name, SpecSource::Bytes(data)));
+        }
+    }
 }
 
 fn gathered_skip(source: SourceRef, filename: String, reason: SkipReason) -> SkippedFile {

@@ -8,7 +8,9 @@ use super::coord::{FileEntry, FileState};
 use crate::ids::IngestionSessionId;
 use crate::models::{IngestionErrorCode, IngestionSession};
 use crate::outcome::{Counts, FileOutcome};
-use crate::upload::report::{FailedFile, PlannedFile, UploadFailure, UploadReport, UploadedFile};
+use crate::upload::report::{
+    FailedFile, PlannedFile, SkippedFile, UploadFailure, UploadReport, UploadedFile,
+};
 
 /// What one session says of its files, once per session.
 struct Verdicts {
@@ -68,7 +70,7 @@ impl Upload {
             dataset: self.dataset.clone(),
             succeeded: Vec::new(),
             failed: Vec::new(),
-            skipped: std::mem::take(&mut self.flow.skipped),
+            skipped: in_input_order(std::mem::take(&mut self.flow.skipped)),
             processing: Vec::new(),
             sessions: Vec::new(),
             bytes_uploaded: self.flow.bytes_uploaded,
@@ -123,22 +125,30 @@ impl Upload {
     }
 }
 
-fn planned(file: FileEntry) -> PlannedFile {
+/// The skipped inputs in input order (the sort is stable: those left out while gathering
+/// keep theirs).
+fn in_input_order(mut skipped: Vec<(usize, SkippedFile)>) -> Vec<SkippedFile> {
+    skipped.sort_by_key(|(order, _)| *order);
+    skipped.into_iter().map(|(_, file)| file).collect()
+}
+
+fn planned(mut file: FileEntry) -> PlannedFile {
     let source = file.source();
     let size = file.spec.as_ref().map_or(0, |s| s.size);
     PlannedFile {
         source,
-        filename: file.name,
+        filename: file.take_name(),
         size,
         replaces: file.replaces,
     }
 }
 
 /// The bucket of one file, from its state and its session's verdicts.
-fn bucket(file: FileEntry, verdict: Option<&Verdicts>) -> Bucket {
+fn bucket(mut file: FileEntry, verdict: Option<&Verdicts>) -> Bucket {
     let source = file.source();
     let size = file.spec.as_ref().map_or(0, |s| s.size);
-    let error = verdict.and_then(|v| v.errors.get(&file.name));
+    let filename = file.take_name();
+    let error = verdict.and_then(|v| v.errors.get(&filename));
     let reason = match file.state {
         FileState::Skipped => return Bucket::None,
         // The service's verdict on a file it received says more than the transfer error
@@ -161,7 +171,6 @@ fn bucket(file: FileEntry, verdict: Option<&Verdicts>) -> Bucket {
             (None, _) => None,
         },
     };
-    let filename = file.name;
     match (
         reason,
         verdict.and_then(|v| v.id.clone().map(|id| (id, v.settled))),

@@ -169,6 +169,8 @@ async fn put_file(
                 Meter::for_file(None, spec.filename.as_str(), spec.size, progress, cancel)
                     .limited(limit),
             ),
+            stamp: spec.stamp,
+            crc32c: spec.crc32c.map(|crc| crc as u32),
         }),
         SpecSource::Bytes(bytes) => Body::Bytes(bytes.clone()),
     };
