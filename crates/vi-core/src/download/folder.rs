@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use super::file::{PARTIAL_DIR, ensure_partial_dir};
 use crate::error::{Error, Result};
+use crate::select::Shard;
 
 /// The lock file's name inside the partial-file folder. It starts with a dot, so it is
 /// never taken for an asset's partial file (those start with the asset id).
@@ -36,18 +37,23 @@ pub(crate) struct FolderClaim {
     directory: PathBuf,
     /// Whether this run made the folder (it is removed again when left empty).
     created: bool,
-    /// The locked file and its path; `None` once released.
+    /// The folder's lock file and its path, locked exclusively by a whole run and shared
+    /// by shards; `None` once released.
     lock: Option<(File, PathBuf)>,
+    /// A shard's own lock file, locked exclusively; `None` for a whole run.
+    shard_lock: Option<(File, PathBuf)>,
 }
 
 impl FolderClaim {
-    /// Creates `directory` if needed and claims it. Blocking.
+    /// Creates `directory` if needed and claims it, for the whole dataset or for one
+    /// `shard` of it. Shards of one job may share a folder (their assets are disjoint);
+    /// two runs of the same shard, or a whole run beside anything else, may not. Blocking.
     ///
     /// # Errors
     /// [`Error::Io`] naming the folder: another run holds it (the message says which
     /// process, since when), or it cannot be created or written (read-only, a link or a
     /// file in place of the partial-file folder).
-    pub(crate) fn take(directory: &Path) -> Result<FolderClaim> {
+    pub(crate) fn take(directory: &Path, shard: Option<Shard>) -> Result<FolderClaim> {
         let created = matches!(
             std::fs::symlink_metadata(directory),
             Err(e) if e.kind() == io::ErrorKind::NotFound
@@ -57,45 +63,34 @@ impl FolderClaim {
             directory: directory.to_path_buf(),
             created,
             lock: None,
+            shard_lock: None,
         };
-        let path = directory.join(PARTIAL_DIR).join(LOCK_FILE);
-        for _ in 0..LOCK_ATTEMPTS {
-            ensure_partial_dir(&path).map_err(|e| match e {
-                Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
-                    unwritable(directory, &source)
-                }
-                other => other,
-            })?;
-            let mut file = match crate::fsguard::open_own(&path, true, true) {
-                Ok(file) => file,
-                // The folder was removed by a run ending meanwhile: make it again.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(unwritable(&path, &e)),
-            };
-            match fs4::FileExt::try_lock(&file) {
-                Ok(()) => {}
-                Err(fs4::TryLockError::WouldBlock) => {
-                    claim.created = false;
-                    return Err(busy(directory, &mut file));
-                }
-                Err(fs4::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+        let partial = directory.join(PARTIAL_DIR);
+        let shared = shard.is_some();
+        let folder_lock = partial.join(LOCK_FILE);
+        match lock_file(directory, &folder_lock, shared) {
+            Ok(file) => claim.lock = Some((file, folder_lock)),
+            Err(e) => {
+                // Someone else's folder: not ours to remove when it is empty.
+                claim.created = false;
+                return Err(e);
             }
-            // The run before us may have removed this file after we opened it: a lock on
-            // a file no longer at the path guards nothing.
-            if !same_file(&file, &path) {
-                continue;
-            }
-            write_holder(&mut file).map_err(|e| Error::io(&path, e))?;
-            claim.lock = Some((file, path));
-            return Ok(claim);
         }
-        Err(Error::io(
-            path,
-            io::Error::other(
-                "other runs kept removing and making this lock file; make sure no other \
-                 download uses this folder, then run again",
-            ),
-        ))
+        if let Some(shard) = shard {
+            let path = partial.join(shard_lock_name(shard));
+            match lock_file(directory, &path, false) {
+                Ok(file) => claim.shard_lock = Some((file, path)),
+                Err(e) => {
+                    claim.created = false;
+                    return Err(e);
+                }
+            }
+        }
+        let holder = claim.shard_lock.as_mut().or(claim.lock.as_mut());
+        if let Some((file, path)) = holder {
+            write_holder(file, shard).map_err(|e| Error::io(&*path, e))?;
+        }
+        Ok(claim)
     }
 
     /// Ends the claim: removes the partial files of the assets in `done` (put in place or
@@ -110,10 +105,19 @@ impl FolderClaim {
     }
 
     fn end(&mut self) {
+        if let Some((file, path)) = self.shard_lock.take() {
+            if same_file(&file, &path) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
         let Some((file, path)) = self.lock.take() else {
             return;
         };
-        if same_file(&file, &path) {
+        // A shard removes the folder's lock file only when no other shard holds it: the
+        // exclusive lock is then free to take (a shard still running keeps it shared).
+        let alone = self.directory.join(PARTIAL_DIR).join(LOCK_FILE) != path
+            || fs4::FileExt::try_lock(&file).is_ok();
+        if alone && same_file(&file, &path) {
             let _ = std::fs::remove_file(&path);
         }
         drop(file);
@@ -123,6 +127,52 @@ impl FolderClaim {
             let _ = std::fs::remove_dir(&self.directory);
         }
     }
+}
+
+/// The lock file of one shard: a dot name, never taken for an asset's partial file.
+fn shard_lock_name(shard: Shard) -> String {
+    format!("{LOCK_FILE}-{}-of-{}", shard.index(), shard.count())
+}
+
+/// Opens and locks the lock file at `path` (shared or exclusive) in `directory`'s
+/// partial-file folder, making both as needed.
+fn lock_file(directory: &Path, path: &Path, shared: bool) -> Result<File> {
+    for _ in 0..LOCK_ATTEMPTS {
+        ensure_partial_dir(path).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                unwritable(directory, &source)
+            }
+            other => other,
+        })?;
+        let mut file = match crate::fsguard::open_own(path, true, true) {
+            Ok(file) => file,
+            // The folder was removed by a run ending meanwhile: make it again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(unwritable(path, &e)),
+        };
+        let locked = if shared {
+            fs4::FileExt::try_lock_shared(&file)
+        } else {
+            fs4::FileExt::try_lock(&file)
+        };
+        match locked {
+            Ok(()) => {}
+            Err(fs4::TryLockError::WouldBlock) => return Err(busy(directory, &mut file)),
+            Err(fs4::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+        }
+        // The run before us may have removed this file after we opened it: a lock on
+        // a file no longer at the path guards nothing.
+        if same_file(&file, path) {
+            return Ok(file);
+        }
+    }
+    Err(Error::io(
+        path,
+        io::Error::other(
+            "other runs kept removing and making this lock file; make sure no other \
+             download uses this folder, then run again",
+        ),
+    ))
 }
 
 impl Drop for FolderClaim {
@@ -169,13 +219,14 @@ fn same_file(file: &File, path: &Path) -> bool {
 }
 
 /// Writes who holds the lock, for a second run's message.
-fn write_holder(file: &mut File) -> io::Result<()> {
+fn write_holder(file: &mut File, shard: Option<Shard>) -> io::Result<()> {
     let program = std::env::current_exe()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "a program".to_owned());
+    let part = shard.map(|s| format!(", shard {s}")).unwrap_or_default();
     let holder = format!(
-        "process {} ({program}), started {}",
+        "process {} ({program}{part}), started {}",
         std::process::id(),
         httpdate::fmt_http_date(std::time::SystemTime::now())
     );
@@ -229,8 +280,8 @@ mod tests {
     fn a_second_claim_fails_naming_the_first_and_the_first_cleans_up() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("ds");
-        let first = FolderClaim::take(&dir).unwrap();
-        let err = FolderClaim::take(&dir).unwrap_err().to_string();
+        let first = FolderClaim::take(&dir, None).unwrap();
+        let err = FolderClaim::take(&dir, None).unwrap_err().to_string();
         assert!(err.contains("another download (process"), "{err}");
         assert!(err.contains(&std::process::id().to_string()), "{err}");
         assert!(dir.join(PARTIAL_DIR).join(LOCK_FILE).exists());
@@ -240,7 +291,36 @@ mod tests {
             "the folder this claim made is gone when left empty"
         );
         // Free again.
-        FolderClaim::take(&dir).unwrap().release(&HashSet::new());
+        FolderClaim::take(&dir, None)
+            .unwrap()
+            .release(&HashSet::new());
+    }
+
+    #[test]
+    fn shards_share_a_folder_but_not_with_a_whole_run_or_their_own_twin() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ds");
+        let shard = |k| Some(Shard::new(k, 4).unwrap());
+        let zero = FolderClaim::take(&dir, shard(0)).unwrap();
+        let one = FolderClaim::take(&dir, shard(1)).unwrap();
+        let twin = FolderClaim::take(&dir, shard(1)).unwrap_err().to_string();
+        assert!(twin.contains("shard 1/4"), "{twin}");
+        assert!(FolderClaim::take(&dir, None).is_err(), "a whole run waits");
+        zero.release(&HashSet::new());
+        // Shard 1 still runs: the folder's lock stays, so a whole run is still refused.
+        assert!(dir.join(PARTIAL_DIR).join(LOCK_FILE).exists());
+        assert!(FolderClaim::take(&dir, None).is_err());
+        one.release(&HashSet::new());
+        assert!(
+            !dir.join(PARTIAL_DIR).exists(),
+            "the last shard out removes the lock and the partial-file folder"
+        );
+        let whole = FolderClaim::take(&dir, None).unwrap();
+        assert!(
+            FolderClaim::take(&dir, shard(2)).is_err(),
+            "a shard waits too"
+        );
+        whole.release(&HashSet::new());
     }
 
     #[test]
@@ -248,11 +328,13 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("ds");
         std::fs::create_dir(&dir).unwrap();
-        FolderClaim::take(&dir).unwrap().release(&HashSet::new());
+        FolderClaim::take(&dir, None)
+            .unwrap()
+            .release(&HashSet::new());
         assert!(dir.exists());
         assert!(!dir.join(PARTIAL_DIR).exists());
         let other = root.path().join("other");
-        let claim = FolderClaim::take(&other).unwrap();
+        let claim = FolderClaim::take(&other, None).unwrap();
         std::fs::write(other.join("a.png"), b"x").unwrap();
         std::fs::write(
             other.join(PARTIAL_DIR).join("as1.0000000000000001.part"),
@@ -286,10 +368,10 @@ mod tests {
         std::fs::write(&victim, b"precious").unwrap();
         let lock = dir.join(PARTIAL_DIR).join(LOCK_FILE);
         std::os::unix::fs::symlink(&victim, &lock).unwrap();
-        assert!(FolderClaim::take(&dir).is_err());
+        assert!(FolderClaim::take(&dir, None).is_err());
         std::fs::remove_file(&lock).unwrap();
         std::fs::hard_link(&victim, &lock).unwrap();
-        let err = FolderClaim::take(&dir).unwrap_err().to_string();
+        let err = FolderClaim::take(&dir, None).unwrap_err().to_string();
         assert!(err.contains("hard links"), "{err}");
         std::fs::remove_file(&lock).unwrap();
         rustix::fs::mkfifoat(
@@ -298,7 +380,7 @@ mod tests {
             rustix::fs::Mode::from_raw_mode(0o600),
         )
         .unwrap();
-        let err = FolderClaim::take(&dir).unwrap_err().to_string();
+        let err = FolderClaim::take(&dir, None).unwrap_err().to_string();
         assert!(err.contains("FIFO"), "{err}");
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     }

@@ -63,7 +63,9 @@ impl Core {
         let started = runtime.now();
         let target_dir = directory.join(dataset.as_str());
         let dir = target_dir.clone();
-        let claim = run_blocking(runtime.as_ref(), move || FolderClaim::take(&dir)).await??;
+        let shard = options.shard;
+        let claim =
+            run_blocking(runtime.as_ref(), move || FolderClaim::take(&dir, shard)).await??;
 
         let cancel = options.cancel.clone().unwrap_or_default();
         let tuner = Tuner::new(options.concurrency, options.max_concurrency);
