@@ -4,7 +4,7 @@
 # Installs Debian's slurm-wlm and munge (needs root and apt-get, as on a fresh CI
 # machine), writes a single-node slurm.conf for this host, starts munged, slurmctld and
 # slurmd, starts the emulator on 127.0.0.1, and submits `sbatch --array=0-3 --wait` jobs
-# running `vi assets upload|download --shard auto`. Then checks that every file is in the
+# running `dtvi assets upload|download --shard auto`. Then checks that every file is in the
 # dataset exactly once, that every shard's report names only its files, and that the
 # download holds every file, byte-identical. Everything it starts is stopped on exit.
 #
@@ -44,7 +44,7 @@ fi
 say "building the CLI and the emulator"
 cargo build --quiet -p vi-cli -p vi-emulator
 bin_dir=${CARGO_TARGET_DIR:-target}/debug
-vi="$(realpath "$bin_dir/vi")"
+vi="$(realpath "$bin_dir/dtvi")"
 emulator="$(realpath "$bin_dir/vi-emulator")"
 
 # munge: a fresh key, the daemon as root (--force: this machine is the whole cluster).
@@ -136,7 +136,7 @@ for i in range(n):
     with open(os.path.join(d, f"img{i:05d}.png"), "wb") as f:
         f.write(png(1 + i % 13, i))
 EOF
-dataset=$("$vi" --json datasets create "slurm array" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+dataset=$("$vi" --json datasets create "slurm array" | python3 -c 'import json,sys; print(json.load(sys.stdin)["dataset_id"])')
 say "dataset $dataset, $files files, $shards shards"
 
 # The same batch script for both directions: each array task takes its shard.
