@@ -113,7 +113,7 @@ pub fn reason_class(reason: &str) -> String {
 }
 
 /// The command line of `xtask soak-client`.
-pub const CLIENT_USAGE: &str = "usage: xtask soak-client --facade blocking|async --op upload|download --dataset ID --path P --out FILE [--read-timeout-secs T]";
+pub const CLIENT_USAGE: &str = "usage: vi-harness soak-client --facade blocking|async --op upload|download --dataset ID --path P --out FILE [--read-timeout-secs T]";
 
 /// Runs `xtask soak-client --facade F --op upload|download --dataset ID --path P --out FILE
 /// [--read-timeout-secs T]` and writes a JSON report to FILE (also when the call fails).
