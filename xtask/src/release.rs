@@ -4,8 +4,9 @@
 //! * `--dry-run` (CI): the metadata crates.io shows, the declared `rust-version` (built
 //!   with that toolchain when it is installed), `cargo semver-checks` against the last
 //!   `v*` tag, and `cargo publish --workspace --dry-run`: every publishable crate
-//!   packaged and built from its package, in dependency order, the `.crate` files left in
-//!   `target/package/`. With a VERSION, also cargo-release's own dry run of that version.
+//!   packaged and built from its package, in dependency order, the `.crate` files left
+//!   in `target/package/tmp-crate/`. With a VERSION, also cargo-release's own dry run of
+//!   that version.
 //! * `VERSION`: the same checks, then `cargo release VERSION --execute`: version bump,
 //!   CHANGELOG, one commit, the tag `vVERSION` and `cargo publish` crate by crate, as
 //!   `release.toml` configures (pushing is left to the person). Refused in CI.
@@ -94,7 +95,12 @@ fn ensure_tool(sub: &str, krate: &str) -> Result<(), String> {
         return Ok(());
     }
     println!("{krate} is not installed: cargo install --locked {krate}");
-    run_shown(cargo().args(["install", "--locked", krate]))
+    // In a temporary target directory, not the workspace's.
+    run_shown(
+        cargo()
+            .env_remove("CARGO_TARGET_DIR")
+            .args(["install", "--locked", krate]),
+    )
 }
 
 fn run(options: &Options) -> Result<(), String> {
@@ -145,7 +151,7 @@ fn run(options: &Options) -> Result<(), String> {
 
     if let Some(version) = &options.version {
         step("cargo-release (release.toml)");
-        ensure_tool("release", "cargo-release")?;
+        ensure_tool("release", "cargo-release@1.1.6")?;
         let mut release = cargo();
         release.args(["release", &version.to_string()]);
         if !options.dry_run {
@@ -313,9 +319,11 @@ fn package(names: &[&str], version: &str, dirty: bool) -> Result<(), String> {
         publish.arg("--allow-dirty");
     }
     run_shown(&mut publish)?;
+    // `cargo publish` leaves the packages it would upload in `package/tmp-crate`.
     for name in names {
         let file = target
             .join("package")
+            .join("tmp-crate")
             .join(format!("{name}-{version}.crate"));
         let size = std::fs::metadata(&file)
             .map_err(|e| format!("{} was not written: {e}", file.display()))?

@@ -1,7 +1,7 @@
 //! `cargo xtask --help` and `cargo xtask COMMAND --help` answer with the usage and exit 0,
 //! and an unknown command or a bad option exits 2. The commands forwarded to vi-harness
-//! pass `--help` on: their options are checked by `tools/harness/tests/help.rs` (running
-//! them here would build the SDK inside this test).
+//! pass `--help` on: their options are checked by the tests of `tools/harness/src/main.rs`
+//! (running them here would build the SDK inside this test).
 
 use std::process::{Command, Output};
 

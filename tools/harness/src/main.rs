@@ -116,3 +116,48 @@ fn main() -> ExitCode {
         Harness::InteropRust(rest) => interop::rust_scenario(&rest.args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Harness;
+    use clap::Parser as _;
+
+    /// What `vi-harness ARGS` would print and its exit status, without running a command.
+    fn parse(args: &[&str]) -> (i32, String) {
+        match Harness::try_parse_from(std::iter::once("vi-harness").chain(args.iter().copied())) {
+            Ok(_) => (0, String::new()),
+            Err(e) => (e.exit_code(), e.render().to_string()),
+        }
+    }
+
+    /// Every command (the ones `cargo xtask` forwards and the two internal ones) answers
+    /// `--help` with its usage and exit 0; a bad option is a usage error (2) naming it.
+    #[test]
+    fn every_command_answers_help() {
+        let public = ["api-fuzz", "bench", "interop", "soak"];
+        let (code, top) = parse(&["--help"]);
+        assert_eq!(code, 0);
+        for command in public {
+            assert!(top.contains(command), "{command} missing from:\n{top}");
+        }
+        for command in public.into_iter().chain(["soak-client", "interop-rust"]) {
+            for help in ["--help", "-h"] {
+                let (code, text) = parse(&[command, help]);
+                assert_eq!(code, 0, "{command} {help}: {text}");
+                assert!(text.contains("Usage"), "{command} {help}: {text}");
+            }
+        }
+        assert!(parse(&["bench", "--help"]).1.contains("--present-percent"));
+        assert_eq!(parse(&["bench", "--files", "10", "--help"]).0, 0);
+        for bad in [
+            &["bench", "--latency-ms"][..],
+            &["bench", "--resume", "--suite"],
+            &["soak", "--expired-status", "401"],
+            &["api-fuzz", "--max-examples", "many"],
+        ] {
+            let (code, text) = parse(bad);
+            assert_eq!(code, 2, "{bad:?}: {text}");
+            assert!(text.contains("error"), "{bad:?}: {text}");
+        }
+    }
+}
