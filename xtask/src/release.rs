@@ -154,7 +154,11 @@ fn run(options: &Options) -> Result<(), String> {
         ensure_tool("release", "cargo-release@1.1.6")?;
         let mut release = cargo();
         release.args(["release", &version.to_string()]);
-        if !options.dry_run {
+        if options.dry_run {
+            // Its dry run cannot verify a crate whose workspace dependencies are not on
+            // crates.io yet; the packages step above verified them already.
+            release.arg("--no-publish");
+        } else {
             release.arg("--execute");
         }
         run_shown(&mut release)?;
