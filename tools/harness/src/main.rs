@@ -12,7 +12,6 @@
 //! * `api-fuzz`: Schemathesis against the emulator (see `docs/api-fuzz.md`).
 
 mod api_fuzz;
-#[path = "../../../xtask/src/bench/mod.rs"]
 mod bench;
 mod interop;
 mod interop_rust;
