@@ -13,7 +13,7 @@ Driven by `cargo xtask interop` (see interop/README.md), against vi-emulator:
         result (counts, ids, bytes) and the script exits non-zero with a message naming
         the step on the first mismatch or error.
 
-The operations, in order (our SDK's driver, xtask/src/interop_rust.rs, does the same):
+The operations, in order (our SDK's driver, tools/harness/src/interop_rust.rs, does the same):
 
   1. create a dataset
   2. upload one image file, waiting for ingestion
@@ -63,7 +63,7 @@ LABELS = {"an-solo": ("solo.png", 20, 15), "an-alpha": ("alpha.png", 24, 18)}
 
 def vi_jsonl() -> str:
     """The import file: one phrase-grounding record per asset in LABELS (keep in step
-    with xtask/src/interop_rust.rs)."""
+    with tools/harness/src/interop_rust.rs)."""
     lines = []
     for record_id, (name, width, height) in LABELS.items():
         record = {

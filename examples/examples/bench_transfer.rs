@@ -337,33 +337,12 @@ fn generate(dir: &Path, count: u32, size_kib: u32) -> Result<u64, String> {
         .max(1.0) as u32;
     let mut total = 0;
     for i in 0..count {
-        let data = noise_png(side, side, u64::from(i));
+        let data = vi_testkit::noisy_png(side, side, u64::from(i));
         let path = dir.join(format!("img_{i:06}.png"));
         std::fs::write(&path, &data).map_err(|e| format!("{}: {e}", path.display()))?;
         total += data.len() as u64;
     }
     Ok(total)
-}
-
-fn noise_png(width: u32, height: u32, seed: u64) -> Vec<u8> {
-    let mut state = (seed + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut pixels = vec![0u8; (width * height * 3) as usize];
-    for chunk in pixels.chunks_mut(8) {
-        // xorshift64*
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        let v = state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
-        chunk.copy_from_slice(&v[..chunk.len()]);
-    }
-    let mut out = Vec::with_capacity(pixels.len() + 256);
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    if let Ok(mut writer) = encoder.write_header() {
-        let _ = writer.write_image_data(&pixels);
-    }
-    out
 }
 
 /// The no-argument mode: a quick round trip with both facades against the embedded

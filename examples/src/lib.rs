@@ -54,21 +54,8 @@ pub fn sample_images(dir: &Path, count: u32) -> std::io::Result<Vec<std::path::P
         .collect()
 }
 
-/// A valid PNG of `width` × `height` with a pattern that depends on `seed`.
+/// A valid PNG of `width` × `height` whose pixels depend on `seed` (made by
+/// `vi_testkit::png`, the workspace's one image generator).
 pub fn png_bytes(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut pixels = Vec::with_capacity((width * height * 3) as usize);
-    for y in 0..height {
-        for x in 0..width {
-            let v = (x ^ y).wrapping_add(seed.wrapping_mul(40_503));
-            pixels.extend_from_slice(&[v as u8, (x / 3) as u8, (y / 3) as u8]);
-        }
-    }
-    if let Ok(mut writer) = encoder.write_header() {
-        let _ = writer.write_image_data(&pixels);
-    }
-    out
+    vi_testkit::png(width, height, seed)
 }

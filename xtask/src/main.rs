@@ -1,41 +1,23 @@
-//! Project automation, run as `cargo xtask <command>`.
+//! Project automation, run as `cargo xtask <command>`: thin glue over cargo and the
+//! tools below. Commands that drive the SDK or the emulator (`bench`, `soak`, `interop`,
+//! `api-fuzz`) live in the unpublished `vi-harness` crate (`tools/harness`); xtask runs
+//! them with `cargo run -p vi-harness`, so its own commands never build the SDK.
 //!
-//! Commands:
-//! * `deps-guard`: fails when the layering of DESIGN.md is broken: `vi-core` must not
+//! Commands (`cargo xtask COMMAND --help` for the options of each):
+//! * `deps-guard`: fails when the layering of ARCHITECTURE.md is broken: `vi-core` must not
 //!   depend on tokio, reqwest, ureq or hyper, and `vi-blocking` must not depend on tokio,
 //!   reqwest or hyper (normal dependencies, whole tree).
-//! * `interop`: wire compatibility with the official Python client: runs the same scenario
-//!   with vi-sdk (from PyPI, in `target/interop-venv`) and with our SDK against recording
-//!   emulators and compares the requests (see `interop/README.md`).
 //! * `codegen [--check | --validate]`: vi-core's wire models and endpoint table from the
 //!   OpenAPI document `api/vi.openapi.yaml` (see `codegen/mod.rs`).
-//! * `api-fuzz [--max-examples N] [--max-time SECS]`: Schemathesis against a local
-//!   emulator from the document (see `api_fuzz.rs`).
-//! * `bench [--files N] [--size-kib K] [--concurrency C] [--latency-ms MS] [--bandwidth B]
-//!   [--python|--no-python] [--raw|--no-raw] [--suite]`: upload/download speed and peak RSS
-//!   of both facades, the official Python client and curl against a local emulator process,
-//!   on loopback or a shaped link (see `docs/benchmarks.md` and `docs/bench.md`).
-//!   `bench --resume [--files N] [--present-percent P] [--size-kib K] [--concurrency C]
-//!   [--latency-ms MS] [--bandwidth B]`: `dtvi assets upload --skip-existing` of N files
-//!   (default 20,000) of which P% (default 50) are already in the dataset, against a full
-//!   re-upload: time, requests per route and peak RSS (see `docs/bench.md`).
-//! * `release --dry-run [VERSION]` / `release VERSION [--publish]`: release checks, verified
-//!   packages of every publishable crate, version bump, CHANGELOG, commit and tag, the `dtvi`
-//!   binary with a SHA-256 manifest, and publishing (see `release.rs` and the README).
-//! * `soak [--files N] [...]`: both facades move N files (default 20,000) through an
-//!   emulator process with random faults, latency, a bandwidth limit and short URL
-//!   lifetimes; every report must account for every file once and every byte is
-//!   compared (see `docs/emulator.md`).
+//! * `release --dry-run` / `release VERSION`: checks, `cargo semver-checks` and verified
+//!   packages of every publishable crate; a release is cargo-release's, configured in
+//!   `release.toml` (see `release.rs` and the README).
+//! * `bench`, `soak`, `interop`, `api-fuzz`: forwarded to vi-harness (see
+//!   `tools/harness/src/main.rs`).
 
-mod api_fuzz;
-mod bench;
 mod codegen;
-mod interop;
-mod interop_rust;
-mod procs;
 mod pyenv;
 mod release;
-mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -57,9 +39,28 @@ pub(crate) fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// The cargo that runs xtask (`CARGO`), else `cargo` from the path.
-pub(crate) fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+/// A `cargo` command in the repository's root: the cargo that runs xtask (`CARGO`), else
+/// `cargo` from the path, without the variables `cargo run` gave xtask's own package
+/// (build scripts that watch them, ring's among them, would otherwise rebuild after
+/// every plain `cargo build`, and the other way round).
+pub(crate) fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref())
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command.current_dir(repo_root());
+    command
 }
 
 /// Crates that must not appear in a package's normal dependency tree.
@@ -68,8 +69,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("vi-blocking", &["tokio", "reqwest", "hyper"]),
 ];
 
-/// `cargo xtask`: every command and its options (the two internal ones, run as child
-/// processes by `soak` and `interop`, take their arguments as they are).
+/// `cargo xtask`: every command and its options.
 #[derive(clap::Parser)]
 #[command(
     name = "cargo xtask",
@@ -79,54 +79,35 @@ const RULES: &[(&str, &[&str])] = &[
 enum Xtask {
     /// Check that vi-core and vi-blocking keep their dependency layering.
     DepsGuard,
-    /// Run the official Python client and our SDK against recording emulators and compare
-    /// their requests.
-    Interop,
     /// Write vi-core's wire models and endpoint table from api/vi.openapi.yaml (--check:
     /// fail when the checked-in files differ; --validate: check the document is valid
     /// OpenAPI 3.1).
     Codegen(codegen::Options),
-    /// Schemathesis (pinned, from PyPI) against a local emulator from api/vi.openapi.yaml.
-    ApiFuzz(api_fuzz::Options),
-    /// Upload/download speed and peak RSS: both facades, the official Python client and
-    /// curl, on loopback or a shaped link (--suite: the issue-11 matrix; --resume: `dtvi
-    /// assets upload --skip-existing` with half the files present against a full
-    /// re-upload).
-    #[command(after_help = bench::USAGE)]
-    Bench(bench::Args),
-    /// Release checks and verified packages (--dry-run), or bump, CHANGELOG, commit, tag
-    /// vVERSION, dtvi binary + SHA256SUMS, and publish to crates.io.
+    /// Release checks, `cargo semver-checks` and verified packages of every publishable
+    /// crate (--dry-run), or a release by cargo-release (release.toml).
     #[command(after_help = release::USAGE)]
     Release(release::Options),
+    /// Schemathesis (pinned, from PyPI) against a local emulator (runs vi-harness).
+    #[command(disable_help_flag = true)]
+    ApiFuzz(Forward),
+    /// Upload/download speed and peak RSS against the official Python client and curl
+    /// (runs vi-harness).
+    #[command(disable_help_flag = true)]
+    Bench(Forward),
+    /// Run the official Python client and our SDK against recording emulators and compare
+    /// their requests (runs vi-harness).
+    #[command(disable_help_flag = true)]
+    Interop(Forward),
     /// Move many files through a faulty, slow emulator with both facades and check every
-    /// byte.
-    Soak(soak::Args),
-    /// Internal: one client half of `soak`, run by it as a child process.
-    #[command(hide = true, after_help = soak::CLIENT_USAGE)]
-    SoakClient(Rest),
-    /// Internal: our SDK's half of `interop`, run by it as a child process.
-    #[command(
-        hide = true,
-        after_help = "Usage: xtask interop-rust SAMPLES_DIR WORK_DIR"
-    )]
-    InteropRust(Rest),
+    /// byte (runs vi-harness).
+    #[command(disable_help_flag = true)]
+    Soak(Forward),
 }
 
-/// The arguments after `command` on the command line, as given (the bench report quotes
-/// them).
-fn args_after(command: &str) -> Vec<String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let start = args
-        .iter()
-        .position(|a| a == command)
-        .map_or(args.len(), |i| i + 1);
-    args[start..].to_vec()
-}
-
-/// The arguments of an internal command, parsed by the command.
+/// The arguments of a command vi-harness runs, `--help` included, passed on as given.
 #[derive(clap::Args)]
-struct Rest {
-    /// Its arguments (see below).
+struct Forward {
+    /// The command's options (`--help` lists them).
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -135,24 +116,38 @@ struct Rest {
     args: Vec<String>,
 }
 
+/// Runs `cargo run -p vi-harness -- COMMAND ARGS…` and exits as it does.
+fn harness(command: &str, args: &[String]) -> ExitCode {
+    let status = cargo()
+        .args(["run", "--quiet", "--package", "vi-harness", "--", command])
+        .args(args)
+        .status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1))),
+        Err(e) => {
+            eprintln!("xtask: cannot run cargo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     use clap::Parser as _;
     match Xtask::parse() {
         Xtask::DepsGuard => deps_guard(),
-        Xtask::Interop => interop::main(),
         Xtask::Codegen(options) => codegen::main(&options),
-        Xtask::ApiFuzz(options) => api_fuzz::main(&options),
-        Xtask::Bench(args) => bench::main(args, &args_after("bench")),
         Xtask::Release(options) => release::main(&options),
-        Xtask::Soak(args) => soak::main(args),
-        Xtask::SoakClient(rest) => soak::client_main(&rest.args),
-        Xtask::InteropRust(rest) => interop::rust_scenario(&rest.args),
+        Xtask::ApiFuzz(f) => harness("api-fuzz", &f.args),
+        Xtask::Bench(f) => harness("bench", &f.args),
+        Xtask::Interop(f) => harness("interop", &f.args),
+        Xtask::Soak(f) => harness("soak", &f.args),
     }
 }
 
 /// The names of every package in `package`'s normal dependency tree.
 fn dependency_names(package: &str) -> Result<Vec<String>, String> {
-    let output = Command::new(cargo())
+    let output = cargo()
         .args([
             "tree",
             "--edges",
@@ -197,7 +192,7 @@ fn deps_guard() -> ExitCode {
                 } else {
                     broken = true;
                     eprintln!(
-                        "deps-guard: {package} depends on {} (normal dependencies); DESIGN.md forbids it. \
+                        "deps-guard: {package} depends on {} (normal dependencies); ARCHITECTURE.md forbids it. \
                          Run `cargo tree -p {package} -e normal -i {}` to see the path.",
                         found.join(", "),
                         found[0]

@@ -1,7 +1,12 @@
 //! Python virtual environments under `target/` for the commands that drive Python tools
 //! (`interop`: the official client; `codegen --validate` and `api-fuzz`: the OpenAPI
-//! validator and Schemathesis). Each installs a pinned requirements file from PyPI once
-//! and reuses it; when PyPI cannot be reached the error says so in plain words.
+//! validator and Schemathesis; `bench`: the official client). Each installs a pinned
+//! requirements file from PyPI once and reuses it; when PyPI cannot be reached the error
+//! says so in plain words.
+//!
+//! xtask and vi-harness both compile this file (`#[path]` in `tools/harness/src/main.rs`):
+//! xtask must not depend on the harness (it would build the SDK), and the harness should
+//! not depend on xtask's code generator.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,4 +101,27 @@ pub(crate) fn prepare(
         ));
     }
     Ok(python)
+}
+
+/// [`prepare`] for a requirements file of `name==version` lines: the check is that each
+/// is installed at its version.
+pub(crate) fn prepare_pinned(
+    venv: &Path,
+    requirements: &Path,
+    what: &str,
+) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let pins: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once("=="))
+        .map(|(name, version)| format!("({name:?}, {version:?})"))
+        .collect();
+    let check = format!(
+        "import sys\nfrom importlib.metadata import version\ntry:\n    sys.exit(0 if all(version(n) == v for n, v in [{}]) else 1)\nexcept Exception:\n    sys.exit(1)\n",
+        pins.join(", ")
+    );
+    prepare(venv, requirements, &check, what)
 }

@@ -8,28 +8,12 @@ use std::process::Command;
 use super::DOCUMENT;
 
 /// Creates (or reuses) `target/api-venv` with the pinned tools; returns its interpreter.
-pub(crate) fn api_venv(root: &Path) -> Result<PathBuf, String> {
-    let requirements = root.join("api").join("requirements.txt");
-    let text = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
-    // Python that exits 0 when every `name==version` line is installed at that version.
-    let pins: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once("=="))
-        .map(|(name, version)| format!("({name:?}, {version:?})"))
-        .collect();
-    let check = format!(
-        "import sys\nfrom importlib.metadata import version\ntry:\n    sys.exit(0 if all(version(n) == v for n, v in [{}]) else 1)\nexcept Exception:\n    sys.exit(1)\n",
-        pins.join(", ")
-    );
+fn api_venv(root: &Path) -> Result<PathBuf, String> {
     let venv = crate::target_dir(root).join("api-venv");
     println!("== Python tools ({}) ==", venv.display());
-    crate::pyenv::prepare(
+    crate::pyenv::prepare_pinned(
         &venv,
-        &requirements,
-        &check,
+        &root.join("api").join("requirements.txt"),
         "the OpenAPI tools of api/requirements.txt",
     )
 }
@@ -40,7 +24,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
 }
 
 /// Validates the document with the venv's `python`; fails with the validator's message.
-pub(crate) fn check(python: &Path, root: &Path) -> Result<(), String> {
+fn check(python: &Path, root: &Path) -> Result<(), String> {
     let document = root.join(DOCUMENT);
     let output = Command::new(python)
         .args(["-m", "openapi_spec_validator"])

@@ -5,7 +5,7 @@
 //! 2. Writes the sample images (`official_client.py make-samples`).
 //! 3. Starts a recording vi-emulator (in-process) and runs `interop/official_client.py`
 //!    against it; then a second recording emulator for our SDK's run of the same
-//!    operations (`xtask interop-rust`, see `interop_rust.rs`).
+//!    operations (`vi-harness interop-rust`, see `interop_rust.rs`).
 //! 4. Compares the two recordings per operation (method + route template + query keys):
 //!    request counts, response statuses, query value classes, JSON body keys and value
 //!    types (recursively) and headers. Differences fail unless `interop/allowlist.json`
@@ -53,10 +53,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Entry point of `xtask interop-rust SAMPLES WORK` (run by `interop` as a child process).
+/// Entry point of `vi-harness interop-rust SAMPLES WORK` (run by `interop` as a child process).
 pub fn rust_scenario(args: &[String]) -> ExitCode {
     let [samples, work] = args else {
-        eprintln!("usage: xtask interop-rust SAMPLES_DIR WORK_DIR");
+        eprintln!("usage: vi-harness interop-rust SAMPLES_DIR WORK_DIR");
         return ExitCode::from(2);
     };
     match crate::interop_rust::run(Path::new(samples), Path::new(work)) {
@@ -118,7 +118,8 @@ fn run() -> Result<bool, String> {
     println!("\n== interop: our SDK (vi-blocking) against vi-emulator ==");
     let ours_rec = out.join("ours.jsonl");
     let t = Instant::now();
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the vi-harness binary: {e}"))?;
     let ours_ok = with_emulator(&ours_rec, |emulator| {
         let mut cmd = Command::new(&exe);
         cmd.arg("interop-rust")

@@ -1,6 +1,6 @@
 //! The wire-compatibility scenario run through our SDK (the blocking facade): the same
 //! operations, in the same order, as `interop/official_client.py` runs with the official
-//! Python client. `cargo xtask interop` runs it as `xtask interop-rust SAMPLES WORK` with
+//! Python client. `cargo xtask interop` runs it as `vi-harness interop-rust SAMPLES WORK` with
 //! `DATATURE_VI_*` pointing at an emulator that records every request.
 //!
 //! Operations: create a dataset; upload one file, a folder and in-memory bytes (waiting);

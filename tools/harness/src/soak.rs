@@ -2,9 +2,9 @@
 //! emulator (random faults, latency, a bandwidth limit, short URL lifetimes) and every
 //! byte is checked.
 //!
-//! 1. Builds `vi-emulator` and `xtask` in release mode (`--debug`: debug, as CI builds
-//!    one profile), the client halves run as `target/<profile>/xtask soak-client …`,
-//!    each its own process, so each peak RSS is its own.
+//! 1. Builds `vi-emulator` and `vi-harness` in release mode (`--debug`: debug, as CI
+//!    builds one profile); the client halves run as `target/<profile>/vi-harness
+//!    soak-client …`, each its own process, so each peak RSS is its own.
 //! 2. Generates N distinct small PNG files in a fresh directory under `target/soak/`.
 //! 3. Starts the emulator process (`--port 0`, its first line is
 //!    `listening on http://HOST:PORT`) with the shaping and fault flags.
@@ -69,7 +69,7 @@ fn run(o: &Options) -> Result<bool, String> {
     let target = crate::target_dir(&root);
     let cargo = crate::cargo();
     let profile = if o.debug { "debug" } else { "release" };
-    eprintln!("soak: building vi-emulator and xtask ({profile})…");
+    eprintln!("soak: building vi-emulator and vi-harness ({profile})…");
     let mut build = vec![
         "build",
         "--quiet",
@@ -78,9 +78,9 @@ fn run(o: &Options) -> Result<bool, String> {
         "--bin",
         "vi-emulator",
         "-p",
-        "xtask",
+        "vi-harness",
         "--bin",
-        "xtask",
+        "vi-harness",
     ];
     if !o.debug {
         build.push("--release");
@@ -94,7 +94,7 @@ fn run(o: &Options) -> Result<bool, String> {
         return Err("the release build failed".into());
     }
     let emulator_bin = target.join(profile).join("vi-emulator");
-    let client_bin = target.join(profile).join("xtask");
+    let client_bin = target.join(profile).join("vi-harness");
 
     // A fresh directory per run (DESIGN.md §8).
     let stamp = std::time::SystemTime::now()

@@ -1,9 +1,9 @@
 //! `cargo xtask api-fuzz [--max-examples N] [--max-time SECS] [--seed N] [--all-checks]`:
 //! Schemathesis against a local vi-emulator, from `api/vi.openapi.yaml`.
 //!
-//! 1. Checks the document (`openapi-spec-validator`, like `codegen --validate`); both
-//!    tools come pinned from `api/requirements.txt` into `target/api-venv`. When PyPI
-//!    cannot be reached the run fails and says so.
+//! 1. Prepares `target/api-venv` with the tools pinned in `api/requirements.txt` (the
+//!    environment `cargo xtask codegen --validate` uses, which checks the document
+//!    itself; CI runs it first). When PyPI cannot be reached the run fails and says so.
 //! 2. Starts a vi-emulator in this process with one seeded dataset, so generated requests
 //!    reach real resources: the `org` and `dsc` path parameters are pinned to the
 //!    emulator's organization and that dataset (everything else is generated).
@@ -19,8 +19,10 @@ use std::time::Instant;
 
 use vi_emulator::Emulator;
 
-use crate::codegen::{DOCUMENT, validate};
 use crate::{repo_root, target_dir};
+
+/// The OpenAPI document, relative to the repository's root.
+const DOCUMENT: &str = "api/vi.openapi.yaml";
 
 /// What must hold for every response: no 5xx, a documented status, a body and headers
 /// within the schema, the documented content type. (Schemathesis's data-acceptance
@@ -63,8 +65,11 @@ pub fn main(options: &Options) -> ExitCode {
 fn run(options: &Options) -> Result<(), String> {
     let started = Instant::now();
     let root = repo_root();
-    let python = validate::api_venv(&root)?;
-    validate::check(&python, &root)?;
+    let python = crate::pyenv::prepare_pinned(
+        &target_dir(&root).join("api-venv"),
+        &root.join("api").join("requirements.txt"),
+        "the OpenAPI tools of api/requirements.txt",
+    )?;
     let out = target_dir(&root).join("api-fuzz");
     if out.exists() {
         std::fs::remove_dir_all(&out)

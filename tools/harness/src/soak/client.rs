@@ -1,5 +1,5 @@
 //! The client half: one upload or download with one facade, run by the soak as its own
-//! process (`xtask soak-client`, so each peak RSS is its own), and its JSON report.
+//! process (`vi-harness soak-client`, so each peak RSS is its own), and its JSON report.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -112,10 +112,10 @@ pub fn reason_class(reason: &str) -> String {
     out
 }
 
-/// The command line of `xtask soak-client`.
-pub const CLIENT_USAGE: &str = "usage: xtask soak-client --facade blocking|async --op upload|download --dataset ID --path P --out FILE [--read-timeout-secs T]";
+/// The command line of `vi-harness soak-client`.
+pub const CLIENT_USAGE: &str = "usage: vi-harness soak-client --facade blocking|async --op upload|download --dataset ID --path P --out FILE [--read-timeout-secs T]";
 
-/// Runs `xtask soak-client --facade F --op upload|download --dataset ID --path P --out FILE
+/// Runs `vi-harness soak-client --facade F --op upload|download --dataset ID --path P --out FILE
 /// [--read-timeout-secs T]` and writes a JSON report to FILE (also when the call fails).
 pub fn client_main(args: &[String]) -> ExitCode {
     let mut map: BTreeMap<&str, &str> = BTreeMap::new();
