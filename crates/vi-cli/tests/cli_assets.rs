@@ -5,7 +5,7 @@
 use serde_json::Value;
 use vi_testkit::{TestEnv, write_file};
 
-mod common;
+use crate::common;
 
 use common::{arr, create_dataset, human, images, json, json_with_code, s};
 

@@ -3,7 +3,7 @@
 
 use vi_testkit::TestEnv;
 
-mod common;
+use crate::common;
 
 use common::{arr, create_dataset, human, json};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use vi_testkit::{TestEnv, write_file};
 
-mod common;
+use crate::common;
 
 use common::{arr, create_dataset, human, images, json, json_with_code, s};
 

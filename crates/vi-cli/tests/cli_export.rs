@@ -1,7 +1,7 @@
 //! End-to-end tests of `vi datasets export`: a dataset downloaded with its split, and an
 //! export download killed midway (SIGKILL) that a later run resumes.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

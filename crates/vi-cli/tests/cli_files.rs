@@ -19,7 +19,7 @@ use vi_testkit::{Fault, FaultKind, FaultTarget, TestEnv};
 /// The command's binary name (the one place to change when it is renamed).
 const BIN: &str = "dtvi";
 
-mod common;
+use crate::common;
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin(BIN)

@@ -1,7 +1,7 @@
 //! End-to-end tests of `vi annotations`, `vi sessions`, `vi assets delete-many` and
 //! `vi datasets update` against a test emulator.
 
-mod common;
+use crate::common;
 
 use common::{arr, create_dataset, human, images, json, s};
 use vi_testkit::{TestEnv, write_file};

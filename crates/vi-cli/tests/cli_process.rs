@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use vi_testkit::{TestEnv, png, write_file};
 
-mod common;
+use crate::common;
 
 use common::{create_dataset, json, process, s};
 

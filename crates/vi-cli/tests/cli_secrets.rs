@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 use vi_testkit::TestEnv;
 
-mod common;
+use crate::common;
 
 use common::{create_dataset, images, json, s, vi};
 use std::process::Output;

@@ -15,7 +15,7 @@ use vi_core::select::Shard;
 use vi_emulator::{EmulatorConfig, SessionLimit};
 use vi_testkit::{TestEnv, png, write_file};
 
-mod common;
+use crate::common;
 
 use common::{arr, create_dataset, human, json, s, vi_process};
 

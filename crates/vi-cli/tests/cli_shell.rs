@@ -12,7 +12,7 @@ use std::process::{Command as StdCommand, Stdio};
 use serde_json::Value;
 use vi_testkit::{TestEnv, write_file};
 
-mod common;
+use crate::common;
 
 use common::{arr, create_dataset, human, images, json, json_with_code, process, s, vi};
 

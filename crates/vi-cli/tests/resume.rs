@@ -10,7 +10,7 @@ use serde_json::Value;
 use vi_testkit::scenarios::resume::ResumeEnv;
 use vi_testkit::{png, write_file};
 
-mod common;
+use crate::common;
 
 /// `dtvi` with the emulator's credentials in the environment.
 fn vi(env: &ResumeEnv) -> std::process::Command {

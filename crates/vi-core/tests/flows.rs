@@ -11,7 +11,7 @@ use vi_core::{
 };
 use vi_testkit::scripted::{Harness, Step};
 
-mod flows_support;
+use crate::flows_support;
 use flows_support::*;
 
 fn page(items: &[&str], next: Option<&str>) -> &'static str {

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::json;
 use vi_core::models::*;
 
-mod models_support;
+use crate::models_support;
 
 use models_support::{decode, fixture, round_trip};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use vi_core::models::*;
 
-mod models_support;
+use crate::models_support;
 
 use models_support::{decode, fixture, round_trip};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use vi_core::DatasetId;
 use vi_testkit::scripted::{Harness, Step};
 
-mod flows_support;
+use crate::flows_support;
 use flows_support::*;
 
 const FAR_EXPIRY: u64 = 4_102_444_800_000;

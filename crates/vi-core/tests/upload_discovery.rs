@@ -8,7 +8,7 @@ use vi_core::ErrorKind;
 use vi_core::upload::discover::{DiscoveredFile, Discovery, dedupe_names, discover};
 use vi_core::upload::spec::{SkipReason, spec_for_file};
 
-mod upload_support;
+use crate::upload_support;
 
 use upload_support::{PNG, TEXT, jpeg, mp4, write};
 

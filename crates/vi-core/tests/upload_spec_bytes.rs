@@ -10,7 +10,7 @@ use vi_core::upload::spec::{
     SNIFF_WINDOW, SkipReason, SpecSource, is_listed_extension, mime_for_extension, spec_for_bytes,
 };
 
-mod upload_support;
+use crate::upload_support;
 
 use upload_support::{PNG, TEXT, jpeg, mp4};
 

@@ -13,7 +13,7 @@ use vi_core::upload::spec::{
     VIDEO_SIZE_LIMIT, spec_for_bytes, spec_for_file,
 };
 
-mod upload_support;
+use crate::upload_support;
 
 use upload_support::{PNG, TEXT, ftyp, jpeg, mp4, write};
 

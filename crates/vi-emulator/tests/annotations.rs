@@ -1,6 +1,6 @@
 //! Annotation state across a restart, and the import policies, over HTTP.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

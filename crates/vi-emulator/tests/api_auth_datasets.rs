@@ -1,7 +1,7 @@
 //! Credentials, authentication, and datasets (create, list, get, update, delete) over
 //! real HTTP.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The emulator as a test harness: injected API faults and delays, the recording of
 //! requests (without secrets), and use from async code.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

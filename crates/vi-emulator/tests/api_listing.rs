@@ -1,7 +1,7 @@
 //! Asset listing over real HTTP: pages, sorts, filters, metadata queries, and keyset
 //! pages over a seeded dataset.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

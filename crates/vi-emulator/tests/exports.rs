@@ -1,7 +1,7 @@
 //! Dataset exports (E1–E3) and their archives: body checks, the archive's layout, `HEAD`
 //! and exact ranges on its signed URL, paging, and persistence across a restart.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

@@ -4,7 +4,7 @@
 //! Times are only checked from below (a shaped request cannot be faster than its
 //! shaping); nothing asserts that something is fast.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

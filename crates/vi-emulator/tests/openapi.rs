@@ -3,7 +3,7 @@
 //! schema for that status accepts (validated with `jsonschema`, draft 2020-12, which is
 //! what OpenAPI 3.1 schemas are).
 
-mod common;
+use crate::common;
 
 use common::{Client, Reply, jpeg};
 use serde_json::{Value, json};

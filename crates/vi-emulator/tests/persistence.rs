@@ -1,6 +1,6 @@
 //! Restart persistence and the standalone binary.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

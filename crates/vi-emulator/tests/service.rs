@@ -2,7 +2,7 @@
 //! deferred verdicts, part replies with a body, strict part ETags, the session window,
 //! and `If-Range` on downloads.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

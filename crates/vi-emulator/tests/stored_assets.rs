@@ -1,7 +1,7 @@
 //! Uploaded assets afterwards: signed downloads (ranges, signatures, expiry, faults),
 //! delete and rename.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! What fails an uploaded file or a signed PUT: CRC and size mismatches, the failure
 //! models of a session, and the storage's checks of signed upload URLs.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Multipart uploads: parts signed, sent and completed one by one, then the file
 //! assembled, or refused at completion when a part was corrupt.
 
-mod common;
+use crate::common;
 
 use common::session::{errors_of, progress, session_id};
 use common::*;

@@ -1,7 +1,7 @@
 //! Ingestion sessions: the assets they create (with real image metadata), what a
 //! declaration must hold, files that never arrive, and cancelling.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

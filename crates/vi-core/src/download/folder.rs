@@ -31,6 +31,9 @@ pub(crate) const LOCK_FILE: &str = ".lock";
 /// another run between our open and our lock.
 const LOCK_ATTEMPTS: u32 = 16;
 
+/// How many times (20 ms apart) a refused run reads the lock file for its holder's name.
+const HOLDER_READS: u32 = 25;
+
 /// A download folder claimed by this run; see the module docs.
 #[derive(Debug)]
 pub(crate) struct FolderClaim {
@@ -238,8 +241,18 @@ fn write_holder(file: &mut File, shard: Option<Shard>) -> io::Result<()> {
 
 /// The error for a folder another run holds, naming it from what it wrote in the lock.
 fn busy(directory: &Path, file: &mut File) -> Error {
+    // The holder writes its name just after it takes the lock: a run that lost the race
+    // by a hair may find the file still empty, so it looks again for a moment.
     let mut holder = String::new();
-    let _ = file.take(512).read_to_string(&mut holder);
+    for _ in 0..HOLDER_READS {
+        holder.clear();
+        let _ = file.rewind();
+        let _ = (&mut *file).take(512).read_to_string(&mut holder);
+        if !holder.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let holder = crate::redact::printable(holder.trim(), false);
     let who = if holder.is_empty() {
         "another download".to_owned()
