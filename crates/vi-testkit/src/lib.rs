@@ -116,11 +116,9 @@ pub fn status_fault(target: FaultTarget, status: u16, times: u32) -> Fault {
 
 /// Retries with short delays, so tests that exercise retries stay quick.
 pub fn fast_retries() -> vi_core::retry::RetryPolicy {
-    vi_core::retry::RetryPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
-        ..Default::default()
-    }
+    vi_core::retry::RetryPolicy::default()
+        .with_base_delay(Duration::from_millis(5))
+        .with_max_delay(Duration::from_millis(50))
 }
 
 /// A valid RGB PNG of `width` × `height` whose pixels depend on `seed`, so images with

@@ -7,6 +7,7 @@ use super::Config;
 /// What a transport needs to know to set up its HTTP stack; both facades build theirs
 /// from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpOptions {
     /// How long to wait for a connection (spec §1.5: 60 s).
     pub connect_timeout: Duration,
@@ -21,6 +22,32 @@ pub struct HttpOptions {
     /// opened 203 to 232 connections at 20, each a TCP and TLS handshake away from its
     /// first byte).
     pub pool_max_idle_per_host: usize,
+}
+
+impl HttpOptions {
+    /// Sets the time allowed to open a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the longest wait for the next bytes of a response (progress, not a total).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Sets the `User-Agent` header sent to the API.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Sets how many idle connections per host the pool keeps.
+    pub fn pool_max_idle_per_host(mut self, connections: usize) -> Self {
+        self.pool_max_idle_per_host = connections;
+        self
+    }
 }
 
 impl Default for HttpOptions {

@@ -109,6 +109,7 @@ pub fn default_user_agent() -> String {
 ///
 /// `Debug` never shows the secret key.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// The API origin: scheme, host and port, with the path `/`. Any path in the configured
     /// base URL is discarded, as the official client does (spec §1.1): every API path is

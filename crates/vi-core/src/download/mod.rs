@@ -72,6 +72,7 @@ pub enum DownloadSelection {
 
 /// How to download.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DownloadOptions {
     /// Which assets.
     pub selection: DownloadSelection,

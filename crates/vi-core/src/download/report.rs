@@ -113,6 +113,7 @@ pub struct FailedDownload {
 /// `skipped` and `failed`. (After a cancellation, assets the listing had not reached yet
 /// are not in the report.)
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DownloadReport {
     /// The dataset.
     pub dataset: DatasetId,

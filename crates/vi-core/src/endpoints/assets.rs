@@ -58,6 +58,7 @@ impl SortOrder {
 
 /// How to list assets: page size, filters, sort and whether to include signed URLs.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListAssetsOptions {
     /// Assets per page, 1–1000 (default 10).
     pub page_size: u32,
@@ -192,6 +193,7 @@ impl Endpoint for ListAssets {
 
 /// Which assets to count.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CountAssetsOptions {
     /// A filter expression.
     pub filter: Option<String>,

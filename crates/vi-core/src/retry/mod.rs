@@ -159,6 +159,7 @@ pub enum Decision {
 /// capped at 60 s, 3 retries for server and network failures, 20 for rate limiting; plus a
 /// 30-minute budget per call (see the [module docs](self) for why).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// The backoff before the first retry is drawn from `[0, base_delay)`; it doubles with
     /// each further retry of the same class.

@@ -242,6 +242,7 @@ pub fn default_concurrency() -> usize {
 
 /// How to upload.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct UploadOptions {
     /// What the service does when a file fails.
     pub failure_mode: UploadFailureMode,

@@ -156,6 +156,7 @@ pub struct SkippedFile {
 /// The outcome of an upload: every input file appears in exactly one of `succeeded`,
 /// `failed`, `skipped`, `processing` and (for a dry run) `planned`.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct UploadReport {
     /// The dataset uploaded to.
     pub dataset: DatasetId,

@@ -260,10 +260,7 @@ pub fn redirects_are_not_followed(stack: &TransportStack) {
 
 /// A response slower than the read timeout is a `Timeout` error that hides the signed query.
 pub fn slow_response_times_out_without_secret(stack: &TransportStack) {
-    let options = HttpOptions {
-        read_timeout: Duration::from_millis(300),
-        ..HttpOptions::default()
-    };
+    let options = HttpOptions::default().read_timeout(Duration::from_millis(300));
     let t = stack.transport_with(&options);
     let url = format!("{}/slow?signature=SECRET", server::base());
     // The server answers after 3 s: a Timeout error means the 300 ms limit acted.
@@ -276,10 +273,7 @@ pub fn slow_response_times_out_without_secret(stack: &TransportStack) {
 /// timeout to go through a slow uplink succeeds, since bytes keep moving (the idle-response
 /// case is `slow_response_times_out_without_secret`).
 pub fn a_body_slower_than_the_read_timeout_still_goes_through(stack: &TransportStack) {
-    let options = HttpOptions {
-        read_timeout: Duration::from_secs(2),
-        ..HttpOptions::default()
-    };
+    let options = HttpOptions::default().read_timeout(Duration::from_secs(2));
     let t = stack.transport_with(&options);
     // About 6 s at the sink's 8 MiB/s: three times the read timeout. The client's socket
     // buffers (up to 4 MiB) drain in about half a second once the last byte is written.

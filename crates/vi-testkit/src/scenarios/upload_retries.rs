@@ -55,10 +55,7 @@ pub fn a_retry_never_reaches_an_expired_url<F: Facade>(_: &TestEnv) {
         ..EmulatorConfig::default()
     });
     // Retry-After is honoured up to `max_delay`.
-    let patient = vi_core::retry::RetryPolicy {
-        max_delay: std::time::Duration::from_secs(5),
-        ..crate::fast_retries()
-    };
+    let patient = crate::fast_retries().with_max_delay(std::time::Duration::from_secs(5));
     let config = env.config_builder().retry_policy(patient);
     let c = F::from_config(config.build_with_env(&|_| None).unwrap()).unwrap();
     let late = Fault {

@@ -128,11 +128,9 @@ fn download(curl: &Curl, dataset: &DatasetId, folder: &Path) -> Result<Row, Stri
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let start = Instant::now();
     // The pages the SDK's downloads ask for (the listing's own default is 10 per page).
-    let options = ListAssetsOptions {
-        contents: true,
-        page_size: vi_core::download::DEFAULT_PAGE_SIZE,
-        ..ListAssetsOptions::default()
-    };
+    let options = ListAssetsOptions::new()
+        .with_contents(true)
+        .page_size(vi_core::download::DEFAULT_PAGE_SIZE);
     let mut entries = Vec::new();
     let listing = client
         .assets()

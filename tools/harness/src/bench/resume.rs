@@ -295,10 +295,7 @@ fn check_dataset(
     expected: &[FileSum],
 ) -> Result<(), String> {
     let id = DatasetId::new(dataset).map_err(|e| e.to_string())?;
-    let options = ListAssetsOptions {
-        page_size: MAX_PAGE_SIZE,
-        ..ListAssetsOptions::default()
-    };
+    let options = ListAssetsOptions::new().page_size(MAX_PAGE_SIZE);
     let mut held: HashMap<String, Vec<u64>> = HashMap::new();
     let mut assets = 0usize;
     for asset in client
