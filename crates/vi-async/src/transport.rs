@@ -259,7 +259,7 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
         .with_safe_default_protocol_versions()?
         .with_platform_verifier()?
         .with_no_client_auth();
-    // The API and the storage uploads speak HTTP/1.1 (spec §1.5).
+    // The API and the storage uploads speak HTTP/1.1 (docs/protocol.md §1.5).
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }

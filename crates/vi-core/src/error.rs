@@ -326,7 +326,7 @@ impl From<ApiError> for Error {
     }
 }
 
-/// The service's error code, from the HTTP status (spec §9.2).
+/// The service's error code, from the HTTP status (docs/protocol.md §9.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ApiErrorCode {

@@ -1,7 +1,7 @@
 //! Validated identifiers.
 //!
 //! Dataset, asset and ingestion-session ids follow the service's rule: 1–255 characters of
-//! `[A-Za-z0-9_-]` (spec §2.1). On the wire a dataset is addressed by its *composite* id
+//! `[A-Za-z0-9_-]` (docs/protocol.md §2.1). On the wire a dataset is addressed by its *composite* id
 //! `{organization id}_{short id}`; users only ever see and pass the short id.
 
 use std::fmt;
@@ -220,7 +220,7 @@ impl DatasetId {
     ///
     /// Strips exactly the `{organization}_` prefix when present, which stays correct even
     /// if a short id contained `_`; otherwise falls back to the text after the last `_`,
-    /// which is what the official client does (spec §2.1), and otherwise keeps the value
+    /// which is what the official client does (docs/protocol.md §2.1), and otherwise keeps the value
     /// as it is.
     pub fn from_composite(composite: &str, organization: &str) -> Result<Self, Error> {
         let short = composite

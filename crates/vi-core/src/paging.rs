@@ -1,6 +1,6 @@
 //! Pagination: the lazy [`Pager`], one list call per page, only when the caller asks.
 //!
-//! Listings return pages of `items` plus a `nextPage` token (spec §3.3, §8); the pure
+//! Listings return pages of `items` plus a `nextPage` token (docs/protocol.md §3.3, §8); the pure
 //! types ([`Cursor`], [`Page`]) live with the wire models, the [`PagedEndpoint`] trait with
 //! the endpoints. The pager never collects pages for the caller. Its rules:
 //!
@@ -24,7 +24,7 @@ use crate::runtime::BoxFuture;
 
 /// The page size of the listings the SDK streams through by itself (downloads, the
 /// skip-existing comparison). Not the largest, 1000: a service that answers `s=1000` with
-/// every remaining asset at once (which the official client needs, spec §7, and which the
+/// every remaining asset at once (which the official client needs, docs/protocol.md §7, and which the
 /// emulator does by default) would make memory grow with the dataset; 500 keeps each page
 /// bounded at the cost of a few more list requests.
 pub const STREAMING_PAGE_SIZE: u32 = 500;

@@ -1,6 +1,6 @@
 //! Requests to signed storage URLs, built in one place for every kind (download, upload,
 //! part): the service's URL, method and headers, an exact `Content-Length` for a body, and
-//! never the API credentials (spec §1.4). A URL the service gave that cannot be used is a
+//! never the API credentials (docs/protocol.md §1.4). A URL the service gave that cannot be used is a
 //! [`Error::Decode`] naming the redacted URL.
 
 use crate::config::Config;
@@ -43,7 +43,7 @@ impl SignedRequest {
     ///
     /// Only `https` URLs are accepted, or `http` ones when the API endpoint itself is `http`
     /// (a local emulator) or the caller allowed cleartext; and only the method the spec
-    /// gives each kind: `GET` to download, `PUT` to upload a file or a part (spec §6.7,
+    /// gives each kind: `GET` to download, `PUT` to upload a file or a part (docs/protocol.md §6.7,
     /// §6.8). Anything else is refused before a byte is sent.
     ///
     /// # Errors

@@ -44,7 +44,7 @@ fn requests_carry_credentials_and_join_onto_the_origin() {
     block(pager.next_page()).unwrap().unwrap();
     let seen = h.seen();
     assert_eq!(seen[0].method, http::Method::GET);
-    // The base URL's path is discarded (spec §1.1).
+    // The base URL's path is discarded (docs/protocol.md §1.1).
     assert_eq!(
         seen[0].uri,
         "https://api.example.test/workspaces/org-1/datasets?s=5"

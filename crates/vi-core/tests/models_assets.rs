@@ -1,4 +1,4 @@
-//! Wire-model tests of assets and signed URLs against JSON fixtures (spec §3.3, §3.4,
+//! Wire-model tests of assets and signed URLs against JSON fixtures (docs/protocol.md §3.3, §3.4,
 //! §5): decoding, pages and their tokens, counts, rename bodies, URL expiry and redaction.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,4 +1,4 @@
-//! Wire-model tests of the shared types (spec §3, §9.1): timestamps, resource conditions
+//! Wire-model tests of the shared types (docs/protocol.md §3, §9.1): timestamps, resource conditions
 //! and metadata, and the message read from an error body.
 
 use std::time::{Duration, UNIX_EPOCH};

@@ -1,4 +1,4 @@
-//! Wire-model tests of datasets against JSON fixtures (spec §3.3, §4): decoding, round
+//! Wire-model tests of datasets against JSON fixtures (docs/protocol.md §3.3, §4): decoding, round
 //! trips, pages, unknown enum values, deletion progress and the create/update bodies.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Wire-model tests of ingestion sessions and multipart uploads against JSON fixtures
-//! (spec §6): sessions, events and error codes, request bodies, CRC32C encoding.
+//! (docs/protocol.md §6): sessions, events and error codes, request bodies, CRC32C encoding.
 
 use std::collections::BTreeMap;
 
@@ -242,7 +242,7 @@ fn create_session_request_matches_the_official_body() {
 
 #[test]
 fn crc32c_is_a_signed_32_bit_integer() {
-    // CRC-32C("123456789") = 0xe3069283, sent as a signed integer (spec §6.3).
+    // CRC-32C("123456789") = 0xe3069283, sent as a signed integer (docs/protocol.md §6.3).
     let crc = 0xe306_9283_u32 as i32;
     assert_eq!(crc, -486_108_541);
     let spec = AssetSpec {

@@ -1,4 +1,4 @@
-//! The part-boundary rule of multipart uploads (spec §6.8): `base = size / N`, part `n`
+//! The part-boundary rule of multipart uploads (docs/protocol.md §6.8): `base = size / N`, part `n`
 //! covers `[(n−1)·base, n·base)`, the last part runs to the end. Pure, no I/O.
 
 use std::ops::Range;

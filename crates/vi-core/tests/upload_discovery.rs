@@ -1,4 +1,4 @@
-//! File discovery for uploads (spec §6.2, §6.6, §12.2): recursive folder scans, explicit
+//! File discovery for uploads (docs/protocol.md §6.2, §6.6, §12.2): recursive folder scans, explicit
 //! files, missing paths, `~`, symbolic links, non-UTF-8 names and duplicate names.
 
 use std::fs;

@@ -1,4 +1,4 @@
-//! The upload spec tables and in-memory sources (spec §6.3, §12.2): the extension-to-MIME
+//! The upload spec tables and in-memory sources (docs/protocol.md §6.3, §12.2): the extension-to-MIME
 //! map, the CRC32C vectors, specs of in-memory bytes (sniffing, its window, no panics)
 //! and the wording of every skip reason.
 

@@ -1,4 +1,4 @@
-//! File specs of files on disk (spec §6.3, §6.8, §12.2): MIME from the extension checked
+//! File specs of files on disk (docs/protocol.md §6.3, §6.8, §12.2): MIME from the extension checked
 //! against the content, kind, size, CRC32C, the multipart threshold, size warnings and
 //! every reason a file is skipped.
 
@@ -188,7 +188,7 @@ fn realmedia_is_not_an_uploadable_type() {
 #[test]
 fn unrecognised_video_falls_back_to_the_extension_but_images_do_not() {
     let dir = tempfile::tempdir().unwrap();
-    // 3GP is not known to `infer`: trusted on its video extension (spec §15 #18).
+    // 3GP is not known to `infer`: trusted on its video extension (docs/protocol.md §15 #18).
     let spec = file_spec(dir.path(), "phone.3gp", &ftyp(b"3gp4")).unwrap();
     assert_eq!((spec.mime, spec.kind), ("video/3gpp", AssetKind::Video));
     // A raw JPEG 2000 codestream is not recognised: images get no fallback.

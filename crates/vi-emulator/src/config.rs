@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How an ingestion session ends when individual files fail (spec §6.9, §15 #7).
+/// How an ingestion session ends when individual files fail (docs/protocol.md §6.9, §15 #7).
 ///
 /// The real service's behaviour cannot be observed from a client, so both plausible
 /// models are offered. In both models a `FailAfterOne` session stops accepting files
@@ -35,7 +35,7 @@ pub enum Verdicts {
     Deferred,
 }
 
-/// A limit on ingestion-session creation (spec §10.5: the official client states 5
+/// A limit on ingestion-session creation (docs/protocol.md §10.5: the official client states 5
 /// sessions per 5 minutes). Creations beyond `sessions` within any `window` (on the
 /// virtual clock) are answered 429 with a `Retry-After` until the oldest one leaves
 /// the window.
@@ -68,17 +68,17 @@ pub struct EmulatorConfig {
     /// Lifetime of signed upload and download URLs. Default one hour.
     pub signed_url_ttl: Duration,
     /// When true (the default), an asset listing with `s=1000` returns every remaining
-    /// asset in one page (spec §7.2, §13.6), because the Python SDK cannot follow
+    /// asset in one page (docs/protocol.md §7.2, §13.6), because the Python SDK cannot follow
     /// `nextPage` for assets.
     pub single_page_at_max_size: bool,
-    /// Terminal state of sessions with per-file failures (spec §6.9).
+    /// Terminal state of sessions with per-file failures (docs/protocol.md §6.9).
     pub failure_model: FailureModel,
     /// Idle time after which files of an open session that were never uploaded are
     /// failed with `ETIMEOUT`. Measured from the session's last upload activity, with
     /// the virtual clock. Default ten minutes.
     pub missing_file_timeout: Duration,
     /// Target part size of multipart uploads: `partCount = ceil(size / part size)`,
-    /// clamped to 1..=10 000 (spec §15 #15). Default 64 MiB.
+    /// clamped to 1..=10 000 (docs/protocol.md §15 #15). Default 64 MiB.
     pub multipart_part_size: u64,
     /// When set, one JSON line describing each request (route template, query keys,
     /// body key types, relevant header names; never secrets) is appended to this file.

@@ -1,4 +1,4 @@
-//! JSON error replies (`{"message": …, "error": …}`, spec §9).
+//! JSON error replies (`{"message": …, "error": …}`, docs/protocol.md §9).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

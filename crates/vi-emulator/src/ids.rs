@@ -9,7 +9,7 @@ fn random_from(alphabet: &[u8], len: usize) -> String {
         .collect()
 }
 
-/// A short id: 10 lowercase alphanumerics, never containing `_` (spec §2.1, §15 #9).
+/// A short id: 10 lowercase alphanumerics, never containing `_` (docs/protocol.md §2.1, §15 #9).
 pub(crate) fn short_id() -> String {
     random_from(LOWER_ALNUM, 10)
 }

@@ -1,5 +1,5 @@
 //! `vi-emulator`: a local, faithful server of the Datature Vi asset and dataset API
-//! (the wire protocol of `spec/vi-api.md`), for SDK tests, demos and offline CI.
+//! (the wire protocol of `docs/protocol.md` and `api/`), for SDK tests, demos and offline CI.
 //!
 //! It is an independent implementation of the specification (it does not depend on
 //! the SDK crates), so a misunderstanding in the SDK is not mirrored here.
@@ -16,21 +16,21 @@
 //! # What is served
 //!
 //! * The API at the origin root: datasets D1–D7, assets A1–A6, ingestion sessions
-//!   U1–U4 and multipart uploads M1–M5 (spec §2.2), with `Authorization: Bearer <key>`
+//!   U1–U4 and multipart uploads M1–M5 (docs/protocol.md §2.2), with `Authorization: Bearer <key>`
 //!   and `Organization-Id` checked on every call (401), and a path `{org}` different
-//!   from the header's rejected with 403 (spec §15 #21). Errors are
-//!   `{"message", "error", "statusCode"}` with the codes of spec §9.2.
+//!   from the header's rejected with 403 (docs/protocol.md §15 #21). Errors are
+//!   `{"message", "error", "statusCode"}` with the codes of docs/protocol.md §9.2.
 //! * "Cloud storage" on the same origin, behind HMAC-SHA256-signed URLs:
 //!   * S1 upload: `PUT {origin}/_storage/upload/{ingestionId}/{filename}?expires=<ms>&signature=<hex>`
 //!   * S2 part upload: `PUT {origin}/_storage/part/{multipartUploadId}/{partNumber}?expires=<ms>&signature=<hex>`
 //!   * S3 download: `GET {origin}/_storage/download/{org}_{ds}/{assetId}/{filename}?expires=<ms>&signature=<hex>`
 //!
 //!   Path segments are percent-encoded (a `/` in a name becomes `%2F`), so a download
-//!   URL ends with `/<percent-encoded filename>?…` (spec §7). The signature covers the
+//!   URL ends with `/<percent-encoded filename>?…` (docs/protocol.md §7). The signature covers the
 //!   method, the decoded resource and the expiry; a tampered URL or one past its
 //!   expiry on the virtual clock ([`Emulator::advance_clock`]) gets 403.
 //!
-//! # Filter language (`filter` of A1/A2; spec §15 #3)
+//! # Filter language (`filter` of A1/A2; docs/protocol.md §15 #3)
 //!
 //! The real syntax is undocumented; the emulator implements a small documented subset.
 //! A filter is one or more clauses `OPERAND OP OPERAND` joined by `and` (any case) or
@@ -43,7 +43,7 @@
 //! anything unparseable (including the Python `repr` of a dict) is a 400 whose message
 //! names the problem.
 //!
-//! `metadataQuery` (spec §15 #4): clauses `key == value` or `key != value` on the
+//! `metadataQuery` (docs/protocol.md §15 #4): clauses `key == value` or `key != value` on the
 //! asset's `metadata.customMetadata`, joined by `and`/`&&`; the key is a bare word or
 //! a quoted string, the value a quoted string, a number or `true`/`false`. With
 //! `strictQuery=y` values must be equal including JSON type and case; otherwise
@@ -67,21 +67,21 @@
 //!   sessions `sess-…`, ingestion ids `ingest-…`, multipart uploads `mpu-…`.
 //! * Query strings are strict: unknown keys, repeated keys and malformed values
 //!   (e.g. `contents=true`; flags are `y` only, count's `strictQuery` is `y`/`n`) are
-//!   a 400 naming the key. `s` must be 1–1000 (spec §15 #28). Page tokens are opaque
+//!   a 400 naming the key. `s` must be 1–1000 (docs/protocol.md §15 #28). Page tokens are opaque
 //!   base64url tokens bound (by an HMAC) to a fingerprint of the dataset, sort and
 //!   filters and to their position: for assets the sort key of the last asset of the
 //!   previous page (keyset paging), for datasets and sessions an offset; unknown,
 //!   tampered or mismatched tokens are a 400.
 //!   With [`EmulatorConfig::single_page_at_max_size`], `s=1000` returns every
-//!   remaining asset in one page (spec §13.6).
+//!   remaining asset in one page (docs/protocol.md §13.6).
 //! * Sorting: `default` is upload order; ties break on `assetId`; `o` accepts
-//!   `asc`/`desc`/`a`/`d`, absence is ascending (spec §15 #2).
+//!   `asc`/`desc`/`a`/`d`, absence is ascending (docs/protocol.md §15 #2).
 //! * Request bodies are strict: unknown keys, missing required keys and wrong types
 //!   are a 400 naming the field (`unknown field "nmae"`, `"status" must be an integer`).
 //! * Upload declarations (U1): a filename declared twice in one session is a 400
-//!   (clients resolve duplicates before U1, spec §15 #10); `kind` must agree with the
+//!   (clients resolve duplicates before U1, docs/protocol.md §15 #10); `kind` must agree with the
 //!   MIME's top-level type; `crc32c` must fit a signed 32-bit integer. Both keep
-//!   spellings are accepted, `KeepLinkedResources` is emitted (spec §15 #1).
+//!   spellings are accepted, `KeepLinkedResources` is emitted (docs/protocol.md §15 #1).
 //! * S1 uploads must send exactly the `Content-Type` listed in `upload.headers` (403
 //!   otherwise, as for a signed header) and a `Content-Length` (chunked → 411, spec
 //!   §15 #14). A length different from the declared size fails the file with
@@ -95,11 +95,11 @@
 //! * A session finishes as soon as no declared file is pending. Files that never
 //!   arrive fail with `ETIMEOUT` once the session has been idle for
 //!   [`EmulatorConfig::missing_file_timeout`] (checked lazily, on the virtual clock).
-//!   Terminal state per [`FailureModel`] (spec §6.9): with `FailAfterOne`, the first
+//!   Terminal state per [`FailureModel`] (docs/protocol.md §6.9): with `FailAfterOne`, the first
 //!   failure marks every still-pending file `EUNKNOWN`. Files already received stay
 //!   assets (also under model (b)); a cancelled session (U3 → `Finished`/`FailedReach`,
 //!   reason `Cancelled`) creates no asset from a file not yet received and refuses later
-//!   uploads with 409 (spec §15 #27 says "creates no assets"; here files received
+//!   uploads with 409 (docs/protocol.md §15 #27 says "creates no assets"; here files received
 //!   before the cancel were already ingested and stay). Cancelling a finished session
 //!   returns it unchanged.
 //! * The filename is the per-dataset asset key: an upload of an existing filename

@@ -74,7 +74,7 @@ struct Args {
     /// M3 rejects a part registered with a missing or empty ETag.
     #[arg(long)]
     require_part_etag: bool,
-    /// Allow at most this many ingestion sessions per window (spec §10.5; 429 with
+    /// Allow at most this many ingestion sessions per window (docs/protocol.md §10.5; 429 with
     /// Retry-After beyond). Also spelled --session-rate.
     #[arg(long, visible_alias = "session-rate", value_parser = clap::value_parser!(u32).range(1..))]
     sessions_per_window: Option<u32>,

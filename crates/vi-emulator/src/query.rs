@@ -40,7 +40,7 @@ impl Query {
         self.map.get(key).map(String::as_str)
     }
 
-    /// A flag the client sends as `y` or omits (spec §1.6); anything else is a 400.
+    /// A flag the client sends as `y` or omits (docs/protocol.md §1.6); anything else is a 400.
     pub(crate) fn flag(&self, key: &str) -> ApiResult<bool> {
         match self.get(key) {
             None => Ok(false),

@@ -1,4 +1,4 @@
-//! Response JSON shapes (spec §4.4, §4.5, §5.6, §6.5, §6.8), with every required key.
+//! Response JSON shapes (docs/protocol.md §4.4, §4.5, §5.6, §6.5, §6.8), with every required key.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
@@ -79,7 +79,7 @@ pub(crate) fn dataset(app: &App, ds: &Dataset) -> Value {
         "bypassQuota": false,
         "metadata": {"attributes": ds.attributes},
     });
-    // Optional-but-not-nullable keys are omitted rather than null (spec §1.7).
+    // Optional-but-not-nullable keys are omitted rather than null (docs/protocol.md §1.7).
     if let Some(obj) = v.as_object_mut() {
         if let Some(l) = &ds.localization {
             obj.insert("localization".into(), json!(l));

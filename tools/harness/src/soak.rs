@@ -96,7 +96,7 @@ fn run(o: &Options) -> Result<bool, String> {
     let emulator_bin = target.join(profile).join("vi-emulator");
     let client_bin = target.join(profile).join("vi-harness");
 
-    // A fresh directory per run (DESIGN.md §8).
+    // A fresh directory per run: one where many files were just deleted is slower to fill.
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())

@@ -9,9 +9,9 @@ use super::Config;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpOptions {
-    /// How long to wait for a connection (spec §1.5: 60 s).
+    /// How long to wait for a connection (docs/protocol.md §1.5: 60 s).
     pub connect_timeout: Duration,
-    /// How long to wait for data on an open connection (spec §1.5: 300 s).
+    /// How long to wait for data on an open connection (docs/protocol.md §1.5: 300 s).
     pub read_timeout: Duration,
     /// The `User-Agent` header sent with every request.
     pub user_agent: String,

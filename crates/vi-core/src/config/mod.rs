@@ -1,6 +1,6 @@
 //! Client configuration: where the API is, which credentials to send, timeouts and retries.
 //!
-//! [`ConfigBuilder`] resolves every value once, before any request is sent (spec §1.1–1.2):
+//! [`ConfigBuilder`] resolves every value once, before any request is sent (docs/protocol.md §1.1–1.2):
 //!
 //! | Value | Sources, first found wins |
 //! |---|---|
@@ -68,9 +68,9 @@ pub const SECRET_KEY_PREFIX: &str = "dtvi_";
 /// Every secret key is exactly this many characters long.
 pub const SECRET_KEY_LEN: usize = 103;
 
-/// The default connect timeout (spec §1.5).
+/// The default connect timeout (docs/protocol.md §1.5).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
-/// The default read timeout (spec §1.5).
+/// The default read timeout (docs/protocol.md §1.5).
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The name of the organization header on API requests.
@@ -93,7 +93,7 @@ fn config_error(message: impl Into<String>) -> Error {
     }
 }
 
-/// The default `User-Agent`: `vi-rs/<version> (Rust; <os>/<arch>)`, the shape of spec §1.3
+/// The default `User-Agent`: `vi-rs/<version> (Rust; <os>/<arch>)`, the shape of docs/protocol.md §1.3
 /// with this SDK's product token.
 pub fn default_user_agent() -> String {
     format!(
@@ -112,7 +112,7 @@ pub fn default_user_agent() -> String {
 #[non_exhaustive]
 pub struct Config {
     /// The API origin: scheme, host and port, with the path `/`. Any path in the configured
-    /// base URL is discarded, as the official client does (spec §1.1): every API path is
+    /// base URL is discarded, as the official client does (docs/protocol.md §1.1): every API path is
     /// absolute and is joined onto the origin.
     pub endpoint: url::Url,
     /// The secret key sent as `Authorization: Bearer <key>`.
@@ -165,11 +165,11 @@ impl Config {
         url
     }
 
-    /// The headers every API request carries (spec §1.3): `Authorization: Bearer <key>`
+    /// The headers every API request carries (docs/protocol.md §1.3): `Authorization: Bearer <key>`
     /// (marked sensitive, so HTTP libraries keep it out of their logs), `Organization-Id`,
     /// `Content-Type: application/json`, `Accept: application/json` and `User-Agent`.
     ///
-    /// Never attach these to signed storage URLs (spec §1.4).
+    /// Never attach these to signed storage URLs (docs/protocol.md §1.4).
     pub fn auth_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(5);
         // The builder guarantees every value below is a valid header value; a value broken

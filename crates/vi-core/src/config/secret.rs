@@ -6,7 +6,7 @@ use std::str::FromStr;
 use super::{KEY_HOWTO, REDACTED, SECRET_KEY_LEN, SECRET_KEY_PREFIX, Source, config_error};
 use crate::error::Error;
 
-/// A Vi secret key: starts with `dtvi_` and is exactly 103 characters long (spec §1.2).
+/// A Vi secret key: starts with `dtvi_` and is exactly 103 characters long (docs/protocol.md §1.2).
 ///
 /// It never shows itself: `Debug` and `Display` print `dtvi_…(redacted)`, and it cannot be
 /// serialized. [`SecretKey::expose`] is the only way to read it.

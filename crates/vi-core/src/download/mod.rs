@@ -1,6 +1,6 @@
 //! Downloads: whole datasets, chosen assets, or any listing, to a directory.
 //!
-//! The flow (spec §5.3, §7), written once for both facades:
+//! The flow (docs/protocol.md §5.3, §7), written once for both facades:
 //!
 //! 1. **Assets**: pages of the listing are fetched lazily with signed URLs (`contents=y`),
 //!    every page, not just the first (the official client stops at page one); or the
@@ -47,7 +47,7 @@ pub use report::{
     DownloadFailure, DownloadReport, DownloadedFile, FailedDownload, SkippedDownload,
 };
 
-/// The default number of concurrent downloads: `min(max(2 × cores, 8), 64)` (spec §7).
+/// The default number of concurrent downloads: `min(max(2 × cores, 8), 64)` (docs/protocol.md §7).
 pub fn default_concurrency() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (2 * cores).clamp(8, 64)

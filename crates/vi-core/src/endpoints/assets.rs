@@ -1,4 +1,4 @@
-//! Asset calls A1–A6 (spec §5).
+//! Asset calls A1–A6 (docs/protocol.md §5).
 
 use super::{ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, parse_json, table};
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub enum SortOrder {
 
 impl SortOrder {
     /// The value sent on the wire. The official client sends `asc` / `desc` although its
-    /// code once meant to send `d` or nothing (spec §15 #2); we follow what it sends.
+    /// code once meant to send `d` or nothing (docs/protocol.md §15 #2); we follow what it sends.
     pub fn as_str(self) -> &'static str {
         match self {
             SortOrder::Ascending => "asc",
@@ -201,7 +201,7 @@ pub struct CountAssetsOptions {
     pub metadata_query: Option<String>,
     /// A rule query.
     pub rule_query: Option<String>,
-    /// Exact matching: sent as `y` / `n` only when set (spec §5.2).
+    /// Exact matching: sent as `y` / `n` only when set (docs/protocol.md §5.2).
     pub strict_query: Option<bool>,
 }
 
@@ -320,7 +320,7 @@ impl Endpoint for GetAsset {
 }
 
 /// A4: deletes an asset. Succeeds with an empty body, which some clients choke on; we
-/// accept an empty or a JSON body (spec §15 #20).
+/// accept an empty or a JSON body (docs/protocol.md §15 #20).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeleteAsset {
     /// The dataset.
@@ -407,7 +407,7 @@ impl Endpoint for RenameAsset {
             }
         };
         let dsc = self.dataset.composite(org);
-        // The body key is `filename`; the service rejects `name` (spec §5.5).
+        // The body key is `filename`; the service rejects `name` (docs/protocol.md §5.5).
         let request: ApiRequest = self.op().request(&[org.as_str(), &dsc, current]);
         request.json(&RenameAssetRequest {
             filename: self.new_filename.clone(),

@@ -1,4 +1,4 @@
-//! Dataset calls D1–D5 (spec §4).
+//! Dataset calls D1–D5 (docs/protocol.md §4).
 
 use super::{ApiRequest, DEFAULT_PAGE_SIZE, Endpoint, Safety, check_page_size, parse_json, table};
 use crate::error::{Error, Result};
@@ -68,7 +68,7 @@ impl Endpoint for GetDataset {
     }
 }
 
-/// What a new dataset looks like (spec §4.3). Only the values the service documents are
+/// What a new dataset looks like (docs/protocol.md §4.3). Only the values the service documents are
 /// offered; the official client's defaults apply to the rest.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewDataset {

@@ -1,4 +1,4 @@
-//! Ingestion-session calls U1–U3 (spec §6.5, §6.9, §6.10).
+//! Ingestion-session calls U1–U3 (docs/protocol.md §6.5, §6.9, §6.10).
 
 use super::{ApiRequest, Endpoint, Safety, parse_json, table};
 use crate::error::Result;
@@ -56,7 +56,7 @@ impl Endpoint for GetIngestionSession {
     }
 }
 
-/// U3: abandons an ingestion session. The reply body is ignored (spec §15 #27).
+/// U3: abandons an ingestion session. The reply body is ignored (docs/protocol.md §15 #27).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CancelIngestionSession {
     /// The dataset.

@@ -7,12 +7,12 @@
 //!
 //! An endpoint says how safe it is to repeat ([`Safety`]), which drives the retry policy:
 //! `GET` is safe, `PUT`/`DELETE` idempotent, `POST`/`PATCH` unsafe (never repeated after
-//! the request may have reached the server, spec §10.1).
+//! the request may have reached the server, docs/protocol.md §10.1).
 //!
-//! Paths follow spec §2.2: absolute paths joined onto the API origin, every dataset
+//! Paths follow docs/protocol.md §2.2: absolute paths joined onto the API origin, every dataset
 //! addressed by its composite id `{org}_{ds}`, every variable segment percent-encoded as
 //! one segment (a `/` inside a filename becomes `%2F`), and the `:count` / `:cancel`
-//! suffixes sent literally. Queries follow spec §1.6: form encoding, flags sent as `y` and
+//! suffixes sent literally. Queries follow docs/protocol.md §1.6: form encoding, flags sent as `y` and
 //! omitted when false, unset values omitted.
 
 /// The `operation` and `safety` of an [`Endpoint`] impl, from its row of [`table`].
@@ -74,9 +74,9 @@ use crate::models::{Cursor, PageEnvelope};
 pub use crate::retry::Safety;
 use crate::transport::Response;
 
-/// The default page size of listings (spec §8).
+/// The default page size of listings (docs/protocol.md §8).
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
-/// The largest page size the service accepts (spec §8).
+/// The largest page size the service accepts (docs/protocol.md §8).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
 /// Characters escaped inside one path segment: everything a URL path gives meaning to
@@ -207,7 +207,7 @@ impl ApiRequest {
         }
     }
 
-    /// Adds a flag: `key=y` when true, nothing when false (spec §1.6).
+    /// Adds a flag: `key=y` when true, nothing when false (docs/protocol.md §1.6).
     pub fn flag(self, key: &'static str, on: bool) -> Self {
         if on { self.query(key, "y") } else { self }
     }
@@ -261,7 +261,7 @@ pub trait Endpoint: Send + Sync {
     fn parse(&self, response: &Response) -> Result<Self::Output>;
 
     /// True when `status`, received on a *repeated* attempt, means the first attempt already
-    /// succeeded (e.g. 404 after a retried delete, spec §5.4). The response is then parsed
+    /// succeeded (e.g. 404 after a retried delete, docs/protocol.md §5.4). The response is then parsed
     /// as if it were a success, with an empty body.
     fn success_on_repeat(&self, _status: http::StatusCode) -> bool {
         false

@@ -1,9 +1,9 @@
-//! Multipart-upload calls M1–M5 (spec §6.8), used for files of 1 GiB and more.
+//! Multipart-upload calls M1–M5 (docs/protocol.md §6.8), used for files of 1 GiB and more.
 //!
 //! All five live under
 //! `/workspaces/{org}/datasets/{org}_{ds}/assetSources/managed/datature/default/multipartUploads`.
 //! The four POSTs are [`Safety::Unsafe`]: the retry policy repeats them only for 429 and
-//! connection failures (spec §6.8, "Retries, per request"). The abort is a DELETE and is
+//! connection failures (docs/protocol.md §6.8, "Retries, per request"). The abort is a DELETE and is
 //! repeated like any idempotent call.
 
 use super::{ApiRequest, Endpoint, Safety, parse_json, table};

@@ -1,4 +1,4 @@
-//! Assets (spec §5): the asset object, its count and the rename body.
+//! Assets (docs/protocol.md §5): the asset object, its count and the rename body.
 
 use std::fmt;
 
@@ -108,7 +108,7 @@ impl From<&str> for CustomValue {
     }
 }
 
-/// The answer of the count-assets call (spec §5.2): `{"count": n}` or a bare `n`.
+/// The answer of the count-assets call (docs/protocol.md §5.2): `{"count": n}` or a bare `n`.
 /// Serializes as the object form.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct AssetCount {

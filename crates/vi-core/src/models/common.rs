@@ -1,4 +1,4 @@
-//! Shared building blocks: timestamps, resource metadata and status conditions (spec §3).
+//! Shared building blocks: timestamps, resource metadata and status conditions (docs/protocol.md §3).
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::wire::{ConditionStatus, ResourceCondition};
 
-/// An instant on the wire: whole milliseconds since the Unix epoch, UTC (spec §1.7).
+/// An instant on the wire: whole milliseconds since the Unix epoch, UTC (docs/protocol.md §1.7).
 ///
 /// Displays as RFC 3339 (`2024-11-29T08:01:00Z`, with `.mmm` when the milliseconds are
 /// not zero).

@@ -1,4 +1,4 @@
-//! Datasets (spec §4): the dataset object, its deletion operation and the create and
+//! Datasets (docs/protocol.md §4): the dataset object, its deletion operation and the create and
 //! update request bodies.
 
 use std::collections::BTreeMap;

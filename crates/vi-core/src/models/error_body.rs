@@ -1,4 +1,4 @@
-//! Error response bodies (spec §9.1).
+//! Error response bodies (docs/protocol.md §9.1).
 
 /// The longest raw-body excerpt put in a message, in bytes.
 const MAX_RAW_LEN: usize = 500;

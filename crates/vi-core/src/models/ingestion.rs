@@ -1,4 +1,4 @@
-//! Ingestion sessions (spec §6.5, §6.9–6.11): the session object that hands out upload
+//! Ingestion sessions (docs/protocol.md §6.5, §6.9–6.11): the session object that hands out upload
 //! URLs and reports per-file results, and the create request.
 
 use std::collections::BTreeMap;

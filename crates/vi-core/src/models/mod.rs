@@ -2,7 +2,7 @@
 //!
 //! One file per resource (datasets, assets, ingestion sessions, multipart uploads, …).
 //! The types are plain data with serde derives and a few small accessors; they perform
-//! no I/O. JSON keys are lowerCamelCase exactly as on the wire (spec §1.7).
+//! no I/O. JSON keys are lowerCamelCase exactly as on the wire (docs/protocol.md §1.7).
 //!
 //! # Decoding policy
 //!

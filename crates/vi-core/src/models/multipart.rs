@@ -1,4 +1,4 @@
-//! Multipart uploads for large files (spec §6.8): the upload object, the per-part signed
+//! Multipart uploads for large files (docs/protocol.md §6.8): the upload object, the per-part signed
 //! URL and the request bodies.
 
 use super::wire::MultipartUpload;

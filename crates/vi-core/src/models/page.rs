@@ -1,4 +1,4 @@
-//! Pages of listings: the wire envelope of list responses (spec §3.3), and the page and
+//! Pages of listings: the wire envelope of list responses (docs/protocol.md §3.3), and the page and
 //! cursor types callers see.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Signed cloud-storage URLs ("Contents", spec §3.4).
+//! Signed cloud-storage URLs ("Contents", docs/protocol.md §3.4).
 //!
 //! The query string of a signed URL is a credential: whoever holds it can read or write
 //! the object until it expires. These types therefore never print it: `Debug` and
@@ -27,7 +27,7 @@ impl SignedUrl {
         now >= self.expires_at()
     }
 
-    /// The method to use: `method` when given, else `PUT` (spec §6.7).
+    /// The method to use: `method` when given, else `PUT` (docs/protocol.md §6.7).
     pub fn http_method(&self) -> &str {
         match self.method.as_deref() {
             Some(method) if !method.is_empty() => method,

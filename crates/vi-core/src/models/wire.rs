@@ -20,7 +20,7 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
-/// Bookkeeping every server resource carries (spec §3.1).
+/// Bookkeeping every server resource carries (docs/protocol.md §3.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceMetadata {
@@ -37,7 +37,7 @@ pub struct ResourceMetadata {
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
 }
-/// Whether a [`ResourceCondition`] has been met (spec §3.2).
+/// Whether a [`ResourceCondition`] has been met (docs/protocol.md §3.2).
 ///
 /// The default, used when a condition has no `status` key, is `Waiting`: such a
 /// condition counts neither as met nor as failed.
@@ -108,7 +108,7 @@ impl fmt::Display for ConditionStatus {
         f.write_str(self.as_str())
     }
 }
-/// One step of a long-running operation, e.g. `Started` or `Finished` (spec §3.2).
+/// One step of a long-running operation, e.g. `Started` or `Finished` (docs/protocol.md §3.2).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceCondition {
@@ -128,7 +128,7 @@ pub struct ResourceCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
-/// A time-limited URL for downloading or uploading one object ("Contents", spec §3.4).
+/// A time-limited URL for downloading or uploading one object ("Contents", docs/protocol.md §3.4).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedUrl {
@@ -523,7 +523,7 @@ impl fmt::Display for Localization {
         f.write_str(self.as_str())
     }
 }
-/// A dataset (spec §4.5).
+/// A dataset (docs/protocol.md §4.5).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dataset {
@@ -664,7 +664,7 @@ pub struct TagDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
 }
-/// The asynchronous deletion of a dataset (spec §4.4), returned by the delete call and
+/// The asynchronous deletion of a dataset (docs/protocol.md §4.4), returned by the delete call and
 /// by polling `deleteOperation`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -709,7 +709,7 @@ pub struct DatasetMetadataInput {
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
 }
-/// The body of the create-dataset call (spec §4.3), with every key the official client
+/// The body of the create-dataset call (docs/protocol.md §4.3), with every key the official client
 /// sends.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -744,7 +744,7 @@ pub struct CreateDatasetRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<DatasetMetadataInput>,
 }
-/// The body of the update-dataset call (spec §4.6); keys left `None` are not sent.
+/// The body of the update-dataset call (docs/protocol.md §4.6); keys left `None` are not sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateDatasetRequest {
@@ -761,7 +761,7 @@ pub struct UpdateDatasetRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<DatasetMetadataInput>,
 }
-/// One file in a dataset (spec §5.6).
+/// One file in a dataset (docs/protocol.md §5.6).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Asset {
@@ -931,7 +931,7 @@ pub struct AssetContents {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<SignedUrl>,
 }
-/// The body of the rename-asset calls (spec §5.5). The key is `filename`, not `name`.
+/// The body of the rename-asset calls (docs/protocol.md §5.5). The key is `filename`, not `name`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RenameAssetRequest {
@@ -1006,7 +1006,7 @@ impl fmt::Display for FailureMode {
 /// replaces it (`onAssetOverwritten`).
 ///
 /// The official client sends the singular `KeepLinkedResource` but the service emits
-/// the plural `KeepLinkedResources` (spec §15 #1). Both spellings decode to
+/// the plural `KeepLinkedResources` (docs/protocol.md §15 #1). Both spellings decode to
 /// [`OnAssetOverwritten::KeepLinkedResources`], which always serializes plural.
 #[derive(
     Clone,
@@ -1072,7 +1072,7 @@ impl fmt::Display for OnAssetOverwritten {
     }
 }
 /// Why the service rejected one file of a session. The meanings are inferred from
-/// the names (spec §6.5).
+/// the names (docs/protocol.md §6.5).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum IngestionErrorCode {
@@ -1164,7 +1164,7 @@ impl fmt::Display for IngestionErrorCode {
         f.write_str(self.as_str())
     }
 }
-/// An ingestion session (spec §6.5): created once per upload batch, it hands out one
+/// An ingestion session (docs/protocol.md §6.5): created once per upload batch, it hands out one
 /// signed upload URL per declared file and later reports which files were ingested.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1287,7 +1287,7 @@ pub struct IngestionAssetUpload {
     /// Where to send its bytes.
     pub upload: SignedUrl,
 }
-/// The body of the create-ingestion-session call (spec §6.5).
+/// The body of the create-ingestion-session call (docs/protocol.md §6.5).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateIngestionSessionRequest {
@@ -1327,7 +1327,7 @@ fn default_ingestion_request_spec_kind() -> String {
 /// One file declared in a create-ingestion-session request.
 ///
 /// `crc32c` and `customMetadata` are always written, as `null` when `None`, like the
-/// official client does (spec §6.5).
+/// official client does (docs/protocol.md §6.5).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetSpec {
@@ -1411,7 +1411,7 @@ pub struct MultipartUploadStatus {
     /// Steps of the upload.
     #[serde(default)]
     pub conditions: Vec<ResourceCondition>,
-    /// How many parts to send; part boundaries follow from it (spec §6.8).
+    /// How many parts to send; part boundaries follow from it (docs/protocol.md §6.8).
     #[serde(default)]
     pub part_count: u64,
 }

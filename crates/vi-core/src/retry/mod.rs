@@ -13,7 +13,7 @@
 //! on the call and a jitter value in `[0, 1)`, so every schedule can be asserted exactly in
 //! tests with virtual time.
 //!
-//! # Rules (spec §10)
+//! # Rules (docs/protocol.md §10)
 //!
 //! | Target | Outcome | Safe / Idempotent | Unsafe |
 //! |---|---|---|---|
@@ -38,7 +38,7 @@
 //!
 //! # Budgets
 //!
-//! Two retry counters are kept per call in [`RetryState`], as spec §10.1 requires: one for
+//! Two retry counters are kept per call in [`RetryState`], as docs/protocol.md §10.1 requires: one for
 //! 429 answers ([`RetryPolicy::max_rate_limit_retries`], 20 by default) and one for every
 //! other retryable failure ([`RetryPolicy::max_retries`], 3 by default). Each class has its
 //! own backoff sequence, so three 503s do not make the first 429 wait longer.
@@ -188,7 +188,7 @@ impl Default for RetryPolicy {
     }
 }
 
-/// The exponent of the backoff doubling stops growing here (spec §10.2), so huge retry
+/// The exponent of the backoff doubling stops growing here (docs/protocol.md §10.2), so huge retry
 /// numbers neither overflow nor panic.
 const MAX_BACKOFF_EXPONENT: u32 = 30;
 
@@ -376,7 +376,7 @@ impl RetryPolicy {
                     Plan::again(Class::Other, retry_after)
                 } else if code == 400 || code == 403 {
                     // An expired signature: S3-style stores answer 403, GCS-style 400
-                    // (spec §7 step 9). A fresh URL may work; the old one never will.
+                    // (docs/protocol.md §7 step 9). A fresh URL may work; the old one never will.
                     Plan::Again {
                         class: Class::Other,
                         kind: AgainKind::Resign,
@@ -449,7 +449,7 @@ impl Plan {
     }
 }
 
-/// The retries granted so far to one call, per class (spec §10.1 counts 429 separately).
+/// The retries granted so far to one call, per class (docs/protocol.md §10.1 counts 429 separately).
 ///
 /// Start each call with a fresh `RetryState::default()` and pass it to every
 /// [`RetryPolicy::decide`] of that call.

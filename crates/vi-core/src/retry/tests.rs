@@ -349,7 +349,7 @@ fn retry_after_honoured_and_capped() {
             after: Duration::ZERO
         }
     );
-    // API 5xx ignores Retry-After (spec §10.2): backoff instead.
+    // API 5xx ignores Retry-After (docs/protocol.md §10.2): backoff instead.
     assert_eq!(
         decide(Safety::Safe, Target::Api, &status_after(503, seven)),
         Decision::Retry {

@@ -1,4 +1,4 @@
-//! Finding the files to upload (spec §6.2) and settling duplicate upload names (§6.6).
+//! Finding the files to upload (docs/protocol.md §6.2) and settling duplicate upload names (§6.6).
 //!
 //! # Discovery
 //!
@@ -10,7 +10,7 @@
 //! * a file is taken whatever its extension (the spec step judges it). A symbolic link
 //!   given explicitly is resolved: the file is uploaded under its target's name;
 //! * a folder is scanned recursively, hidden files and folders included, keeping the
-//!   files whose lower-cased final extension is in the extension map (spec §12.2;
+//!   files whose lower-cased final extension is in the extension map (docs/protocol.md §12.2;
 //!   `IMG.JPG` is kept, a file named exactly `.jpg` has no extension and is not). Symbolic
 //!   links inside a folder are not followed into folders; links to files are kept under
 //!   their own names. Files with other extensions are not inputs and are not reported,
@@ -29,7 +29,7 @@
 //!
 //! The file name is the asset's key within a dataset, so two different files with the same
 //! upload name (`a/img.jpg` and `b/img.jpg`) would overwrite each other on the service,
-//! and the official client even sends the first file's bytes for both (spec §6.6, §15 #10).
+//! and the official client even sends the first file's bytes for both (docs/protocol.md §6.6, §15 #10).
 //! [`dedupe_names`] therefore keeps, for each name, **the first file in sorted path
 //! order** and skips every later one with [`SkipReason::DuplicateName`], naming the file
 //! that is uploaded instead. Names are compared exactly (case-sensitively), as the service
@@ -249,7 +249,7 @@ fn scan(root: &Path, filter: &Filter, found: &mut Discovery) {
     }
 }
 
-/// Finds the files to upload from the caller's paths (spec §6.2; see the module docs).
+/// Finds the files to upload from the caller's paths (docs/protocol.md §6.2; see the module docs).
 ///
 /// **Blocking**: this walks the file system with `std::fs`; run it on a blocking worker
 /// (`spawn_blocking`), never on an async executor thread.

@@ -4,7 +4,7 @@
 //! Before anything is sent, the dataset's assets are listed **once**, in pages of
 //! [`STREAMING_PAGE_SIZE`](crate::paging::STREAMING_PAGE_SIZE) (500), one page at a time.
 //! Not the largest size, 1000: a service may answer `s=1000` with every remaining asset at
-//! once (spec §7; the emulator does), which would make memory grow with the dataset. Each page is parsed
+//! once (docs/protocol.md §7; the emulator does), which would make memory grow with the dataset. Each page is parsed
 //! into a lean shape (id, filename, size, hash: the parser skips the rest of each asset
 //! object) and dropped as soon as it is read; of its assets, only those whose filename is
 //! one of the upload's names are kept, as a few dozen bytes each (size, CRC-32C, asset

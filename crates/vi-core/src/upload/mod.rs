@@ -1,6 +1,6 @@
 //! Uploads: files, folders and in-memory bytes, through ingestion sessions.
 //!
-//! The flow (spec §6), written once for both facades:
+//! The flow (docs/protocol.md §6), written once for both facades:
 //!
 //! 1. **Discover** the inputs: files as given, folders recursively (listed extensions
 //!    only, case-insensitive), sorted; a missing path is an error before anything is sent.
@@ -74,9 +74,9 @@ pub use spec::{ComparedBy, SkipReason};
 /// then are reported as processing; they may still finish on the service.
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// The most files one ingestion session may declare (spec §6.4).
+/// The most files one ingestion session may declare (docs/protocol.md §6.4).
 pub const MAX_BATCH_SIZE: usize = 5000;
-/// The most sessions open at once (the service allows 5 per 5 minutes, spec §6.4).
+/// The most sessions open at once (the service allows 5 per 5 minutes, docs/protocol.md §6.4).
 pub const MAX_SESSIONS_IN_FLIGHT: usize = 5;
 
 /// One thing to upload.
@@ -188,7 +188,7 @@ impl<N: Into<String>, B: Into<Bytes>> From<Vec<(N, B)>> for UploadSources {
 /// What the service does when one file of a session fails.
 ///
 /// The default is [`FailAfterOne`](Self::FailAfterOne), the service's own default and the
-/// official Python client's, so that an upload moved from it behaves the same (spec §6.11).
+/// official Python client's, so that an upload moved from it behaves the same (docs/protocol.md §6.11).
 /// Under it, once one file fails the service gives up on the files of that session it has
 /// not taken in yet; the engine notices (it looks at the session after a refusal and every
 /// two seconds while sending), stops sending them, and reports each as failed with the
@@ -228,13 +228,13 @@ impl From<OverwriteMode> for OnAssetOverwritten {
     fn from(mode: OverwriteMode) -> Self {
         match mode {
             OverwriteMode::RemoveLinkedResources => OnAssetOverwritten::RemoveLinkedResource,
-            // Sent plural, the spelling the service emits (spec §15 #1).
+            // Sent plural, the spelling the service emits (docs/protocol.md §15 #1).
             OverwriteMode::KeepLinkedResources => OnAssetOverwritten::KeepLinkedResources,
         }
     }
 }
 
-/// The default number of concurrent transfers: `min(max(2 × cores, 8), 32)` (spec §6.4).
+/// The default number of concurrent transfers: `min(max(2 × cores, 8), 32)` (docs/protocol.md §6.4).
 pub fn default_concurrency() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (2 * cores).clamp(8, 32)
@@ -274,7 +274,7 @@ pub struct UploadOptions {
     /// Receives every file's outcome as it becomes known; the report then keeps counts,
     /// failures and problems instead of a list of every file (see [`crate::outcome`]).
     pub outcomes: Outcomes,
-    /// Files on disk of at least this many bytes are uploaded in parts (spec §6.8; default
+    /// Files on disk of at least this many bytes are uploaded in parts (docs/protocol.md §6.8; default
     /// [`spec::MULTIPART_THRESHOLD`], 1 GiB). In-memory bytes never are, whatever their
     /// size. The CRC-32C cut-off stays at 1 GiB regardless.
     pub multipart_threshold: u64,

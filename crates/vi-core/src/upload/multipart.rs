@@ -1,4 +1,4 @@
-//! Multipart upload of one large file (spec §6.8).
+//! Multipart upload of one large file (docs/protocol.md §6.8).
 //!
 //! A file on disk of at least [`UploadOptions::multipart_threshold`] bytes (1 GiB by
 //! default; in-memory bytes never) is not PUT to the upload URL its ingestion session
@@ -21,7 +21,7 @@
 //! A part that fails after its retries, or a cancellation, aborts the upload (**M5**, whose
 //! own failure is ignored) and fails the file. An M1 or M4 failure that may pass (5xx,
 //! 408, 429, a network failure) restarts the whole file from M1 — after an M5 when an
-//! upload exists — at most [`MAX_RESTARTS`] times (spec §15 #29).
+//! upload exists — at most [`MAX_RESTARTS`] times (docs/protocol.md §15 #29).
 //!
 //! [`UploadOptions::multipart_threshold`]: super::UploadOptions::multipart_threshold
 
@@ -54,7 +54,7 @@ use crate::retry::{Safety, Target};
 use crate::signed::{SignedKind, SignedRequest};
 use crate::transport::{Body, FileSlice, Meter, Request, Response};
 
-/// Parts of one file in flight at once (spec §12.1).
+/// Parts of one file in flight at once (docs/protocol.md §12.1).
 pub const PART_WORKERS: usize = 4;
 
 /// How many times a file is restarted from M1 after a passing M1 or M4 failure.

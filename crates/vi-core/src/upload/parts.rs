@@ -1,4 +1,4 @@
-//! How a file is cut into the parts of a multipart upload (spec §6.8): pure arithmetic,
+//! How a file is cut into the parts of a multipart upload (docs/protocol.md §6.8): pure arithmetic,
 //! no I/O.
 
 use std::ops::Range;
@@ -23,7 +23,7 @@ pub enum PartPlanError {
     },
 }
 
-/// How a file of `size` bytes is cut into the `count` parts the server chose (spec §6.8):
+/// How a file of `size` bytes is cut into the `count` parts the server chose (docs/protocol.md §6.8):
 /// `base = size / count`; part `n` (from 1) covers `[(n−1)·base, n·base)` and the last
 /// part `[(count−1)·base, size)`, absorbing the remainder.
 ///

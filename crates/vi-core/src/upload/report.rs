@@ -179,7 +179,7 @@ pub struct UploadReport {
     /// True when the upload was cancelled.
     pub cancelled: bool,
     /// Files found in the given folders whose extension is not an image or video one
-    /// (spec §12.2). They are not inputs, so they are in none of the lists; the count is
+    /// (docs/protocol.md §12.2). They are not inputs, so they are in none of the lists; the count is
     /// here so that nothing disappears without a word.
     pub ignored_in_folders: u64,
     /// True for a dry run: nothing was sent, and the files that would have been are in

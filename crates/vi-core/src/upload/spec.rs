@@ -1,11 +1,11 @@
-//! File specs: what the create-ingestion-session call declares about each file (spec §6.3).
+//! File specs: what the create-ingestion-session call declares about each file (docs/protocol.md §6.3).
 //!
 //! For every upload source this module works out the upload name, the MIME type, the asset
 //! kind, the size and the CRC-32C, or the reason why the source cannot be uploaded
 //! ([`SkipReason`]). It follows the official client:
 //!
 //! 1. the lower-cased final extension of the upload name must be in the extension map
-//!    (spec §12.2, [`mime_for_extension`]); the MIME type that is sent is always the
+//!    (docs/protocol.md §12.2, [`mime_for_extension`]); the MIME type that is sent is always the
 //!    extension's (for in-memory bytes without a known extension, the sniffed one);
 //! 2. the first [`SNIFF_WINDOW`] bytes are sniffed for magic numbers (the `infer` crate);
 //!    content that is not recognised is skipped;
@@ -25,7 +25,7 @@
 //!   (`ftyp3gp*`), F4V files with the lower-case `f4v ` brand, MP4 files with uncommon
 //!   brands (e.g. `XAVC`), or QuickTime files that start with a `free`/`skip` atom. When
 //!   nothing at all is recognised in a file whose extension maps to `video/*`, the
-//!   extension is trusted and the file is kept (spec §15 #18); the service remains the
+//!   extension is trusted and the file is kept (docs/protocol.md §15 #18); the service remains the
 //!   judge of the content. Images get no such fallback: unrecognised image content is
 //!   skipped, as in the official client (this affects raw JPEG 2000 codestreams named
 //!   `.j2k`, and HEIF files whose brand is neither `heic`/`heix` nor `mif1`/`msf1` listing
@@ -50,27 +50,27 @@ use bytes::Bytes;
 use crate::ids::AssetId;
 use crate::models::{AssetKind, AssetSpec};
 
-/// Files strictly larger than this (1 GiB) are declared without a CRC-32C (spec §6.3).
+/// Files strictly larger than this (1 GiB) are declared without a CRC-32C (docs/protocol.md §6.3).
 pub const CRC_SIZE_LIMIT: u64 = 1 << 30;
 
-/// Files of at least this size (1 GiB) are uploaded in parts (spec §6.8).
+/// Files of at least this size (1 GiB) are uploaded in parts (docs/protocol.md §6.8).
 pub const MULTIPART_THRESHOLD: u64 = 1 << 30;
 
-/// How many leading bytes are examined to recognise the content (spec §6.3).
+/// How many leading bytes are examined to recognise the content (docs/protocol.md §6.3).
 pub const SNIFF_WINDOW: usize = 8192;
 
 /// The largest image the service is documented to accept (256 MiB). Declared by the
-/// official client but not enforced; see [`FileSpec::size_warning`] (spec §15 #17).
+/// official client but not enforced; see [`FileSpec::size_warning`] (docs/protocol.md §15 #17).
 pub const IMAGE_SIZE_LIMIT: u64 = 256 << 20;
 
 /// The largest video the service is documented to accept (512 GiB). Declared by the
-/// official client but not enforced; see [`FileSpec::size_warning`] (spec §15 #17).
+/// official client but not enforced; see [`FileSpec::size_warning`] (docs/protocol.md §15 #17).
 pub const VIDEO_SIZE_LIMIT: u64 = 512 << 30;
 
 /// The read buffer for the CRC pass.
 const CHUNK: usize = 1 << 20;
 
-/// The extension map (spec §12.2), lower-case extensions without the dot.
+/// The extension map (docs/protocol.md §12.2), lower-case extensions without the dot.
 const EXTENSION_MAP: &[(&str, &str)] = &[
     ("avif", "image/avif"),
     ("bmp", "image/bmp"),
@@ -108,7 +108,7 @@ const EXTENSION_MAP: &[(&str, &str)] = &[
 ];
 
 /// The MIME type for a file extension (without the dot), compared case-insensitively,
-/// from the exact map of spec §12.2; `None` for any other extension.
+/// from the exact map of docs/protocol.md §12.2; `None` for any other extension.
 ///
 /// Note that `rm`/`rmv` are in the map but their MIME type is neither an image nor a
 /// video, so such files are never uploadable.
@@ -119,7 +119,7 @@ pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
         .map(|(_, mime)| *mime)
 }
 
-/// True when `ext` (without the dot, any case) is in the extension map of spec §12.2.
+/// True when `ext` (without the dot, any case) is in the extension map of docs/protocol.md §12.2.
 ///
 /// Directory scans keep exactly the files with such extensions, `rm`/`rmv` included
 /// (those are then skipped as [`SkipReason::UnsupportedType`]).
@@ -146,7 +146,7 @@ impl fmt::Debug for SpecSource {
 }
 
 /// One uploadable source, with everything the create-ingestion-session call declares
-/// about it (spec §6.3).
+/// about it (docs/protocol.md §6.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSpec {
     /// The upload name (the asset's file name in the dataset).
@@ -182,14 +182,14 @@ impl FileSpec {
     }
 
     /// True when the file is uploaded in parts: a file (never in-memory bytes) of at
-    /// least [`MULTIPART_THRESHOLD`] bytes (spec §6.8).
+    /// least [`MULTIPART_THRESHOLD`] bytes (docs/protocol.md §6.8).
     pub fn is_multipart(&self) -> bool {
         matches!(self.source, SpecSource::File(_)) && self.size >= MULTIPART_THRESHOLD
     }
 
     /// A warning when the size is over the limit the service is documented to accept for
     /// its kind ([`IMAGE_SIZE_LIMIT`], [`VIDEO_SIZE_LIMIT`]). The limit is not enforced
-    /// here: the file is still uploaded and the service decides (spec §15 #17).
+    /// here: the file is still uploaded and the service decides (docs/protocol.md §15 #17).
     pub fn size_warning(&self) -> Option<String> {
         let (limit, what, limit_text) = match self.kind {
             AssetKind::Image => (IMAGE_SIZE_LIMIT, "images", "256 MiB"),
@@ -407,7 +407,7 @@ fn check_content(mime_ext: &str, kind: AssetKind, window: &[u8]) -> Result<(), S
                 })
             }
         }
-        // Deviation (spec §15 #18): `infer` misses some video containers (3GP, lower-case
+        // Deviation (docs/protocol.md §15 #18): `infer` misses some video containers (3GP, lower-case
         // F4V brands, uncommon MP4 brands, QuickTime files starting with a `free` atom).
         // For a video extension, trust the extension; the service checks the content.
         // Images get no fallback, as in the official client.
@@ -430,7 +430,7 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// The spec of a file on disk (spec §6.3, "from a file path"), uploaded as `filename`.
+/// The spec of a file on disk (docs/protocol.md §6.3, "from a file path"), uploaded as `filename`.
 ///
 /// The extension is taken from `filename` (for discovered files, the file's own name).
 /// The size comes from the file; the first [`SNIFF_WINDOW`] bytes are sniffed; the whole
@@ -520,7 +520,7 @@ pub fn spec_for_file(path: impl Into<PathBuf>, filename: String) -> Result<FileS
         if total != size {
             return Err(changed_while_reading(size));
         }
-        // Bit pattern reinterpreted as signed, as the API expects (spec §6.3).
+        // Bit pattern reinterpreted as signed, as the API expects (docs/protocol.md §6.3).
         Some(crc as i32)
     } else {
         None
@@ -537,7 +537,7 @@ pub fn spec_for_file(path: impl Into<PathBuf>, filename: String) -> Result<FileS
     })
 }
 
-/// The spec of in-memory bytes uploaded as `filename` (spec §6.3, "from in-memory bytes").
+/// The spec of in-memory bytes uploaded as `filename` (docs/protocol.md §6.3, "from in-memory bytes").
 ///
 /// The first [`SNIFF_WINDOW`] bytes are sniffed. When the name's extension is in the map,
 /// its MIME type is sent and the top-level types must agree (videos the sniffer does not
@@ -587,7 +587,7 @@ pub fn spec_for_bytes(filename: String, data: Bytes) -> Result<FileSpec, SkipRea
         mime,
         kind,
         size: data.len() as u64,
-        // Bit pattern reinterpreted as signed, as the API expects (spec §6.3).
+        // Bit pattern reinterpreted as signed, as the API expects (docs/protocol.md §6.3).
         crc32c: Some(crc as i32),
         source: SpecSource::Bytes(data),
         stamp: None,

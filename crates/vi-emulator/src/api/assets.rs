@@ -26,7 +26,7 @@ impl Selection {
             .map_err(|e| ApiError::bad_request(format!("invalid \"filter\": {e}")))?;
         let metadata = MetadataQuery::parse(q.get("metadataQuery").unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("invalid \"metadataQuery\": {e}")))?;
-        // ruleQuery is accepted and ignored (its syntax is undocumented, spec §15 #4).
+        // ruleQuery is accepted and ignored (its syntax is undocumented, docs/protocol.md §15 #4).
         Ok(Selection {
             filter,
             metadata,
@@ -227,7 +227,7 @@ pub(super) fn get(app: &App, dsc: &str, asset: &str, raw: Option<&str>) -> ApiRe
     ok(&render::asset(app, &ds.id, &a, contents))
 }
 
-/// A4: deletes an asset; success has an empty body (spec §5.4).
+/// A4: deletes an asset; success has an empty body (docs/protocol.md §5.4).
 pub(super) async fn delete(app: &App, dsc: &str, asset: &str) -> ApiResult<Response> {
     let now = app.now_ms();
     let blob = {

@@ -1,4 +1,4 @@
-//! Authentication of API requests (spec §1.2, §1.3, §15 #21).
+//! Authentication of API requests (docs/protocol.md §1.2, §1.3, §15 #21).
 
 use axum::http::{HeaderMap, header};
 

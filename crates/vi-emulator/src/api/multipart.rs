@@ -75,7 +75,7 @@ pub(super) async fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Resp
         }
         session.last_activity = now;
         // A fresh M1 for the same file supersedes an earlier, unfinished one (the
-        // Python SDK restarts whole files from M1, spec §6.8 / §15 #29).
+        // Python SDK restarts whole files from M1, docs/protocol.md §6.8 / §15 #29).
         let superseded = state.abort_multiparts(&sid, Some(filename), now);
         let mut id = format!("mpu-{}", crate::ids::short_id());
         while state.multiparts().contains_key(&id) {

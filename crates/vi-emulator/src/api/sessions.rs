@@ -94,7 +94,7 @@ pub(super) fn create(app: &App, dsc: &str, bytes: &[u8]) -> ApiResult<Response> 
                 a.name("kind")
             )));
         }
-        // Modelling choice (spec §6.6, §15 #10): a filename declared twice in one
+        // Modelling choice (docs/protocol.md §6.6, §15 #10): a filename declared twice in one
         // session is rejected; clients resolve duplicates before U1.
         if !seen.insert(filename.to_owned()) {
             return Err(ApiError::bad_request(format!(
@@ -236,7 +236,7 @@ pub(super) async fn get(app: &App, dsc: &str, sid: &str) -> ApiResult<Response> 
     ok(&value)
 }
 
-/// U3: cancels an open session (spec §6.10); the body must be empty or `{}`.
+/// U3: cancels an open session (docs/protocol.md §6.10); the body must be empty or `{}`.
 pub(super) async fn cancel(app: &App, dsc: &str, sid: &str, bytes: &[u8]) -> ApiResult<Response> {
     let body = parse_object(bytes, true)?;
     Obj::new(&body, "").only(&[])?;

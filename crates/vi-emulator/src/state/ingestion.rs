@@ -128,7 +128,7 @@ impl State {
                 files.insert(filename.to_owned(), code.to_owned());
                 session.errors.push(ErrorEvent { files, time: now });
                 if session.failure_mode == "FailAfterOne" {
-                    // FailAfterOne: stop accepting further files (spec §15 #7).
+                    // FailAfterOne: stop accepting further files (docs/protocol.md §15 #7).
                     let mut rest = BTreeMap::new();
                     for other in &mut session.files {
                         if matches!(other.state, FileState::Pending) {

@@ -81,7 +81,7 @@ pub(crate) struct Finish {
     pub(crate) time: i64,
 }
 
-/// The `reason` of a session ended by U3 (spec §15 #27).
+/// The `reason` of a session ended by U3 (docs/protocol.md §15 #27).
 pub(crate) const CANCELLED: &str = "Cancelled";
 
 impl Finish {
@@ -165,7 +165,7 @@ pub(crate) fn part_range(size: u64, count: u32, n: u32) -> (u64, u64) {
     (start, end)
 }
 
-/// `ceil(size / part_size)` clamped to 1..=10 000 (spec §15 #15).
+/// `ceil(size / part_size)` clamped to 1..=10 000 (docs/protocol.md §15 #15).
 pub(crate) fn part_count(size: u64, part_size: u64) -> u32 {
     let part_size = part_size.max(1);
     let count = size.div_ceil(part_size).clamp(1, 10_000);

@@ -138,7 +138,7 @@ pub(super) fn check_signature(app: &App, query: Option<&str>, resource: &[&str])
     }
     if app.now_ms() > expires {
         app.counters.expired();
-        // 403 like S3, or 400 like GCS (`expired_status`, spec §7 step 9).
+        // 403 like S3, or 400 like GCS (`expired_status`, docs/protocol.md §7 step 9).
         let status =
             StatusCode::from_u16(app.config.expired_status).unwrap_or(StatusCode::FORBIDDEN);
         return Err(

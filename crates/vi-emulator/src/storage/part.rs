@@ -59,7 +59,7 @@ pub(super) async fn put_part(
         Ok(c) => c,
         Err(e) => return reject(body, e).await,
     };
-    // Chunked bodies are accepted here (spec §6.8 step 2, §15 #14).
+    // Chunked bodies are accepted here (docs/protocol.md §6.8 step 2, §15 #14).
     if let Some(length) = content_length(&parts.headers) {
         if length != expected {
             return reject(

@@ -64,7 +64,7 @@ pub(super) async fn image_dimensions(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// Applies the ingestion checks to a received file: size, CRC32C (signed comparison,
-/// spec §6.3), readable image header. On success the temp file becomes a blob.
+/// docs/protocol.md §6.3), readable image header. On success the temp file becomes a blob.
 /// Returns the outcome and, for failures, a message for the reply.
 pub(super) async fn verify_received(
     app: &App,

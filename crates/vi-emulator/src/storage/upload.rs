@@ -23,7 +23,7 @@ enum Claim {
     Swallow,
 }
 
-/// The URL is signed for the headers listed in `upload.headers` (spec §6.7).
+/// The URL is signed for the headers listed in `upload.headers` (docs/protocol.md §6.7).
 fn check_content_type(parts: &Parts, file: &SessionFile) -> ApiResult<()> {
     let content_type = parts
         .headers

@@ -364,7 +364,7 @@ pub fn jpeg(width: u16, height: u16, padding: usize) -> Vec<u8> {
     out
 }
 
-/// Keys every Asset object must carry (spec §5.6).
+/// Keys every Asset object must carry (docs/protocol.md §5.6).
 pub const ASSET_KEYS: &[&str] = &[
     "assetId",
     "datasetId",

@@ -1,4 +1,4 @@
-//! The multipart-upload scenarios (spec §6.8): plain functions over a [`MultipartEnv`], run
+//! The multipart-upload scenarios (docs/protocol.md §6.8): plain functions over a [`MultipartEnv`], run
 //! by both facades through [`Facade`] (see [`crate::multipart_tests!`]).
 //!
 //! The emulator cuts uploads into 64 KiB parts and records every request, and the SDK is

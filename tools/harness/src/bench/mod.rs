@@ -6,7 +6,7 @@
 //!    the official client (vi-sdk, pinned) in `target/interop-venv` as `cargo xtask
 //!    interop` does ([`python`]).
 //! 2. Generates N distinct PNGs of about K KiB in a fresh directory under `target/bench/`
-//!    (DESIGN.md §8: never reuse a directory where many files were just deleted); every
+//!    (a directory where many files were just deleted lists and fills slower); every
 //!    case with the same N and K uses the same files.
 //! 3. Per case: starts an emulator process (fresh data directory, generated credentials,
 //!    `--latency-ms` and `--bandwidth` when shaped), then per client a fresh dataset:

@@ -1,6 +1,6 @@
 //! The comparison of `cargo xtask interop`: per operation, the two recordings' request
 //! counts, statuses, query value classes, body shapes and headers, each difference looked
-//! up in the allow-list; and the fixed credential rules (spec §1.3/§1.4) on every request.
+//! up in the allow-list; and the fixed credential rules (docs/protocol.md §1.3/§1.4) on every request.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -137,7 +137,7 @@ pub(super) struct Comparison {
     pub(super) reasons: Vec<String>,
 }
 
-/// The fixed rules of spec §1.3/§1.4, checked on every request of a recording.
+/// The fixed rules of docs/protocol.md §1.3/§1.4, checked on every request of a recording.
 fn check_rules(side: &str, requests: &[Request], out: &mut Vec<String>) {
     for (i, r) in requests.iter().enumerate() {
         let at = format!("{side} request #{} ({} {})", i + 1, r.method, r.route);

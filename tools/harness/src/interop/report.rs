@@ -94,7 +94,7 @@ impl Comparison {
             }
         }
         if !self.rules.is_empty() {
-            println!("\nrule violations (spec §1.3/§1.4; cannot be allow-listed):");
+            println!("\nrule violations (docs/protocol.md §1.3/§1.4; cannot be allow-listed):");
             for r in &self.rules {
                 println!("  DIFFERENT: {r}");
             }

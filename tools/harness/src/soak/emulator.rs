@@ -51,7 +51,7 @@ fn client_config(
 }
 
 /// Creates the facade's dataset; a POST that meets a random fault is not retried by
-/// the SDK (spec §10.1), so the soak tries a few times.
+/// the SDK (docs/protocol.md §10.1), so the soak tries a few times.
 pub fn create_dataset(emu: &EmulatorProcess, facade: &str) -> Result<String, String> {
     let client = vi_blocking::Client::from_config(client_config(emu, Duration::from_secs(5))?)
         .map_err(|e| e.to_string())?;
