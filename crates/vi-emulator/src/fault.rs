@@ -63,6 +63,10 @@ pub enum FaultKind {
     /// names a file the client does not have (the reply that makes the official client send
     /// files to the wrong URLs). API requests (I4) only.
     SwapUploadName,
+    /// Handle the request normally, then answer its success with an empty JSON object
+    /// instead of the resource (a service that confirms a change without echoing it).
+    /// API requests only.
+    BareReply,
 }
 
 /// A fault that fires for the next `times` requests matching `target`, before normal

@@ -81,6 +81,7 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
     let mut corrupt = false;
     let mut misplace = false;
     let mut tail = None;
+    let mut bare = false;
     match app.take_fault(class, parts.method.as_str(), &path) {
         Some(kind) => {
             app.counters.injected();
@@ -96,6 +97,7 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
                 FaultKind::CorruptUploadCheck => corrupt = true,
                 FaultKind::SlowBody { chunk, pause } => slow = Some((chunk.max(1), pause)),
                 FaultKind::MisplacedRange => misplace = true,
+                FaultKind::BareReply => bare = true,
                 FaultKind::SwapUploadName => {
                     app.swapped_names
                         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -126,6 +128,14 @@ async fn serve(app: Arc<App>, request: Request<Incoming>) -> Result<Response, Dr
         },
     }
     let response = match class {
+        RequestClass::Api if bare => {
+            let done = crate::api::handle(&app, &parts, body, &mut rec).await;
+            if done.status().is_success() {
+                crate::api::bare_reply(done.status())
+            } else {
+                done
+            }
+        }
         RequestClass::Api => crate::api::handle(&app, &parts, body, &mut rec).await,
         _ => {
             crate::storage::handle(

@@ -380,7 +380,9 @@ impl RenameAsset {
 }
 
 impl Endpoint for RenameAsset {
-    type Output = Asset;
+    /// The asset as the reply gives it; `None` when the reply is not a whole asset (the
+    /// rename happened all the same: the status said so, docs/protocol.md §5.5).
+    type Output = Option<Asset>;
 
     fn operation(&self) -> &'static str {
         self.op().name
@@ -415,7 +417,7 @@ impl Endpoint for RenameAsset {
     }
 
     fn parse(&self, response: &Response) -> Result<Self::Output> {
-        parse_json(self.operation(), response.body())
+        Ok(serde_json::from_slice::<Asset>(response.body()).ok())
     }
 }
 

@@ -146,12 +146,50 @@ impl Assets {
         target: RenameTarget,
         new_filename: &str,
     ) -> Result<Asset> {
+        let by_id = match &target {
+            RenameTarget::Id(id) => Some(id.clone()),
+            RenameTarget::Filename(_) => None,
+        };
         let endpoint = RenameAsset {
             dataset: dataset.clone(),
             target,
             new_filename: new_filename.to_owned(),
         };
-        self.core.execute(&endpoint).await
+        if let Some(asset) = self.core.execute(&endpoint).await? {
+            return Ok(asset);
+        }
+        // The rename is done but the reply did not show the asset: read it back, by id
+        // when we have one, else by its new name (unique in the dataset).
+        match by_id {
+            Some(id) => self.core.execute(&GetAsset::new(dataset, &id, false)).await,
+            None => self.find_by_filename(dataset, new_filename).await,
+        }
+    }
+
+    /// The asset of `dataset` named `filename`, looked for page by page.
+    async fn find_by_filename(&self, dataset: &DatasetId, filename: &str) -> Result<Asset> {
+        let mut cursor = None;
+        // A service that repeats a page token would otherwise keep us here for ever.
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let options = ListAssetsOptions::new().page_size(crate::endpoints::MAX_PAGE_SIZE);
+            let page = self.page(dataset, options, cursor).await?;
+            if let Some(found) = page.items.into_iter().find(|a| a.filename == filename) {
+                return Ok(found);
+            }
+            match page.next {
+                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
+                _ => {
+                    return Err(crate::Error::Decode {
+                        operation: "rename asset".to_owned(),
+                        message: format!(
+                            "the service confirmed the rename but no asset is named {filename:?} \
+                             afterwards; list the dataset to see what it holds"
+                        ),
+                    });
+                }
+            }
+        }
     }
 
     /// Uploads files, folders (recursively) and in-memory bytes to a dataset through

@@ -30,6 +30,11 @@ pub(crate) use routes::segments;
 /// Largest JSON request body accepted (a 5000-file U1 is well below 2 MiB).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
+/// An empty JSON object with `status` (`FaultKind::BareReply`).
+pub(crate) fn bare_reply(status: StatusCode) -> Response {
+    json_response(status, &serde_json::json!({}))
+}
+
 fn json_response(status: StatusCode, value: &Value) -> Response {
     (
         status,

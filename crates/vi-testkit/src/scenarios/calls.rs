@@ -333,6 +333,40 @@ pub fn delete_and_rename_assets<F: Facade>(env: &TestEnv) {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
+/// A rename the service confirms with less than the asset (an empty JSON object) still
+/// returns the renamed asset, read back by id or, addressed by filename, by its new name.
+pub fn a_rename_reply_that_is_not_an_asset_is_accepted<F: Facade>(env: &TestEnv) {
+    let c = F::connect(env);
+    let (ds, _files) = dataset_with_assets(&c, 2);
+    let page = c
+        .assets()
+        .page(&ds, ListAssetsOptions::new(), None)
+        .unwrap();
+    let id = page.items[0].id().unwrap();
+    let bare = |times| Fault {
+        target: FaultTarget::ApiMatching {
+            method: Some("POST".to_owned()),
+            path_contains: Some("/name".to_owned()),
+        },
+        kind: FaultKind::BareReply,
+        times,
+    };
+    env.emulator.inject(bare(2));
+    let renamed = c.assets().rename(&ds, &id, "bare one.png").unwrap();
+    assert_eq!(renamed.filename, "bare one.png");
+    assert_eq!(renamed.id().unwrap(), id);
+    let renamed = c
+        .assets()
+        .rename_by_filename(&ds, "bare one.png", "bare two.png")
+        .unwrap();
+    assert_eq!(renamed.filename, "bare two.png");
+    assert_eq!(renamed.id().unwrap(), id);
+    // Both renames met the fault: the next one answers the whole asset again.
+    let renamed = c.assets().rename(&ds, &id, "whole.png").unwrap();
+    assert_eq!(renamed.filename, "whole.png");
+    assert_eq!(env.emulator.stats().injected_faults, 2);
+}
+
 /// A wrong key is an `Authentication` error (401) that never shows the key.
 pub fn wrong_credentials_are_an_authentication_error<F: Facade>(env: &TestEnv) {
     let c = F::from_config(env.config_with_wrong_key()).unwrap();

@@ -59,6 +59,7 @@ macro_rules! api_tests {
             get_with_contents_and_fetch_the_signed_url,
             tampered_and_expired_download_urls_are_refused,
             delete_and_rename_assets,
+            a_rename_reply_that_is_not_an_asset_is_accepted,
             wrong_credentials_are_an_authentication_error,
             unknown_dataset_and_asset_are_not_found,
             transient_server_errors_are_retried,
