@@ -297,7 +297,8 @@ fn map_error(error: reqwest::Error, failure: &BodyReadFailure, context: &str) ->
     } else {
         classify_source(&error)
     };
-    TransportError::new(kind, format!("{context}: {}", error_chain(&error)))
+    let message = format!("{context}: {}", error_chain(&error));
+    TransportError::new(kind, message).with_source(error)
 }
 
 /// Looks through the source chain for hyper and I/O errors that say what happened.
@@ -504,6 +505,7 @@ fn write_error(path: &Path, error: &io::Error) -> TransportError {
         TransportErrorKind::BodyWrite,
         format!("{}: {error}", path.display()),
     )
+    .with_source(io::Error::new(error.kind(), error.to_string()))
 }
 
 /// Opens the download target through [`open_partial`], on the blocking pool (opening,

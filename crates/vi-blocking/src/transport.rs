@@ -222,7 +222,17 @@ fn map_error(error: &ureq::Error, context: &str) -> TransportError {
         ureq::Error::RequireHttpsOnly(_) => (K::Other, "HTTPS is required".to_owned()),
         _ => (K::Other, error.to_string()),
     };
-    TransportError::new(kind, format!("{context}: {message}"))
+    let mapped = TransportError::new(kind, format!("{context}: {message}"));
+    // Only the I/O error goes along as the cause: some of ureq's own errors print the URL.
+    match error {
+        ureq::Error::Io(io_error) => mapped.with_source(copy_io(io_error)),
+        _ => mapped,
+    }
+}
+
+/// An `io::Error` of the same kind and text (`io::Error` is not `Clone`).
+fn copy_io(error: &io::Error) -> io::Error {
+    io::Error::new(error.kind(), error.to_string())
 }
 
 /// Classifies a rustls error carried inside an I/O error.
@@ -277,7 +287,7 @@ fn map_read_error(error: &io::Error, context: &str) -> TransportError {
         Some(inner) => map_error(inner, context),
         None => {
             let kind = tls_kind(error).unwrap_or_else(|| io_kind(error));
-            TransportError::new(kind, format!("{context}: {error}"))
+            TransportError::new(kind, format!("{context}: {error}")).with_source(copy_io(error))
         }
     }
 }
@@ -358,6 +368,7 @@ fn write_error(path: &Path, error: &io::Error) -> TransportError {
         TransportErrorKind::BodyWrite,
         format!("{}: {error}", path.display()),
     )
+    .with_source(copy_io(error))
 }
 
 /// Streams a 2xx body into the target; returns the bytes written.

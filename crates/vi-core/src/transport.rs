@@ -560,13 +560,18 @@ impl fmt::Display for TransportErrorKind {
 }
 
 /// No (complete) response arrived. The message never contains a URL's query string.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{kind}: {message}")]
+///
+/// [`source`](std::error::Error::source) gives the underlying error when there is one (the
+/// `reqwest::Error` without its URL, or the `std::io::Error`), for callers that look into
+/// the cause.
+#[derive(Clone, Debug)]
 pub struct TransportError {
     /// What went wrong.
     pub kind: TransportErrorKind,
     /// A human-readable description, free of secrets and signed query strings.
     pub message: String,
+    /// The error behind it; shared so the error stays `Clone`.
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl TransportError {
@@ -575,7 +580,29 @@ impl TransportError {
         TransportError {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same error, caused by `source` (which must not print a signed URL).
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

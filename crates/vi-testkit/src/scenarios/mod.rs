@@ -217,6 +217,7 @@ macro_rules! transport_tests {
             missing_file_is_body_read,
             shrunken_file_is_body_read,
             connection_refused_is_connect_without_secret,
+            a_refused_connection_keeps_its_cause,
             tls_handshake_failure_is_connect,
             error_status_is_ok_with_body,
             redirects_are_not_followed,

@@ -227,6 +227,27 @@ pub fn connection_refused_is_connect_without_secret(stack: &TransportStack) {
     assert_hides_secret(&err);
 }
 
+/// A refused connection keeps its cause: the chain under the transport error reaches the
+/// operating system's `ConnectionRefused`, and no link of it prints the signed query.
+pub fn a_refused_connection_keeps_its_cause(stack: &TransportStack) {
+    let url = format!("{}/x?signature=SECRET", server::closed());
+    let err = stack.wait(stack.transport().send(get(&url))).unwrap_err();
+    let mut cause = std::error::Error::source(&err);
+    assert!(cause.is_some(), "{err} has no source");
+    let mut refused = false;
+    while let Some(e) = cause {
+        assert!(
+            !e.to_string().contains("SECRET"),
+            "a cause prints the query: {e}"
+        );
+        refused |= e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+        cause = e.source();
+    }
+    assert!(refused, "no ConnectionRefused under {err}");
+}
+
 /// TLS against a plain-HTTP port is a `Connect` error (no process-wide crypto provider
 /// needed).
 pub fn tls_handshake_failure_is_connect(stack: &TransportStack) {
