@@ -43,7 +43,8 @@ pub(super) fn transfer(
     path: &Path,
 ) -> Result<Row, String> {
     let script = crate::repo_root()
-        .join("xtask")
+        .join("tools")
+        .join("harness")
         .join("src")
         .join("bench")
         .join("official_client.py");
