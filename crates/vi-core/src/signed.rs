@@ -43,8 +43,9 @@ impl SignedRequest {
     ///
     /// Only `https` URLs are accepted, or `http` ones when the API endpoint itself is `http`
     /// (a local emulator) or the caller allowed cleartext; and only the method the spec
-    /// gives each kind: `GET` to download, `PUT` to upload a file or a part (docs/protocol.md §6.7,
-    /// §6.8). Anything else is refused before a byte is sent.
+    /// gives each kind: `GET` to download, the URL's own `PUT` (the default) or `POST` to
+    /// upload a file or a part (docs/protocol.md §6.7, §6.8). Anything else is refused before
+    /// a byte is sent.
     ///
     /// # Errors
     /// [`Error::Decode`] when the URL, the method or a header is unusable or not allowed;
@@ -81,14 +82,19 @@ impl SignedRequest {
         let method = match kind {
             SignedKind::Download => http::Method::GET,
             SignedKind::Upload | SignedKind::Part => {
+                // The service names the method; only those that carry a body to store make
+                // sense for an upload (a GET or DELETE there would be a service bug).
                 let named = url.http_method();
-                if !named.eq_ignore_ascii_case("PUT") {
+                if named.eq_ignore_ascii_case("PUT") {
+                    http::Method::PUT
+                } else if named.eq_ignore_ascii_case("POST") {
+                    http::Method::POST
+                } else {
                     return Err(invalid(format!(
-                        "the service asked for method {named:?}; a {} is only sent with PUT",
+                        "the service asked for method {named:?}; a {} is only sent with PUT or POST",
                         kind.operation()
                     )));
                 }
-                http::Method::PUT
             }
         };
         let mut headers = http::HeaderMap::new();
@@ -162,9 +168,20 @@ mod tests {
         let get = url("https://store.example/o?sig=s", Some("GET"));
         let refused = SignedRequest::new(SignedKind::Part, &get, Some(1), &tls).unwrap_err();
         assert!(
-            refused.to_string().contains("only sent with PUT"),
+            refused.to_string().contains("only sent with PUT or POST"),
             "{refused}"
         );
+        let delete = url("https://store.example/o?sig=s", Some("DELETE"));
+        assert!(SignedRequest::new(SignedKind::Upload, &delete, Some(1), &tls).is_err());
+        let post = url("https://store.example/o?sig=s", Some("POST"));
+        let request = SignedRequest::new(SignedKind::Part, &post, Some(2), &tls).unwrap();
+        let built = request.request(Body::Empty);
+        assert_eq!(
+            built.method(),
+            http::Method::POST,
+            "the URL's own method is used"
+        );
+        assert_eq!(built.headers()["content-length"], "2");
         let put = url("https://store.example/o?sig=s", Some("put"));
         let request = SignedRequest::new(SignedKind::Upload, &put, Some(3), &tls).unwrap();
         let built = request.request(Body::Empty);
